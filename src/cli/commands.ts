@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
+import { registerImageCommand } from './image.js';
+import { registerTestbedCommand } from './testbed.js';
+import { registerRunCommand } from './run.js';
+import { registerStreamCommand } from './stream.js';
 
 /** Every command group registers itself here; each lives in its own module under src/cli/. */
 export function registerCommands(program: Command): void {
-  void program;
+  registerImageCommand(program);
+  registerTestbedCommand(program);
+  registerRunCommand(program);
+  registerStreamCommand(program);
 }
