@@ -1,6 +1,28 @@
 import type { Command } from 'commander';
+import { localUp, localDown, localStatus } from '../testbed/local/localTestbed.js';
+import { table } from 'table';
 
-/** `pofbench testbed ...` */
+/** `pofbench testbed up|down|status` — the local namespace testbed. */
 export function registerTestbedCommand(program: Command): void {
-  void program;
+  const tb = program.command('testbed').description('manage the local namespace testbed (ctl, src, dst, nas)');
+  tb.command('up')
+    .description('create namespaces, networks, per-host sshd and the NFS NAS (idempotent)')
+    .action(async () => {
+      const t0 = Date.now();
+      const spec = await localUp((l) => console.error(`  ${l}`));
+      console.log(`testbed up in ${Date.now() - t0} ms: src ${spec.hosts.src.ssh.host}, dst ${spec.hosts.dst.ssh.host}, nas nfs://${spec.nas.server}${spec.nas.exportPath}, guest ${spec.vm.guestCidr}`);
+    });
+  tb.command('down')
+    .description('stop everything running in the testbed namespaces and remove them (works after a crash)')
+    .action(async () => {
+      await localDown((l) => console.error(`  ${l}`));
+      console.log('testbed down');
+    });
+  tb.command('status')
+    .description('show what is up and what is broken; exit 1 if anything is broken')
+    .action(async () => {
+      const lines = await localStatus();
+      console.log(table([['component', 'state', 'detail'], ...lines.map((l) => [l.component, l.ok ? 'ok' : 'BROKEN', l.detail])]));
+      if (lines.some((l) => !l.ok)) process.exitCode = 1;
+    });
 }

@@ -1,0 +1,130 @@
+import { Client, type ClientChannel } from 'ssh2';
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { Duplex } from 'node:stream';
+import { quote } from 'shell-quote';
+import type { SshTarget } from '../testbed/spec.js';
+import { UserError } from '../util/errors.js';
+import { sleep } from '../util/exec.js';
+
+export interface ExecResult { stdout: string; stderr: string; code: number }
+
+/** Shell-quotes argv for a remote POSIX shell. Every user-supplied value goes through this. */
+export function sh(argv: (string | number)[]): string {
+  return quote(argv.map(String));
+}
+
+/**
+ * One SSH connection to a testbed host (ssh2): exec, long-running commands, and unix-socket
+ * forwarding (QMP, the guest's serial control channel). Host keys are pinned.
+ */
+export class SshHost {
+  private constructor(readonly name: string, private readonly client: Client, private readonly proxy?: { kill(): boolean }) {}
+
+  static async connect(name: string, target: SshTarget, opts: { controllerNetns?: string; timeoutMs?: number } = {}): Promise<SshHost> {
+    const privateKey = await readFile(target.privateKeyPath).catch(() => {
+      throw new UserError(`host ${name}: private key ${target.privateKeyPath} is unreadable`, 'run "pofbench testbed up" (local) or fix the testbed file');
+    });
+    const [, pinned] = target.hostPublicKey.split(/\s+/);
+    const deadline = Date.now() + (opts.timeoutMs ?? 15000);
+    let lastErr: Error | undefined;
+    while (Date.now() < deadline) {
+      // From the host machine the testbed's management network is only reachable inside the
+      // controller namespace: tunnel the TCP connection through socat there (a ProxyCommand).
+      const proxy = opts.controllerNetns
+        ? execa('ip', ['netns', 'exec', opts.controllerNetns, 'socat', 'STDIO', `TCP:${target.host}:${target.port},connect-timeout=3`], { reject: false, buffer: false, stderr: 'ignore', cleanup: true })
+        : undefined;
+      proxy?.catch(() => undefined);
+      const client = new Client();
+      let hostKeyMismatch = false;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          client.once('ready', () => resolve());
+          client.once('error', reject);
+          client.once('close', () => reject(new Error('connection closed during handshake')));
+          client.connect({
+            host: target.host,
+            port: target.port,
+            username: target.username,
+            privateKey,
+            sock: proxy ? (proxy.duplex() as unknown as Duplex) : undefined,
+            readyTimeout: 10000,
+            keepaliveInterval: 5000,
+            keepaliveCountMax: 6,
+            hostVerifier: (key: Buffer) => {
+              const ok = !pinned || key.toString('base64') === pinned;
+              if (!ok) hostKeyMismatch = true;
+              return ok;
+            },
+          });
+        });
+        client.removeAllListeners('close');
+        client.removeAllListeners('error');
+        client.on('error', () => undefined);
+        return new SshHost(name, client, proxy);
+      } catch (err) {
+        client.end();
+        proxy?.kill();
+        if (hostKeyMismatch) {
+          throw new UserError(`host ${name} (${target.host}:${target.port}): SSH host key does not match the pinned key`, 'check the testbed file / known_hosts entry for this host');
+        }
+        if ((err as { level?: string }).level === 'client-authentication') {
+          throw new UserError(`host ${name} (${target.host}:${target.port}): SSH authentication as ${target.username} failed`, `check that ${target.privateKeyPath}.pub is authorized on the host`);
+        }
+        lastErr = err as Error;
+        await sleep(300);
+      }
+    }
+    throw new UserError(`host ${name} (${target.host}:${target.port}) is unreachable over SSH: ${lastErr?.message ?? 'timeout'}`,
+      opts.controllerNetns ? 'run "pofbench testbed up" (or "pofbench testbed status" to see what is broken)' : 'check the host is up and the testbed file names the right address');
+  }
+
+  /** Runs a shell command line; throws (naming the host) on a non-zero exit unless allowFail. */
+  async exec(command: string, opts: { allowFail?: boolean; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+    const ch = await this.channel(command);
+    return new Promise<ExecResult>((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      const timer = opts.timeoutMs ? setTimeout(() => { ch.close(); reject(new Error(`${this.name}: "${command.slice(0, 120)}" timed out after ${opts.timeoutMs} ms`)); }, opts.timeoutMs) : undefined;
+      ch.on('data', (d: Buffer) => out.push(d));
+      ch.stderr.on('data', (d: Buffer) => err.push(d));
+      let code = -1;
+      ch.on('exit', (c: number | null) => { code = c ?? -1; });
+      ch.on('close', () => {
+        if (timer) clearTimeout(timer);
+        const r = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };
+        if (code !== 0 && !opts.allowFail) {
+          reject(new Error(`${this.name}: "${command.slice(0, 160)}" failed (exit ${code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`));
+        } else resolve(r);
+      });
+      if (opts.input !== undefined) ch.end(opts.input);
+      else ch.end();
+    });
+  }
+
+  /** Starts a long-running command; its stdout/stderr stream back. Close stdin to tell it to stop. */
+  async spawn(command: string): Promise<ClientChannel> {
+    return this.channel(command);
+  }
+
+  /** Opens a stream to a unix socket on the host (e.g. QMP, the guest control serial port). */
+  openUnix(path: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      this.client.openssh_forwardOutStreamLocal(path, (err, stream) => {
+        if (err) reject(new Error(`${this.name}: cannot open unix socket ${path}: ${err.message}`));
+        else resolve(stream);
+      });
+    });
+  }
+
+  close(): void {
+    this.client.end();
+    this.proxy?.kill();
+  }
+
+  private channel(command: string): Promise<ClientChannel> {
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (err, ch) => (err ? reject(new Error(`${this.name}: exec failed: ${err.message}`)) : resolve(ch)));
+    });
+  }
+}

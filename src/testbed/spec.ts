@@ -1,0 +1,59 @@
+/**
+ * A testbed as the runner sees it: three hosts reached over SSH, the NICs to measure, the NAS
+ * export, and where the guest's network lives. The local namespace testbed and a lab both produce
+ * one of these; the runner never asks which kind it drives beyond the `kind` label it records.
+ */
+export type HostRole = 'src' | 'dst' | 'nas';
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  privateKeyPath: string;
+  /** Pinned host key: the `ssh-ed25519 AAAA...` line of the host's public key. */
+  hostPublicKey: string;
+}
+
+export interface HostSpec {
+  name: string;
+  role: HostRole;
+  ssh: SshTarget;
+  /** NIC names on this host, by network. */
+  nics: { migration?: string; storage?: string; vm?: string };
+  /** This host's address on the migration network (where the destination listens). */
+  migrationAddress?: string;
+}
+
+export interface TestbedSpec {
+  kind: 'local' | 'lab';
+  /** `tcg` locally (no usable KVM), `kvm` in a lab. */
+  accel: 'tcg' | 'kvm';
+  hosts: Record<HostRole, HostSpec>;
+  nas: {
+    /** NFS server address on the storage network. */
+    server: string;
+    /** Export path as NFS clients name it (QEMU's libnfs driver: nfs://server/export/...). */
+    exportPath: string;
+    /** The same directory as a path on the nas host (for copies made over SSH). */
+    localPath: string;
+  };
+  vm: {
+    /** Guest address on the vm network, CIDR. */
+    guestCidr: string;
+    /** tap device on src and dst, bridged to the vm network. */
+    tap: string;
+    mac: string;
+  };
+  /** Directory visible at the same path on src and dst that holds guest kernels/initrds. */
+  guestFilesDir: string;
+  /** Directory on src/dst for per-VM sockets, pid files and logs. */
+  hostRunDir: string;
+  /** Network namespace the controller side (runner, probes, load) must run in, if any. */
+  controllerNetns?: string;
+  /** How to run the pofbench CLI on src/dst (host-side samplers, agents). */
+  hostPofbench: string[];
+}
+
+export function guestAddress(spec: TestbedSpec): string {
+  return spec.vm.guestCidr.split('/')[0];
+}
