@@ -3,6 +3,7 @@ import { registerImageCommand } from './image.js';
 import { registerTestbedCommand } from './testbed.js';
 import { registerRunCommand } from './run.js';
 import { registerStreamCommand } from './stream.js';
+import { registerHostCommand } from './host.js';
 
 /** Every command group registers itself here; each lives in its own module under src/cli/. */
 export function registerCommands(program: Command): void {
@@ -10,4 +11,5 @@ export function registerCommands(program: Command): void {
   registerTestbedCommand(program);
   registerRunCommand(program);
   registerStreamCommand(program);
+  registerHostCommand(program);
 }

@@ -1,0 +1,117 @@
+import { posix } from 'node:path';
+import type { SshHost } from '../hosts/ssh.js';
+import { sh } from '../hosts/ssh.js';
+import { QmpClient } from './qmp.js';
+import { sleep } from '../util/exec.js';
+
+export interface VmConfig {
+  /** Unique per VM process, e.g. `<run-id>-src`; names the per-VM directory on the host. */
+  id: string;
+  accel: 'tcg' | 'kvm';
+  memoryMib: number;
+  vcpus: number;
+  kernel: string;
+  initrd: string;
+  append: string;
+  /** Guest data disk on the NAS, opened with QEMU's libnfs driver over the storage network. */
+  nfsDisk?: { server: string; path: string };
+  /** Guest NIC on a tap bridged to the vm network. */
+  nic?: { tap: string; mac: string };
+  /** Start as a migration destination (`-incoming defer`). */
+  incoming?: boolean;
+  /** Stay paused after an incoming migration (`-S`), e.g. to compare RAM. */
+  startPaused?: boolean;
+}
+
+/** The QEMU command line for a VM; every value is shell-quoted by the caller via `sh`. */
+export function qemuArgv(cfg: VmConfig, dir: string): string[] {
+  const argv = [
+    'qemu-system-x86_64', '-name', `pofbench-${cfg.id},debug-threads=on`,
+    '-machine', 'pc', '-accel', cfg.accel, ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-m', `${cfg.memoryMib}M`, '-smp', String(cfg.vcpus),
+    '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
+    '-kernel', cfg.kernel, '-initrd', cfg.initrd, '-append', cfg.append,
+    '-chardev', `file,id=con,path=${dir}/console.log`, '-serial', 'chardev:con',
+    '-chardev', `socket,id=ctl,path=${dir}/ctl.sock,server=on,wait=off`, '-serial', 'chardev:ctl',
+    '-qmp', `unix:${dir}/qmp.sock,server=on,wait=off`,
+    '-pidfile', `${dir}/qemu.pid`, '-D', `${dir}/qemu.log`, '-daemonize',
+  ];
+  if (cfg.nfsDisk) {
+    argv.push(
+      '-blockdev', JSON.stringify({ driver: 'nfs', 'node-name': 'nas0', server: { type: 'inet', host: cfg.nfsDisk.server }, path: cfg.nfsDisk.path, 'cache': { direct: true } }),
+      '-blockdev', JSON.stringify({ driver: 'raw', 'node-name': 'disk0', file: 'nas0' }),
+      '-device', 'virtio-blk-pci,drive=disk0,id=vda',
+    );
+  }
+  argv.push(...(cfg.nic
+    ? ['-netdev', `tap,id=n0,ifname=${cfg.nic.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${cfg.nic.mac}`]
+    : ['-nic', 'none']));
+  if (cfg.incoming) argv.push('-incoming', 'defer');
+  if (cfg.startPaused) argv.push('-S');
+  return argv;
+}
+
+/** A QEMU process on a testbed host, started over SSH and driven through QMP (forwarded unix socket). */
+export class RemoteVm {
+  private constructor(readonly host: SshHost, readonly cfg: VmConfig, readonly dir: string, readonly pid: number, readonly qmp: QmpClient) {}
+
+  static async start(host: SshHost, cfg: VmConfig, runDir: string): Promise<RemoteVm> {
+    const dir = posix.join(runDir, cfg.id);
+    const cmd = `mkdir -p ${sh([dir])} && ${sh(qemuArgv(cfg, dir))} && cat ${sh([`${dir}/qemu.pid`])}`;
+    const r = await host.exec(cmd, { allowFail: true, timeoutMs: 60000 });
+    if (r.code !== 0) {
+      throw new Error(`${host.name}: QEMU did not start (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    const pid = Number(r.stdout.trim().split('\n').pop());
+    let qmp: QmpClient | undefined;
+    for (let i = 0; !qmp; i++) {
+      try {
+        qmp = await QmpClient.open(await host.openUnix(`${dir}/qmp.sock`), `${host.name} QEMU`);
+      } catch (err) {
+        if (i >= 20) {
+          await host.exec(`kill ${pid}`, { allowFail: true });
+          throw err;
+        }
+        await sleep(100);
+      }
+    }
+    return new RemoteVm(host, cfg, dir, pid, qmp);
+  }
+
+  /** Opens the guest's control serial port (ttyS1). */
+  openControl() {
+    return this.host.openUnix(`${this.dir}/ctl.sock`);
+  }
+
+  async status(): Promise<string> {
+    return (await this.qmp.execute<{ status: string }>('query-status')).status;
+  }
+
+  async alive(): Promise<boolean> {
+    return (await this.host.exec(`kill -0 ${this.pid}`, { allowFail: true })).code === 0;
+  }
+
+  /** CPU seconds (user + system) the QEMU process has used so far. */
+  async cpuSeconds(): Promise<number | undefined> {
+    const r = await this.host.exec(`cat /proc/${this.pid}/stat`, { allowFail: true });
+    if (r.code !== 0) return undefined;
+    const fields = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+  }
+
+  async consoleTail(lines = 20): Promise<string> {
+    return (await this.host.exec(`tail -n ${lines} ${sh([`${this.dir}/console.log`])}`, { allowFail: true })).stdout;
+  }
+
+  /** Ends the VM: QMP quit, then SIGTERM/SIGKILL by PID; removes its directory. Never throws. */
+  async stop(): Promise<void> {
+    await this.qmp.execute('quit', undefined, 3000).catch(() => undefined);
+    this.qmp.close();
+    await this.host.exec(
+      `for i in $(seq 30); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; done; ` +
+      `kill ${this.pid} 2>/dev/null; for i in $(seq 20); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${this.pid} 2>/dev/null; ` +
+      `rm -rf ${sh([this.dir])}`,
+      { allowFail: true, timeoutMs: 15000 },
+    ).catch(() => undefined);
+  }
+}

@@ -1,0 +1,278 @@
+import { posix } from 'node:path';
+import type { ClientChannel } from 'ssh2';
+import { createInterface } from 'node:readline';
+import type { Scenario } from '../scenario/types.js';
+import type { TestbedSpec } from '../testbed/spec.js';
+import { guestAddress } from '../testbed/spec.js';
+import { sh, type SshHost } from '../hosts/ssh.js';
+import { RemoteVm, type VmConfig } from '../qemu/vm.js';
+import type { MigrateInfo } from '../qemu/qmp.js';
+import type { MigrationStrategy, StrategyContext } from '../strategy/types.js';
+import { createWorkload } from '../workload/index.js';
+import { GuestControl } from '../guest/control.js';
+import { guestKernelCmdline, type GuestImage } from '../image/build.js';
+import { GuestProbe, largestGap } from '../metrics/probe.js';
+import { RunDir } from '../sinks/resultStore.js';
+import type { RunRecord } from './record.js';
+import { Progress } from '../util/progress.js';
+import { sleep, waitFor } from '../util/exec.js';
+import { errorMessage } from '../util/errors.js';
+
+export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
+
+export interface MigrationRunOptions {
+  scenario: Scenario;
+  strategy: MigrationStrategy;
+  repeat: number;
+  testbed: TestbedSpec;
+  hosts: TestbedHosts;
+  image: GuestImage;
+  outDir: string;
+  pofbenchRev: string;
+  progress: Progress;
+  /** Called with a cleanup function while it is needed, so an interrupted runner can still clean up. */
+  onCleanup?: (fn: (() => Promise<void>) | undefined) => void;
+}
+
+const MiB = 1024 * 1024;
+const QMP_SAMPLE_MS = 50;
+
+function timestampId(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+}
+
+/** NIC byte counters and QEMU CPU seconds read on a host in one exec. */
+async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<{ nic: Record<string, { rx: number; tx: number }>; cpuS?: number }> {
+  const parts = nics.map((n) => `cat /sys/class/net/${n}/statistics/rx_bytes /sys/class/net/${n}/statistics/tx_bytes`);
+  if (pid) parts.push(`cat /proc/${pid}/stat 2>/dev/null || echo gone`);
+  const out = (await host.exec(parts.join('; '))).stdout.trim().split('\n');
+  const nic: Record<string, { rx: number; tx: number }> = {};
+  nics.forEach((n, i) => { nic[n] = { rx: Number(out[2 * i]), tx: Number(out[2 * i + 1]) }; });
+  let cpuS: number | undefined;
+  const stat = pid ? out[2 * nics.length] : undefined;
+  if (stat && stat !== 'gone') {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    cpuS = (Number(f[11]) + Number(f[12])) / 100;
+  }
+  return { nic, cpuS };
+}
+
+const sumBytes = (c: { rx: number; tx: number }) => c.rx + c.tx;
+
+/** Streams `pofbench host sample` from a host into a series file until stopped. */
+async function startHostSampler(host: SshHost, testbed: TestbedSpec, nics: string[], pid: number, onRow: (row: unknown) => void): Promise<ClientChannel> {
+  const cmd = sh([...testbed.hostPofbench, 'host', 'sample', ...nics.flatMap((n) => ['--nic', n]), '--pid', pid, '--interval-ms', 50, '--max-seconds', 7200]);
+  const ch = await host.spawn(cmd);
+  createInterface({ input: ch }).on('line', (line) => {
+    try { onRow(JSON.parse(line)); } catch { /* ignore partial lines */ }
+  });
+  ch.stderr.resume();
+  return ch;
+}
+
+/**
+ * One migration of one scenario with one strategy: boot on src, start the workload, migrate to
+ * dst, verify the guest runs there, measure, tear down. Always returns a record (status failed
+ * with the reason when something broke) and always cleans up what it started.
+ */
+export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
+  const { scenario, strategy, testbed, hosts, image, progress } = o;
+  const runId = `${timestampId()}-${scenario.name}-${strategy.name}-r${o.repeat}`;
+  const dir = await RunDir.create(o.outDir, runId);
+  const srcNics = testbed.hosts.src.nics;
+  const dstNics = testbed.hosts.dst.nics;
+  const record: RunRecord = {
+    run_id: runId, scenario: scenario.name, strategy: strategy.name, repeat: o.repeat, status: 'failed',
+    error: 'runner did not finish this run (interrupted)', started_at: new Date().toISOString(),
+    testbed: testbed.kind, src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name, pofbench_rev: o.pofbenchRev,
+    params: {
+      memory_mib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus, accel: testbed.accel,
+      link_cap_mbit: scenario.migration.link_cap_mbit, max_bandwidth_mbit: scenario.migration.max_bandwidth_mbit,
+      downtime_limit_ms: scenario.migration.downtime_limit_ms, capabilities: scenario.migration.capabilities,
+      workload: scenario.workload, image_id: image.id,
+    },
+  };
+  await dir.writeRecord(record);
+  await dir.writeText('scenario.json', `${JSON.stringify(scenario, null, 2)}\n`);
+
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanupAll = async () => {
+    while (cleanups.length) await cleanups.pop()!().catch(() => undefined);
+  };
+  o.onCleanup?.(cleanupAll);
+  const hostRunDir = posix.join(testbed.hostRunDir, runId);
+  const ctx: StrategyContext = { scenario, testbed, src: hosts.src, dst: hosts.dst, runId, hostRunDir };
+  const workload = createWorkload(scenario.workload);
+  const probe = new GuestProbe(guestAddress(testbed), testbed.controllerNetns);
+
+  try {
+    // 1. the guest's data disk: a fresh copy of the image's disk on the NAS, per run
+    progress.phase(`[${runId}] preparing NAS disk`);
+    const nasBase = posix.join(testbed.nas.localPath, 'images', image.id, 'data.raw');
+    const nasRunDir = posix.join(testbed.nas.localPath, 'runs', runId);
+    const baseReady = (await hosts.nas.exec(`test -f ${sh([nasBase])}`, { allowFail: true })).code === 0;
+    if (!baseReady) {
+      if (testbed.kind !== 'local') throw new Error(`nas: ${nasBase} is missing — provision the guest image to the NAS first`);
+      await hosts.nas.exec(`mkdir -p ${sh([posix.dirname(nasBase)])} && cp --sparse=always ${sh([image.dataDisk, `${nasBase}.part`])} && mv ${sh([`${nasBase}.part`, nasBase])}`, { timeoutMs: 300000 });
+    }
+    cleanups.push(() => hosts.nas.exec(`rm -rf ${sh([nasRunDir])}`, { allowFail: true }).then(() => undefined));
+    await hosts.nas.exec(`mkdir -p ${sh([nasRunDir])} && cp --sparse=always ${sh([nasBase, `${nasRunDir}/data.raw`])}`, { timeoutMs: 300000 });
+    const nfsPath = posix.join(testbed.nas.exportPath, 'runs', runId, 'data.raw');
+
+    // 2. the migration link cap (tc on both hosts' migration NICs)
+    for (const [h, nic] of [[hosts.src, srcNics.migration], [hosts.dst, dstNics.migration]] as const) {
+      if (!nic) continue;
+      const cap = scenario.migration.link_cap_mbit;
+      if (cap > 0) {
+        const burst = Math.max(64 * 1024, Math.round((cap * 1e6) / 8 / 100));
+        await h.exec(sh(['tc', 'qdisc', 'replace', 'dev', nic, 'root', 'tbf', 'rate', `${cap}mbit`, 'burst', burst, 'latency', '50ms']));
+      } else {
+        await h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true });
+      }
+      cleanups.push(() => h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true }).then(() => undefined));
+    }
+
+    // 3. QEMU on src (running) and dst (waiting for the stream)
+    const vmBase: Omit<VmConfig, 'id'> = {
+      accel: testbed.accel, memoryMib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus,
+      kernel: image.kernel, initrd: image.initrd, append: guestKernelCmdline({ ip: testbed.vm.guestCidr }),
+      nfsDisk: { server: testbed.nas.server, path: nfsPath }, nic: { tap: testbed.vm.tap, mac: testbed.vm.mac },
+    };
+    progress.phase(`[${runId}] booting guest on ${hosts.src.name} (${scenario.guest.memory_mib} MiB, ${testbed.accel})`);
+    const bootT0 = Date.now();
+    const srcVm = await RemoteVm.start(hosts.src, { ...vmBase, id: 'src' }, hostRunDir);
+    cleanups.push(async () => {
+      await dir.writeText('console-src.log', await srcVm.consoleTail(400).catch(() => ''));
+      await srcVm.stop();
+    });
+    record.qemu_version = srcVm.qmp.versionString;
+    const srcCtl = new GuestControl(await srcVm.openControl());
+    cleanups.push(async () => srcCtl.close());
+    try {
+      await srcCtl.waitReady(scenario.guest.boot_timeout_s * 1000);
+    } catch (err) {
+      throw new Error(`guest did not boot on ${hosts.src.name} within ${scenario.guest.boot_timeout_s} s (${errorMessage(err)}); console: ${(await srcVm.consoleTail(5)).trim().split('\n').join(' | ')}`);
+    }
+    record.boot_ms = Date.now() - bootT0;
+    probe.start();
+    cleanups.push(() => probe.stop());
+    await probe.waitForReply(Date.now(), 15000).catch((err) => {
+      throw new Error(`vm network: ${errorMessage(err)} (controller cannot reach the guest before migration)`);
+    });
+
+    const path = await strategy.prepare(ctx);
+    cleanups.push(() => strategy.cleanup(ctx));
+    const dstVm = await RemoteVm.start(hosts.dst, { ...vmBase, id: 'dst', incoming: true }, hostRunDir);
+    cleanups.push(async () => {
+      await dir.writeText('console-dst.log', await dstVm.consoleTail(400).catch(() => ''));
+      await dstVm.stop();
+    });
+
+    // 4. workload and warm-up
+    progress.phase(`[${runId}] workload ${scenario.workload.type}: starting`);
+    const stoBefore = await readHostCounters(hosts.src, [srcNics.storage!]);
+    const wlT0 = Date.now();
+    await srcCtl.exec(workload.startScript(image), { timeoutMs: 30000 });
+    await waitFor(`workload ${scenario.workload.type} to become ready`, scenario.workload.ready_timeout_s * 1000, async () => {
+      const r = await srcCtl.exec(workload.readyScript(), { timeoutMs: 10000 });
+      progress.status(`warming up: ${r.output.trim()} (${((Date.now() - wlT0) / 1000).toFixed(0)} s)`);
+      return r.output.trim() === 'ready';
+    }, 500);
+    record.workload_ready_ms = Date.now() - wlT0;
+    progress.phase(`[${runId}] workload ready after ${(record.workload_ready_ms / 1000).toFixed(1)} s; warm-up ${scenario.workload.warmup_s} s`);
+    await sleep(scenario.workload.warmup_s * 1000);
+    const stoAfter = await readHostCounters(hosts.src, [srcNics.storage!]);
+    record.warmup_storage_link_bytes = sumBytes(stoAfter.nic[srcNics.storage!]) - sumBytes(stoBefore.nic[srcNics.storage!]);
+
+    // 5. migration settings on both sides (QEMU's max-bandwidth explicit: the link is the limit)
+    const caps = { events: true, ...scenario.migration.capabilities };
+    const capList = Object.entries(caps).map(([capability, state]) => ({ capability, state }));
+    for (const vm of [srcVm, dstVm]) await vm.qmp.execute('migrate-set-capabilities', { capabilities: capList });
+    await srcVm.qmp.execute('migrate-set-parameters', {
+      'max-bandwidth': Math.round((scenario.migration.max_bandwidth_mbit * 1e6) / 8),
+      'downtime-limit': scenario.migration.downtime_limit_ms,
+    });
+    await dstVm.qmp.execute('migrate-incoming', { uri: path.incomingUri });
+
+    const hostNics = (n: typeof srcNics) => [n.migration!, n.storage!];
+    const samplers: ClientChannel[] = [];
+    cleanups.push(async () => { for (const s of samplers) s.end(); });
+    samplers.push(await startHostSampler(hosts.src, testbed, hostNics(srcNics), srcVm.pid, (r) => dir.series('host-src', r)));
+    samplers.push(await startHostSampler(hosts.dst, testbed, hostNics(dstNics), dstVm.pid, (r) => dir.series('host-dst', r)));
+    const [srcBefore, dstBefore] = await Promise.all([
+      readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
+
+    // 6. migrate, sampling QMP at 20 Hz
+    progress.phase(`[${runId}] migrating ${hosts.src.name} -> ${hosts.dst.name} (${strategy.name}, link cap ${scenario.migration.link_cap_mbit || 'none'} Mbit/s)`);
+    const t0 = Date.now();
+    await srcVm.qmp.execute('migrate', { uri: path.migrateUri });
+    let info: MigrateInfo = { status: 'setup' };
+    let samples = 0;
+    const deadline = t0 + scenario.migration.timeout_s * 1000;
+    while (!['completed', 'failed', 'cancelled'].includes(info.status)) {
+      const tq = Date.now();
+      info = await srcVm.qmp.execute<MigrateInfo>('query-migrate');
+      samples++;
+      dir.series('qmp', { t: tq, ...info });
+      const ram = info.ram;
+      if (ram) {
+        progress.status(`${info.status} pass ${ram['dirty-sync-count']}  sent ${(ram.transferred / MiB).toFixed(0)} MiB  remaining ${(ram.remaining / MiB).toFixed(0)} MiB  ${ram.mbps.toFixed(0)} Mbit/s  ${((tq - t0) / 1000).toFixed(1)} s`);
+      }
+      if (tq > deadline && info.status !== 'completed') {
+        await srcVm.qmp.execute('migrate_cancel').catch(() => undefined);
+        throw new Error(`migration did not complete within migration.timeout_s=${scenario.migration.timeout_s} s (status ${info.status}); cancelled, guest stays on ${hosts.src.name}`);
+      }
+      await sleep(Math.max(0, QMP_SAMPLE_MS - (Date.now() - tq)));
+    }
+    const tEnd = Date.now();
+    progress.clearStatus();
+    record.qmp_sample_hz = Number((samples / Math.max(0.001, (tEnd - t0) / 1000)).toFixed(1));
+    if (info.status !== 'completed') throw new Error(`migration ${info.status}: ${info['error-desc'] ?? 'no reason given by QEMU'}`);
+
+    const [srcAfter, dstAfter] = await Promise.all([
+      readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
+
+    // 7. the guest must run on dst: QEMU running, control channel answers, network answers
+    await waitFor('destination QEMU to run the guest', 20000, async () => (await dstVm.status()) === 'running');
+    const dstCtl = new GuestControl(await dstVm.openControl());
+    cleanups.push(async () => dstCtl.close());
+    const check = await dstCtl.exec('cat /proc/uptime', { timeoutMs: 20000 });
+    const backOnline = await probe.waitForReply(tEnd, 20000);
+    record.guest_on_dst = check.rc === 0 && (await srcVm.status()) !== 'running';
+    await sleep(300);
+
+    // 8. the record
+    const ram = info.ram!;
+    const mig = (a: typeof srcBefore, b: typeof srcAfter, nic: string) => ({ rx: b.nic[nic].rx - a.nic[nic].rx, tx: b.nic[nic].tx - a.nic[nic].tx });
+    const srcMig = mig(srcBefore, srcAfter, srcNics.migration!);
+    const srcSto = mig(srcBefore, srcAfter, srcNics.storage!);
+    const dstSto = mig(dstBefore, dstAfter, dstNics.storage!);
+    Object.assign(record, {
+      status: 'completed', error: undefined,
+      total_time_ms: info['total-time'], wall_time_ms: tEnd - t0, setup_time_ms: info['setup-time'],
+      downtime_ms: info.downtime, app_downtime_ms: Math.round(largestGap(probe.replies, t0, backOnline.t).gapMs),
+      passes: ram['dirty-sync-count'],
+      migration_link_bytes: srcMig.rx + srcMig.tx, migration_link_tx_bytes: srcMig.tx, migration_link_rx_bytes: srcMig.rx,
+      storage_link_bytes: sumBytes(srcSto) + sumBytes(dstSto),
+      qmp_transferred_bytes: ram.transferred, qmp_normal_pages: ram.normal, qmp_normal_bytes: ram['normal-bytes'],
+      qmp_duplicate_pages: ram.duplicate, qmp_total_bytes: ram.total,
+      src_qemu_cpu_s: srcAfter.cpuS !== undefined && srcBefore.cpuS !== undefined ? Number((srcAfter.cpuS - srcBefore.cpuS).toFixed(2)) : undefined,
+      dst_qemu_cpu_s: dstAfter.cpuS !== undefined && dstBefore.cpuS !== undefined ? Number((dstAfter.cpuS - dstBefore.cpuS).toFixed(2)) : undefined,
+      probe_rate_hz: 100,
+      ...(await strategy.collect(ctx)),
+    } satisfies Partial<RunRecord>);
+    progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms (app ${record.app_downtime_ms} ms), ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
+  } catch (err) {
+    record.status = 'failed';
+    record.error = errorMessage(err);
+    progress.phase(`[${runId}] FAILED: ${record.error}`);
+  } finally {
+    progress.clearStatus();
+    for (const r of probe.replies) dir.series('probe', r);
+    await cleanupAll();
+    o.onCleanup?.(undefined);
+    await dir.close();
+    await dir.writeRecord(record);
+  }
+  return record;
+}

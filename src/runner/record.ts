@@ -1,0 +1,47 @@
+/**
+ * One record per migration run (run.json). snake_case; units in the names. Fields that could not
+ * be measured are absent, never zero.
+ */
+export interface RunRecord {
+  run_id: string;
+  scenario: string;
+  strategy: string;
+  repeat: number;
+  status: 'completed' | 'failed';
+  error?: string;
+  started_at: string;
+  testbed: string;
+  src_host: string;
+  dst_host: string;
+  qemu_version?: string;
+  pofbench_rev: string;
+  params: Record<string, unknown>;
+  // times
+  total_time_ms?: number;
+  wall_time_ms?: number;
+  setup_time_ms?: number;
+  downtime_ms?: number;
+  expected_downtime_ms?: number;
+  app_downtime_ms?: number;
+  passes?: number;
+  // bytes
+  migration_link_bytes?: number;
+  migration_link_tx_bytes?: number;
+  migration_link_rx_bytes?: number;
+  storage_link_bytes?: number;
+  warmup_storage_link_bytes?: number;
+  qmp_transferred_bytes?: number;
+  qmp_normal_pages?: number;
+  qmp_normal_bytes?: number;
+  qmp_duplicate_pages?: number;
+  qmp_total_bytes?: number;
+  // cpu
+  src_qemu_cpu_s?: number;
+  dst_qemu_cpu_s?: number;
+  // workload / checks
+  workload_ready_ms?: number;
+  guest_on_dst?: boolean;
+  probe_rate_hz?: number;
+  qmp_sample_hz?: number;
+  [extra: string]: unknown;
+}

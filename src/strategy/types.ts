@@ -1,0 +1,34 @@
+import type { Scenario, StrategyName } from '../scenario/types.js';
+import type { TestbedSpec } from '../testbed/spec.js';
+import type { SshHost } from '../hosts/ssh.js';
+
+export interface StrategyContext {
+  scenario: Scenario;
+  testbed: TestbedSpec;
+  src: SshHost;
+  dst: SshHost;
+  runId: string;
+  /** Per-run directory on the hosts (sockets, logs). */
+  hostRunDir: string;
+}
+
+/** Where QEMU sends and receives the stream for one migration. */
+export interface MigrationPath {
+  /** URI for the destination's `migrate-incoming`. */
+  incomingUri: string;
+  /** URI for the source's `migrate`. */
+  migrateUri: string;
+}
+
+/**
+ * How a migration travels: stock QEMU straight to QEMU, or through POF agents. A strategy sets up
+ * its path before `migrate`, adds its own fields to the record afterwards, and cleans up always.
+ */
+export interface MigrationStrategy {
+  readonly name: StrategyName;
+  /** Refuses scenario settings it cannot honour; throws a UserError naming the field. */
+  validate(scenario: Scenario): void;
+  prepare(ctx: StrategyContext): Promise<MigrationPath>;
+  collect(ctx: StrategyContext): Promise<Record<string, number | string>>;
+  cleanup(ctx: StrategyContext): Promise<void>;
+}
