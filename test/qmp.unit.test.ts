@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Duplex, PassThrough } from 'node:stream';
+import { QmpClient } from '../src/qemu/qmp.js';
+
+/** A fake QEMU on the other end of a duplex pair: greets, answers by id, can emit events. */
+function fakeQemu(handler: (cmd: { execute: string; arguments?: unknown; id: string }) => unknown) {
+  const toClient = new PassThrough();
+  const fromClient = new PassThrough();
+  const client = Duplex.from({ readable: toClient, writable: fromClient });
+  toClient.write(`${JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 } }, capabilities: [] } })}\n`);
+  let buf = '';
+  fromClient.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const cmd = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      const ret = handler(cmd);
+      // an event arrives before the reply, as QEMU may interleave them
+      toClient.write(`${JSON.stringify({ event: 'MIGRATION', data: { status: 'active' }, timestamp: { seconds: 1, microseconds: 0 } })}\n`);
+      toClient.write(`${JSON.stringify(ret instanceof Error ? { error: { class: 'GenericError', desc: ret.message }, id: cmd.id } : { return: ret, id: cmd.id })}\n`);
+    }
+  });
+  return { client, toClient };
+}
+
+test('negotiates, executes in order, surfaces errors and events', async () => {
+  const seen: string[] = [];
+  const { client } = fakeQemu((c) => {
+    seen.push(c.execute);
+    if (c.execute === 'bad') return new Error('no such thing');
+    if (c.execute === 'query-status') return { status: 'running' };
+    return {};
+  });
+  const qmp = await QmpClient.open(client, 'fake');
+  assert.equal(qmp.versionString, '7.2.22');
+  const events: string[] = [];
+  qmp.on('event', (e) => events.push(e.event));
+  assert.deepEqual(await qmp.execute('query-status'), { status: 'running' });
+  await assert.rejects(qmp.execute('bad'), /fake: QMP bad: no such thing \(GenericError\)/);
+  assert.deepEqual(seen, ['qmp_capabilities', 'query-status', 'bad']);
+  assert.ok(events.includes('MIGRATION'));
+  qmp.close();
+});
+
+test('pending commands fail when the connection closes', async () => {
+  const { client, toClient } = fakeQemu((c) => (c.execute === 'qmp_capabilities' ? {} : undefined));
+  const qmp = await QmpClient.open(client, 'fake');
+  const never = new Promise(() => undefined);
+  void never;
+  const p = qmp.execute('query-migrate', undefined, 5000);
+  toClient.destroy();
+  client.destroy();
+  await assert.rejects(p, /fake: .*closed|fake: .*error/);
+});
