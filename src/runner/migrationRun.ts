@@ -15,7 +15,7 @@ import { GuestProbe, largestGap } from '../metrics/probe.js';
 import { RunDir } from '../sinks/resultStore.js';
 import type { RunRecord } from './record.js';
 import { Progress } from '../util/progress.js';
-import { sleep, waitFor } from '../util/exec.js';
+import { sleep, waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
 
 export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
@@ -175,8 +175,10 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     await srcCtl.exec(workload.startScript(image), { timeoutMs: 30000 });
     await waitFor(`workload ${scenario.workload.type} to become ready`, scenario.workload.ready_timeout_s * 1000, async () => {
       const r = await srcCtl.exec(workload.readyScript(), { timeoutMs: 10000 });
-      progress.status(`warming up: ${r.output.trim()} (${((Date.now() - wlT0) / 1000).toFixed(0)} s)`);
-      return r.output.trim() === 'ready';
+      const state = r.output.trim();
+      if (state.startsWith('failed')) throw new FatalError(`workload ${scenario.workload.type} ${state}`);
+      progress.status(`warming up: ${state} (${((Date.now() - wlT0) / 1000).toFixed(0)} s)`);
+      return state === 'ready';
     }, 500);
     record.workload_ready_ms = Date.now() - wlT0;
     progress.phase(`[${runId}] workload ready after ${(record.workload_ready_ms / 1000).toFixed(1)} s; warm-up ${scenario.workload.warmup_s} s`);

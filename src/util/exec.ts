@@ -25,7 +25,7 @@ export async function run(cmd: string, args: string[], opts: { allowFail?: boole
 export async function requireCommands(needs: Record<string, string>): Promise<void> {
   const missing: string[] = [];
   for (const [bin, pkg] of Object.entries(needs)) {
-    const r = await execa('sh', ['-c', `command -v ${bin}`], { reject: false });
+    const r = await execa('/bin/sh', ['-c', `command -v ${bin}`], { reject: false });
     if (r.exitCode !== 0) missing.push(`${bin} (package ${pkg})`);
   }
   if (missing.length) {
@@ -49,6 +49,9 @@ export async function pidRunning(pid: number, exeSubstring?: string): Promise<bo
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown from a `waitFor` check to stop waiting at once. */
+export class FatalError extends Error {}
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
 export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -58,6 +61,7 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
       const v = await check();
       if (v) return v;
     } catch (err) {
+      if (err instanceof FatalError) throw err;
       lastErr = err;
     }
     if (Date.now() > deadline) {

@@ -1,5 +1,5 @@
 import type { Workload } from './types.js';
-import { STOP_DETACHED } from './types.js';
+import { readyUnlessDead, STOP_DETACHED } from './types.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 
@@ -15,13 +15,13 @@ export class AnonWorkload implements Workload {
 
   startScript(): string {
     const perWorker = Math.max(1, Math.floor(this.spec.size_mib / this.spec.workers));
-    return `nohup stress-ng --vm ${this.spec.workers} --vm-bytes ${perWorker}m --vm-keep --vm-method ${this.spec.method} --timeout 0 > /tmp/wl.log 2>&1 < /dev/null &\necho $! > /tmp/wl.pid\necho started`;
+    return `stress-ng --vm ${this.spec.workers} --vm-bytes ${perWorker}m --vm-keep --vm-method ${this.spec.method} --timeout 0 > /tmp/wl.log 2>&1 < /dev/null &\necho $! > /tmp/wl.pid\necho started`;
   }
 
   /** Ready once the guest's anonymous memory holds (nearly) the whole working set. */
   readyScript(): string {
     const wantKb = Math.floor(this.spec.size_mib * 1024 * 0.9);
-    return `a=$(awk '/^AnonPages:/{print $2}' /proc/meminfo); if [ "$a" -ge ${wantKb} ]; then echo ready; else echo "waiting $a"; fi`;
+    return `a=$(awk '/^AnonPages:/{print $2}' /proc/meminfo); ${readyUnlessDead(`[ "$a" -ge ${wantKb} ]`, 'anon $a kB')}`;
   }
 
   stopScript(): string { return STOP_DETACHED; }

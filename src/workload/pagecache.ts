@@ -1,5 +1,5 @@
 import type { Workload } from './types.js';
-import { detached, STOP_DETACHED } from './types.js';
+import { detached, readyUnlessDead, STOP_DETACHED } from './types.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { GuestImage } from '../image/build.js';
 import { UserError } from '../util/errors.js';
@@ -45,6 +45,6 @@ export class PagecacheWorkload implements Workload {
     ].join('\n'));
   }
 
-  readyScript(): string { return 'test -f /tmp/wl.ready && echo ready || echo waiting'; }
+  readyScript(): string { return readyUnlessDead('test -f /tmp/wl.ready'); }
   stopScript(): string { return STOP_DETACHED; }
 }
