@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../src/util/paths.js';
+import { pofbenchProcesses } from './helpers/leftovers.js';
+
+const bin = join(projectRoot, 'bin', 'pofbench');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env, timeout: 120000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('pofbench:'));
+
+test('--help works on every command', async () => {
+  for (const args of [['--help'], ['run', '--help'], ['testbed', '--help'], ['testbed', 'up', '--help'], ['image', '--help'], ['image', 'build', '--help']]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: pofbench/);
+  }
+  const r = await cli(['frobnicate']);
+  assert.notEqual(r.code, 0);
+});
+
+test('an invalid scenario fails before anything starts, naming file, line and field', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pofbench-cli-'));
+  const file = join(dir, 'broken.yaml');
+  writeFileSync(file, 'guest:\n  memory_mib: 512\nworkload:\n  type: pagecache\n  dataset_mib: -5\n');
+  const before = pofbenchProcesses().length;
+  const r = await cli(['run', file, '--strategies', 'stock']);
+  assert.equal(r.code, 2);
+  const lines = oneLine(r.stderr);
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: field "workload.dataset_mib" must be >= 1`));
+  assert.equal(pofbenchProcesses().length, before, 'nothing was started');
+});
+
+test('an unknown strategy is refused with a hint', async () => {
+  const r = await cli(['run', join(projectRoot, 'scenarios', 'idle.yaml'), '--strategies', 'warp']);
+  assert.equal(r.code, 2);
+  assert.match(oneLine(r.stderr)[0], /unknown strategy "warp" — use --strategies stock/);
+});
+
+test('a missing package gives one line saying what to install', async () => {
+  const r = await cli(['testbed', 'up'], { ...process.env, PATH: '/nonexistent' });
+  assert.equal(r.code, 2);
+  const [line] = oneLine(r.stderr);
+  assert.match(line, /missing: .*\(package [a-z0-9 -]+\).* — run "apt-get install -y .*" or "bash scripts\/setup.sh"/);
+});

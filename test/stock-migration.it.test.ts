@@ -1,0 +1,67 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
+import { buildImage, type GuestImage } from '../src/image/build.js';
+import { parseScenario } from '../src/scenario/load.js';
+import { runSession, connectHosts } from '../src/runner/session.js';
+import type { TestbedSpec } from '../src/testbed/spec.js';
+import type { RunRecord } from '../src/runner/record.js';
+import { pofbenchProcesses, pofbenchNamespaces } from './helpers/leftovers.js';
+
+const MiB = 1024 * 1024;
+let testbed: TestbedSpec;
+let image: GuestImage;
+const out = mkdtempSync(join(tmpdir(), 'pofbench-stock-'));
+
+before(async () => {
+  image = await buildImage({ log: (l) => console.log(`image: ${l}`) });
+  testbed = await localUp((l) => console.log(`testbed: ${l}`));
+}, { timeout: 600_000 });
+
+after(async () => {
+  await localDown();
+  rmSync(out, { recursive: true, force: true });
+  assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
+  assert.deepEqual(pofbenchProcesses(), [], 'no process left');
+}, { timeout: 120_000 });
+
+function checkCompleted(r: RunRecord) {
+  assert.equal(r.status, 'completed', `run ${r.run_id} failed: ${r.error}`);
+  assert.equal(r.guest_on_dst, true, 'the guest answers on dst and src is no longer running');
+  for (const f of ['total_time_ms', 'downtime_ms', 'app_downtime_ms', 'migration_link_bytes', 'storage_link_bytes', 'qmp_transferred_bytes', 'passes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s'] as const) {
+    assert.equal(typeof r[f], 'number', `${f} measured`);
+  }
+  // the link carried at least the non-zero RAM QEMU sent (plus protocol and TCP overhead)
+  assert.ok(r.migration_link_bytes! >= r.qmp_normal_bytes!, `link ${r.migration_link_bytes} >= normal ${r.qmp_normal_bytes}`);
+  assert.ok(r.qmp_sample_hz! >= 10, `QMP sampled at ${r.qmp_sample_hz} Hz`);
+  assert.ok(r.app_downtime_ms! >= 0 && r.app_downtime_ms! < 30_000);
+  const dir = join(out, r.run_id);
+  const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
+  assert.equal(saved.status, 'completed');
+  for (const s of ['qmp', 'host-src', 'host-dst', 'probe']) assert.ok(existsSync(join(dir, 'series', `${s}.jsonl`)), `series ${s}`);
+}
+
+test('idle and pagecache guests migrate with stock QEMU over the testbed', { timeout: 900_000 }, async () => {
+  const idle = parseScenario('name: it-idle\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 0 }\nmigration: { link_cap_mbit: 0 }\n', 'it-idle.yaml');
+  const pagecache = parseScenario('name: it-pagecache\nguest: { memory_mib: 384 }\nworkload: { type: pagecache, dataset_mib: 160, warmup_s: 1 }\nmigration: { link_cap_mbit: 2000 }\n', 'it-pagecache.yaml');
+  const records = await runSession({ scenarios: [idle, pagecache], strategies: ['stock'], testbed, image, outDir: out });
+  assert.equal(records.length, 2);
+  for (const r of records) {
+    checkCompleted(r);
+    console.log(`${r.scenario}: total ${r.total_time_ms} ms, downtime ${r.downtime_ms} ms, app downtime ${r.app_downtime_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, passes ${r.passes}`);
+  }
+  const pc = records[1];
+  // the dataset was read over the storage network (NFS), not the migration link
+  assert.ok(pc.warmup_storage_link_bytes! >= 160 * MiB * 0.95, `storage bytes during warm-up: ${pc.warmup_storage_link_bytes}`);
+  // page-cache RAM is non-zero: the pagecache guest sends much more than the idle one
+  assert.ok(pc.qmp_normal_bytes! > records[0].qmp_normal_bytes! + 120 * MiB);
+});
+
+test('an unreachable host is one clear error', { timeout: 60_000 }, async () => {
+  const broken: TestbedSpec = structuredClone(testbed);
+  broken.hosts.src.ssh.host = '198.18.0.99';
+  await assert.rejects(connectHosts(broken), /host src \(198\.18\.0\.99:22\) is unreachable over SSH/);
+});
