@@ -34,6 +34,7 @@ function checkCompleted(r: RunRecord) {
   for (const f of ['total_time_ms', 'downtime_ms', 'app_downtime_ms', 'migration_link_bytes', 'storage_link_bytes', 'qmp_transferred_bytes', 'passes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s'] as const) {
     assert.equal(typeof r[f], 'number', `${f} measured`);
   }
+  assert.ok(r.total_time_ms! > 0 && r.downtime_ms! > 0, `QMP times filled in: total ${r.total_time_ms}, downtime ${r.downtime_ms}`);
   // the link carried at least the non-zero RAM QEMU sent (plus protocol and TCP overhead)
   assert.ok(r.migration_link_bytes! >= r.qmp_normal_bytes!, `link ${r.migration_link_bytes} >= normal ${r.qmp_normal_bytes}`);
   assert.ok(r.qmp_sample_hz! >= 10, `QMP sampled at ${r.qmp_sample_hz} Hz`);

@@ -8,6 +8,7 @@ import { localUp } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import { UserError } from '../util/errors.js';
+import { createStrategy } from '../strategy/index.js';
 
 async function resolveTestbed(which: string, log: (l: string) => void): Promise<TestbedSpec> {
   if (which === 'local') return localUp(log);
@@ -34,10 +35,11 @@ export function registerRunCommand(program: Command): void {
       const scenarios = await Promise.all(files.map((f) => loadScenario(f)));
       const repeat = o.repeat === undefined ? undefined : Number(o.repeat);
       if (repeat !== undefined && (!Number.isInteger(repeat) || repeat < 1)) throw new UserError(`--repeat must be a positive integer, got "${o.repeat}"`);
+      const strategies = o.strategies ? o.strategies.split(',').map((s) => s.trim()).filter(Boolean) : [...new Set(scenarios.flatMap((s) => s.strategies))];
+      for (const name of strategies) for (const s of scenarios) createStrategy(name).validate(s);
       const log = (l: string) => { if (!o.quiet) console.error(`  ${l}`); };
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
       const testbed = await resolveTestbed(o.testbed, log);
-      const strategies = o.strategies ? o.strategies.split(',').map((s) => s.trim()).filter(Boolean) : [...new Set(scenarios.flatMap((s) => s.strategies))];
       const records = await runSession({ scenarios, strategies, repeat, testbed, image, outDir: resolve(o.out), quiet: o.quiet });
       console.log(o.json ? JSON.stringify(records, null, 2) : renderRunTable(records));
       if (!o.quiet) console.error(`results: ${resolve(o.out)}/<run-id>/run.json`);

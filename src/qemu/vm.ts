@@ -29,7 +29,7 @@ export function qemuArgv(cfg: VmConfig, dir: string): string[] {
     'qemu-system-x86_64', '-name', `pofbench-${cfg.id},debug-threads=on`,
     '-machine', 'pc', '-accel', cfg.accel, ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),
     '-m', `${cfg.memoryMib}M`, '-smp', String(cfg.vcpus),
-    '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
+    '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-vga', 'none',
     '-kernel', cfg.kernel, '-initrd', cfg.initrd, '-append', cfg.append,
     '-chardev', `file,id=con,path=${dir}/console.log`, '-serial', 'chardev:con',
     '-chardev', `socket,id=ctl,path=${dir}/ctl.sock,server=on,wait=off`, '-serial', 'chardev:ctl',

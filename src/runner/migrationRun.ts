@@ -230,6 +230,12 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.clearStatus();
     record.qmp_sample_hz = Number((samples / Math.max(0.001, (tEnd - t0) / 1000)).toFixed(1));
     if (info.status !== 'completed') throw new Error(`migration ${info.status}: ${info['error-desc'] ?? 'no reason given by QEMU'}`);
+    // QEMU 7.2 reports `completed` a moment before it fills in total-time and downtime
+    // (migration_completion sets the state, migration_calculate_complete the times): re-read.
+    info = await waitFor('QEMU to report the migration times', 5000, async () => {
+      const i = await srcVm.qmp.execute<MigrateInfo>('query-migrate');
+      return (i['total-time'] ?? 0) > 0 ? i : undefined;
+    }, 20);
 
     const [srcAfter, dstAfter] = await Promise.all([
       readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);

@@ -1,4 +1,5 @@
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pidRunning, sleep } from '../../util/exec.js';
 
@@ -18,30 +19,27 @@ export async function startNsDaemon(opts: {
   exeName: string;
 }): Promise<number> {
   const script = `mount -t tmpfs -o mode=755,size=64m tmpfs /run && ${opts.prelude} exec ${opts.exec}`;
-  {
-    const child = execa('ip', ['netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], {
-      detached: true,
-      cleanup: false,
-      reject: false,
-      stdin: 'ignore',
-      stdout: { file: opts.logPath, append: true },
-      stderr: { file: opts.logPath, append: true },
-    });
-    child.catch(() => undefined);
-    child.unref();
-    const pid = child.pid;
-    if (!pid) throw new Error(`could not start ${opts.exeName} in ${opts.ns}`);
-    await writeFile(opts.pidPath, `${pid}\n`);
-    // give it a moment to fail fast (bad config) before callers probe its port
-    for (let i = 0; i < 10; i++) {
-      await sleep(50);
-      if (!(await pidRunning(pid))) {
-        const log = await readFile(opts.logPath, 'utf8').catch(() => '');
-        throw new Error(`${opts.exeName} in ${opts.ns} exited at start; last log lines: ${log.trim().split('\n').slice(-4).join(' | ')}`);
-      }
+  // node's own spawn: a detached child with plain fds and unref() lets the CLI exit while the
+  // daemon lives on (execa keeps piping state that holds the parent's event loop open)
+  const fd = openSync(opts.logPath, 'a');
+  const child = spawn('ip', ['netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new Error(`could not start ${opts.exeName} in ${opts.ns}`);
+  await writeFile(opts.pidPath, `${pid}\n`);
+  // give it a moment to fail fast (bad config) before callers probe its port
+  for (let i = 0; i < 10; i++) {
+    await sleep(50);
+    if (!(await pidRunning(pid))) {
+      const log = await readFile(opts.logPath, 'utf8').catch(() => '');
+      throw new Error(`${opts.exeName} in ${opts.ns} exited at start; last log lines: ${log.trim().split('\n').slice(-4).join(' | ')}`);
     }
-    return pid;
   }
+  return pid;
 }
 
 export async function readPid(pidPath: string): Promise<number | undefined> {
