@@ -241,7 +241,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
 
     // 7. the guest must run on dst: QEMU running, control channel answers, network answers
-    await waitFor('destination QEMU to run the guest', 20000, async () => (await dstVm.status()) === 'running');
+    await waitFor('destination QEMU to run the guest', 20000, async () => (await dstVm.status()) === 'running', 20);
+    const tDstRunning = Date.now();
     const dstCtl = new GuestControl(await dstVm.openControl());
     cleanups.push(async () => dstCtl.close());
     const check = await dstCtl.exec('cat /proc/uptime', { timeoutMs: 20000 });
@@ -257,7 +258,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const dstSto = mig(dstBefore, dstAfter, dstNics.storage!);
     Object.assign(record, {
       status: 'completed', error: undefined,
-      total_time_ms: info['total-time'], wall_time_ms: tEnd - t0, setup_time_ms: info['setup-time'],
+      total_time_ms: info['total-time'], wall_time_ms: tDstRunning - t0, setup_time_ms: info['setup-time'],
       downtime_ms: info.downtime, app_downtime_ms: Math.round(largestGap(probe.replies, t0, backOnline.t).gapMs),
       passes: ram['dirty-sync-count'],
       migration_link_bytes: srcMig.rx + srcMig.tx, migration_link_tx_bytes: srcMig.tx, migration_link_rx_bytes: srcMig.rx,

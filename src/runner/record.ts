@@ -18,6 +18,7 @@ export interface RunRecord {
   params: Record<string, unknown>;
   // times
   total_time_ms?: number;
+  /** From the `migrate` command until the destination QEMU reports `running` (polled at 50 Hz). */
   wall_time_ms?: number;
   setup_time_ms?: number;
   downtime_ms?: number;

@@ -1,0 +1,153 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
+
+/**
+ * The agent-to-agent channel: length-prefixed frames over one TCP connection on the migration
+ * network, both directions.
+ *
+ *   frame = u8 type | u32 length (big-endian) | payload[length]      (length ≤ MAX_FRAME)
+ *
+ * Handshake (mutual, per-run secret, before any stream byte reaches the destination QEMU):
+ *   target → HELLO   version u8 | nonceT[32]
+ *   source → AUTH    nonceS[32] | HMAC-SHA256(secret, "pof-src" | nonceT | nonceS | label)
+ *   target → AUTH_OK HMAC-SHA256(secret, "pof-dst" | nonceS | nonceT | label)
+ * `label` names the run and image, so a peer of another run (same secret) is refused too.
+ *
+ * Stream:  source → DATA (POF stream bytes) …, END
+ * Back-channel: target → ACK u64 (refs resolved so far, cumulative), NEED u64 (ref sequence whose
+ *   NAS block failed verification); source → PAGE u64 seq | page[4096] (from its retention window).
+ * Close:   target → DONE (JSON stats) after the destination QEMU has every byte; ERROR utf8 either way.
+ */
+export const FrameType = {
+  HELLO: 0x01, AUTH: 0x02, AUTH_OK: 0x03,
+  DATA: 0x10, END: 0x11,
+  ACK: 0x20, NEED: 0x21, PAGE: 0x22,
+  DONE: 0x30, ERROR: 0x7f,
+} as const;
+export type FrameTypeName = keyof typeof FrameType;
+const NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, v]) => [v, k as FrameTypeName]));
+
+export const PROTOCOL_VERSION = 1;
+export const MAX_FRAME = 1024 * 1024 + 64;
+
+export interface Frame { type: number; payload: Buffer }
+
+export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
+  if (payload.length > MAX_FRAME) throw new Error(`frame of ${payload.length} bytes exceeds the ${MAX_FRAME} limit`);
+  const h = Buffer.allocUnsafe(5);
+  h.writeUInt8(type, 0);
+  h.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([h, payload]);
+}
+
+export function frameName(type: number): string {
+  return NAMES.get(type) ?? `0x${type.toString(16)}`;
+}
+
+/** Incremental frame parser: push bytes, take whole frames. Refuses unknown types and oversize lengths. */
+export class FrameReader {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  offset = 0;
+
+  push(data: Buffer): Frame[] {
+    this.chunks.push(data);
+    this.buffered += data.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < 5) break;
+      const head = this.peek(5);
+      const type = head.readUInt8(0);
+      const len = head.readUInt32BE(1);
+      if (!NAMES.has(type)) throw new Error(`agent channel: unknown frame type 0x${type.toString(16)} at byte ${this.offset}`);
+      if (len > MAX_FRAME) throw new Error(`agent channel: frame length ${len} at byte ${this.offset} exceeds ${MAX_FRAME}`);
+      if (this.buffered < 5 + len) break;
+      const all = this.take(5 + len);
+      frames.push({ type, payload: all.subarray(5) });
+      this.offset += 5 + len;
+    }
+    return frames;
+  }
+
+  get pendingBytes(): number {
+    return this.buffered;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
+    const joined = Buffer.concat(this.chunks);
+    this.chunks = [joined];
+    return joined.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const joined = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const out = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+}
+
+function mac(secret: Buffer, parts: (Buffer | string)[]): Buffer {
+  const h = createHmac('sha256', secret);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+export function helloPayload(nonceT: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([PROTOCOL_VERSION]), nonceT]);
+}
+
+export function authPayload(secret: Buffer, label: string, nonceT: Buffer, nonceS: Buffer): Buffer {
+  return Buffer.concat([nonceS, mac(secret, ['pof-src', nonceT, nonceS, label])]);
+}
+
+export function checkAuth(secret: Buffer, label: string, nonceT: Buffer, payload: Buffer): Buffer | undefined {
+  if (payload.length !== 64) return undefined;
+  const nonceS = payload.subarray(0, 32);
+  const want = mac(secret, ['pof-src', nonceT, nonceS, label]);
+  return timingSafeEqual(want, payload.subarray(32)) ? Buffer.from(nonceS) : undefined;
+}
+
+export function authOkPayload(secret: Buffer, label: string, nonceS: Buffer, nonceT: Buffer): Buffer {
+  return mac(secret, ['pof-dst', nonceS, nonceT, label]);
+}
+
+export function checkAuthOk(secret: Buffer, label: string, nonceS: Buffer, nonceT: Buffer, payload: Buffer): boolean {
+  return payload.length === 32 && timingSafeEqual(authOkPayload(secret, label, nonceS, nonceT), payload);
+}
+
+export const newNonce = (): Buffer => randomBytes(32);
+
+export function u64(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export function readU64(b: Buffer, at = 0): number {
+  if (b.length < at + 8) throw new Error('agent channel: short u64 payload');
+  const v = b.readBigUInt64BE(at);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('agent channel: u64 out of range');
+  return Number(v);
+}
+
+/**
+ * Reads frames from a socket with a per-frame callback; errors (bad frames, socket errors) go to
+ * `onError` once. Returns a function that stops reading.
+ */
+export function readFrames(sock: Socket, onFrame: (f: Frame) => void, onError: (e: Error) => void): void {
+  const reader = new FrameReader();
+  let failed = false;
+  sock.on('data', (d: Buffer) => {
+    if (failed) return;
+    try {
+      for (const f of reader.push(d)) onFrame(f);
+    } catch (err) {
+      failed = true;
+      onError(err as Error);
+    }
+  });
+}
