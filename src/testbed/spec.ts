@@ -36,6 +36,8 @@ export interface TestbedSpec {
     exportPath: string;
     /** The same directory as a path on the nas host (for copies made over SSH). */
     localPath: string;
+    /** Where src/dst mount the export with kernel NFS (lab). Unset: no kernel NFS client (local testbed). */
+    hostMountPath?: string;
   };
   vm: {
     /** Guest address on the vm network, CIDR. */
