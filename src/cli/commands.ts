@@ -4,6 +4,7 @@ import { registerTestbedCommand } from './testbed.js';
 import { registerRunCommand } from './run.js';
 import { registerStreamCommand } from './stream.js';
 import { registerHostCommand } from './host.js';
+import { registerAgentCommand } from './agent.js';
 
 /** Every command group registers itself here; each lives in its own module under src/cli/. */
 export function registerCommands(program: Command): void {
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerRunCommand(program);
   registerStreamCommand(program);
   registerHostCommand(program);
+  registerAgentCommand(program);
 }

@@ -21,6 +21,8 @@ export interface VmConfig {
   incoming?: boolean;
   /** Stay paused after an incoming migration (`-S`), e.g. to compare RAM. */
   startPaused?: boolean;
+  /** Log every guest block read/write (QEMU trace events) to this file: the POF source agent's I/O monitor. */
+  traceLog?: string;
 }
 
 /** The QEMU command line for a VM; every value is shell-quoted by the caller via `sh`. */
@@ -46,6 +48,7 @@ export function qemuArgv(cfg: VmConfig, dir: string): string[] {
   argv.push(...(cfg.nic
     ? ['-netdev', `tap,id=n0,ifname=${cfg.nic.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${cfg.nic.mac}`]
     : ['-nic', 'none']));
+  if (cfg.traceLog) argv.push('-trace', `enable=blk_co_p*,file=${cfg.traceLog}`);
   if (cfg.incoming) argv.push('-incoming', 'defer');
   if (cfg.startPaused) argv.push('-S');
   return argv;

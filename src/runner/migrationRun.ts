@@ -140,7 +140,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     };
     progress.phase(`[${runId}] booting guest on ${hosts.src.name} (${scenario.guest.memory_mib} MiB, ${testbed.accel})`);
     const bootT0 = Date.now();
-    const srcVm = await RemoteVm.start(hosts.src, { ...vmBase, id: 'src' }, hostRunDir);
+    const srcVm = await RemoteVm.start(hosts.src, { ...vmBase, ...strategy.srcVmExtras?.(ctx), id: 'src' }, hostRunDir);
     cleanups.push(async () => {
       await dir.writeText('console-src.log', await srcVm.consoleTail(400).catch(() => ''));
       await srcVm.stop();
@@ -273,7 +273,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms (app ${record.app_downtime_ms} ms), ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
   } catch (err) {
     record.status = 'failed';
-    record.error = errorMessage(err);
+    const detail = await strategy.failureDetail?.(ctx).catch(() => '');
+    record.error = `${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
     progress.phase(`[${runId}] FAILED: ${record.error}`);
   } finally {
     progress.clearStatus();

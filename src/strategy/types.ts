@@ -20,6 +20,9 @@ export interface MigrationPath {
   migrateUri: string;
 }
 
+/** Extra settings for the source VM a strategy needs (e.g. a block I/O trace log). */
+export interface SrcVmExtras { traceLog?: string }
+
 /**
  * How a migration travels: stock QEMU straight to QEMU, or through POF agents. A strategy sets up
  * its path before `migrate`, adds its own fields to the record afterwards, and cleans up always.
@@ -28,7 +31,11 @@ export interface MigrationStrategy {
   readonly name: StrategyName;
   /** Refuses scenario settings it cannot honour; throws a UserError naming the field. */
   validate(scenario: Scenario): void;
+  srcVmExtras?(ctx: StrategyContext): SrcVmExtras;
+  /** Called after the source VM booted and before the workload starts. */
   prepare(ctx: StrategyContext): Promise<MigrationPath>;
+  /** Extra words on why a migration failed (e.g. agent logs). */
+  failureDetail?(ctx: StrategyContext): Promise<string>;
   collect(ctx: StrategyContext): Promise<Record<string, number | string>>;
   cleanup(ctx: StrategyContext): Promise<void>;
 }

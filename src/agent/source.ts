@@ -1,0 +1,254 @@
+import { createServer, type Socket } from 'node:net';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import {
+  FrameType, encodeFrame, readFrames, newNonce, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
+} from './channel.js';
+import { NasImage } from './nasImage.js';
+import { makeEncoder, type PageRef, type PageIndex } from './codecPort.js';
+import { TraceIndexer, scanIndex } from './indexer.js';
+import { listenOn, connectTo, describe } from './target.js';
+import type { Endpoint } from './endpoint.js';
+
+export interface SourceAgentOptions {
+  listen: Endpoint;
+  target: Endpoint;
+  nasImage: string;
+  secretFile: string;
+  label: string;
+  /** Keep the index current from QEMU's block trace log (I/O monitoring) … */
+  traceLog?: string;
+  /** … or hash the whole image once (the oracle). */
+  scan?: boolean;
+  statsJson?: string;
+  /** Pages sent by reference and kept until the target confirms them (the fallback window). */
+  retentionPages?: number;
+  log?: (line: string) => void;
+}
+
+export interface SourceStats {
+  role: 'source';
+  status: 'completed' | 'failed';
+  error?: string;
+  bytes_in: number;
+  bytes_out: number;
+  full_pages: number;
+  ref_pages: number;
+  zero_pages: number;
+  index_blocks: number;
+  index_build_ms: number;
+  index_nas_read_bytes: number;
+  fallback_requests: number;
+  retention_peak_pages: number;
+  cpu_s: number;
+  elapsed_ms: number;
+  migration_ms?: number;
+  target?: unknown;
+}
+
+const MAX_DATA_FRAME = 1024 * 1024;
+
+/**
+ * The source agent: QEMU migrates into it (unix or TCP); it replaces pages its index finds on the
+ * NAS by references and streams the POF stream to the target agent. Every page sent by reference
+ * is retained until the target acknowledges it, so a block that changed on the NAS can still be
+ * delivered byte-exact; when the window is full the agent stops reading from QEMU (back-pressure).
+ */
+export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats> {
+  const log = o.log ?? (() => undefined);
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  const secret = Buffer.from((await readFile(o.secretFile, 'utf8')).trim(), 'utf8');
+  if (secret.length < 16) throw new Error(`secret file ${o.secretFile} holds fewer than 16 bytes`);
+  const image = await NasImage.open(o.nasImage);
+  const stats: SourceStats = {
+    role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, full_pages: 0, ref_pages: 0, zero_pages: 0,
+    index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, cpu_s: 0, elapsed_ms: 0,
+  };
+  let indexer: TraceIndexer | undefined;
+  let index: PageIndex;
+  if (o.traceLog) {
+    indexer = new TraceIndexer(o.traceLog, image, log);
+    indexer.start();
+    index = indexer.index;
+  } else if (o.scan) {
+    const r = await scanIndex(image);
+    index = r.index;
+    stats.index_build_ms = r.ms;
+    log(`scan index: ${r.index.size} blocks in ${r.ms} ms`);
+  } else {
+    throw new Error('the source agent needs --trace-log LOG or --index scan');
+  }
+
+  if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true });
+  let qemu: Socket | undefined;
+  let peer: Socket | undefined;
+  try {
+    qemu = await new Promise<Socket>((resolve, reject) => {
+      const server = createServer((s) => { server.close(); resolve(s); });
+      server.on('error', reject);
+      listenOn(server, o.listen).then(() => log(`listening for QEMU on ${describe(o.listen)}`), reject);
+    });
+    const tMig = Date.now();
+    log('QEMU connected; authenticating to the target agent');
+    peer = await connectTo(o.target);
+    await handshake(peer, secret, o.label);
+    log('target agent authenticated');
+    await stream(qemu, peer, image, index, o, stats, log);
+    stats.migration_ms = Date.now() - tMig;
+    stats.status = 'completed';
+  } catch (err) {
+    stats.error = (err as Error).message;
+    qemu?.destroy();
+    peer?.destroy();
+    throw err;
+  } finally {
+    indexer?.stop();
+    if (indexer) {
+      stats.index_build_ms = Math.round(indexer.busyMs);
+      stats.index_nas_read_bytes = indexer.nasReadBytes;
+    } else {
+      stats.index_nas_read_bytes = image.bytesRead;
+    }
+    stats.index_blocks = index.size;
+    const cpu = process.cpuUsage(cpu0);
+    stats.cpu_s = Number(((cpu.user + cpu.system) / 1e6).toFixed(3));
+    stats.elapsed_ms = Date.now() - t0;
+    await image.close();
+    if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true }).catch(() => undefined);
+    if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`).catch(() => undefined);
+  }
+  return stats;
+}
+
+/** HELLO → AUTH → AUTH_OK; resolves once both sides proved the per-run secret. */
+function handshake(peer: Socket, secret: Buffer, label: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const nonceS = newNonce();
+    let nonceT: Buffer | undefined;
+    const timer = setTimeout(() => reject(new Error('target agent did not complete the handshake within 10 s')), 10000);
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      peer.removeAllListeners('data');
+      if (err) reject(err);
+      else resolve();
+    };
+    peer.once('error', (e) => finish(new Error(`target agent connection: ${e.message}`)));
+    readFrames(peer, (f) => {
+      if (f.type === FrameType.HELLO && !nonceT) {
+        if (f.payload.length !== 33 || f.payload[0] !== PROTOCOL_VERSION) return finish(new Error(`target agent speaks protocol ${f.payload[0]}, not ${PROTOCOL_VERSION}`));
+        nonceT = Buffer.from(f.payload.subarray(1));
+        peer.write(encodeFrame(FrameType.AUTH, authPayload(secret, label, nonceT, nonceS)));
+      } else if (f.type === FrameType.AUTH_OK && nonceT) {
+        if (!checkAuthOk(secret, label, nonceS, nonceT, f.payload)) return finish(new Error('target agent failed authentication (wrong secret or run)'));
+        finish();
+      } else if (f.type === FrameType.ERROR) {
+        finish(new Error(`target agent refused us: ${f.payload.toString('utf8')}`));
+      } else {
+        finish(new Error(`unexpected ${frameName(f.type)} frame during the handshake`));
+      }
+    }, (e) => finish(e));
+  });
+}
+
+async function stream(qemu: Socket, peer: Socket, image: NasImage, index: PageIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
+  const retentionLimit = o.retentionPages ?? 16384;
+  const retained = new Map<number, Buffer>();
+  let nextSeq = 0;
+  let acked = 0;
+  const lookup = (page: Buffer): PageRef | undefined => {
+    const ref = index.lookup(page);
+    if (ref) {
+      retained.set(nextSeq++, Buffer.from(page));
+      if (retained.size > stats.retention_peak_pages) stats.retention_peak_pages = retained.size;
+    }
+    return ref;
+  };
+  const encoder = makeEncoder(lookup);
+  void image;
+
+  return new Promise<void>((resolve, reject) => {
+    let finished = false;
+    const fail = (e: Error) => {
+      if (finished) return;
+      finished = true;
+      peer.end(encodeFrame(FrameType.ERROR, Buffer.from(e.message)));
+      qemu.destroy();
+      reject(e);
+    };
+    const send = (chunks: Buffer[]): boolean => {
+      let ok = true;
+      for (const c of chunks) {
+        for (let at = 0; at < c.length; at += MAX_DATA_FRAME) {
+          const part = c.subarray(at, at + MAX_DATA_FRAME);
+          stats.bytes_out += part.length;
+          ok = peer.write(encodeFrame(FrameType.DATA, part)) && ok;
+        }
+      }
+      return ok;
+    };
+    /** QEMU is read only while the link drains and the retention window has room. */
+    const maybeResume = () => {
+      if (!peer.writableNeedDrain && retained.size < retentionLimit && qemu.isPaused()) qemu.resume();
+    };
+    peer.on('drain', maybeResume);
+
+    qemu.on('data', (chunk: Buffer) => {
+      stats.bytes_in += chunk.length;
+      try {
+        const ok = send(encoder.push(chunk));
+        if (!ok || retained.size >= retentionLimit) qemu.pause();
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    qemu.on('end', () => {
+      try {
+        send(encoder.end());
+        const s = encoder.stats();
+        stats.full_pages = s.fullPages;
+        stats.ref_pages = s.refPages;
+        stats.zero_pages = s.zeroPages;
+        peer.write(encodeFrame(FrameType.END));
+        log(`QEMU stream ended: ${stats.bytes_in} bytes in, ${stats.bytes_out} out, ${s.refPages} pages by reference, ${s.fullPages} in full`);
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+    qemu.on('error', (e) => fail(new Error(`source QEMU socket: ${e.message}`)));
+    peer.on('error', (e) => fail(new Error(`target agent connection: ${e.message}`)));
+    peer.on('close', () => fail(new Error('target agent closed the connection before confirming the end of the stream')));
+
+    readFrames(peer, (f: Frame) => {
+      try {
+        switch (f.type) {
+          case FrameType.ACK: {
+            const upTo = readU64(f.payload);
+            for (; acked < upTo; acked++) retained.delete(acked);
+            maybeResume();
+            break;
+          }
+          case FrameType.NEED: {
+            const seq = readU64(f.payload);
+            const page = retained.get(seq);
+            if (!page) throw new Error(`target asked for page #${seq}, which is outside the retention window`);
+            stats.fallback_requests++;
+            peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), page])));
+            break;
+          }
+          case FrameType.DONE:
+            stats.target = JSON.parse(f.payload.toString('utf8'));
+            finished = true;
+            peer.end();
+            resolve();
+            break;
+          case FrameType.ERROR:
+            throw new Error(`target agent: ${f.payload.toString('utf8')}`);
+          default:
+            throw new Error(`unexpected ${frameName(f.type)} frame from the target agent`);
+        }
+      } catch (err) {
+        fail(err as Error);
+      }
+    }, fail);
+  });
+}

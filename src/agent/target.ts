@@ -1,0 +1,279 @@
+import { createServer, connect, type Socket, type Server } from 'node:net';
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  FrameType, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
+} from './channel.js';
+import { NasImage, BLOCK } from './nasImage.js';
+import { makeDecoder, type DecodedItem } from './codecPort.js';
+import { parseEndpoint, type Endpoint } from './endpoint.js';
+
+export interface TargetAgentOptions {
+  listen: Endpoint;
+  qemu: Endpoint;
+  nasImage: string;
+  secretFile: string;
+  label: string;
+  statsJson?: string;
+  /** NAS reads in flight (read-ahead) so NAS latency does not stall the stream. */
+  concurrency?: number;
+  /** Bytes of decoded-but-unwritten stream held before the agent stops reading from the source. */
+  maxBufferedBytes?: number;
+  log?: (line: string) => void;
+}
+
+export interface TargetStats {
+  role: 'target';
+  status: 'completed' | 'failed';
+  error?: string;
+  bytes_in: number;
+  bytes_out: number;
+  ref_pages: number;
+  nas_read_bytes: number;
+  verify_mismatches: number;
+  fallback_pages: number;
+  refused_peers: number;
+  cpu_s: number;
+  elapsed_ms: number;
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
+
+/** One queued output item: bytes ready now, or a page whose content is still being fetched. */
+type Pending = { data: Buffer } | { page: Promise<Buffer>; seq: number };
+
+/**
+ * The target agent: authenticates the source agent, then turns the POF stream back into the exact
+ * QEMU stream, reading referenced blocks from its NAS view (verified by hash; on mismatch the
+ * source sends the page from its retention window), and feeds the destination QEMU. Exits after
+ * one migration. Memory is bounded: at most `maxBufferedBytes` of pending output plus
+ * `concurrency` NAS reads; beyond that the TCP socket is paused (back-pressure to the source).
+ */
+export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats> {
+  const log = o.log ?? (() => undefined);
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  const secret = Buffer.from((await readFile(o.secretFile, 'utf8')).trim(), 'utf8');
+  if (secret.length < 16) throw new Error(`secret file ${o.secretFile} holds fewer than 16 bytes`);
+  const image = await NasImage.open(o.nasImage);
+  const stats: TargetStats = {
+    role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, ref_pages: 0, nas_read_bytes: 0,
+    verify_mismatches: 0, fallback_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0,
+  };
+  const concurrency = o.concurrency ?? 64;
+  const maxBuffered = o.maxBufferedBytes ?? 64 * 1024 * 1024;
+
+  let server: Server | undefined;
+  try {
+    const peer = await new Promise<Socket>((resolve, reject) => {
+      server = createServer((sock) => {
+        // one authenticated peer per run; everyone else is refused before any byte reaches QEMU
+        sock.setNoDelay(true);
+        const nonceT = newNonce();
+        const timer = setTimeout(() => refuse('no authentication within 10 s'), 10000);
+        const refuse = (why: string) => {
+          clearTimeout(timer);
+          stats.refused_peers++;
+          log(`refused peer ${sock.remoteAddress}: ${why}`);
+          sock.end(encodeFrame(FrameType.ERROR, Buffer.from(`refused: ${why}`)));
+          sock.destroy();
+        };
+        let done = false;
+        sock.on('error', () => undefined);
+        readFrames(sock, (f) => {
+          if (done) return;
+          done = true;
+          if (f.type !== FrameType.AUTH) return refuse(`expected AUTH, got ${frameName(f.type)}`);
+          const nonceS = checkAuth(secret, o.label, nonceT, f.payload);
+          if (!nonceS) return refuse('bad secret or label');
+          clearTimeout(timer);
+          sock.removeAllListeners('data');
+          sock.pause();
+          sock.write(encodeFrame(FrameType.AUTH_OK, authOkPayload(secret, o.label, nonceS, nonceT)));
+          server!.close();
+          resolve(sock);
+        }, (e) => refuse(e.message));
+        sock.write(encodeFrame(FrameType.HELLO, helloPayload(nonceT)));
+      });
+      server.on('error', reject);
+      listenOn(server, o.listen).then(() => log(`listening on ${describe(o.listen)}`), reject);
+    });
+    log('source agent authenticated; connecting to the destination QEMU');
+    const qemu = await connectTo(o.qemu);
+    await pump(peer, qemu, image, o, stats, concurrency, maxBuffered, log);
+    stats.status = 'completed';
+  } catch (err) {
+    stats.error = (err as Error).message;
+    throw err;
+  } finally {
+    server?.close();
+    stats.nas_read_bytes = image.bytesRead;
+    const cpu = process.cpuUsage(cpu0);
+    stats.cpu_s = Number(((cpu.user + cpu.system) / 1e6).toFixed(3));
+    stats.elapsed_ms = Date.now() - t0;
+    await image.close();
+    if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`).catch(() => undefined);
+  }
+  return stats;
+}
+
+async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
+  concurrency: number, maxBuffered: number, log: (l: string) => void): Promise<void> {
+  const decoder = makeDecoder(image.blocks);
+  const queue: Pending[] = [];
+  let queuedBytes = 0;
+  let refSeq = 0;
+  let resolvedRefs = 0;
+  let ackedRefs = 0;
+  let inFlight = 0;
+  let ended = false;
+  const waitingPages = new Map<number, { resolve: (b: Buffer) => void; hash: Buffer }>();
+  const readSlots: (() => void)[] = [];
+
+  let fail!: (e: Error) => void;
+  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  failed.catch(() => undefined);
+  let wake: (() => void) | undefined;
+  const poke = () => { const w = wake; wake = undefined; w?.(); };
+
+  qemu.on('error', (e) => fail(new Error(`destination QEMU socket: ${e.message}`)));
+  qemu.on('close', () => { if (!ended) fail(new Error('destination QEMU closed the migration socket early')); });
+  peer.on('error', (e) => fail(new Error(`source agent connection: ${e.message}`)));
+  peer.on('close', () => { if (!ended) fail(new Error('source agent connection closed before the end of the stream')); });
+
+  /** Fetches a referenced block with bounded concurrency; falls back to the source's copy on mismatch. */
+  const fetchPage = async (block: number, hash: Buffer, seq: number): Promise<Buffer> => {
+    while (inFlight >= concurrency) await new Promise<void>((r) => readSlots.push(r));
+    inFlight++;
+    let page: Buffer;
+    try {
+      page = await image.readBlocks(block, 1);
+    } finally {
+      inFlight--;
+      readSlots.shift()?.();
+    }
+    if (sha256(page).equals(hash)) return page;
+    stats.verify_mismatches++;
+    log(`block ${block} changed on the NAS (ref #${seq}); asking the source for the page`);
+    const fallback = await new Promise<Buffer>((resolve) => {
+      waitingPages.set(seq, { resolve, hash });
+      peer.write(encodeFrame(FrameType.NEED, u64(seq)));
+    });
+    stats.fallback_pages++;
+    return fallback;
+  };
+
+  const enqueue = (items: DecodedItem[]) => {
+    for (const it of items) {
+      if (it.kind === 'bytes') {
+        queue.push({ data: it.data });
+        queuedBytes += it.data.length;
+      } else {
+        const seq = refSeq++;
+        stats.ref_pages++;
+        const page = fetchPage(it.block, it.hash, seq);
+        page.catch((e: Error) => fail(e));
+        queue.push({ page, seq });
+        queuedBytes += BLOCK;
+      }
+    }
+    if (queuedBytes > maxBuffered) peer.pause();
+    poke();
+  };
+
+  let sawEnd = false;
+  readFrames(peer, (f: Frame) => {
+    try {
+      switch (f.type) {
+        case FrameType.DATA:
+          stats.bytes_in += f.payload.length;
+          enqueue(decoder.push(f.payload));
+          break;
+        case FrameType.END:
+          enqueue(decoder.end());
+          sawEnd = true;
+          poke();
+          break;
+        case FrameType.PAGE: {
+          const seq = readU64(f.payload, 0);
+          const w = waitingPages.get(seq);
+          const page = f.payload.subarray(8);
+          if (!w) throw new Error(`source sent page #${seq} nobody asked for`);
+          if (page.length !== BLOCK || !sha256(page).equals(w.hash)) throw new Error(`source's copy of page #${seq} does not match its reference hash`);
+          waitingPages.delete(seq);
+          w.resolve(Buffer.from(page));
+          break;
+        }
+        case FrameType.ERROR:
+          throw new Error(`source agent: ${f.payload.toString('utf8')}`);
+        default:
+          throw new Error(`unexpected ${frameName(f.type)} frame from the source agent`);
+      }
+    } catch (err) {
+      fail(err as Error);
+    }
+  }, (e) => fail(e));
+  peer.resume();
+
+  const writeQemu = (b: Buffer) => new Promise<void>((resolve) => {
+    stats.bytes_out += b.length;
+    if (qemu.write(b)) resolve();
+    else qemu.once('drain', resolve);
+  });
+
+  // the writer: strictly in order, awaiting each page
+  const writer = (async () => {
+    for (;;) {
+      if (queue.length === 0) {
+        if (sawEnd) break;
+        await new Promise<void>((r) => { wake = r; });
+        continue;
+      }
+      const item = queue.shift()!;
+      if ('data' in item) {
+        await writeQemu(item.data);
+        queuedBytes -= item.data.length;
+      } else {
+        await writeQemu(await item.page);
+        queuedBytes -= BLOCK;
+        resolvedRefs++;
+        if (resolvedRefs - ackedRefs >= 256) {
+          ackedRefs = resolvedRefs;
+          peer.write(encodeFrame(FrameType.ACK, u64(resolvedRefs)));
+        }
+      }
+      if (queuedBytes <= maxBuffered / 2 && peer.isPaused()) peer.resume();
+    }
+  })();
+  await Promise.race([writer, failed]).catch(async (err) => {
+    peer.end(encodeFrame(FrameType.ERROR, Buffer.from((err as Error).message)));
+    qemu.destroy();
+    throw err;
+  });
+  ended = true;
+  await new Promise<void>((resolve) => qemu.end(resolve));
+  qemu.destroy();
+  log(`stream complete: ${stats.bytes_in} bytes in, ${stats.bytes_out} bytes to QEMU, ${stats.ref_pages} pages from the NAS, ${stats.fallback_pages} from the source`);
+  stats.nas_read_bytes = image.bytesRead;
+  await new Promise<void>((resolve) => peer.end(encodeFrame(FrameType.DONE, Buffer.from(JSON.stringify({ ...stats, status: 'completed' }))), resolve));
+}
+
+export function listenOn(server: Server, ep: Endpoint): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    if (ep.kind === 'unix') server.listen(ep.path, () => resolve());
+    else server.listen(ep.port, ep.host, () => resolve());
+  });
+}
+
+export function connectTo(ep: Endpoint, timeoutMs = 10000): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = ep.kind === 'unix' ? connect(ep.path) : connect(ep.port, ep.host);
+    const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect to ${describe(ep)} timed out`)); }, timeoutMs);
+    s.once('connect', () => { clearTimeout(timer); s.setNoDelay?.(true); resolve(s); });
+    s.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot connect to ${describe(ep)}: ${e.message}`)); });
+  });
+}
+
+export const describe = (ep: Endpoint): string => (ep.kind === 'unix' ? `unix:${ep.path}` : `tcp:${ep.host}:${ep.port}`);
+export { parseEndpoint };

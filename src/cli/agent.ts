@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { runSourceAgent } from '../agent/source.js';
+import { runTargetAgent } from '../agent/target.js';
+import { parseEndpoint } from '../agent/endpoint.js';
+import { UserError } from '../util/errors.js';
+
+const stamp = (role: string) => (line: string) => process.stderr.write(`${new Date().toISOString()} ${role}: ${line}\n`);
+
+/** `pofbench agent source|target` — the POF-SVLM agents the runner starts on src and dst. */
+export function registerAgentCommand(program: Command): void {
+  const agent = program.command('agent').description('POF-SVLM migration agents (started on the hosts by the runner)');
+  agent.command('target')
+    .description('receive the POF stream from the source agent, restore pages from the NAS, feed the destination QEMU; exits after one migration')
+    .requiredOption('--listen <tcp:HOST:PORT>', 'where the source agent connects (migration network)')
+    .requiredOption('--qemu <unix:PATH|tcp:HOST:PORT>', 'the destination QEMU\'s incoming migration socket')
+    .requiredOption('--nas-image <IMG>', 'this host\'s view of the guest disk image on the NAS')
+    .requiredOption('--secret-file <F>', 'per-run secret shared with the source agent')
+    .option('--label <run>', 'run label both agents must agree on', 'pofbench')
+    .option('--stats-json <F>', 'write the agent\'s stats here on exit')
+    .option('--concurrency <n>', 'NAS reads in flight', '64')
+    .action(async (o: { listen: string; qemu: string; nasImage: string; secretFile: string; label: string; statsJson?: string; concurrency: string }) => {
+      const listen = parseEndpoint(o.listen, '--listen');
+      if (listen.kind !== 'tcp') throw new UserError('--listen must be tcp:HOST:PORT for the target agent');
+      const stats = await runTargetAgent({
+        listen, qemu: parseEndpoint(o.qemu, '--qemu'), nasImage: o.nasImage, secretFile: o.secretFile, label: o.label,
+        statsJson: o.statsJson, concurrency: Number(o.concurrency), log: stamp('target'),
+      });
+      console.log(JSON.stringify(stats));
+    });
+  agent.command('source')
+    .description('take the source QEMU\'s migration stream, send NAS-resident pages by reference to the target agent; exits after one migration')
+    .requiredOption('--listen <unix:PATH|tcp:HOST:PORT>', 'where the source QEMU migrates to (migrate uri)')
+    .requiredOption('--target <tcp:HOST:PORT>', 'the target agent')
+    .requiredOption('--nas-image <IMG>', 'this host\'s view of the guest disk image on the NAS')
+    .requiredOption('--secret-file <F>', 'per-run secret shared with the target agent')
+    .option('--label <run>', 'run label both agents must agree on', 'pofbench')
+    .option('--trace-log <LOG>', 'QEMU block trace log to follow (I/O monitoring index)')
+    .option('--index <scan>', 'index the whole image instead (the oracle)')
+    .option('--stats-json <F>', 'write the agent\'s stats here on exit')
+    .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them', '16384')
+    .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; retentionPages: string }) => {
+      if (o.index !== undefined && o.index !== 'scan') throw new UserError(`--index must be "scan", got "${o.index}"`);
+      if (!o.traceLog && !o.index) throw new UserError('the source agent needs --trace-log LOG or --index scan');
+      const stats = await runSourceAgent({
+        listen: parseEndpoint(o.listen, '--listen'), target: parseEndpoint(o.target, '--target'), nasImage: o.nasImage,
+        secretFile: o.secretFile, label: o.label, traceLog: o.traceLog, scan: o.index === 'scan', statsJson: o.statsJson,
+        retentionPages: Number(o.retentionPages), log: stamp('source'),
+      });
+      console.log(JSON.stringify(stats));
+    });
+}

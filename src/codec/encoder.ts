@@ -1,0 +1,175 @@
+/**
+ * QEMU stream → POF stream, incremental and pure (no I/O). See format.ts for the format.
+ *
+ * Memory bound: the parser's (≈66 KiB + the last input chunk, see qemu.ts) plus the pending literal
+ * run, at most `maxLiteral` bytes (default 256 KiB), held as views of input chunks until flushed.
+ * Output is returned per `push` as a list of buffers; each literal frame is one buffer.
+ *
+ * The output does not depend on how the input is chunked (literals are flushed on size, before a
+ * REF and at the end); a live agent that sees its input go idle calls `flush()` so no bytes linger.
+ */
+import { crc32 } from 'node:zlib';
+import { HASH_SIZE } from './bytes.js';
+import { DEFAULT_MAX_LITERAL, MAX_LITERAL, encodeEnd, encodeHeader, encodeLiteralHeader, encodeRef } from './format.js';
+import { QemuStreamParser, type QemuItem } from './qemu.js';
+
+/** An index hit: the NAS block holding a page's content, and the SHA-256 of that content. */
+export interface PageRef { block: number; hash: Buffer }
+
+/** Page content → NAS block (or undefined). Called exactly once per PAGE record, in stream order. */
+export type PageLookup = (page: Buffer) => PageRef | undefined;
+
+export interface EncoderOptions {
+  /** Index lookup; without one every page is sent in full. */
+  lookup?: PageLookup;
+  /** Size of the NAS image in blocks, written to the POF header (0 = not stated). */
+  imageBlocks?: number;
+  /** Largest literal frame (bytes), default 256 KiB. */
+  maxLiteral?: number;
+  /** Called with every parsed QEMU item (e.g. to gather inspect-like statistics). */
+  onItem?: (item: QemuItem) => void;
+}
+
+export interface EncoderStats {
+  /** PAGE records sent in full. */
+  fullPages: number;
+  /** PAGE records sent as a reference. */
+  refPages: number;
+  /** ZERO records (sent as they are: 9 bytes + idstr). */
+  zeroPages: number;
+  /** Other records and sections (headers, MEM_SIZE, EOS, footers, commands…). */
+  otherRecords: number;
+  /** QEMU stream bytes in. */
+  bytesIn: number;
+  /** POF stream bytes out. */
+  bytesOut: number;
+  literalBytes: number;
+  literalFrames: number;
+  /** Opaque bytes after the RAM END section (device state, EOF, VMDESCRIPTION). */
+  deviceStateBytes: number;
+}
+
+export class Encoder {
+  private readonly parser = new QemuStreamParser();
+  private readonly lookup: PageLookup | undefined;
+  private readonly maxLiteral: number;
+  private readonly imageBlocks: number;
+  private readonly onItem: ((item: QemuItem) => void) | undefined;
+  private pending: Buffer[] = [];
+  private pendingLen = 0;
+  private crc = 0;
+  private started = false;
+  private ended = false;
+  private readonly s: EncoderStats = {
+    fullPages: 0, refPages: 0, zeroPages: 0, otherRecords: 0, bytesIn: 0, bytesOut: 0, literalBytes: 0, literalFrames: 0, deviceStateBytes: 0,
+  };
+
+  constructor(opts: EncoderOptions = {}) {
+    this.lookup = opts.lookup;
+    this.maxLiteral = opts.maxLiteral ?? DEFAULT_MAX_LITERAL;
+    if (!(this.maxLiteral >= 1 && this.maxLiteral <= MAX_LITERAL)) throw new RangeError(`maxLiteral must be 1..${MAX_LITERAL}`);
+    this.imageBlocks = opts.imageBlocks ?? 0;
+    this.onItem = opts.onItem;
+  }
+
+  /** The QEMU parser (read-only use: declared RAM blocks, offsets). */
+  get qemu(): QemuStreamParser {
+    return this.parser;
+  }
+
+  push(chunk: Buffer): Buffer[] {
+    if (this.ended) throw new Error('Encoder.push after end()');
+    const out: Buffer[] = [];
+    this.start(out);
+    this.s.bytesIn += chunk.length;
+    for (const item of this.parser.push(chunk)) this.item(item, out);
+    return this.count(out);
+  }
+
+  /** Emits the pending literal run now (for live use when the input goes idle). */
+  flush(): Buffer[] {
+    const out: Buffer[] = [];
+    this.start(out);
+    this.flushLiteral(out);
+    return this.count(out);
+  }
+
+  /** Ends the stream: checks the QEMU stream is complete, flushes and writes the END frame. */
+  end(): Buffer[] {
+    if (this.ended) return [];
+    const out: Buffer[] = [];
+    this.start(out);
+    for (const item of this.parser.end()) this.item(item, out);
+    this.flushLiteral(out);
+    out.push(encodeEnd({ qemuBytes: this.s.bytesIn, literalBytes: this.s.literalBytes, refs: this.s.refPages, crc: this.crc }));
+    this.ended = true;
+    return this.count(out);
+  }
+
+  stats(): EncoderStats {
+    return { ...this.s };
+  }
+
+  private start(out: Buffer[]): void {
+    if (this.started) return;
+    this.started = true;
+    out.push(encodeHeader(this.imageBlocks));
+  }
+
+  private count(out: Buffer[]): Buffer[] {
+    for (const b of out) this.s.bytesOut += b.length;
+    return out;
+  }
+
+  private item(item: QemuItem, out: Buffer[]): void {
+    this.onItem?.(item);
+    if (item.kind === 'ram' && item.record === 'page') {
+      this.literal(item.raw, out);
+      const page = item.page!;
+      const ref = this.lookup?.(page);
+      if (ref) {
+        if (ref.hash.length !== HASH_SIZE) throw new Error(`index lookup returned a hash of ${ref.hash.length} bytes`);
+        if (this.imageBlocks && ref.block >= this.imageBlocks) throw new Error(`index lookup returned block ${ref.block} beyond the image (${this.imageBlocks} blocks)`);
+        this.flushLiteral(out);
+        out.push(encodeRef(ref.block, ref.hash));
+        this.s.refPages++;
+      } else {
+        this.literal(page, out);
+        this.s.fullPages++;
+      }
+      return;
+    }
+    if (item.kind === 'ram' && item.record === 'zero') this.s.zeroPages++;
+    else if (item.kind === 'device-state') this.s.deviceStateBytes += item.raw.length;
+    else this.s.otherRecords++;
+    this.literal(item.raw, out);
+  }
+
+  private literal(buf: Buffer, out: Buffer[]): void {
+    while (buf.length > 0) {
+      const room = this.maxLiteral - this.pendingLen;
+      const part = buf.length <= room ? buf : buf.subarray(0, room);
+      this.pending.push(part);
+      this.pendingLen += part.length;
+      buf = buf.subarray(part.length);
+      if (this.pendingLen === this.maxLiteral) this.flushLiteral(out);
+    }
+  }
+
+  private flushLiteral(out: Buffer[]): void {
+    if (this.pendingLen === 0) return;
+    const frame = Buffer.allocUnsafe(5 + this.pendingLen);
+    encodeLiteralHeader(this.pendingLen).copy(frame, 0);
+    let o = 5;
+    for (const b of this.pending) {
+      b.copy(frame, o);
+      o += b.length;
+    }
+    this.crc = crc32(frame.subarray(5), this.crc);
+    this.s.literalBytes += this.pendingLen;
+    this.s.literalFrames++;
+    this.pending = [];
+    this.pendingLen = 0;
+    out.push(frame);
+  }
+}

@@ -1,0 +1,138 @@
+import { posix } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { MigrationStrategy, StrategyContext, MigrationPath, SrcVmExtras } from './types.js';
+import type { Scenario } from '../scenario/types.js';
+import { sh, type SshHost } from '../hosts/ssh.js';
+import { openNasView, type NasView } from '../testbed/nasView.js';
+import { UserError } from '../util/errors.js';
+import { sleep } from '../util/exec.js';
+
+export const POF_AGENT_PORT = 4445;
+/** Capabilities that change the RAM stream format or move pages off the main socket. */
+const REFUSED_CAPABILITIES = ['xbzrle', 'multifd', 'compress'];
+
+interface AgentProc { host: SshHost; pid: number; statsPath: string; logPath: string; role: 'source' | 'target' }
+
+/** Stats each agent writes as JSON when it exits (see src/agent/*). */
+interface AgentStats {
+  cpu_s?: number;
+  full_pages?: number; ref_pages?: number; zero_pages?: number;
+  index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
+  nas_read_bytes?: number; verify_mismatches?: number; fallback_pages?: number;
+  bytes_in?: number; bytes_out?: number;
+}
+
+/**
+ * POF-SVLM: the source QEMU migrates into a source agent (unix socket) that replaces pages found
+ * on the NAS by references; the target agent restores them from its own NAS view and feeds the
+ * destination QEMU. The source QEMU logs its block I/O (trace events) so the source agent keeps
+ * its index current while the guest runs.
+ */
+export class PofStrategy implements MigrationStrategy {
+  readonly name = 'pof' as const;
+  private agents: AgentProc[] = [];
+  private views: NasView[] = [];
+
+  constructor(private readonly index: 'trace' | 'scan' = 'trace') {}
+
+  validate(scenario: Scenario): void {
+    for (const cap of REFUSED_CAPABILITIES) {
+      if (scenario.migration.capabilities[cap]) {
+        throw new UserError(`scenario ${scenario.file}: field "migration.capabilities.${cap}" is not supported by the pof strategy (it changes the RAM stream format)`,
+          `turn ${cap} off or run --strategies stock`);
+      }
+    }
+  }
+
+  srcVmExtras(ctx: StrategyContext): SrcVmExtras {
+    return { traceLog: posix.join(ctx.hostRunDir, 'blk-trace.log') };
+  }
+
+  async prepare(ctx: StrategyContext): Promise<MigrationPath> {
+    const dstAddr = ctx.testbed.hosts.dst.migrationAddress;
+    if (!dstAddr) throw new Error(`testbed: host ${ctx.testbed.hosts.dst.name} has no migration address`);
+    const dir = posix.join(ctx.hostRunDir, 'pof');
+    const secret = randomBytes(32).toString('hex');
+    const secretPath = posix.join(dir, 'secret');
+    for (const h of [ctx.src, ctx.dst]) {
+      await h.exec(`mkdir -p ${sh([dir])} && umask 077 && cat > ${sh([secretPath])}`, { input: secret });
+    }
+    const rel = posix.join('runs', ctx.runId, 'data.raw');
+    const srcView = await openNasView(ctx.src, ctx.testbed, rel, posix.join(dir, 'view'));
+    this.views.push(srcView);
+    const dstView = await openNasView(ctx.dst, ctx.testbed, rel, posix.join(dir, 'view'));
+    this.views.push(dstView);
+
+    const label = ctx.runId;
+    const incomingSock = posix.join(dir, 'dst-qemu.sock');
+    const srcSock = posix.join(dir, 'src-agent.sock');
+    await this.startAgent(ctx, ctx.dst, 'target', dir, [
+      '--listen', `tcp:${dstAddr}:${POF_AGENT_PORT}`, '--qemu', `unix:${incomingSock}`,
+      '--nas-image', dstView.path, '--secret-file', secretPath, '--label', label,
+    ]);
+    const indexArgs = this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!];
+    await this.startAgent(ctx, ctx.src, 'source', dir, [
+      '--listen', `unix:${srcSock}`, '--target', `tcp:${dstAddr}:${POF_AGENT_PORT}`,
+      '--nas-image', srcView.path, '--secret-file', secretPath, '--label', label, ...indexArgs,
+    ]);
+    return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
+  }
+
+  private async startAgent(ctx: StrategyContext, host: SshHost, role: 'source' | 'target', dir: string, args: string[]): Promise<void> {
+    const statsPath = posix.join(dir, `${role}-stats.json`);
+    const logPath = posix.join(dir, `${role}.log`);
+    const cmd = sh([...ctx.testbed.hostPofbench, 'agent', role, ...args, '--stats-json', statsPath]);
+    const r = await host.exec(`setsid ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & echo $!`);
+    const pid = Number(r.stdout.trim());
+    this.agents.push({ host, pid, statsPath, logPath, role });
+    // an agent that cannot start (bad flag, port in use) exits at once: say why
+    await sleep(300);
+    const alive = (await host.exec(`kill -0 ${pid}`, { allowFail: true })).code === 0;
+    if (!alive) throw new Error(`${role} agent on ${host.name} exited at start: ${(await this.logTail(host, logPath)).trim()}`);
+  }
+
+  private async logTail(host: SshHost, path: string): Promise<string> {
+    return (await host.exec(`tail -n 5 ${sh([path])}`, { allowFail: true })).stdout.split('\n').filter(Boolean).join(' | ');
+  }
+
+  /** Waits for both agents to exit and reads their stats; fields follow the run.json naming. */
+  async collect(): Promise<Record<string, number>> {
+    const stats: Partial<Record<'source' | 'target', AgentStats>> = {};
+    for (const a of this.agents) {
+      const r = await a.host.exec(
+        `for i in $(seq 100); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; cat ${sh([a.statsPath])}`, { allowFail: true, timeoutMs: 20000 });
+      if (r.code !== 0) throw new Error(`${a.role} agent on ${a.host.name} left no stats: ${await this.logTail(a.host, a.logPath)}`);
+      stats[a.role] = JSON.parse(r.stdout) as AgentStats;
+    }
+    const s = stats.source ?? {};
+    const t = stats.target ?? {};
+    const out: Record<string, number | undefined> = {
+      pof_full_pages: s.full_pages, pof_ref_pages: s.ref_pages, pof_zero_pages: s.zero_pages,
+      nas_read_bytes: t.nas_read_bytes, pof_verify_mismatches: t.verify_mismatches, pof_fallback_pages: t.fallback_pages,
+      index_blocks: s.index_blocks, index_build_ms: s.index_build_ms, index_nas_read_bytes: s.index_nas_read_bytes,
+      pof_stream_bytes: s.bytes_out,
+      agent_cpu_s: s.cpu_s !== undefined && t.cpu_s !== undefined ? Number((s.cpu_s + t.cpu_s).toFixed(2)) : undefined,
+      src_agent_cpu_s: s.cpu_s, dst_agent_cpu_s: t.cpu_s,
+    };
+    return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Record<string, number>;
+  }
+
+  /** Why the migration failed, from the agents' point of view (their last log lines). */
+  async failureDetail(): Promise<string> {
+    const parts: string[] = [];
+    for (const a of this.agents) {
+      const tail = await this.logTail(a.host, a.logPath).catch(() => '');
+      if (tail) parts.push(`${a.role} agent: ${tail}`);
+    }
+    return parts.join('; ');
+  }
+
+  async cleanup(): Promise<void> {
+    for (const a of this.agents) {
+      await a.host.exec(`kill ${a.pid} 2>/dev/null; for i in $(seq 30); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${a.pid} 2>/dev/null; true`, { allowFail: true }).catch(() => undefined);
+    }
+    this.agents = [];
+    for (const v of this.views) await v.close();
+    this.views = [];
+  }
+}

@@ -1,0 +1,89 @@
+import { execa } from 'execa';
+import { connect } from 'node:net';
+import { mkdtempSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { QmpClient, type MigrateInfo } from '../../src/qemu/qmp.js';
+import { GuestControl } from '../../src/guest/control.js';
+import { guestKernelCmdline, type GuestImage } from '../../src/image/build.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function connectUnix(path: string) {
+  for (let i = 0; ; i++) {
+    try {
+      return await new Promise<import('node:net').Socket>((resolve, reject) => {
+        const s = connect(path);
+        s.once('connect', () => resolve(s));
+        s.once('error', reject);
+      });
+    } catch (err) {
+      if (i > 100) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+export interface Captured {
+  dir: string;
+  stream: string;
+  disk: string;
+  trace: string;
+  cleanup(): void;
+}
+
+/**
+ * Boots the project's guest locally (no testbed, no NIC, data disk = a private copy of the image's
+ * disk), runs `script` in it, then migrates to a file (`exec:cat > FILE`) and returns the paths.
+ * QEMU is always killed by PID, even on failure.
+ */
+export async function captureStream(image: GuestImage, opts: { memoryMib?: number; script?: string; settleMs?: number } = {}): Promise<Captured> {
+  const dir = mkdtempSync(join(tmpdir(), 'pofbench-capture-'));
+  const disk = join(dir, 'data.raw');
+  copyFileSync(image.dataDisk, disk);
+  const trace = join(dir, 'blk-trace.log');
+  const stream = join(dir, 'qemu.stream');
+  const qemu = execa('qemu-system-x86_64', [
+    '-accel', 'tcg', '-m', `${opts.memoryMib ?? 256}M`, '-smp', '1', '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-nic', 'none',
+    '-kernel', image.kernel, '-initrd', image.initrd, '-append', guestKernelCmdline({}),
+    '-chardev', `file,id=con,path=${join(dir, 'console.log')}`, '-serial', 'chardev:con',
+    '-chardev', `socket,id=ctl,path=${join(dir, 'ctl.sock')},server=on,wait=off`, '-serial', 'chardev:ctl',
+    '-qmp', `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
+    '-drive', `file=${disk},if=virtio,format=raw,cache=none`,
+    '-trace', `enable=blk_co_p*,file=${trace}`,
+  ], { reject: false, stdio: 'ignore', cleanup: true });
+  const kill = () => { if (qemu.pid) try { process.kill(qemu.pid, 'SIGKILL'); } catch { /* gone */ } };
+  try {
+    const qmp = await QmpClient.open(await connectUnix(join(dir, 'qmp.sock')), 'capture');
+    const ctl = new GuestControl(await connectUnix(join(dir, 'ctl.sock')));
+    await ctl.waitReady(60000);
+    if (opts.script) {
+      const r = await ctl.exec(opts.script, { timeoutMs: 300000 });
+      if (r.rc !== 0) throw new Error(`guest script failed (${r.rc}): ${r.output}`);
+    }
+    await sleep(opts.settleMs ?? 500);
+    if (process.env.CAPTURE_DEBUG) console.log('trace before migrate:', readFileSync(trace, 'utf8').split('\n').length, 'lines');
+    ctl.close();
+    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 4 * 1024 * 1024 * 1024 });
+    await qmp.execute('migrate', { uri: `exec:cat > ${stream}` });
+    for (;;) {
+      const info = await qmp.execute<MigrateInfo>('query-migrate');
+      if (info.status === 'completed') break;
+      if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`capture migration ${info.status}: ${info['error-desc']}`);
+      await sleep(50);
+    }
+    await qmp.execute('quit').catch(() => undefined);
+    qmp.close();
+    await Promise.race([qemu, sleep(5000)]);
+    return { dir, stream, disk, trace, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  } finally {
+    kill();
+  }
+}
+
+export function readAll(path: string): Buffer {
+  return readFileSync(path);
+}
