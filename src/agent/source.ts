@@ -4,8 +4,9 @@ import {
   FrameType, encodeFrame, readFrames, newNonce, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
 } from './channel.js';
 import { NasImage } from './nasImage.js';
-import { makeEncoder, type PageRef, type PageIndex } from './codecPort.js';
-import { TraceIndexer, scanIndex } from './indexer.js';
+import { Encoder, type PageRef } from '../codec/encoder.js';
+import { BlockIndex, buildScanIndex } from '../codec/blockindex.js';
+import { TraceIndexer } from './indexer.js';
 import { listenOn, connectTo, describe } from './target.js';
 import type { Endpoint } from './endpoint.js';
 
@@ -65,16 +66,18 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
-  let index: PageIndex;
+  let index: BlockIndex;
+  let scanReadBytes = 0;
   if (o.traceLog) {
     indexer = new TraceIndexer(o.traceLog, image, log);
     indexer.start();
     index = indexer.index;
   } else if (o.scan) {
-    const r = await scanIndex(image);
+    const r = await buildScanIndex(o.nasImage);
     index = r.index;
-    stats.index_build_ms = r.ms;
-    log(`scan index: ${r.index.size} blocks in ${r.ms} ms`);
+    stats.index_build_ms = Math.round(r.buildMs);
+    scanReadBytes = r.blocksRead * 4096;
+    log(`scan index: ${r.indexBlocks} of ${r.imageBlocks} blocks in ${Math.round(r.buildMs)} ms`);
   } else {
     throw new Error('the source agent needs --trace-log LOG or --index scan');
   }
@@ -102,12 +105,12 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     peer?.destroy();
     throw err;
   } finally {
-    indexer?.stop();
+    await indexer?.stop();
     if (indexer) {
       stats.index_build_ms = Math.round(indexer.busyMs);
       stats.index_nas_read_bytes = indexer.nasReadBytes;
     } else {
-      stats.index_nas_read_bytes = image.bytesRead;
+      stats.index_nas_read_bytes = scanReadBytes;
     }
     stats.index_blocks = index.size;
     const cpu = process.cpuUsage(cpu0);
@@ -150,7 +153,7 @@ function handshake(peer: Socket, secret: Buffer, label: string): Promise<void> {
   });
 }
 
-async function stream(qemu: Socket, peer: Socket, image: NasImage, index: PageIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
+async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
   const retentionLimit = o.retentionPages ?? 16384;
   const retained = new Map<number, Buffer>();
   let nextSeq = 0;
@@ -163,8 +166,7 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: PageIn
     }
     return ref;
   };
-  const encoder = makeEncoder(lookup);
-  void image;
+  const encoder = new Encoder({ lookup, imageBlocks: image.blocks });
 
   return new Promise<void>((resolve, reject) => {
     let finished = false;
@@ -195,7 +197,8 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: PageIn
     qemu.on('data', (chunk: Buffer) => {
       stats.bytes_in += chunk.length;
       try {
-        const ok = send(encoder.push(chunk));
+        // flush after every chunk: no bytes wait in the encoder while QEMU is quiet
+        const ok = send([...encoder.push(chunk), ...encoder.flush()]);
         if (!ok || retained.size >= retentionLimit) qemu.pause();
       } catch (err) {
         fail(err as Error);

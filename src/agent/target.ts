@@ -5,7 +5,7 @@ import {
   FrameType, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
 } from './channel.js';
 import { NasImage, BLOCK } from './nasImage.js';
-import { makeDecoder, type DecodedItem } from './codecPort.js';
+import { Decoder, type DecodedItem } from '../codec/decoder.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 
 export interface TargetAgentOptions {
@@ -119,7 +119,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
 
 async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
   concurrency: number, maxBuffered: number, log: (l: string) => void): Promise<void> {
-  const decoder = makeDecoder(image.blocks);
+  const decoder = new Decoder({ imageBlocks: image.blocks });
   const queue: Pending[] = [];
   let queuedBytes = 0;
   let refSeq = 0;
