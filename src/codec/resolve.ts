@@ -40,7 +40,7 @@ interface Slot {
 }
 
 /** Feeds a byte source through a Decoder and yields its items (the Decoder's end() check included). */
-export async function* decodeItems(source: AsyncIterable<Buffer | string>, decoder: Decoder): AsyncGenerator<DecodedItem> {
+export async function* decodeItems(source: AsyncIterable<Buffer | string> | Iterable<Buffer>, decoder: Decoder): AsyncGenerator<DecodedItem> {
   for await (const chunk of source) {
     yield* decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
