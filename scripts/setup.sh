@@ -11,6 +11,8 @@ PACKAGES=(
   iproute2 iputils-ping util-linux procps kmod         # namespaces, tc, probe
   linux-image-cloud-amd64 busybox-static stress-ng sysbench e2fsprogs cpio gzip  # guest image
   git ca-certificates
+  victoria-metrics                                     # InfluxDB-protocol server for the sink test
+  chromium fonts-dejavu-core                           # headless browser for the HTML report test
 )
 
 if [ "$(id -u)" != 0 ]; then

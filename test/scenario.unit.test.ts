@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseScenario, loadScenario } from '../src/scenario/load.js';
+import { parseScenario, loadScenario, loadScenarios } from '../src/scenario/load.js';
 import { projectRoot } from '../src/util/paths.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -11,11 +11,30 @@ test('every shipped scenario validates and gets defaults', async () => {
   const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
   assert.ok(files.length >= 3);
   for (const f of files) {
-    const s = await loadScenario(join(dir, f));
-    assert.equal(s.name, f.replace(/\.yaml$/, ''));
-    assert.ok(s.migration.max_bandwidth_mbit > 0, `${f}: max_bandwidth set explicitly`);
-    assert.ok(s.guest.memory_mib >= 64);
+    const configs = await loadScenarios(join(dir, f));
+    assert.ok(configs.length >= 1, f);
+    for (const s of configs) {
+      assert.ok(s.name.startsWith(f.replace(/\.yaml$/, '')), `${f}: ${s.name}`);
+      assert.ok(s.migration.max_bandwidth_mbit > 0, `${f}: max_bandwidth set explicitly`);
+      assert.ok(s.guest.memory_mib >= 64);
+      assert.equal(typeof s.config_id, 'string');
+    }
+    if (configs.length === 1) assert.equal(configs[0].name, f.replace(/\.yaml$/, ''));
   }
+});
+
+test('shipped scenarios use base.yaml through extends; nightly.yaml sweeps pagecache and anon', async () => {
+  const dir = join(projectRoot, 'scenarios');
+  const extending = readdirSync(dir).filter((f) => f.endsWith('.yaml') && /^extends: base\.yaml$/m.test(readFileSync(join(dir, f), 'utf8')));
+  assert.ok(extending.length >= 2, `${extending}`);
+  const pagecache = await loadScenario(join(dir, 'pagecache.yaml'));
+  assert.equal(pagecache.guest.memory_mib, 512, 'from base.yaml');
+  assert.equal(pagecache.migration.link_cap_mbit, 1000, 'from base.yaml');
+  assert.equal(pagecache.workload.type, 'pagecache');
+  const nightly = await loadScenarios(join(dir, 'nightly.yaml'));
+  assert.deepEqual([...new Set(nightly.map((s) => s.workload.type))], ['pagecache', 'anon']);
+  assert.ok(nightly.every((s) => s.strategies.join() === 'stock,pof' && Object.keys(s.sweep).includes('migration.link_cap_mbit') && Object.keys(s.sweep).includes('migration.downtime_limit_ms')));
+  await assert.rejects(loadScenario(join(dir, 'nightly.yaml')), /has 14 configurations/);
 });
 
 test('defaults are filled per workload type', () => {

@@ -1,14 +1,16 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadScenario } from '../scenario/load.js';
 import { runSession } from '../runner/session.js';
 import { renderRunTable } from '../reports/runTable.js';
 import { localUp } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import { UserError } from '../util/errors.js';
-import { createStrategy } from '../strategy/index.js';
+import { planSession } from '../plan/plan.js';
+import { planInputs, type PlanFlags } from './planOptions.js';
+import { InfluxSink } from '../sinks/influx.js';
+import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
 
 async function resolveTestbed(which: string, log: (l: string) => void): Promise<TestbedSpec> {
   if (which === 'local') return localUp(log);
@@ -19,30 +21,36 @@ async function resolveTestbed(which: string, log: (l: string) => void): Promise<
   }
 }
 
-/** `pofbench run SCENARIO.yaml... --strategies stock [--repeat N] [--out DIR]` */
+/** `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out DIR | --resume DIR]` */
 export function registerRunCommand(program: Command): void {
-  program.command('run')
+  addInfluxOptions(program.command('run')
     .description('run migrations of the given scenarios and print a table; records go to OUT/<run-id>/run.json')
     .argument('<scenarios...>', 'scenario YAML files')
     .option('--strategies <list>', 'comma-separated strategies (stock, pof); default: the scenario\'s own list')
-    .option('--repeat <n>', 'repeats per scenario and strategy (default: the scenario\'s repeat)')
+    .option('--repeat <n>', 'repeats per configuration and strategy (default: the scenario\'s repeat)')
+    .option('--seed <n>', 'seed of the shuffled run order (default: from the clock, printed so the order can be reproduced)')
+    .option('--warmup-runs <n>', 'record the first N runs of each configuration and strategy as warmup: true (statistics discard them)', '0')
     .option('--out <dir>', 'results directory', 'results')
+    .option('--resume <dir>', 'reuse this results directory (instead of --out): skip runs it has completed (same scenario, config, strategy, repeat), run failed and missing ones')
     .option('--testbed <local|FILE>', 'the local namespace testbed (brought up if needed) or a testbed JSON file', 'local')
     .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
     .option('--quiet', 'no progress output')
-    .option('--json', 'print the records as JSON instead of a table')
-    .action(async (files: string[], o: { strategies?: string; repeat?: string; out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean }) => {
-      const scenarios = await Promise.all(files.map((f) => loadScenario(f)));
-      const repeat = o.repeat === undefined ? undefined : Number(o.repeat);
-      if (repeat !== undefined && (!Number.isInteger(repeat) || repeat < 1)) throw new UserError(`--repeat must be a positive integer, got "${o.repeat}"`);
-      const strategies = o.strategies ? o.strategies.split(',').map((s) => s.trim()).filter(Boolean) : [...new Set(scenarios.flatMap((s) => s.strategies))];
-      for (const name of strategies) for (const s of scenarios) createStrategy(name).validate(s);
+    .option('--json', 'print the records as JSON instead of a table'))
+    .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean }) => {
+      const { scenarios, strategies, repeat, seed, warmupRuns, resumeDir } = await planInputs(files, o);
+      // strategy/capability conflicts and unknown strategies are refused here, before anything starts
+      planSession(scenarios, { strategies, repeat });
+      const outDir = resumeDir ?? resolve(o.out);
       const log = (l: string) => { if (!o.quiet) console.error(`  ${l}`); };
+      const influx = influxConfig(o);
+      const sink = influx ? new InfluxSink(influx, log) : undefined;
+      log(sink ? `influx: sending each run to ${sink.describe()}` : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only');
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
       const testbed = await resolveTestbed(o.testbed, log);
-      const records = await runSession({ scenarios, strategies, repeat, testbed, image, outDir: resolve(o.out), quiet: o.quiet });
+      const records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, image, outDir, quiet: o.quiet,
+        onRecord: sink && (async (record, runDir) => { await sink.writeRun(record, runDir); }) });
       console.log(o.json ? JSON.stringify(records, null, 2) : renderRunTable(records));
-      if (!o.quiet) console.error(`results: ${resolve(o.out)}/<run-id>/run.json`);
+      if (!o.quiet) console.error(`results: ${outDir}/<run-id>/run.json`);
       if (records.some((r) => r.status !== 'completed')) process.exitCode = 1;
     });
 }

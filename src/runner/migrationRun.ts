@@ -1,4 +1,4 @@
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import type { ClientChannel } from 'ssh2';
 import { createInterface } from 'node:readline';
 import type { Scenario } from '../scenario/types.js';
@@ -12,8 +12,10 @@ import { createWorkload } from '../workload/index.js';
 import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline, type GuestImage } from '../image/build.js';
 import { GuestProbe, largestGap } from '../metrics/probe.js';
-import { RunDir } from '../sinks/resultStore.js';
+import { RunDir, writeFileAtomic } from '../sinks/resultStore.js';
+import { collectEnvironment } from './environment.js';
 import type { RunRecord } from './record.js';
+import { makeRunId } from './runId.js';
 import { Progress } from '../util/progress.js';
 import { sleep, waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
@@ -30,6 +32,8 @@ export interface MigrationRunOptions {
   outDir: string;
   pofbenchRev: string;
   progress: Progress;
+  /** One of the first --warmup-runs runs of its configuration and strategy (recorded; statistics drop it). */
+  warmup?: boolean;
   /** Called with a cleanup function while it is needed, so an interrupted runner can still clean up. */
   onCleanup?: (fn: (() => Promise<void>) | undefined) => void;
 }
@@ -37,9 +41,6 @@ export interface MigrationRunOptions {
 const MiB = 1024 * 1024;
 const QMP_SAMPLE_MS = 50;
 
-function timestampId(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-}
 
 /** NIC byte counters and QEMU CPU seconds read on a host in one exec. */
 async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<{ nic: Record<string, { rx: number; tx: number }>; cpuS?: number }> {
@@ -77,12 +78,13 @@ async function startHostSampler(host: SshHost, testbed: TestbedSpec, nics: strin
  */
 export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
   const { scenario, strategy, testbed, hosts, image, progress } = o;
-  const runId = `${timestampId()}-${scenario.name}-${strategy.name}-r${o.repeat}`;
+  const runId = makeRunId({ scenario: scenario.name, configId: scenario.config_id, strategy: strategy.name, repeat: o.repeat });
   const dir = await RunDir.create(o.outDir, runId);
   const srcNics = testbed.hosts.src.nics;
   const dstNics = testbed.hosts.dst.nics;
   const record: RunRecord = {
-    run_id: runId, scenario: scenario.name, strategy: strategy.name, repeat: o.repeat, status: 'failed',
+    run_id: runId, scenario: scenario.name, config_id: scenario.config_id, sweep: scenario.sweep,
+    strategy: strategy.name, repeat: o.repeat, warmup: o.warmup ?? false, status: 'failed',
     error: 'runner did not finish this run (interrupted)', started_at: new Date().toISOString(),
     testbed: testbed.kind, src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name, pofbench_rev: o.pofbenchRev,
     params: {
@@ -94,6 +96,9 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
   };
   await dir.writeRecord(record);
   await dir.writeText('scenario.json', `${JSON.stringify(scenario, null, 2)}\n`);
+  const env = await collectEnvironment(testbed, hosts, o.pofbenchRev);
+  const writeEnvironment = () => writeFileAtomic(join(dir.path, 'environment.json'), `${JSON.stringify({ qemu_version: record.qemu_version, ...env }, null, 2)}\n`);
+  await writeEnvironment();
 
   const cleanups: (() => Promise<void>)[] = [];
   const cleanupAll = async () => {
@@ -283,6 +288,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     o.onCleanup?.(undefined);
     await dir.close();
     await dir.writeRecord(record);
+    await writeEnvironment().catch(() => undefined); // now with the QEMU version
   }
   return record;
 }

@@ -5,8 +5,17 @@
 export interface RunRecord {
   run_id: string;
   scenario: string;
+  /**
+   * the sweep point (`short=value,...`, see src/scenario/sweep.ts); "" when the scenario is not
+   * swept. The runner always sets it (and sweep, warmup); records from before sweeps lack them.
+   */
+  config_id?: string;
+  /** the swept values of this configuration: dotted path → value ({} when not swept) */
+  sweep?: Record<string, unknown>;
   strategy: string;
   repeat: number;
+  /** one of the first --warmup-runs runs of its configuration and strategy: statistics discard it */
+  warmup?: boolean;
   status: 'completed' | 'failed';
   error?: string;
   started_at: string;

@@ -1,14 +1,21 @@
 import { execa } from 'execa';
+import { join } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import type { GuestImage } from '../image/build.js';
 import { SshHost } from '../hosts/ssh.js';
 import { createStrategy } from '../strategy/index.js';
+import type { MigrationStrategy } from '../strategy/types.js';
+import { planSession } from '../plan/plan.js';
+import { etaSeconds, formatDuration } from '../plan/estimate.js';
+import { defaultSeed } from './order.js';
+import { completedRuns } from './resume.js';
 import { createWorkload } from '../workload/index.js';
 import { runMigration, type TestbedHosts } from './migrationRun.js';
 import type { RunRecord } from './record.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
+import { errorMessage, UserError } from '../util/errors.js';
 
 export async function pofbenchRevision(): Promise<string> {
   const rev = await execa('git', ['-C', projectRoot, 'rev-parse', '--short=12', 'HEAD'], { reject: false });
@@ -24,29 +31,59 @@ export async function connectHosts(testbed: TestbedSpec): Promise<TestbedHosts> 
 }
 
 export interface SessionOptions {
+  /** the configurations to run (loadScenarios: documents × sweep points) */
   scenarios: Scenario[];
-  strategies: string[];
+  /** overrides each scenario's own strategies */
+  strategies?: string[];
+  /** overrides each scenario's own repeat */
   repeat?: number;
+  /** seed of the shuffled run order (default: from the clock; printed so the order can be reproduced) */
+  seed?: number;
+  /** the first N runs of each configuration and strategy are recorded `warmup: true` */
+  warmupRuns?: number;
+  /** skip runs recorded as completed in outDir (scenario + config_id + strategy + repeat); rerun the rest */
+  resume?: boolean;
   testbed: TestbedSpec;
   image: GuestImage;
   outDir: string;
   quiet?: boolean;
+  /**
+   * Called after each run with its record and run directory (e.g. a results sink). Its failure is
+   * logged and never changes or loses the record.
+   */
+  onRecord?: (record: RunRecord, runDir: string) => Promise<void>;
 }
 
 /**
- * Runs every scenario × strategy × repeat on one testbed. Everything is validated before the
- * first VM starts; an interrupt (SIGINT/SIGTERM) cleans up the run in flight and keeps finished
- * records. Returns all records (failed ones included).
+ * Runs every configuration × strategy × repeat on one testbed, in a shuffled order deterministic
+ * by the seed (src/plan/plan.ts), skipping runs already completed in outDir when resuming.
+ * Everything is validated before the first VM starts; an interrupt (SIGINT/SIGTERM) cleans up the
+ * run in flight and keeps finished records. Progress shows the run's position, scenario, config,
+ * strategy, repeat, phase and an ETA (the plan estimate corrected by measured durations).
+ * Returns the records of this session (failed ones included).
  */
 export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
-  const strategies = o.strategies.map(createStrategy);
+  const seed = o.seed ?? defaultSeed();
+  const completed = o.resume ? await completedRuns(o.outDir) : [];
+  const plan = planSession(o.scenarios, { strategies: o.strategies, repeat: o.repeat, seed, warmupRuns: o.warmupRuns, completed });
   for (const s of o.scenarios) {
-    for (const st of strategies) st.validate(s);
-    createWorkload(s.workload).check(o.image, s.guest.memory_mib);
+    try {
+      createWorkload(s.workload).check(o.image, s.guest.memory_mib);
+    } catch (err) {
+      // name the configuration: a sweep can make a combination the workload cannot run
+      if (err instanceof UserError) throw new UserError(`scenario ${s.file} (${s.name}${s.config_id ? `, sweep config ${s.config_id}` : ''}): ${err.message}`, err.hint);
+      throw err;
+    }
   }
+  const progress = new Progress('', o.quiet);
+  for (const note of plan.notes) progress.phase(`note: ${note}`);
+  progress.phase(`${plan.runs.length} runs${o.resume ? ` (${plan.completed} of ${plan.total} already completed in ${o.outDir})` : ''}, `
+    + `shuffled with seed ${seed} (reproduce the order with --seed ${seed}), estimated ${formatDuration(plan.estimate_s)}`);
+  if (plan.runs.length === 0) return [];
+  const strategies = new Map<string, MigrationStrategy>();
+  const strategy = (name: string) => strategies.get(name) ?? strategies.set(name, createStrategy(name)).get(name)!;
   const rev = await pofbenchRevision();
   const hosts = await connectHosts(o.testbed);
-  const progress = new Progress('', o.quiet);
   let inFlight: (() => Promise<void>) | undefined;
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -63,16 +100,28 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   process.on('SIGTERM', onSignal);
   const records: RunRecord[] = [];
   try {
-    for (const scenario of o.scenarios) {
-      const repeats = o.repeat ?? scenario.repeat;
-      for (let rep = 0; rep < repeats; rep++) {
-        for (const strategy of strategies) {
-          if (interrupted) return records;
-          records.push(await runMigration({
-            scenario, strategy, repeat: rep, testbed: o.testbed, hosts, image: o.image, outDir: o.outDir,
-            pofbenchRev: rev, progress, onCleanup: (fn) => { inFlight = fn; },
-          }));
-        }
+    let remainingEst = plan.estimate_s;
+    let doneEst = 0;
+    let doneS = 0;
+    for (const [i, run] of plan.runs.entries()) {
+      if (interrupted) return records;
+      const { scenario } = run;
+      const eta = formatDuration(etaSeconds(remainingEst, doneEst, doneS));
+      const where = `[${i + 1}/${plan.runs.length}, ETA ${eta}]`;
+      progress.phase(`${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ${run.repeat}${run.warmup ? ' (warm-up)' : ''}`);
+      const t0 = Date.now();
+      const record = await runMigration({
+        scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: o.testbed, hosts, image: o.image,
+        outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}] `, o.quiet), onCleanup: (fn) => { inFlight = fn; },
+      });
+      doneS += (Date.now() - t0) / 1000;
+      doneEst += run.estimate_s;
+      remainingEst -= run.estimate_s;
+      records.push(record);
+      try {
+        await o.onRecord?.(record, join(o.outDir, record.run_id));
+      } catch (err) {
+        progress.phase(`[${record.run_id}] results sink failed (the record stays in ${o.outDir}): ${errorMessage(err)}`);
       }
     }
   } finally {

@@ -2,20 +2,30 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument, LineCounter, isNode } from 'yaml';
 import { UserError } from '../util/errors.js';
 import { projectRoot } from '../util/paths.js';
 import type { Scenario } from './types.js';
+import { locate, locateExact, type Loc, type Located } from './located.js';
+import { parseDocuments, resolveExtends, type ReadText } from './extends.js';
+import { applyPoint, expandGrid, formatValue, gridSize, sweepAxes, type GridPoint } from './sweep.js';
 
 export const SCENARIO_SCHEMA_PATH = join(projectRoot, 'scenarios', 'schema', 'scenario.schema.json');
+/** More configurations than this from one document is almost certainly a mistake. */
+export const MAX_SWEEP_CONFIGS = 10000;
 
-let validator: ReturnType<Ajv['compile']> | undefined;
-function getValidator() {
-  if (!validator) {
+type Validator = ReturnType<Ajv['compile']>;
+let validators: { scenario: Validator; sweep: Validator } | undefined;
+function getValidators() {
+  if (!validators) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-    validator = ajv.compile(JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8')));
+    const schema = JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8')) as { properties: Record<string, unknown> };
+    validators = {
+      scenario: ajv.compile(schema),
+      // the sweep block alone: checked before the grid is expanded
+      sweep: ajv.compile({ type: 'object', properties: { sweep: schema.properties.sweep, extends: schema.properties.extends } }),
+    };
   }
-  return validator;
+  return validators;
 }
 
 /** Turns an ajv error into "field: what is wrong", preferring the most specific message. */
@@ -27,7 +37,9 @@ function describe(err: ErrorObject): { path: string[]; message: string } {
     case 'enum':
       return { path, message: `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
     case 'propertyNames':
-      return { path: [...path, String(err.params.propertyName)], message: 'unknown name' };
+      return path[0] === 'sweep'
+        ? { path: [...path, String(err.params.propertyName)], message: 'is not a parameter path (use e.g. migration.link_cap_mbit: a dotted path under guest, workload or migration)' }
+        : { path: [...path, String(err.params.propertyName)], message: 'unknown name' };
     case 'required':
       return { path: [...path, String(err.params.missingProperty)], message: 'is required' };
     default:
@@ -35,47 +47,111 @@ function describe(err: ErrorObject): { path: string[]; message: string } {
   }
 }
 
+const startsWith = (a: readonly string[], b: readonly string[]) => b.length <= a.length && b.every((s, i) => a[i] === s);
+
+/** Where a field of one configuration was written: the sweep value that set it, or the document. */
+function locateField(doc: Located, point: GridPoint | undefined, path: string[]): Loc {
+  if (point) {
+    for (const [sp, loc] of Object.entries(point.locs)) {
+      const segs = sp.split('.');
+      if (startsWith(path, segs)) return loc;
+      // about a field the sweep introduced (e.g. an unknown one on the way to the swept path)
+      if (startsWith(segs, path) && !locateExact(doc.locs, path)) return loc;
+    }
+  }
+  return locate(doc.locs, path);
+}
+
+/** One line naming file, line and field of each schema error. */
+function schemaError(errors: ErrorObject[], file: string, doc: Located, point?: GridPoint): UserError {
+  // the if/then wrappers add a generic "must match then schema" error: drop it
+  // (and propertyNames repeats its inner error for the name: keep only its own)
+  const described = errors.filter((e) => e.keyword !== 'if' && e.propertyName === undefined).map(describe);
+  if (described.length === 0) described.push({ path: [], message: 'is invalid' });
+  const lines = described.map((d) => {
+    const loc = locateField(doc, point, d.path);
+    const notes: string[] = [];
+    if (loc.note) notes.push(loc.note);
+    else if (point && point.configId) notes.push(`sweep config ${Object.entries(point.values).map(([p, v]) => `${p}=${formatValue(v)}`).join(', ')}`);
+    if (loc.file !== file) notes.push(`extended by ${file}`);
+    return `${loc.file}${loc.line ? `:${loc.line}` : ''}: field "${d.path.join('.') || '(top)'}" ${d.message}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+  });
+  return new UserError(`scenario ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more: ${lines.slice(1).join('; ')})` : ''}`,
+    'fix the field; the schema is scenarios/schema/scenario.schema.json');
+}
+
+/** The scenario name of document `index` of `count` in `file` (its own `name`, else from the file name). */
+function defaultName(file: string, index: number, count: number): string {
+  const base = basename(file, extname(file));
+  return count > 1 ? `${base}-${index + 1}` : base;
+}
+
 /**
- * Loads and validates a scenario file. Any problem is a UserError naming the file, line and field,
- * raised before anything starts. Defaults from the schema are filled in.
+ * Every configuration of a scenario file: each YAML document (`---` separates them) with `extends`
+ * resolved, then one configuration per point of its `sweep:` grid (one when nothing is swept).
+ * Each configuration is validated against the schema on its own, defaults filled in. Any problem is
+ * a UserError naming the file and line where the bad value was written (the base's when it came
+ * from there), the field and, for sweeps, the swept path and value — raised before anything starts.
  */
-export async function loadScenario(file: string): Promise<Scenario> {
+export function parseScenarios(text: string, file: string, read?: ReadText): Scenario[] {
+  const { scenario: validate, sweep: validateSweep } = getValidators();
+  const out: Scenario[] = [];
+  const names = new Map<string, number | undefined>();
+  for (const src of parseDocuments(text, file)) {
+    const name = typeof src.data.name === 'string' ? src.data.name : defaultName(file, src.index, src.count);
+    if (names.has(name)) {
+      const at = locate(src.locs, ['name']);
+      throw new UserError(`scenario ${file}:${at.line ?? names.get(name) ?? 1}: two documents are named "${name}"`, 'give each document its own name');
+    }
+    names.set(name, locate(src.locs, ['name']).line);
+    const doc = resolveExtends(src, read);
+    if (!validateSweep(structuredClone(doc.data))) throw schemaError(validateSweep.errors ?? [], file, doc);
+    const axes = sweepAxes(doc);
+    const size = gridSize(axes);
+    if (size > MAX_SWEEP_CONFIGS) {
+      const at = locate(doc.locs, ['sweep']);
+      throw new UserError(`scenario ${at.file}:${at.line ?? 1}: field "sweep" expands to ${size} configurations (more than ${MAX_SWEEP_CONFIGS})`, 'sweep fewer values');
+    }
+    const base = { ...doc.data };
+    delete base.sweep;
+    for (const point of expandGrid(axes)) {
+      const data = applyPoint(base, point);
+      if (!validate(data)) throw schemaError(validate.errors ?? [], file, doc, point);
+      const s = data as unknown as Scenario;
+      s.name = name;
+      s.file = file;
+      s.config_id = point.configId;
+      s.sweep = point.values;
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+/** Reads a scenario file and returns every configuration in it (see parseScenarios). */
+export async function loadScenarios(file: string): Promise<Scenario[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new UserError(`scenario ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the path');
   }
-  return parseScenario(text, file);
+  return parseScenarios(text, file);
 }
 
-export function parseScenario(text: string, file: string): Scenario {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const { line, col } = lineCounter.linePos(e.pos[0]);
-    throw new UserError(`scenario ${file}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
+function single(list: Scenario[], file: string): Scenario {
+  if (list.length !== 1) {
+    throw new UserError(`scenario ${file}: has ${list.length} configurations (documents or sweep points), expected one`, 'load it with loadScenarios');
   }
-  const data = (doc.toJS() ?? {}) as Record<string, unknown>;
-  if (typeof data !== 'object' || Array.isArray(data)) throw new UserError(`scenario ${file}: must be a YAML mapping`);
-  const validate = getValidator();
-  if (!validate(data)) {
-    // the if/then wrappers add a generic "must match then schema" error: drop it
-    const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
-    const described = errors.map(describe);
-    const first = described[0] ?? { path: [], message: 'invalid' };
-    const lines = described.map((d) => {
-      let node: unknown;
-      for (let i = d.path.length; i >= 0 && !isNode(node); i--) node = doc.getIn(d.path.slice(0, i), true);
-      const at = isNode(node) && node.range ? lineCounter.linePos(node.range[0]).line : undefined;
-      return `${file}${at ? `:${at}` : ''}: field "${d.path.join('.') || '(top)'}" ${d.message}`;
-    });
-    throw new UserError(`scenario ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more: ${lines.slice(1).join('; ')})` : ''}`,
-      `fix the field; the schema is scenarios/schema/scenario.schema.json${first ? '' : ''}`);
-  }
-  const s = data as unknown as Scenario;
-  s.name ??= basename(file, extname(file));
-  s.file = file;
-  return s;
+  return list[0];
+}
+
+/** A file holding exactly one configuration (no sweep, one document). */
+export function parseScenario(text: string, file: string, read?: ReadText): Scenario {
+  return single(parseScenarios(text, file, read), file);
+}
+
+/** Loads a file holding exactly one configuration (no sweep, one document). */
+export async function loadScenario(file: string): Promise<Scenario> {
+  return single(await loadScenarios(file), file);
 }

@@ -6,9 +6,20 @@ export type WorkloadSpec =
   | { type: 'pagecache'; warmup_s: number; ready_timeout_s: number; dataset_mib: number; reread_interval_s: number }
   | { type: 'anon'; warmup_s: number; ready_timeout_s: number; size_mib: number; workers: number; method: string };
 
+/** A value of a swept parameter (whatever the sweep list holds). */
+export type SweepValue = unknown;
+
+/**
+ * One configuration to run: a scenario document with `extends` resolved and, when it has a
+ * `sweep:`, one point of its grid applied (see src/scenario/sweep.ts).
+ */
 export interface Scenario {
   name: string;
   file: string;
+  /** `short=value,...` of the sweep point in sweep order (src/scenario/sweep.ts); "" when nothing is swept. */
+  config_id: string;
+  /** The swept values of this configuration: dotted path → value, in sweep order; {} when nothing is swept. */
+  sweep: Record<string, SweepValue>;
   description?: string;
   strategies: StrategyName[];
   repeat: number;

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { groupRecords, loadRecords } from '../analysis/group.js';
+import { compareGroups } from '../analysis/compare.js';
+import { DEFAULT_COMPARE_FIELDS, parseFieldList } from '../analysis/metrics.js';
+import { DEFAULT_RESAMPLES, DEFAULT_SEED } from '../analysis/stats.js';
+import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../reports/compareReport.js';
+import { UserError } from '../util/errors.js';
+import { parseChoice, parseInteger } from './analysisArgs.js';
+
+interface CompareOpts { format: string; fields?: string; baseline?: string; seed: string; resamples: string }
+
+/** `pofbench compare DIR... [--format table|markdown|csv|json] [--fields f1,f2] [--baseline stock]` */
+export function registerCompareCommand(program: Command): void {
+  program.command('compare')
+    .description('per scenario/config: median, IQR and n of each metric per strategy, and the change against the baseline with a 95 % bootstrap interval')
+    .argument('<dirs...>', 'result directories (run dirs <run-id>/run.json, or a dir of such dirs)')
+    .option('--format <f>', `output format: ${COMPARE_FORMATS.join(', ')}`, 'table')
+    .option('--fields <list>', `comma-separated run.json fields (default: ${DEFAULT_COMPARE_FIELDS.join(',')})`)
+    .option('--baseline <strategy>', 'strategy the others are compared against (default: stock)')
+    .option('--seed <n>', 'bootstrap seed', String(DEFAULT_SEED))
+    .option('--resamples <n>', 'bootstrap resamples', String(DEFAULT_RESAMPLES))
+    .action(async (dirs: string[], o: CompareOpts) => {
+      const format = parseChoice<CompareFormat>(o.format, '--format', COMPARE_FORMATS);
+      const seed = parseInteger(o.seed, '--seed', 0);
+      const resamples = parseInteger(o.resamples, '--resamples', 1);
+      const records = await loadRecords(dirs);
+      const fields = o.fields === undefined ? [...DEFAULT_COMPARE_FIELDS] : parseFieldList(o.fields, '--fields', records);
+      const baseline = o.baseline ?? 'stock';
+      const groups = groupRecords(records, baseline);
+      if (o.baseline !== undefined && !groups.some((g) => g.strategy === baseline)) {
+        throw new UserError(`no runs with --baseline strategy "${baseline}"`, `strategies present: ${[...new Set(groups.map((g) => g.strategy))].sort().join(', ')}`);
+      }
+      if (groups.length === 0) throw new UserError(`only warm-up runs in ${dirs.join(', ')}`, 'nothing to compare');
+      const comparison = compareGroups(groups, { fields, baseline, seed, resamples });
+      process.stdout.write(renderComparison(comparison, format, { baseline, resamples }));
+    });
+}

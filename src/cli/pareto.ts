@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { groupRecords, loadRecords } from '../analysis/group.js';
+import { DEFAULT_OBJECTIVES, parseFieldList } from '../analysis/metrics.js';
+import { workloadFronts } from '../analysis/workloadFront.js';
+import { PARETO_FORMATS, renderFronts, type ParetoFormat } from '../reports/paretoReport.js';
+import { UserError } from '../util/errors.js';
+import { parseChoice } from './analysisArgs.js';
+
+/** `pofbench pareto DIR... [--objectives a,b,c] [--format table|json]` */
+export function registerParetoCommand(program: Command): void {
+  program.command('pareto')
+    .description('per workload: the non-dominated configurations (medians, all objectives minimised) and, for each dominated one, what dominates it')
+    .argument('<dirs...>', 'result directories (run dirs <run-id>/run.json, or a dir of such dirs)')
+    .option('--objectives <list>', 'comma-separated run.json fields to minimise; cpu_s = src_qemu_cpu_s + dst_qemu_cpu_s + agent_cpu_s', DEFAULT_OBJECTIVES.join(','))
+    .option('--format <f>', `output format: ${PARETO_FORMATS.join(', ')}`, 'table')
+    .action(async (dirs: string[], o: { objectives: string; format: string }) => {
+      const format = parseChoice<ParetoFormat>(o.format, '--format', PARETO_FORMATS);
+      const records = await loadRecords(dirs);
+      const objectives = parseFieldList(o.objectives, '--objectives', records);
+      const groups = groupRecords(records);
+      if (groups.length === 0) throw new UserError(`only warm-up runs in ${dirs.join(', ')}`, 'nothing to analyse');
+      process.stdout.write(renderFronts(workloadFronts(groups, objectives), format));
+    });
+}

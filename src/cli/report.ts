@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { buildHtmlReport } from '../reports/html/build.js';
+import { writeFileAtomic } from '../sinks/resultStore.js';
+import { UserError, errorMessage } from '../util/errors.js';
+
+/** `pofbench report DIR... --html FILE`: one self-contained HTML page with charts of the runs. */
+export function registerReportCommand(program: Command): void {
+  program.command('report')
+    .description('write a self-contained HTML report (charts as inline SVG) of the runs under the given results directories')
+    .argument('<dirs...>', 'results directories (holding <run-id>/run.json) or run directories')
+    .requiredOption('--html <file>', 'the HTML file to write')
+    .option('--title <text>', 'page title (default: the scenarios)')
+    .option('--quiet', 'print nothing but errors')
+    .action(async (dirs: string[], o: { html: string; title?: string; quiet?: boolean }) => {
+      const report = await buildHtmlReport(dirs, { title: o.title });
+      const out = resolve(o.html);
+      try {
+        await mkdir(dirname(out), { recursive: true });
+        await writeFileAtomic(out, report.html);
+      } catch (err) {
+        throw new UserError(`cannot write ${o.html}: ${errorMessage(err)}`, 'pass a writable path to --html');
+      }
+      if (!o.quiet) {
+        for (const w of report.warnings) console.error(`  warning: ${w}`);
+        console.error(`report: ${out} (${report.charts.length} charts: ${report.charts.join(', ')})`);
+      }
+    });
+}

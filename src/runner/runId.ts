@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+
+/** 20250101T120000 (UTC, to the second) */
+export function timestampId(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+}
+
+const MAX_CONFIG_PART = 96;
+
+/**
+ * The config id as it appears in a run id (a directory name): unchanged when it is short and made
+ * of safe characters, else made safe and shortened, with a hash of the full id so ids stay unique.
+ */
+export function configIdPart(configId: string): string {
+  const safe = configId.replace(/[^A-Za-z0-9._=,+-]/g, '_');
+  if (safe === configId && safe.length <= MAX_CONFIG_PART) return safe;
+  const hash = createHash('sha256').update(configId).digest('hex').slice(0, 8);
+  return `${safe.slice(0, MAX_CONFIG_PART - 9)}~${hash}`;
+}
+
+/** `<time>-<scenario>[-<config id>]-<strategy>-r<repeat>`: unique per run, readable in a listing. */
+export function makeRunId(o: { scenario: string; configId: string; strategy: string; repeat: number; at?: Date }): string {
+  const config = o.configId ? `-${configIdPart(o.configId)}` : '';
+  return `${timestampId(o.at)}-${o.scenario}${config}-${o.strategy}-r${o.repeat}`;
+}
