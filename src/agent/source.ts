@@ -154,7 +154,7 @@ function handshake(peer: Socket, secret: Buffer, label: string): Promise<void> {
 }
 
 async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
-  const retentionLimit = o.retentionPages ?? 16384;
+  const retentionLimit = o.retentionPages ?? 4096;
   const retained = new Map<number, Buffer>();
   let nextSeq = 0;
   let acked = 0;

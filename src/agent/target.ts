@@ -61,7 +61,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     verify_mismatches: 0, fallback_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0,
   };
   const concurrency = o.concurrency ?? 64;
-  const maxBuffered = o.maxBufferedBytes ?? 64 * 1024 * 1024;
+  const maxBuffered = o.maxBufferedBytes ?? 8 * 1024 * 1024;
 
   let server: Server | undefined;
   try {

@@ -34,9 +34,10 @@ export function registerRunCommand(program: Command): void {
     .option('--resume <dir>', 'reuse this results directory (instead of --out): skip runs it has completed (same scenario, config, strategy, repeat), run failed and missing ones')
     .option('--testbed <local|FILE>', 'the local namespace testbed (brought up if needed) or a testbed JSON file', 'local')
     .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
+    .option('--verify-ram', 'compare source and destination RAM byte for byte at switchover (destination starts paused; adds a RAM dump per run)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the records as JSON instead of a table'))
-    .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean }) => {
+    .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean; verifyRam?: boolean }) => {
       const { scenarios, strategies, repeat, seed, warmupRuns, resumeDir } = await planInputs(files, o);
       // strategy/capability conflicts and unknown strategies are refused here, before anything starts
       planSession(scenarios, { strategies, repeat });
@@ -47,7 +48,7 @@ export function registerRunCommand(program: Command): void {
       log(sink ? `influx: sending each run to ${sink.describe()}` : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only');
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
       const testbed = await resolveTestbed(o.testbed, log);
-      const records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, image, outDir, quiet: o.quiet,
+      const records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, image, outDir, quiet: o.quiet, verifyRam: o.verifyRam,
         onRecord: sink && (async (record, runDir) => { await sink.writeRun(record, runDir); }) });
       console.log(o.json ? JSON.stringify(records, null, 2) : renderRunTable(records));
       if (!o.quiet) console.error(`results: ${outDir}/<run-id>/run.json`);

@@ -36,6 +36,8 @@ export interface MigrationRunOptions {
   warmup?: boolean;
   /** Called with a cleanup function while it is needed, so an interrupted runner can still clean up. */
   onCleanup?: (fn: (() => Promise<void>) | undefined) => void;
+  /** Start dst paused and compare src and dst RAM byte for byte before it runs (record: ram_identical). */
+  verifyRam?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -59,6 +61,28 @@ async function readHostCounters(host: SshHost, nics: string[], pid?: number): Pr
 }
 
 const sumBytes = (c: { rx: number; tx: number }) => c.rx + c.tx;
+
+/**
+ * Dumps guest RAM on both hosts (`pmemsave`, guest-physical 0..memory) and compares SHA-256 sums.
+ * Below 3 GiB an i440fx guest's RAM is one range starting at 0.
+ */
+async function compareRam(hosts: TestbedHosts, src: RemoteVm, dst: RemoteVm, memoryMib: number, hostRunDir: string): Promise<{ identical: boolean; ms: number }> {
+  if (memoryMib > 3072) throw new Error('--verify-ram supports guests up to 3072 MiB (one RAM range below the PCI hole)');
+  const t0 = Date.now();
+  const sums: string[] = [];
+  for (const [host, vm, name] of [[hosts.src, src, 'src'], [hosts.dst, dst, 'dst']] as const) {
+    // /run on a host can be a small tmpfs: dumps go to /var/tmp and are always removed
+    const file = `/var/tmp/pofbench-ram-${posix.basename(hostRunDir)}-${name}.bin`;
+    try {
+      await vm.qmp.execute('pmemsave', { val: 0, size: memoryMib * MiB, filename: file });
+      const r = await host.exec(`sha256sum ${sh([file])}`, { timeoutMs: 120000 });
+      sums.push(r.stdout.split(' ')[0]);
+    } finally {
+      await host.exec(`rm -f ${sh([file])}`, { allowFail: true });
+    }
+  }
+  return { identical: sums[0] === sums[1] && /^[0-9a-f]{64}$/.test(sums[0]), ms: Date.now() - t0 };
+}
 
 /** Streams `pofbench host sample` from a host into a series file until stopped. */
 async function startHostSampler(host: SshHost, testbed: TestbedSpec, nics: string[], pid: number, onRow: (row: unknown) => void): Promise<ClientChannel> {
@@ -167,7 +191,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
 
     const path = await strategy.prepare(ctx);
     cleanups.push(() => strategy.cleanup(ctx));
-    const dstVm = await RemoteVm.start(hosts.dst, { ...vmBase, id: 'dst', incoming: true }, hostRunDir);
+    const dstVm = await RemoteVm.start(hosts.dst, { ...vmBase, id: 'dst', incoming: true, startPaused: o.verifyRam }, hostRunDir);
     cleanups.push(async () => {
       await dir.writeText('console-dst.log', await dstVm.consoleTail(400).catch(() => ''));
       await dstVm.stop();
@@ -244,6 +268,16 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
 
     const [srcAfter, dstAfter] = await Promise.all([
       readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
+
+    // 6b. byte-exact check: src is stopped (postmigrate), dst paused (-S) with the complete state
+    if (o.verifyRam) {
+      progress.phase(`[${runId}] comparing source and destination RAM (${scenario.guest.memory_mib} MiB)`);
+      await waitFor('destination QEMU to hold the incoming state', 20000, async () => ['paused', 'prelaunch'].includes(await dstVm.status()), 20);
+      const cmp = await compareRam(hosts, srcVm, dstVm, scenario.guest.memory_mib, hostRunDir);
+      record.ram_identical = cmp.identical;
+      record.ram_compare_ms = cmp.ms;
+      await dstVm.qmp.execute('cont');
+    }
 
     // 7. the guest must run on dst: QEMU running, control channel answers, network answers
     await waitFor('destination QEMU to run the guest', 20000, async () => (await dstVm.status()) === 'running', 20);

@@ -51,6 +51,9 @@ export interface RunRecord {
   // workload / checks
   workload_ready_ms?: number;
   guest_on_dst?: boolean;
+  /** --verify-ram: source and destination RAM were byte-identical at switchover. */
+  ram_identical?: boolean;
+  ram_compare_ms?: number;
   probe_rate_hz?: number;
   qmp_sample_hz?: number;
   [extra: string]: unknown;

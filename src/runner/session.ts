@@ -52,6 +52,8 @@ export interface SessionOptions {
    * logged and never changes or loses the record.
    */
   onRecord?: (record: RunRecord, runDir: string) => Promise<void>;
+  /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
+  verifyRam?: boolean;
 }
 
 /**
@@ -112,7 +114,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       const t0 = Date.now();
       const record = await runMigration({
         scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: o.testbed, hosts, image: o.image,
-        outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}] `, o.quiet), onCleanup: (fn) => { inFlight = fn; },
+        outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}] `, o.quiet), onCleanup: (fn) => { inFlight = fn; }, verifyRam: o.verifyRam,
       });
       doneS += (Date.now() - t0) / 1000;
       doneEst += run.estimate_s;

@@ -1,0 +1,56 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
+import { buildImage, type GuestImage } from '../src/image/build.js';
+import { parseScenario } from '../src/scenario/load.js';
+import { runSession } from '../src/runner/session.js';
+import type { TestbedSpec } from '../src/testbed/spec.js';
+import { pofbenchProcesses, pofbenchNamespaces } from './helpers/leftovers.js';
+
+const MiB = 1024 * 1024;
+let testbed: TestbedSpec;
+let image: GuestImage;
+const out = mkdtempSync(join(tmpdir(), 'pofbench-pof-'));
+
+before(async () => {
+  image = await buildImage({ log: (l) => console.log(`image: ${l}`) });
+  testbed = await localUp((l) => console.log(`testbed: ${l}`));
+}, { timeout: 600_000 });
+
+after(async () => {
+  await localDown();
+  rmSync(out, { recursive: true, force: true });
+  assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
+  assert.deepEqual(pofbenchProcesses(), [], 'no process left (QEMU, agents, NAS views, sshd, ganesha)');
+}, { timeout: 120_000 });
+
+test('pagecache guest: stock and pof side by side, RAM byte-identical at switchover, pof sends far fewer bytes', { timeout: 900_000 }, async () => {
+  const DATASET = 128;
+  const scenario = parseScenario(`name: it-pof\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: ${DATASET}, warmup_s: 1 }\nmigration: { link_cap_mbit: 400, timeout_s: 120 }\n`, 'it-pof.yaml');
+  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof'], testbed, image, outDir: out, seed: 1, verifyRam: true });
+  assert.equal(records.length, 2);
+  for (const r of records) {
+    assert.equal(r.status, 'completed', `${r.strategy}: ${r.error}`);
+    assert.equal(r.guest_on_dst, true);
+    assert.equal(r.ram_identical, true, `${r.strategy}: destination RAM equals source RAM byte for byte`);
+    console.log(`${r.strategy}: total ${r.total_time_ms} ms, downtime ${r.downtime_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, storage ${(r.storage_link_bytes! / MiB).toFixed(1)} MiB`
+      + (r.strategy === 'pof' ? `, ${r.pof_ref_pages} refs, ${r.pof_full_pages} full, NAS read ${((r.nas_read_bytes as number) / MiB).toFixed(1)} MiB, agents ${r.agent_cpu_s} CPU s, index ${r.index_blocks} blocks in ${r.index_build_ms} ms` : ''));
+  }
+  const stock = records.find((r) => r.strategy === 'stock')!;
+  const pof = records.find((r) => r.strategy === 'pof')!;
+  const datasetPages = (DATASET * MiB) / 4096;
+  assert.ok((pof.pof_ref_pages as number) >= datasetPages * 0.8, `the cached dataset goes by reference: ${pof.pof_ref_pages} of ${datasetPages} pages`);
+  assert.equal(pof.pof_verify_mismatches, 0);
+  assert.equal(pof.nas_read_bytes, (pof.pof_ref_pages as number) * 4096, 'the target read exactly the referenced blocks from the NAS');
+  for (const f of ['pof_full_pages', 'pof_zero_pages', 'index_blocks', 'index_build_ms', 'agent_cpu_s']) assert.equal(typeof pof[f], 'number', `${f} recorded`);
+  assert.ok(pof.migration_link_bytes! < stock.migration_link_bytes! * 0.7, `pof link ${pof.migration_link_bytes} vs stock ${stock.migration_link_bytes}`);
+  assert.ok(pof.storage_link_bytes! > stock.storage_link_bytes! + datasetPages * 4096 * 0.8, 'the pages came over the storage network instead');
+});
+
+test('pof refuses stream-changing capabilities before anything starts', async () => {
+  const s = parseScenario('name: it-xbzrle\nmigration: { capabilities: { xbzrle: true } }\n', 'it-xbzrle.yaml');
+  await assert.rejects(runSession({ scenarios: [s], strategies: ['pof'], testbed, image, outDir: out }), /migration\.capabilities\.xbzrle.*not supported by the pof strategy/);
+});
