@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync, copyFileSync, openSync, readSync, writeSyn
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { buildImage, type GuestImage } from '../src/image/build.js';
-import { captureStream, type Captured } from './helpers/capture.js';
-import { runAgentPair } from './helpers/agentPair.js';
+import { captureStream, type Captured } from '../src/qemu/capture.js';
+import { runAgentPair } from '../src/bench/agentPair.js';
 import { inspectStream } from '../src/codec/inspect.js';
 import { Encoder } from '../src/codec/encoder.js';
 import { Decoder } from '../src/codec/decoder.js';

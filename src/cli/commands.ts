@@ -7,6 +7,7 @@ import { registerResultsCommand } from './results.js';
 import { registerStreamCommand } from './stream.js';
 import { registerHostCommand } from './host.js';
 import { registerAgentCommand } from './agent.js';
+import { registerBenchCommand } from './bench.js';
 import { registerCompareCommand } from './compare.js';
 import { registerParetoCommand } from './pareto.js';
 import { registerRecommendCommand } from './recommend.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerStreamCommand(program);
   registerHostCommand(program);
   registerAgentCommand(program);
+  registerBenchCommand(program);
   registerCompareCommand(program);
   registerParetoCommand(program);
   registerRecommendCommand(program);

@@ -26,7 +26,7 @@ function prng(seed: number): () => number {
 
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
-export interface SyntheticOptions { repeats?: number; web?: boolean; failedRun?: boolean; linkCaps?: number[] }
+export interface SyntheticOptions { repeats?: number; web?: boolean; failedRun?: boolean; warmupRun?: boolean; linkCaps?: number[] }
 
 interface Sim { qmp: object[]; totalMs: number; transferredMiB: number; linkMiB: number; passes: number; endT: number }
 
@@ -72,19 +72,24 @@ export async function writeSyntheticRuns(root: string, o: SyntheticOptions = {})
   const rand = prng(42);
   const records: RunRecord[] = [];
   let t = Date.parse('2025-03-01T10:00:00Z');
+  const swept = caps.length > 1;
+  const configOf = (cap: number) => (swept ? { config_id: `link_cap_mbit=${cap}`, sweep: { 'migration.link_cap_mbit': cap } } : { config_id: '', sweep: {} });
+  const warmupFirst = o.warmupRun ?? true;
   for (const cap of caps) {
     for (const strategy of ['stock', 'pof']) {
-      for (let repeat = 0; repeat < repeats; repeat++) {
+      for (let repeat = 0; repeat < repeats + (warmupFirst && cap === caps[0] && strategy === 'stock' ? 1 : 0); repeat++) {
+        const warmup = warmupFirst && cap === caps[0] && strategy === 'stock' && repeat === 0;
         t += 120_000;
         const linkMiBs = (cap / 8) * 0.94 * (1e6 / MiB);
         const pof = strategy === 'pof';
         // pof: the disk-backed pages cost a reference on the link, so the stream moves faster
         const linkFraction = pof ? (MEM_MIB - DISK_BACKED_MIB) / MEM_MIB + 0.01 : 1.02;
-        const sim = simulate(t, linkMiBs / linkFraction, [36 * (0.8 + 0.4 * rand()), 6 * (0.8 + 0.4 * rand())], linkFraction, rand);
+        // a warm-up run is slower (cold caches): the report must leave it out
+        const sim = simulate(t, (linkMiBs / linkFraction) * (warmup ? 0.5 : 1), [36 * (0.8 + 0.4 * rand()), 6 * (0.8 + 0.4 * rand())], linkFraction, rand);
         const downtime = Math.round((pof ? 95 : 140) * (0.8 + 0.4 * rand()));
         const runId = `20250301T10${String(records.length).padStart(4, '0')}-pagecache-${strategy}-r${repeat}`;
         const rec: RunRecord = {
-          run_id: runId, scenario: 'pagecache', strategy, repeat, status: 'completed', started_at: new Date(t - 40_000).toISOString(),
+          run_id: runId, scenario: 'pagecache', ...configOf(cap), strategy, repeat, warmup, status: 'completed', started_at: new Date(t - 40_000).toISOString(),
           testbed: 'local', src_host: 'pofb-src', dst_host: 'pofb-dst', qemu_version: '7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)', pofbench_rev: '3f2c1ab',
           params: { memory_mib: MEM_MIB, vcpus: 1, accel: 'tcg', link_cap_mbit: cap, max_bandwidth_mbit: 100000, downtime_limit_ms: 300, workload: { type: 'pagecache', dataset_mib: 300 } },
           total_time_ms: sim.totalMs, wall_time_ms: sim.totalMs + 180, setup_time_ms: 12, downtime_ms: downtime,
@@ -110,7 +115,7 @@ export async function writeSyntheticRuns(root: string, o: SyntheticOptions = {})
       ram: { transferred: (i * 60 + 10) * MiB, remaining: Math.max(150, 512 - i * 60) * MiB, total: MEM_MIB * MiB, mbps: 480, 'dirty-sync-count': 1 + Math.max(0, Math.floor((i - 8) / 2)) },
     }));
     const rec: RunRecord = {
-      run_id: runId, scenario: 'pagecache', strategy: 'stock', repeat: 9, status: 'failed',
+      run_id: runId, scenario: 'pagecache', ...configOf(caps[caps.length - 1]), strategy: 'stock', repeat: 9, warmup: false, status: 'failed',
       error: 'migration did not complete within migration.timeout_s=60 s (status active); cancelled, guest stays on pofb-src',
       started_at: new Date(t - 40_000).toISOString(), testbed: 'local', src_host: 'pofb-src', dst_host: 'pofb-dst',
       qemu_version: '7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)', pofbench_rev: '3f2c1ab',

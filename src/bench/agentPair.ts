@@ -2,8 +2,9 @@ import { execa, type ResultPromise } from 'execa';
 import { createServer, connect, type Server } from 'node:net';
 import { createReadStream, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { pofbenchCommand } from '../../src/util/paths.js';
+import { pofbenchCommand } from '../util/paths.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -13,6 +14,8 @@ export interface AgentPairResult {
   source: { code: number | undefined; stats?: Record<string, number | string>; log: string };
   target: { code: number | undefined; stats?: Record<string, number | string>; log: string };
   elapsedMs: number;
+  /** From the first byte written into the source agent until the destination socket ended. */
+  streamMs?: number;
 }
 
 /**
@@ -25,13 +28,15 @@ export async function runAgentPair(dir: string, o: {
   srcSecret?: string; dstSecret?: string; index?: string[]; targetArgs?: string[]; sourceArgs?: string[];
 }): Promise<AgentPairResult> {
   const [node, main] = pofbenchCommand();
-  const secret = 'a'.repeat(32) + 'secret-of-this-run';
+  const secret = randomBytes(32).toString('hex');
   writeFileSync(join(dir, 'src.secret'), o.srcSecret ?? secret);
   writeFileSync(join(dir, 'dst.secret'), o.dstSecret ?? secret);
   const qemuSock = join(dir, 'dst-qemu.sock');
   const srcSock = join(dir, 'src-agent.sock');
   const chunks: Buffer[] = [];
-  const sink: Server = createServer((s) => s.on('data', (d: Buffer) => chunks.push(d)));
+  let tWrite = 0;
+  let tEnd = 0;
+  const sink: Server = createServer((s) => { s.on('data', (d: Buffer) => chunks.push(d)); s.on('end', () => { tEnd = performance.now(); }); });
   await new Promise<void>((r) => sink.listen(qemuSock, r));
   const procs: ResultPromise[] = [];
   const t0 = Date.now();
@@ -53,7 +58,8 @@ export async function runAgentPair(dir: string, o: {
     if (existsSync(srcSock)) {
       const qemu = connect(srcSock);
       await new Promise<void>((resolve, reject) => { qemu.once('connect', resolve); qemu.once('error', reject); });
-      await pipeline(createReadStream(o.stream), qemu).catch(() => undefined);
+      tWrite = performance.now();
+      await pipeline(createReadStream(o.stream, { highWaterMark: 1 << 20 }), qemu).catch(() => undefined);
     }
     const s = await source;
     // the target keeps waiting for an authenticated peer after refusing one: give it a moment, then stop it
@@ -62,7 +68,7 @@ export async function runAgentPair(dir: string, o: {
     const t = await target;
     const read = (f: string) => (existsSync(join(dir, f)) ? JSON.parse(readFileSync(join(dir, f), 'utf8')) : undefined);
     return {
-      received: Buffer.concat(chunks), elapsedMs: Date.now() - t0,
+      received: Buffer.concat(chunks), elapsedMs: Date.now() - t0, streamMs: tWrite && tEnd ? tEnd - tWrite : undefined,
       source: { code: s.exitCode, stats: read('source.json'), log: String(s.all ?? '') },
       target: { code: t.exitCode, stats: read('target.json'), log: String(t.all ?? '') },
     };

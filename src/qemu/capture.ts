@@ -3,9 +3,9 @@ import { connect } from 'node:net';
 import { mkdtempSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QmpClient, type MigrateInfo } from '../../src/qemu/qmp.js';
-import { GuestControl } from '../../src/guest/control.js';
-import { guestKernelCmdline, type GuestImage } from '../../src/image/build.js';
+import { QmpClient, type MigrateInfo } from './qmp.js';
+import { GuestControl } from '../guest/control.js';
+import { guestKernelCmdline, type GuestImage } from '../image/build.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

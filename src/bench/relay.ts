@@ -1,0 +1,37 @@
+import { execa, type ResultPromise } from 'execa';
+import { createServer, connect, type Server } from 'node:net';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The baseline for the agent pair: the same hops with no codec — writer → unix socket → socat →
+ * TCP loopback → socat → unix socket → sink. Returns the bytes delivered and the elapsed time.
+ */
+export async function runPlainRelay(dir: string, stream: string, port: number): Promise<{ bytes: number; elapsedMs: number }> {
+  const sinkSock = join(dir, 'relay-sink.sock');
+  const inSock = join(dir, 'relay-in.sock');
+  let bytes = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => { done = r; });
+  const sink: Server = createServer((s) => { s.on('data', (d: Buffer) => { bytes += d.length; }); s.on('end', done); });
+  await new Promise<void>((r) => sink.listen(sinkSock, r));
+  const procs: ResultPromise[] = [];
+  try {
+    procs.push(execa('socat', ['-b', '262144', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `UNIX-CONNECT:${sinkSock}`], { reject: false }));
+    await sleep(200);
+    procs.push(execa('socat', ['-b', '262144', `UNIX-LISTEN:${inSock}`, `TCP:127.0.0.1:${port}`], { reject: false }));
+    for (let i = 0; !existsSync(inSock) && i < 100; i++) await sleep(20);
+    const t0 = performance.now();
+    const w = connect(inSock);
+    await new Promise<void>((resolve, reject) => { w.once('connect', resolve); w.once('error', reject); });
+    await pipeline(createReadStream(stream, { highWaterMark: 1 << 20 }), w);
+    await finished;
+    return { bytes, elapsedMs: performance.now() - t0 };
+  } finally {
+    for (const p of procs) if (p.pid && p.exitCode === null) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+    await new Promise<void>((r) => sink.close(() => r()));
+  }
+}
