@@ -158,6 +158,8 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     const fallback = await new Promise<Buffer>((resolve) => {
       waitingPages.set(seq, { resolve, hash });
       peer.write(encodeFrame(FrameType.NEED, u64(seq)));
+      // the source's answer travels behind the data already in flight: keep reading until it arrives
+      if (peer.isPaused()) peer.resume();
     });
     stats.fallback_pages++;
     return fallback;
@@ -177,7 +179,11 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
         queuedBytes += BLOCK;
       }
     }
-    if (queuedBytes > maxBuffered) peer.pause();
+    // back-pressure: stop reading the source when the output queue is full — except while a fallback
+    // page is awaited (its answer is queued behind data in flight; that is bounded by the source's
+    // own back-pressure, and checked against a hard cap here)
+    if (queuedBytes > maxBuffered && waitingPages.size === 0) peer.pause();
+    if (queuedBytes > maxBuffered * 8) fail(new Error(`more than ${(maxBuffered * 8) >> 20} MiB buffered while waiting for a fallback page from the source`));
     poke();
   };
 
