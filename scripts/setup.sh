@@ -13,6 +13,7 @@ PACKAGES=(
   git ca-certificates
   victoria-metrics                                     # InfluxDB-protocol server for the sink test
   chromium fonts-dejavu-core                           # headless browser for the HTML report test
+  ansible-core ansible-lint                            # lab provisioning (ansible/), its lint and local run tests
 )
 
 if [ "$(id -u)" != 0 ]; then

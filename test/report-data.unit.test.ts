@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '../src/runner/record.js';
 import { loadRunSet, type RunData } from '../src/reports/html/runSet.js';
-import { configLabels, downtimePoints, linkBars, paretoPoints, progressPoints, webPoints } from '../src/reports/html/chartData.js';
+import { downtimePoints, groupName, linkBars, paretoPoints, progressPoints, webPoints } from '../src/reports/html/chartData.js';
 import { runSetInfo, summaryRows } from '../src/reports/html/summary.js';
-import { median, thin } from '../src/reports/html/stats.js';
+import { thin } from '../src/reports/html/stats.js';
 import { UserError } from '../src/util/errors.js';
 
 const MiB = 1024 * 1024;
@@ -25,7 +25,7 @@ function record(over: Partial<RunRecord> & Pick<RunRecord, 'run_id' | 'strategy'
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
 async function writeRun(root: string, rec: RunRecord, series: Record<string, string>): Promise<void> {
-  const dir = join(root, rec.run_id);
+  const dir = join(root, rec.run_id.includes('-w') ? 'batch2' : '', rec.run_id);
   await mkdir(join(dir, 'series'), { recursive: true });
   await writeFile(join(dir, 'run.json'), JSON.stringify(rec, null, 2));
   for (const [name, text] of Object.entries(series)) await writeFile(join(dir, 'series', `${name}.jsonl`), text);
@@ -70,10 +70,15 @@ before(async () => {
     run_id: 'r-anon-pof-r1', strategy: 'pof', repeat: 1, status: 'failed', error: 'migration did not complete within migration.timeout_s=300 s',
     qemu_version: '8.2.0', pofbench_rev: 'def5678',
   }), { qmp: jsonl([qmpRow(T0 + 200000, 'active', 2, 510, 1), qmpRow(T0 + 500000, 'cancelling', 9000, 300, 40)]) });
-  // a second scenario with two link caps (two configurations of one scenario)
+  // a warm-up run (in a nested results dir): counted, never drawn
+  await writeRun(root, record({
+    run_id: 'r-anon-stock-w0', strategy: 'stock', warmup: true, total_time_ms: 99000, downtime_ms: 9999, app_downtime_ms: 9999,
+    migration_link_bytes: 9999 * MiB, storage_link_bytes: 9999 * MiB,
+  }), { qmp: jsonl([qmpRow(T0 - 60000, 'completed', 512, 0, 1)]), web: jsonl([{ t: T0 - 60000, p50_ms: 1, p99_ms: 2, max_ms: 3, rps: 1, errors: 0 }]) });
+  // a second scenario swept over two link caps (two configurations)
   for (const [i, cap, time, bytes] of [[0, 500, 9000, 700], [1, 1000, 5000, 720]] as const) {
     await writeRun(root, record({
-      run_id: `r-idle-pof-r${i}`, scenario: 'idle', strategy: 'pof', repeat: i, total_time_ms: time, migration_link_bytes: bytes * MiB,
+      run_id: `r-idle-pof-r${i}`, scenario: 'idle', config_id: `link_cap_mbit=${cap}`, strategy: 'pof', repeat: i, total_time_ms: time, migration_link_bytes: bytes * MiB,
       params: { memory_mib: 512, link_cap_mbit: cap, workload: { type: 'idle' } },
     }), {});
   }
@@ -88,14 +93,14 @@ after(async () => {
 
 const byId = (id: string) => runs.find((r) => r.record.run_id === id)!;
 
-test('loadRunSet finds every run directory, once, with its series', async () => {
-  assert.deepEqual(runs.map((r) => r.record.run_id), ['r-anon-pof-r0', 'r-anon-pof-r1', 'r-anon-stock-r0', 'r-anon-stock-r1', 'r-idle-pof-r0', 'r-idle-pof-r1']);
+test('loadRunSet finds every run directory (one level deeper too), once, with its series', async () => {
+  assert.deepEqual(runs.map((r) => r.record.run_id), ['r-anon-stock-w0', 'r-anon-pof-r0', 'r-anon-pof-r1', 'r-anon-stock-r0', 'r-anon-stock-r1', 'r-idle-pof-r0', 'r-idle-pof-r1']);
   assert.equal(byId('r-anon-stock-r0').qmp.length, 4, 'the partial last line is skipped');
   assert.equal(byId('r-anon-stock-r0').web?.length, 2);
   assert.equal(byId('r-anon-stock-r1').web, undefined, 'no web.jsonl: no web series');
   // a run directory itself, and the same run reached twice, count once
   const again = await loadRunSet([root, join(root, 'r-anon-pof-r0')]);
-  assert.equal(again.length, 6);
+  assert.equal(again.length, 7);
   const one = await loadRunSet([join(root, 'r-anon-pof-r0')]);
   assert.deepEqual(one.map((r) => r.record.run_id), ['r-anon-pof-r0']);
 });
@@ -114,18 +119,20 @@ test('progress: seconds since the first QMP sample, MiB, samples without ram ski
   assert.deepEqual(failed.map((p) => [p.t_s, p.status]), [[0, 'failed'], [300, 'failed']], 'failed runs keep their progress');
   assert.equal(progressPoints(runs).filter((p) => p.scenario === 'idle').length, 0, 'no qmp.jsonl: no points');
   assert.equal(progressPoints(runs, 2).filter((p) => p.run_id === 'r-anon-stock-r0').length, 2, 'thinned per run');
+  assert.ok(!progressPoints(runs).some((p) => p.run_id === 'r-anon-stock-w0'), 'warm-up runs are not drawn');
 });
 
-test('link bytes: medians per scenario and strategy over completed runs', () => {
+test('link bytes: medians per configuration group over completed, non-warm-up runs', () => {
   const bars = linkBars(runs).filter((b) => b.scenario === 'anon');
   assert.deepEqual(bars, [
-    { scenario: 'anon', strategy: 'pof', link: 'migration link', median_mib: 100, n: 1 },
-    { scenario: 'anon', strategy: 'pof', link: 'storage link', median_mib: 300, n: 1 },
-    { scenario: 'anon', strategy: 'stock', link: 'migration link', median_mib: 620, n: 2 },
-    { scenario: 'anon', strategy: 'stock', link: 'storage link', median_mib: 3, n: 2 },
+    { scenario: 'anon', strategy: 'stock', group: 'stock', link: 'migration link', median_mib: 620, n: 2 },
+    { scenario: 'anon', strategy: 'stock', group: 'stock', link: 'storage link', median_mib: 3, n: 2 },
+    { scenario: 'anon', strategy: 'pof', group: 'pof', link: 'migration link', median_mib: 100, n: 1 },
+    { scenario: 'anon', strategy: 'pof', group: 'pof', link: 'storage link', median_mib: 300, n: 1 },
   ]);
-  assert.deepEqual(linkBars(runs).filter((b) => b.scenario === 'idle').map((b) => [b.link, b.median_mib]), [['migration link', 710]],
-    'a link no run measured has no bar');
+  assert.deepEqual(linkBars(runs).filter((b) => b.scenario === 'idle').map((b) => [b.group, b.link, b.median_mib]), [
+    ['link_cap_mbit=500 / pof', 'migration link', 700], ['link_cap_mbit=1000 / pof', 'migration link', 720]],
+  'one group per config_id, ordered by value; a link no run measured has no bar');
 });
 
 test('downtime: one point per completed run and measure, plus the median', () => {
@@ -136,6 +143,7 @@ test('downtime: one point per completed run and measure, plus the median', () =>
   ]);
   assert.deepEqual(pts.filter((p) => p.role === 'median').map((p) => [p.measure, p.ms]), [['QMP downtime', 130], ['app-observed downtime', 200]]);
   assert.ok(!downtimePoints(runs).some((p) => p.run_id === 'r-anon-pof-r1'), 'failed run has no point');
+  assert.ok(!downtimePoints(runs).some((p) => p.ms === 9999), 'warm-up run has no point and no part in the median');
 });
 
 test('web latency: p50/p99 relative to migrate, and the migration window', () => {
@@ -146,46 +154,43 @@ test('web latency: p50/p99 relative to migrate, and the migration window', () =>
   assert.deepEqual(webPoints(runs.filter((r) => !r.web)), []);
 });
 
-test('config labels name only the parameters that vary within a scenario', () => {
-  const labels = configLabels(runs.map((r) => r.record));
-  assert.equal(labels.get(byId('r-anon-stock-r0').record), '');
-  assert.equal(labels.get(byId('r-idle-pof-r0').record), 'link_cap_mbit=500');
-  assert.equal(labels.get(byId('r-idle-pof-r1').record), 'link_cap_mbit=1000');
+test('group names: strategy, after the config_id and (when asked) the scenario', () => {
+  assert.equal(groupName({ scenario: 'anon', strategy: 'pof' }), 'pof');
+  assert.equal(groupName({ scenario: 'idle', config_id: 'link_cap_mbit=500', strategy: 'pof' }), 'link_cap_mbit=500 / pof');
+  assert.equal(groupName({ scenario: 'idle', config_id: 'link_cap_mbit=500', strategy: 'pof' }, true), 'idle / link_cap_mbit=500 / pof');
 });
 
-test('pareto: medians per scenario/config/strategy and the front within each scenario', () => {
+test('pareto: medians per scenario/config/strategy and the front within each workload type', () => {
   const pts = paretoPoints(runs);
-  assert.deepEqual(pts.map((p) => [p.scenario, p.strategy, p.config, p.n, p.total_time_s, p.migration_link_mib, p.front, p.dominated_by]), [
-    ['anon', 'stock', '', 2, 6.5, 620, false, ['pof']],
-    ['anon', 'pof', '', 1, 3, 100, true, []],
-    ['idle', 'pof', 'link_cap_mbit=1000', 1, 5, 720, true, []],
-    ['idle', 'pof', 'link_cap_mbit=500', 1, 9, 700, true, []],
+  assert.deepEqual(pts.map((p) => [p.workload, p.scenario, p.config_id, p.strategy, p.n, p.total_time_s, p.migration_link_mib, p.front, p.dominated_by, p.label]), [
+    ['anon', 'anon', undefined, 'stock', 2, 6.5, 620, false, ['pof'], 'stock'],
+    ['anon', 'anon', undefined, 'pof', 1, 3, 100, true, [], 'pof'],
+    ['idle', 'idle', 'link_cap_mbit=500', 'pof', 1, 9, 700, true, [], 'link_cap_mbit=500 / pof'],
+    ['idle', 'idle', 'link_cap_mbit=1000', 'pof', 1, 5, 720, true, [], 'link_cap_mbit=1000 / pof'],
   ]);
 });
 
-test('summary: counts and medians per scenario and strategy, stock first', () => {
+test('summary: counts and medians per scenario, config and strategy, stock first, warm-ups left out', () => {
   const rows = summaryRows(runs);
-  assert.deepEqual(rows.map((r) => [r.scenario, r.strategy, r.runs, r.completed, r.failed]), [
-    ['anon', 'stock', 2, 2, 0], ['anon', 'pof', 2, 1, 1], ['idle', 'pof', 2, 2, 0]]);
+  assert.deepEqual(rows.map((r) => [r.scenario, r.config_id, r.strategy, r.runs, r.completed, r.failed]), [
+    ['anon', undefined, 'stock', 2, 2, 0], ['anon', undefined, 'pof', 2, 1, 1],
+    ['idle', 'link_cap_mbit=500', 'pof', 1, 1, 0], ['idle', 'link_cap_mbit=1000', 'pof', 1, 1, 0]]);
   assert.deepEqual(rows[0].medians, {
     total_time_ms: 6500, downtime_ms: 130, app_downtime_ms: 200, passes: 3.5, migration_link_mib: 620, storage_link_mib: 3, qmp_transferred_mib: 610, src_qemu_cpu_s: 5,
   });
-  assert.deepEqual(rows[2].medians, { total_time_ms: 7000, migration_link_mib: 710 }, 'unmeasured columns are absent, not zero');
+  assert.deepEqual(rows[2].medians, { total_time_ms: 9000, migration_link_mib: 700 }, 'unmeasured columns are absent, not zero');
 });
 
 test('run set info: scenarios, strategies, versions and revisions of every run', () => {
   const info = runSetInfo(runs);
   assert.deepEqual(info, {
-    runs: 6, completed: 5, failed: 1, scenarios: ['anon', 'idle'], strategies: ['stock', 'pof'], testbeds: ['local'],
+    runs: 7, completed: 6, failed: 1, warmups: 1, scenarios: ['anon', 'idle'], strategies: ['stock', 'pof'], testbeds: ['local'],
     hosts: ['pofb-dst', 'pofb-src'], qemuVersions: ['7.2.15', '8.2.0'], revisions: ['abc1234', 'def5678'],
     firstStarted: '2025-03-01T09:59:00.000Z', lastStarted: '2025-03-01T09:59:00.000Z',
   });
 });
 
-test('median and thin', () => {
-  assert.equal(median([3, 1, 2]), 2);
-  assert.equal(median([4, 1, 2, 3]), 2.5);
-  assert.equal(median([undefined, 'x', NaN]), undefined);
+test('thin keeps evenly spaced items with both ends', () => {
   assert.deepEqual(thin([1, 2, 3, 4, 5, 6, 7, 8, 9], 3), [1, 5, 9]);
   assert.deepEqual(thin([1, 2], 5), [1, 2]);
 });

@@ -25,8 +25,8 @@ const CHROMIUM = '/usr/bin/chromium';
 
 const EXPECTED: Record<string, string[]> = {
   progress: ['seconds since migrate', 'MiB'],
-  links: ['strategy', 'median MiB per migration'],
-  downtime: ['strategy', 'downtime ms'],
+  links: ['configuration / strategy', 'median MiB per migration'],
+  downtime: ['configuration / strategy', 'downtime ms'],
   web: ['seconds since migrate', 'request latency ms (symlog)'],
   pareto: ['median total migration time (s)', 'median migration-link MiB'],
 };
@@ -48,7 +48,7 @@ after(async () => {
 
 test('the CLI writes a self-contained page; Chromium shows every chart as SVG with marks and axis titles', { timeout: 60_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (scripts/setup.sh installs it)`);
-  const out = join(tmp, 'out', 'report.html');
+  const out = join(tmp, 'report.html');
   const r = await exec(process.execPath, [cli, 'report', join(tmp, 'results'), '--html', out]);
   assert.match(r.stderr, /5 charts: progress, links, downtime, web, pareto/);
   assert.doesNotMatch(r.stderr, /warning/);
@@ -64,9 +64,11 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
 
   assert.equal(await page.locator('h1').innerText(), 'pofbench report: pagecache');
   const runset = await page.locator('dl.runset').innerText();
-  for (const s of ['13 (12 completed, 1 failed)', 'stock, pof', 'local', '7.2.15', '3f2c1ab']) assert.ok(runset.includes(s), `header shows ${s}: ${runset}`);
+  for (const s of ['14 (13 completed, 1 failed)', 'warm-up runs\n1, left out', 'stock, pof', 'local', '7.2.15', '3f2c1ab']) assert.ok(runset.includes(s), `header shows ${s}: ${runset}`);
   const summary = await page.locator('#summary tbody tr').allInnerTexts();
-  assert.deepEqual(summary.map((row) => row.split('\t').slice(0, 4)), [['pagecache', 'stock', '7', '1'], ['pagecache', 'pof', '6', '0']]);
+  assert.deepEqual(summary.map((row) => row.split('\t').slice(0, 5)), [
+    ['pagecache', 'link_cap_mbit=500', 'stock', '4', '1'], ['pagecache', 'link_cap_mbit=500', 'pof', '3', '0'],
+    ['pagecache', 'link_cap_mbit=1000', 'stock', '3', '0'], ['pagecache', 'link_cap_mbit=1000', 'pof', '3', '0']]);
 
   for (const [id, titles] of Object.entries(EXPECTED)) {
     const svg = page.locator(`section#${id} svg`);
@@ -78,8 +80,8 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
     const axisTitles = await svg.locator('g.role-axis-title text').allTextContents();
     for (const t of titles) assert.ok(axisTitles.includes(t), `${id}: axis title "${t}" in ${JSON.stringify(axisTitles)}`);
   }
-  // line charts: one path per run (and per panel / percentile), not one path for everything
-  assert.ok(await page.locator('section#progress g.mark-line.role-mark path').count() >= 2 * 13);
+  // line charts: one path per run and panel (13 runs that are not warm-ups), not one path for everything
+  assert.equal(await page.locator('section#progress g.mark-line.role-mark path').count(), 2 * 13);
   assert.ok(await page.locator('section#pareto g.mark-symbol.role-mark path').count() === 4, 'four Pareto points (2 strategies x 2 link caps)');
   assert.equal(await page.locator('table.pareto tr.front').count(), 2);
   assert.match(await page.locator('#failures').innerText(), /did not complete within/);

@@ -56,7 +56,7 @@ function errorOf(text: string): string {
 }
 
 test('errors name the file, the line and the field', () => {
-  assert.match(errorOf('name: x\nworkload:\n  type: bogus\n'), /bad\.yaml:3: field "workload\.type" must be one of "idle", "pagecache", "anon"/);
+  assert.match(errorOf('name: x\nworkload:\n  type: bogus\n'), /bad\.yaml:3: field "workload\.type" must be one of "idle", "pagecache", "anon", "mixed", "sysbench-memory", "sysbench-fileio", "rewrite"/);
   assert.match(errorOf('guest:\n  memory_mib: lots\n'), /bad\.yaml:2: field "guest\.memory_mib" must be integer/);
   assert.match(errorOf('workload:\n  type: anon\n  dataset_mib: 3\n'), /bad\.yaml:3: field "workload\.dataset_mib" unknown field/);
   assert.match(errorOf('migration:\n  downtime_limit_ms: 0\n'), /bad\.yaml:2: field "migration\.downtime_limit_ms" must be >= 1/);
@@ -68,4 +68,34 @@ test('errors name the file, the line and the field', () => {
 test('hostile names are refused by the schema', () => {
   assert.match(errorOf('name: "../../etc"\n'), /field "name" must match pattern/);
   assert.match(errorOf('workload: { type: anon, method: "x; rm -rf /" }\n'), /field "workload\.method" must match pattern/);
+});
+
+test('the new workload types: shipped scenarios, defaults, and invalid values named by field', async () => {
+  const dir = join(projectRoot, 'scenarios');
+  const types = new Set<string>();
+  for (const f of ['mixed.yaml', 'sysbench-memory.yaml', 'sysbench-fileio.yaml', 'rewrite.yaml']) {
+    assert.match(readFileSync(join(dir, f), 'utf8'), /^extends: base\.yaml$/m, f);
+    for (const s of await loadScenarios(join(dir, f))) {
+      types.add(s.workload.type);
+      assert.ok(s.guest.memory_mib >= 256 && s.guest.memory_mib <= 512, `${f}: guest 256-512 MiB`);
+    }
+  }
+  assert.deepEqual([...types].sort(), ['mixed', 'rewrite', 'sysbench-fileio', 'sysbench-memory']);
+  const rewrite = await loadScenarios(join(dir, 'rewrite.yaml'));
+  assert.deepEqual(rewrite.map((s) => s.workload.type === 'rewrite' && s.workload.direct), [false, true]);
+
+  const w = (text: string) => parseScenario(text, 'w.yaml').workload;
+  assert.deepEqual(w('workload: { type: mixed }\n'), { type: 'mixed', dataset_mib: 128, reread_interval_s: 1, size_mib: 128, workers: 1, method: 'write64', warmup_s: 2, ready_timeout_s: 300 });
+  assert.deepEqual(w('workload: { type: sysbench-memory }\n'), { type: 'sysbench-memory', block_size_mib: 64, threads: 1, oper: 'write', time_s: 86400, warmup_s: 2, ready_timeout_s: 300 });
+  assert.deepEqual(w('workload: { type: sysbench-fileio }\n'), { type: 'sysbench-fileio', file_total_mib: 64, mode: 'rndrw', threads: 1, time_s: 86400, warmup_s: 2, ready_timeout_s: 300 });
+  assert.deepEqual(w('workload: { type: rewrite }\n'), { type: 'rewrite', file_mib: 32, rate_mib_s: 8, direct: false, fsync: false, warmup_s: 2, ready_timeout_s: 300 });
+  assert.equal((w('workload: { type: sysbench-memory, block_size_mib: 256 }\n') as { block_size_mib: number }).block_size_mib, 256);
+
+  assert.match(errorOf('workload:\n  type: sysbench-memory\n  block_size_mib: 48\n'), /bad\.yaml:3: field "workload\.block_size_mib" must be one of 1, 2, 4, 8, 16, 32, 64, 128, 256/);
+  assert.match(errorOf('workload: { type: sysbench-memory, oper: copy }\n'), /field "workload\.oper" must be one of "write", "read"/);
+  assert.match(errorOf('workload:\n  type: sysbench-fileio\n  mode: rndfoo\n'), /bad\.yaml:3: field "workload\.mode" must be one of "seqwr", "seqrewr", "seqrd", "rndrd", "rndwr", "rndrw"/);
+  assert.match(errorOf('workload: { type: rewrite, direct: maybe }\n'), /field "workload\.direct" must be boolean/);
+  assert.match(errorOf('workload: { type: rewrite, rate_mib_s: 0 }\n'), /field "workload\.rate_mib_s" must be >= 1/);
+  assert.match(errorOf('workload: { type: sysbench-memory, size_mib: 3 }\n'), /field "workload\.size_mib" unknown field/);
+  assert.match(errorOf('workload: { type: mixed, method: "a b" }\n'), /field "workload\.method" must match pattern/);
 });

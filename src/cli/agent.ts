@@ -37,7 +37,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--trace-log <LOG>', 'QEMU block trace log to follow (I/O monitoring index)')
     .option('--index <scan>', 'index the whole image instead (the oracle)')
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
-    .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them', '16384')
+    .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them', '4096')
     .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; retentionPages: string }) => {
       if (o.index !== undefined && o.index !== 'scan') throw new UserError(`--index must be "scan", got "${o.index}"`);
       if (!o.traceLog && !o.index) throw new UserError('the source agent needs --trace-log LOG or --index scan');

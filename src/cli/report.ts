@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { mkdir } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { buildHtmlReport } from '../reports/html/build.js';
 import { writeFileAtomic } from '../sinks/resultStore.js';
@@ -14,10 +14,13 @@ export function registerReportCommand(program: Command): void {
     .option('--title <text>', 'page title (default: the scenarios)')
     .option('--quiet', 'print nothing but errors')
     .action(async (dirs: string[], o: { html: string; title?: string; quiet?: boolean }) => {
-      const report = await buildHtmlReport(dirs, { title: o.title });
       const out = resolve(o.html);
+      // checked first, so a typo costs no rendering; not created (the file goes where asked)
+      if (!(await stat(dirname(out)).catch(() => undefined))?.isDirectory()) {
+        throw new UserError(`cannot write ${o.html}: directory ${dirname(out)} does not exist`, 'create it first or pass another --html path');
+      }
+      const report = await buildHtmlReport(dirs, { title: o.title });
       try {
-        await mkdir(dirname(out), { recursive: true });
         await writeFileAtomic(out, report.html);
       } catch (err) {
         throw new UserError(`cannot write ${o.html}: ${errorMessage(err)}`, 'pass a writable path to --html');

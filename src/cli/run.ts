@@ -1,24 +1,21 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { runSession } from '../runner/session.js';
 import { renderRunTable } from '../reports/runTable.js';
 import { localUp } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
 import type { TestbedSpec } from '../testbed/spec.js';
-import { UserError } from '../util/errors.js';
+import { loadTestbedFile } from '../testbed/testbedFile.js';
+import { assertPreflight } from '../testbed/preflight.js';
 import { planSession } from '../plan/plan.js';
 import { planInputs, type PlanFlags } from './planOptions.js';
 import { InfluxSink } from '../sinks/influx.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
 
-async function resolveTestbed(which: string, log: (l: string) => void): Promise<TestbedSpec> {
-  if (which === 'local') return localUp(log);
-  try {
-    return JSON.parse(await readFile(which, 'utf8')) as TestbedSpec;
-  } catch (err) {
-    throw new UserError(`testbed file ${which}: ${(err as Error).message}`, 'pass --testbed local or a testbed JSON file');
-  }
+/** `--testbed`: the local testbed (brought up), or a testbed file / Ansible inventory (one spec per host pair). */
+async function resolveTestbeds(which: string, log: (l: string) => void): Promise<TestbedSpec[]> {
+  if (which === 'local') return [await localUp(log)];
+  return loadTestbedFile(which);
 }
 
 /** `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out DIR | --resume DIR]` */
@@ -32,12 +29,14 @@ export function registerRunCommand(program: Command): void {
     .option('--warmup-runs <n>', 'record the first N runs of each configuration and strategy as warmup: true (statistics discard them)', '0')
     .option('--out <dir>', 'results directory', 'results')
     .option('--resume <dir>', 'reuse this results directory (instead of --out): skip runs it has completed (same scenario, config, strategy, repeat), run failed and missing ones')
-    .option('--testbed <local|FILE>', 'the local namespace testbed (brought up if needed) or a testbed JSON file', 'local')
+    .option('--testbed <local|FILE>', 'the local namespace testbed (brought up if needed), a testbed YAML/JSON file, or an Ansible inventory (lab mode; see ansible/README.md)', 'local')
+    .option('--parallel-pairs', 'with several host pairs in the inventory: shard the runs across the pairs, side by side (records carry pair); default: the first pair only')
+    .option('--skip-preflight', 'do not check the testbed before the run (ssh, QEMU, /dev/kvm, NAS mount and image, clocks, memory)')
     .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
     .option('--verify-ram', 'compare source and destination RAM byte for byte at switchover (destination starts paused; adds a RAM dump per run)')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the records as JSON instead of a table'))
-    .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean; verifyRam?: boolean }) => {
+    .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean; verifyRam?: boolean; parallelPairs?: boolean; skipPreflight?: boolean }) => {
       const { scenarios, strategies, repeat, seed, warmupRuns, resumeDir } = await planInputs(files, o);
       // strategy/capability conflicts and unknown strategies are refused here, before anything starts
       planSession(scenarios, { strategies, repeat });
@@ -47,8 +46,14 @@ export function registerRunCommand(program: Command): void {
       const sink = influx ? new InfluxSink(influx, log) : undefined;
       log(sink ? `influx: sending each run to ${sink.describe()}` : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only');
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
-      const testbed = await resolveTestbed(o.testbed, log);
-      const records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, image, outDir, quiet: o.quiet, verifyRam: o.verifyRam,
+      const all = await resolveTestbeds(o.testbed, log);
+      const pairs = o.parallelPairs ? all : all.slice(0, 1);
+      if (all.length > 1 && !o.parallelPairs) log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
+      if (!o.skipPreflight) {
+        await assertPreflight(pairs, { image, memoryMib: Math.max(...scenarios.map((s) => s.guest.memory_mib)) }, log);
+      }
+      const testbed = pairs[0];
+      const records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, pairs, image, outDir, quiet: o.quiet, verifyRam: o.verifyRam,
         onRecord: sink && (async (record, runDir) => { await sink.writeRun(record, runDir); }) });
       console.log(o.json ? JSON.stringify(records, null, 2) : renderRunTable(records));
       if (!o.quiet) console.error(`results: ${outDir}/<run-id>/run.json`);

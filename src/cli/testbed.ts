@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { localUp, localDown, localStatus } from '../testbed/local/localTestbed.js';
 import { table } from 'table';
+import { writeFile } from 'node:fs/promises';
+import { localInventoryYaml } from '../testbed/local/inventory.js';
 
 /** `pofbench testbed up|down|status` — the local namespace testbed. */
 export function registerTestbedCommand(program: Command): void {
@@ -17,6 +19,16 @@ export function registerTestbedCommand(program: Command): void {
     .action(async () => {
       await localDown((l) => console.error(`  ${l}`));
       console.log('testbed down');
+    });
+  tb.command('inventory')
+    .description('print the local testbed as an Ansible inventory (the lab format: pofbench run --testbed FILE, ansible-playbook -i FILE)')
+    .option('--out <file>', 'write it to this file instead of stdout')
+    .action(async (o: { out?: string }) => {
+      const text = localInventoryYaml();
+      if (o.out) {
+        await writeFile(o.out, text);
+        console.error(`wrote ${o.out}`);
+      } else process.stdout.write(text);
     });
   tb.command('status')
     .description('show what is up and what is broken; exit 1 if anything is broken')

@@ -1,4 +1,4 @@
-import { Client, type ClientChannel } from 'ssh2';
+import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Duplex } from 'node:stream';
@@ -14,6 +14,30 @@ export function sh(argv: (string | number)[]): string {
   return quote(argv.map(String));
 }
 
+/** ssh2 host-key algorithms for each known_hosts key type. */
+const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/**
+ * known_hosts mode: the keys the host may present and the algorithms to ask for (only the types
+ * we hold a key of, so the server cannot pick one we cannot verify). Undefined: pinned-key mode.
+ */
+function hostKeyPolicy(name: string, target: SshTarget): { keys: string[]; algorithms?: ServerHostKeyAlgorithm[] } | undefined {
+  if (!target.knownHostKeys) return undefined;
+  if (target.knownHostKeys.length === 0) {
+    throw new UserError(`host ${name} (${target.host}:${target.port}): no key for it in known_hosts ${target.knownHostsFile ?? '(none given)'}`,
+      `add the host's key after checking it, e.g. ssh-keyscan -p ${target.port} -t ed25519 ${target.host} >> ${target.knownHostsFile ?? 'KNOWN_HOSTS'}`);
+  }
+  const types = target.knownHostKeys.map((k) => k.split(/\s+/)[0]);
+  const algorithms = [...new Set(types.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []))];
+  return { keys: target.knownHostKeys.map((k) => k.split(/\s+/)[1]), algorithms: algorithms.length ? algorithms : undefined };
+}
+
 /**
  * One SSH connection to a testbed host (ssh2): exec, long-running commands, and unix-socket
  * forwarding (QMP, the guest's serial control channel). Host keys are pinned.
@@ -26,6 +50,7 @@ export class SshHost {
       throw new UserError(`host ${name}: private key ${target.privateKeyPath} is unreadable`, 'run "pofbench testbed up" (local) or fix the testbed file');
     });
     const [, pinned] = target.hostPublicKey.split(/\s+/);
+    const accepted = hostKeyPolicy(name, target);
     const deadline = Date.now() + (opts.timeoutMs ?? 15000);
     let lastErr: Error | undefined;
     while (Date.now() < deadline) {
@@ -51,8 +76,9 @@ export class SshHost {
             readyTimeout: 10000,
             keepaliveInterval: 5000,
             keepaliveCountMax: 6,
+            algorithms: accepted?.algorithms ? { serverHostKey: accepted.algorithms } : undefined,
             hostVerifier: (key: Buffer) => {
-              const ok = !pinned || key.toString('base64') === pinned;
+              const ok = accepted ? accepted.keys.includes(key.toString('base64')) : (!pinned || key.toString('base64') === pinned);
               if (!ok) hostKeyMismatch = true;
               return ok;
             },
@@ -66,7 +92,8 @@ export class SshHost {
         client.end();
         proxy?.kill();
         if (hostKeyMismatch) {
-          throw new UserError(`host ${name} (${target.host}:${target.port}): SSH host key does not match the pinned key`, 'check the testbed file / known_hosts entry for this host');
+          throw new UserError(`host ${name} (${target.host}:${target.port}): SSH host key does not match ${target.knownHostsFile ? `known_hosts ${target.knownHostsFile}` : 'the pinned key'}`,
+            'check the testbed file / known_hosts entry for this host (a changed key can mean a reinstalled host, or someone in between)');
         }
         if ((err as { level?: string }).level === 'client-authentication') {
           throw new UserError(`host ${name} (${target.host}:${target.port}): SSH authentication as ${target.username} failed`, `check that ${target.privateKeyPath}.pub is authorized on the host`);

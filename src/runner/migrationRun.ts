@@ -110,7 +110,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     run_id: runId, scenario: scenario.name, config_id: scenario.config_id, sweep: scenario.sweep,
     strategy: strategy.name, repeat: o.repeat, warmup: o.warmup ?? false, status: 'failed',
     error: 'runner did not finish this run (interrupted)', started_at: new Date().toISOString(),
-    testbed: testbed.kind, src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name, pofbench_rev: o.pofbenchRev,
+    testbed: testbed.kind, ...(testbed.pair !== undefined ? { pair: testbed.pair } : {}),
+    src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name, pofbench_rev: o.pofbenchRev,
     params: {
       memory_mib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus, accel: testbed.accel,
       link_cap_mbit: scenario.migration.link_cap_mbit, max_bandwidth_mbit: scenario.migration.max_bandwidth_mbit,

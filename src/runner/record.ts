@@ -20,6 +20,8 @@ export interface RunRecord {
   error?: string;
   started_at: string;
   testbed: string;
+  /** host pair that ran it (inventory `pair`; set when the testbed comes from an inventory) */
+  pair?: string;
   src_host: string;
   dst_host: string;
   qemu_version?: string;

@@ -12,6 +12,7 @@ import { defaultSeed } from './order.js';
 import { completedRuns } from './resume.js';
 import { createWorkload } from '../workload/index.js';
 import { runMigration, type TestbedHosts } from './migrationRun.js';
+import { shardRuns } from './shard.js';
 import type { RunRecord } from './record.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
@@ -54,6 +55,12 @@ export interface SessionOptions {
   onRecord?: (record: RunRecord, runDir: string) => Promise<void>;
   /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
   verifyRam?: boolean;
+  /**
+   * --parallel-pairs: every host pair of the testbed file. With more than one, the runs are
+   * sharded across them (src/runner/shard.ts), each run on one pair, pairs side by side; records
+   * carry `pair`. `testbed` is then unused.
+   */
+  pairs?: TestbedSpec[];
 }
 
 /**
@@ -85,36 +92,51 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const strategies = new Map<string, MigrationStrategy>();
   const strategy = (name: string) => strategies.get(name) ?? strategies.set(name, createStrategy(name)).get(name)!;
   const rev = await pofbenchRevision();
-  const hosts = await connectHosts(o.testbed);
-  let inFlight: (() => Promise<void>) | undefined;
+  // --parallel-pairs: each run on one pair, pairs run side by side (they never share a migration link)
+  const testbeds = o.pairs && o.pairs.length > 1 ? o.pairs : [o.testbed];
+  const shards = shardRuns(plan.runs, testbeds.length);
+  if (testbeds.length > 1) progress.phase(`${testbeds.length} host pairs in parallel: ${testbeds.map((t, k) => `pair ${t.pair ?? k} ${shards[k].length} runs`).join(', ')}`);
+  const pairHosts: TestbedHosts[] = [];
+  const closeAll = () => { for (const hs of pairHosts) for (const h of Object.values(hs)) h.close(); };
+  try {
+    for (const tb of testbeds) pairHosts.push(await connectHosts(tb));
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+  const inFlight = new Map<number, () => Promise<void>>();
   let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
-    progress.phase(`${sig}: cleaning up the run in progress…`);
+    progress.phase(`${sig}: cleaning up the run${inFlight.size > 1 ? 's' : ''} in progress…`);
     void (async () => {
-      await inFlight?.().catch(() => undefined);
-      for (const h of Object.values(hosts)) h.close();
+      await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
+      closeAll();
       process.exit(130);
     })();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const records: RunRecord[] = [];
-  try {
-    let remainingEst = plan.estimate_s;
-    let doneEst = 0;
-    let doneS = 0;
-    for (const [i, run] of plan.runs.entries()) {
-      if (interrupted) return records;
+  let remainingEst = plan.estimate_s;
+  let doneEst = 0;
+  let doneS = 0;
+  let started = 0;
+  const runShard = async (k: number) => {
+    const pairTag = testbeds.length > 1 ? ` pair ${testbeds[k].pair ?? k}` : '';
+    for (const run of shards[k]) {
+      if (interrupted) return;
+      const i = started++;
       const { scenario } = run;
-      const eta = formatDuration(etaSeconds(remainingEst, doneEst, doneS));
-      const where = `[${i + 1}/${plan.runs.length}, ETA ${eta}]`;
+      const eta = formatDuration(etaSeconds(remainingEst, doneEst, doneS) / testbeds.length);
+      const where = `[${i + 1}/${plan.runs.length}, ETA ${eta}]${pairTag}`;
       progress.phase(`${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ${run.repeat}${run.warmup ? ' (warm-up)' : ''}`);
       const t0 = Date.now();
       const record = await runMigration({
-        scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: o.testbed, hosts, image: o.image,
-        outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}] `, o.quiet), onCleanup: (fn) => { inFlight = fn; }, verifyRam: o.verifyRam,
+        scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: testbeds[k], hosts: pairHosts[k], image: o.image,
+        outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
+        onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam,
       });
       doneS += (Date.now() - t0) / 1000;
       doneEst += run.estimate_s;
@@ -126,10 +148,13 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
         progress.phase(`[${record.run_id}] results sink failed (the record stays in ${o.outDir}): ${errorMessage(err)}`);
       }
     }
+  };
+  try {
+    await Promise.all(shards.map((_, k) => runShard(k)));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    for (const h of Object.values(hosts)) h.close();
+    closeAll();
   }
   return records;
 }

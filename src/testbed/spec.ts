@@ -12,6 +12,13 @@ export interface SshTarget {
   privateKeyPath: string;
   /** Pinned host key: the `ssh-ed25519 AAAA...` line of the host's public key. */
   hostPublicKey: string;
+  /**
+   * Lab: the host's keys from a known_hosts file (`type base64` each). When set, the host must
+   * present one of them (none listed = refused); `hostPublicKey` is then the first or empty.
+   */
+  knownHostKeys?: string[];
+  /** The known_hosts file the keys came from (named in errors). */
+  knownHostsFile?: string;
 }
 
 export interface HostSpec {
@@ -26,6 +33,8 @@ export interface HostSpec {
 
 export interface TestbedSpec {
   kind: 'local' | 'lab';
+  /** Host pair label (inventory `pair`); records carry it. Unset for a single-pair testbed file. */
+  pair?: string;
   /** `tcg` locally (no usable KVM), `kvm` in a lab. */
   accel: 'tcg' | 'kvm';
   hosts: Record<HostRole, HostSpec>;

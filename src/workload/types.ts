@@ -12,7 +12,21 @@ export interface Workload {
   readyScript(): string;
   /** Guest shell script that stops the workload (best effort). */
   stopScript(): string;
+  /**
+   * Guest shell script printing the workload's own log (e.g. sysbench's output), headed by the
+   * clock line of ./clock.ts; run it before, during and after the migration. Absent: no metrics.
+   */
+  metricsScript?(): string;
+  /** Parses metricsScript()'s output into a time series (tolerates a log cut mid-line). */
+  parseMetrics?(text: string): WorkloadMetricsRow[];
 }
+
+/**
+ * One sample of a workload's own metrics. `t_s`: seconds since the workload started (guest
+ * uptime at startScript(), see ./clock.ts), at the end of the interval the numbers describe;
+ * the other keys are the workload's numbers (names with units, e.g. `mib_s`, `latency_ms_p95`).
+ */
+export type WorkloadMetricsRow = { t_s: number } & Record<string, number>;
 
 /** Starts `body` (a shell script) detached in the guest, with its output in /tmp/wl.log. */
 export function detached(body: string): string {

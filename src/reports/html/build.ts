@@ -50,7 +50,7 @@ export async function buildHtmlReportFromRuns(runs: RunData[], o: { dirs: string
     },
     {
       id: 'pareto', title: 'Time vs migration-link bytes (Pareto)', rows: pareto.length, spec: () => paretoSpec(pareto, ctx),
-      caption: 'Medians per scenario, configuration and strategy; both lower is better. Diamonds joined by the dashed line are the Pareto front within each scenario.',
+      caption: 'Medians per scenario, configuration and strategy (completed runs); both lower is better. Diamonds joined by the dashed line are the Pareto front within each workload type (the same front as pofbench pareto --objectives total_time_ms,migration_link_bytes).',
       empty: 'No completed run has both a total time and migration-link bytes.',
       extraHtml: paretoTable(pareto),
     },

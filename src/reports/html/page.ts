@@ -41,7 +41,8 @@ function header(m: PageModel): string {
   const i = m.info;
   const started = i.firstStarted ? `${escapeHtml(i.firstStarted)}${i.lastStarted && i.lastStarted !== i.firstStarted ? ` … ${escapeHtml(i.lastStarted)}` : ''}` : '<span class="na">unknown</span>';
   const rows: [string, string][] = [
-    ['runs', `${i.runs} (${i.completed} completed, ${i.failed} failed${i.warmups ? `; ${i.warmups} warm-up runs, not shown` : ''})`],
+    ['runs', `${i.runs} (${i.completed} completed, ${i.failed} failed)`],
+    ...(i.warmups ? [['warm-up runs', `${i.warmups}, left out of the charts and statistics`] as [string, string]] : []),
     ['scenarios', list(i.scenarios)],
     ['strategies', list(i.strategies)],
     ['testbed', list(i.testbeds)],

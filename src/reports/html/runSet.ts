@@ -68,25 +68,38 @@ export async function readRunDir(dir: string): Promise<RunData | undefined> {
   return { dir, record, qmp, ...(webText === undefined ? {} : { web: parseJsonl(webText, isWebRow) }) };
 }
 
+async function subdirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => join(dir, e.name)).sort();
+}
+
+/** The runs in `dir`: the dir itself when it is a run dir, its run dirs, or run dirs one level deeper. */
+async function runsIn(dir: string): Promise<RunData[]> {
+  const self = await readRunDir(dir);
+  if (self) return [self];
+  const out: RunData[] = [];
+  for (const sub of await subdirs(dir)) {
+    const run = await readRunDir(sub);
+    if (run) out.push(run);
+    else for (const inner of await subdirs(sub)) {
+      const r = await readRunDir(inner);
+      if (r) out.push(r);
+    }
+  }
+  return out;
+}
+
 /**
- * The runs under each of `dirs`: a DIR that is itself a run directory (has run.json), or a results
- * directory holding run directories one level down. A DIR with no run at all is a user error.
+ * The runs under each of `dirs` — a run directory (has run.json), a results directory holding run
+ * directories, or a directory of results directories (as `pofbench compare` reads them), each run
+ * once. A DIR with no run at all is a user error.
  */
 export async function loadRunSet(dirs: string[]): Promise<RunData[]> {
   const runs: RunData[] = [];
   for (const dir of dirs) {
     const st = await stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new UserError(`${dir}: no such directory`, 'pass a results directory written by pofbench run (--out)');
-    const self = await readRunDir(dir);
-    if (self) {
-      runs.push(self);
-      continue;
-    }
-    const found: RunData[] = [];
-    for (const name of (await readdir(dir)).sort()) {
-      const run = await readRunDir(join(dir, name));
-      if (run) found.push(run);
-    }
+    const found = await runsIn(dir);
     if (found.length === 0) throw new UserError(`no run.json under ${dir}`, 'pass a results directory written by pofbench run (it holds <run-id>/run.json)');
     runs.push(...found);
   }

@@ -67,9 +67,13 @@ function groupAxis(rows: { config_id?: string }[]) {
   const swept = rows.some((r) => r.config_id !== undefined);
   return {
     field: 'group', type: 'nominal', sort: null, title: swept ? 'configuration / strategy' : 'strategy',
-    axis: swept ? { labelAngle: -30, labelLimit: 260 } : { labelAngle: 0 },
+    // swept: each swept value on its own line above the strategy, kept horizontal
+    axis: swept ? { labelAngle: 0, labelExpr: "split(replace(datum.label, /,/g, ' / '), ' / ')", labelLimit: 0 } : { labelAngle: 0 },
   };
 }
+
+/** Band width per group: wide enough for a config_id label when the scenario is swept. */
+const groupStep = (rows: { config_id?: string }[], narrow: number, swept: number) => (rows.some((r) => r.config_id !== undefined) ? swept : narrow);
 
 /** 1. RAM remaining and transferred vs seconds since `migrate`, one line per run. */
 export function progressSpec(points: ProgressPoint[], ctx: ChartContext): TopLevelSpec {
@@ -97,7 +101,7 @@ export function progressSpec(points: ProgressPoint[], ctx: ChartContext): TopLev
 /** 2. Median bytes per migration on the migration and storage links, grouped by strategy. */
 export function linkBytesSpec(bars: LinkBar[], ctx: ChartContext): TopLevelSpec {
   return assemble(ctx, bars, {
-    width: { step: 48 }, height: 240,
+    width: { step: groupStep(bars, 48, 58) }, height: 240, // with xOffset the step is per bar
     encoding: {
       x: groupAxis(bars),
       xOffset: { field: 'link', type: 'nominal', sort: [...LINKS] },
@@ -116,7 +120,7 @@ export function linkBytesSpec(bars: LinkBar[], ctx: ChartContext): TopLevelSpec 
 /** 3. QMP and app-observed downtime: one point per run, a tick at the median. */
 export function downtimeSpec(points: DowntimePoint[], ctx: ChartContext): TopLevelSpec {
   return assemble(ctx, points, {
-    width: { step: 90 }, height: 220,
+    width: { step: groupStep(points, 90, 125) }, height: 220,
     encoding: {
       x: groupAxis(points),
       y: { field: 'ms', type: 'quantitative', title: 'downtime ms' },
@@ -125,7 +129,8 @@ export function downtimeSpec(points: DowntimePoint[], ctx: ChartContext): TopLev
       {
         transform: [{ filter: "datum.role === 'run'" }],
         mark: { type: 'point', filled: true, size: 70, opacity: 0.65 },
-        encoding: { color: strategyColor(ctx) },
+        // the x axis names the strategy already: no legend
+        encoding: { color: { ...strategyColor(ctx), legend: null } },
       },
       {
         transform: [{ filter: "datum.role === 'median'" }],

@@ -5,6 +5,7 @@ import { requireCommands, run, pidRunning, waitFor } from '../../util/exec.js';
 import type { TestbedSpec, HostRole, HostSpec } from '../spec.js';
 import { ensureNamespace, ipIn, linkExists, inNs, listOurNamespaces, pidsInNamespace } from './netns.js';
 import { startNsDaemon, readPid, stopPid } from './daemons.js';
+import { knownHostsLine } from '../../hosts/knownHosts.js';
 import {
   HOSTS, NETWORKS, SWITCH_NS, TAP, HOST_VM_BRIDGE, GUEST_CIDR, GUEST_MAC, NFS_EXPORT_PSEUDO,
   nsName, nicName, switchPort, hostAddress, hasAddress, type LocalHost, type NetName,
@@ -232,6 +233,9 @@ export async function localUp(log: Log = () => undefined): Promise<TestbedSpec> 
   await ensureNas(log);
   const spec = await localSpec();
   await writeFile(localPaths().specFile, JSON.stringify(spec, null, 2));
+  // the same keys as a known_hosts file, for lab mode (--testbed testbed/local-inventory.yaml) and Ansible
+  const knownHosts = SSH_HOSTS.map((h) => knownHostsLine(spec.hosts[h as HostRole].ssh.host, 22, spec.hosts[h as HostRole].ssh.hostPublicKey));
+  await writeFile(join(localPaths().root, 'known_hosts'), `${knownHosts.join('\n')}\n`);
   return spec;
 }
 
