@@ -12,6 +12,7 @@ import { createWorkload } from '../workload/index.js';
 import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline, type GuestImage } from '../image/build.js';
 import { GuestProbe, largestGap } from '../metrics/probe.js';
+import { placeRows, phaseSummary } from '../metrics/workloadPhases.js';
 import { RunDir, writeFileAtomic } from '../sinks/resultStore.js';
 import { collectEnvironment } from './environment.js';
 import type { RunRecord } from './record.js';
@@ -42,6 +43,8 @@ export interface MigrationRunOptions {
 
 const MiB = 1024 * 1024;
 const QMP_SAMPLE_MS = 50;
+/** How long a workload with its own metrics keeps running on dst before they are fetched. */
+const WORKLOAD_AFTER_MS = 3000;
 
 
 /** NIC byte counters and QEMU CPU seconds read on a host in one exec. */
@@ -289,6 +292,16 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const backOnline = await probe.waitForReply(tEnd, 20000);
     record.guest_on_dst = check.rc === 0 && (await srcVm.status()) !== 'running';
     await sleep(300);
+
+    // 7b. the workload's own numbers before / during / after the migration (its log moved with the guest)
+    if (workload.metricsScript && workload.parseMetrics) {
+      await sleep(WORKLOAD_AFTER_MS);
+      const fetchedAt = Date.now();
+      const text = (await dstCtl.exec(workload.metricsScript(), { timeoutMs: 20000 })).output;
+      const rows = placeRows(text, workload.parseMetrics(text), fetchedAt, t0, tEnd);
+      for (const r of rows) dir.series('workload', r);
+      Object.assign(record, phaseSummary(rows));
+    }
 
     // 8. the record
     const ram = info.ram!;
