@@ -16,6 +16,7 @@ import { CodecError, RefMismatchError } from '../src/codec/errors.js';
 import { pofbenchCommand } from '../src/util/paths.js';
 import { prng, chunked } from './helpers/synthStream.js';
 import { pofbenchProcesses } from './helpers/leftovers.js';
+import { fuzzTargetAgent } from '../src/agent/fuzzTarget.js';
 
 const MiB = 1024 * 1024;
 let image: GuestImage;
@@ -183,4 +184,17 @@ test('a source agent with the wrong secret is refused before any byte reaches QE
   assert.notEqual(r.source.code, 0);
   assert.equal(r.received.length, 0, 'nothing reached the destination QEMU');
   assert.match(r.source.log, /refused|authentication/);
+});
+
+test('fuzz: the real target agent rejects truncated/mutated real streams and random frames cleanly (seeded)', { timeout: 300_000 }, async () => {
+  const c = cap.idle!;
+  const scan = await buildScanIndex(c.disk);
+  const { pof } = encodeAll(readFileSync(c.stream), scan.index, scan.imageBlocks);
+  const r = await fuzzTargetAgent({ pof, image: c.disk, cases: 24, seed: 7, basePort: 47700 });
+  console.log(`fuzz: ${JSON.stringify(r.byKind)}, RSS growth ${r.rssGrowthMb} MB`);
+  assert.equal(r.cases.length, 24, 'no case hung');
+  for (const k of r.cases) assert.equal(k.outcome, 'rejected', `case ${k.index} (${k.kind}): ${k.outcome}`);
+  assert.ok(r.cases.filter((k) => k.kind === 'oversized-frame' || k.kind === 'random-frames').every((k) => k.deliveredBytes === 0 || k.kind === 'random-frames'),
+    'an oversized frame is refused before anything reaches QEMU');
+  assert.ok(r.rssGrowthMb < 400, `memory stays bounded: RSS grew ${r.rssGrowthMb} MB`);
 });

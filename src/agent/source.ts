@@ -124,7 +124,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
 }
 
 /** HELLO → AUTH → AUTH_OK; resolves once both sides proved the per-run secret. */
-function handshake(peer: Socket, secret: Buffer, label: string): Promise<void> {
+export function handshake(peer: Socket, secret: Buffer, label: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const nonceS = newNonce();
     let nonceT: Buffer | undefined;

@@ -8,6 +8,7 @@ import { registerStreamCommand } from './stream.js';
 import { registerHostCommand } from './host.js';
 import { registerAgentCommand } from './agent.js';
 import { registerBenchCommand } from './bench.js';
+import { registerFuzzCommand } from './fuzz.js';
 import { registerCompareCommand } from './compare.js';
 import { registerParetoCommand } from './pareto.js';
 import { registerRecommendCommand } from './recommend.js';
@@ -24,6 +25,7 @@ export function registerCommands(program: Command): void {
   registerHostCommand(program);
   registerAgentCommand(program);
   registerBenchCommand(program);
+  registerFuzzCommand(program);
   registerCompareCommand(program);
   registerParetoCommand(program);
   registerRecommendCommand(program);

@@ -4,10 +4,10 @@ import { DOWNTIMES, LINKS, type DowntimePoint, type LinkBar, type ParetoPoint, t
 /**
  * Vega-Lite specs of the report's charts. Each builder takes the extracted rows (chartData.ts)
  * and the strategies in display order (for stable colours: stock blue, pof orange), and facets
- * by scenario when the run set has more than one.
+ * by scenario when the run set has more than one (the Pareto chart: by workload type).
  */
 
-export const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
+const FONT = 'DejaVu Sans, Liberation Sans, Arial, sans-serif';
 const STRATEGY_COLORS = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '#b279a2'];
 const LINK_COLORS = ['#3b7d5c', '#b279a2'];
 
@@ -181,7 +181,10 @@ export function webLatencySpec(points: WebPoint[], ctx: ChartContext): TopLevelS
 
 /** 5. Median total time vs migration-link bytes per scenario/config/strategy; the front (per workload) joined. */
 export function paretoSpec(points: ParetoPoint[], ctx: ChartContext): TopLevelSpec {
-  // labels alternate above and below the points, left to right within a scenario, so that
+  // padding leaves room for the labels of the outermost points
+  const x = { field: 'total_time_s', type: 'quantitative', title: 'median total migration time (s)', scale: { zero: false, padding: 70 } };
+  const y = { field: 'migration_link_mib', type: 'quantitative', title: 'median migration-link MiB', scale: { zero: true } };
+  // labels alternate above and below the points, left to right within a workload, so that
   // neighbours do not overwrite each other
   const rank = new Map<ParetoPoint, number>();
   for (const w of new Set(points.map((p) => p.workload))) {
@@ -196,9 +199,6 @@ export function paretoSpec(points: ParetoPoint[], ctx: ChartContext): TopLevelSp
     mark: { type: 'text', align: 'center', dy, fontSize: 10, color: '#333' },
     encoding: { x, y, text: { field: 'label', type: 'nominal' } },
   });
-  // padding leaves room for the labels of the outermost points
-  const x = { field: 'total_time_s', type: 'quantitative', title: 'median total migration time (s)', scale: { zero: false, padding: 70 } };
-  const y = { field: 'migration_link_mib', type: 'quantitative', title: 'median migration-link MiB', scale: { zero: true } };
   return assemble(ctx, values, {
     width: 620, height: 300,
     layer: [
