@@ -9,6 +9,7 @@ import { registerHostCommand } from './host.js';
 import { registerAgentCommand } from './agent.js';
 import { registerBenchCommand } from './bench.js';
 import { registerFuzzCommand } from './fuzz.js';
+import { registerFaultsCommand } from './faults.js';
 import { registerCompareCommand } from './compare.js';
 import { registerParetoCommand } from './pareto.js';
 import { registerRecommendCommand } from './recommend.js';
@@ -26,6 +27,7 @@ export function registerCommands(program: Command): void {
   registerAgentCommand(program);
   registerBenchCommand(program);
   registerFuzzCommand(program);
+  registerFaultsCommand(program);
   registerCompareCommand(program);
   registerParetoCommand(program);
   registerRecommendCommand(program);

@@ -39,6 +39,19 @@ export interface MigrationRunOptions {
   onCleanup?: (fn: (() => Promise<void>) | undefined) => void;
   /** Start dst paused and compare src and dst RAM byte for byte before it runs (record: ram_identical). */
   verifyRam?: boolean;
+  /** Called once the migration has started (fault injection); its failure is recorded, not thrown. */
+  onMigrating?: (m: MigratingContext) => Promise<void>;
+}
+
+/** What a fault injector may act on while a migration runs. */
+export interface MigratingContext {
+  runId: string;
+  hosts: TestbedHosts;
+  testbed: TestbedSpec;
+  strategy: MigrationStrategy;
+  src: RemoteVm;
+  dst: RemoteVm;
+  hostRunDir: string;
 }
 
 const MiB = 1024 * 1024;
@@ -138,6 +151,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
   const workload = createWorkload(scenario.workload);
   const probe = new GuestProbe(guestAddress(testbed), testbed.controllerNetns);
 
+  let srcVmRef: RemoteVm | undefined;
+  let injected: Promise<void> | undefined;
   try {
     // 1. the guest's data disk: a fresh copy of the image's disk on the NAS, per run
     progress.phase(`[${runId}] preparing NAS disk`);
@@ -174,6 +189,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.phase(`[${runId}] booting guest on ${hosts.src.name} (${scenario.guest.memory_mib} MiB, ${testbed.accel})`);
     const bootT0 = Date.now();
     const srcVm = await RemoteVm.start(hosts.src, { ...vmBase, ...strategy.srcVmExtras?.(ctx), id: 'src' }, hostRunDir);
+    srcVmRef = srcVm;
     cleanups.push(async () => {
       await dir.writeText('console-src.log', await srcVm.consoleTail(400).catch(() => ''));
       await srcVm.stop();
@@ -241,6 +257,10 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.phase(`[${runId}] migrating ${hosts.src.name} -> ${hosts.dst.name} (${strategy.name}, link cap ${scenario.migration.link_cap_mbit || 'none'} Mbit/s)`);
     const t0 = Date.now();
     await srcVm.qmp.execute('migrate', { uri: path.migrateUri });
+    if (o.onMigrating) {
+      injected = o.onMigrating({ runId, hosts, testbed, strategy, src: srcVm, dst: dstVm, hostRunDir })
+        .catch((err) => { record.fault_error = errorMessage(err); });
+    }
     let info: MigrateInfo = { status: 'setup' };
     let samples = 0;
     const deadline = t0 + scenario.migration.timeout_s * 1000;
@@ -326,11 +346,14 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms (app ${record.app_downtime_ms} ms), ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
   } catch (err) {
     record.status = 'failed';
+    // the source VM must keep running whenever the migration did not complete
+    if (srcVmRef) record.src_vm_status_after = await srcVmRef.status().catch(() => 'gone');
     const detail = await strategy.failureDetail?.(ctx).catch(() => '');
     record.error = `${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
     progress.phase(`[${runId}] FAILED: ${record.error}`);
   } finally {
     progress.clearStatus();
+    await injected; // a fault injector finishes (e.g. restores the NAS) before teardown
     for (const r of probe.replies) dir.series('probe', r);
     await cleanupAll();
     o.onCleanup?.(undefined);

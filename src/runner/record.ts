@@ -56,6 +56,10 @@ export interface RunRecord {
   /** --verify-ram: source and destination RAM were byte-identical at switchover. */
   ram_identical?: boolean;
   ram_compare_ms?: number;
+  /** Failed runs: the source VM's QEMU status afterwards (`running` = the guest kept running there). */
+  src_vm_status_after?: string;
+  /** Fault injection (pofbench faults): what went wrong injecting, if anything. */
+  fault_error?: string;
   probe_rate_hz?: number;
   qmp_sample_hz?: number;
   [extra: string]: unknown;

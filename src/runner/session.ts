@@ -11,7 +11,7 @@ import { etaSeconds, formatDuration } from '../plan/estimate.js';
 import { defaultSeed } from './order.js';
 import { completedRuns } from './resume.js';
 import { createWorkload } from '../workload/index.js';
-import { runMigration, type TestbedHosts } from './migrationRun.js';
+import { runMigration, type TestbedHosts, type MigrationRunOptions } from './migrationRun.js';
 import { shardRuns } from './shard.js';
 import type { RunRecord } from './record.js';
 import { Progress } from '../util/progress.js';
@@ -55,6 +55,8 @@ export interface SessionOptions {
   onRecord?: (record: RunRecord, runDir: string) => Promise<void>;
   /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
   verifyRam?: boolean;
+  /** Fault injection: called once each migration has started (see src/faults). */
+  onMigrating?: MigrationRunOptions['onMigrating'];
   /**
    * --parallel-pairs: every host pair of the testbed file. With more than one, the runs are
    * sharded across them (src/runner/shard.ts), each run on one pair, pairs side by side; records
@@ -136,7 +138,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       const record = await runMigration({
         scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: testbeds[k], hosts: pairHosts[k], image: o.image,
         outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
-        onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam,
+        onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam, onMigrating: o.onMigrating,
       });
       doneS += (Date.now() - t0) / 1000;
       doneEst += run.estimate_s;

@@ -35,6 +35,11 @@ export class PofStrategy implements MigrationStrategy {
 
   constructor(private readonly index: 'trace' | 'scan' = 'trace') {}
 
+  /** The agents started for the current run (fault injection, leftovers checks). */
+  agentProcesses(): { role: 'source' | 'target'; host: SshHost; pid: number }[] {
+    return this.agents.map((a) => ({ role: a.role, host: a.host, pid: a.pid }));
+  }
+
   validate(scenario: Scenario): void {
     for (const cap of REFUSED_CAPABILITIES) {
       if (scenario.migration.capabilities[cap]) {
