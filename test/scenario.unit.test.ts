@@ -99,3 +99,18 @@ test('the new workload types: shipped scenarios, defaults, and invalid values na
   assert.match(errorOf('workload: { type: sysbench-memory, size_mib: 3 }\n'), /field "workload\.size_mib" unknown field/);
   assert.match(errorOf('workload: { type: mixed, method: "a b" }\n'), /field "workload\.method" must match pattern/);
 });
+
+test('hostile scenario values are refused before anything starts, naming the field', () => {
+  const refused: [string, RegExp][] = [
+    ['guest: { memory_mib: 100000000 }\n', /guest\.memory_mib/],
+    ['name: "../../etc/passwd"\n', /field "name"/],
+    ['name: "x; rm -rf /"\n', /field "name"/],
+    ['workload: { type: anon, method: "write64; reboot" }\n', /workload\.method/],
+    ['workload: { type: pagecache, dataset_mib: 99999999999 }\n', /workload\.dataset_mib/],
+    ['migration: { capabilities: { "x-colo; id": true } }\n', /migration\.capabilities/],
+    ['extends: /etc/shadow\n', /shadow|extends/],
+  ];
+  for (const [text, field] of refused) {
+    assert.throws(() => parseScenario(text, 'hostile.yaml'), (e: unknown) => e instanceof UserError && field.test(e.message), `refused: ${text.trim()}`);
+  }
+});
