@@ -13,6 +13,7 @@ import { runTargetAgent } from './target.js';
 import { handshake } from './source.js';
 import { connectTo } from './target.js';
 import { FrameType, encodeFrame, MAX_FRAME } from './channel.js';
+import { mulberry32 as prng } from '../util/prng.js';
 
 export type FuzzKind = 'truncated' | 'mutated' | 'random-frames' | 'oversized-frame';
 
@@ -20,16 +21,6 @@ export interface FuzzCase { index: number; kind: FuzzKind; outcome: 'rejected' |
 
 export interface FuzzSummary { seed: number; cases: FuzzCase[]; rssGrowthMb: number; byKind: Record<string, number> }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The bytes a hostile peer sends after authenticating, as agent-channel frames. */
 function caseFrames(kind: FuzzKind, pof: Buffer, rand: () => number): Buffer[] {

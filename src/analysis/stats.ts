@@ -9,6 +9,7 @@
  * mulberry32 PRNG seeded with `seed`, take the statistic of each resample, and report the type 7
  * quantiles (1-level)/2 and (1+level)/2 of those. Same input + same seed = same interval.
  */
+import { mulberry32 } from '../util/prng.js';
 
 export interface BootstrapOptions {
   /** Number of bootstrap resamples (default 2000). */
@@ -49,17 +50,7 @@ export interface RelativeChange {
   n_b: number;
 }
 
-/** mulberry32: a tiny 32-bit seeded PRNG returning floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 function checkSample(xs: ArrayLike<number>, what: string): void {
   if (xs.length === 0) throw new Error(`${what} of an empty sample`);

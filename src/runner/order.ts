@@ -1,4 +1,5 @@
 import { UserError } from '../util/errors.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** A seed when none is given: from the clock (printed, so the order can be reproduced with --seed). */
 export function defaultSeed(now: number = Date.now()): number {
@@ -14,17 +15,8 @@ export function parseSeed(text: string): number {
   return n;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG; the same seed gives the same sequence. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The run order's PRNG (mulberry32). */
+export const rng = mulberry32;
 
 /** A Fisher–Yates shuffle of a copy of `items`, deterministic by `seed`. */
 export function shuffle<T>(items: readonly T[], seed: number): T[] {

@@ -2,6 +2,8 @@
  * Builds small QEMU 7.2 pre-copy migration streams byte by byte (DESIGN.md §3) for pure codec
  * tests. Real captured streams are tested in codec-captured.it.test.ts; these give exact control.
  */
+import { mulberry32 } from '../../src/util/prng.js';
+
 export const PAGE = 4096;
 
 export interface SynthPage { addr: number; content?: Buffer; zero?: boolean }
@@ -56,17 +58,8 @@ export function synthStream(o: SynthOptions): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Deterministic pseudo-random bytes (mulberry32), for page contents and fuzzing. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers (mulberry32), for page contents and fuzzing. */
+export const prng = mulberry32;
 
 export function randomPage(rand: () => number): Buffer {
   const b = Buffer.alloc(PAGE);

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunRecord } from '../../src/runner/record.js';
+import { mulberry32 as prng } from '../../src/util/prng.js';
 
 /**
  * A synthetic but plausible result set for report tests: a pagecache scenario at two link caps,
@@ -13,16 +14,6 @@ const MiB = 1024 * 1024;
 const MEM_MIB = 512;
 const DISK_BACKED_MIB = 300;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 
