@@ -41,6 +41,8 @@ export interface MigrationRunOptions {
   verifyRam?: boolean;
   /** Called once the migration has started (fault injection); its failure is recorded, not thrown. */
   onMigrating?: (m: MigratingContext) => Promise<void>;
+  /** The signal that interrupted the session, if any (the record then says so). */
+  interruptedBy?: () => string | undefined;
 }
 
 /** What a fault injector may act on while a migration runs. */
@@ -290,13 +292,20 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       return (i['total-time'] ?? 0) > 0 ? i : undefined;
     }, 20);
 
+    // 6a. the destination holds the whole state (its incoming migration completed). With pof this is
+    // later than the source's `completed`: the agents' pipeline drains first. Counters are read then.
+    await waitFor('the destination QEMU to receive the whole migration', 60000, async () => {
+      const d = await dstVm.qmp.execute<MigrateInfo>('query-migrate');
+      if (d.status === 'failed') throw new FatalError(`destination: incoming migration failed${d['error-desc'] ? `: ${d['error-desc']}` : ''}`);
+      return d.status === 'completed';
+    }, 20);
+    const tDstComplete = Date.now();
     const [srcAfter, dstAfter] = await Promise.all([
       readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
 
     // 6b. byte-exact check: src is stopped (postmigrate), dst paused (-S) with the complete state
     if (o.verifyRam) {
       progress.phase(`[${runId}] comparing source and destination RAM (${scenario.guest.memory_mib} MiB)`);
-      await waitFor('destination QEMU to hold the incoming state', 20000, async () => ['paused', 'prelaunch'].includes(await dstVm.status()), 20);
       const cmp = await compareRam(hosts, srcVm, dstVm, scenario.guest.memory_mib, hostRunDir);
       record.ram_identical = cmp.identical;
       record.ram_compare_ms = cmp.ms;
@@ -305,7 +314,6 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
 
     // 7. the guest must run on dst: QEMU running, control channel answers, network answers
     await waitFor('destination QEMU to run the guest', 20000, async () => (await dstVm.status()) === 'running', 20);
-    const tDstRunning = Date.now();
     const dstCtl = new GuestControl(await dstVm.openControl());
     cleanups.push(async () => dstCtl.close());
     const check = await dstCtl.exec('cat /proc/uptime', { timeoutMs: 20000 });
@@ -331,7 +339,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const dstSto = mig(dstBefore, dstAfter, dstNics.storage!);
     Object.assign(record, {
       status: 'completed', error: undefined,
-      total_time_ms: info['total-time'], wall_time_ms: tDstRunning - t0, setup_time_ms: info['setup-time'],
+      total_time_ms: info['total-time'], wall_time_ms: tDstComplete - t0, setup_time_ms: info['setup-time'],
       downtime_ms: info.downtime, app_downtime_ms: Math.round(largestGap(probe.replies, t0, backOnline.t).gapMs),
       passes: ram['dirty-sync-count'],
       migration_link_bytes: srcMig.rx + srcMig.tx, migration_link_tx_bytes: srcMig.tx, migration_link_rx_bytes: srcMig.rx,
@@ -346,10 +354,11 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms (app ${record.app_downtime_ms} ms), ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
   } catch (err) {
     record.status = 'failed';
+    const interruptedBy = o.interruptedBy?.();
     // the source VM must keep running whenever the migration did not complete
     if (srcVmRef) record.src_vm_status_after = await srcVmRef.status().catch(() => 'gone');
     const detail = await strategy.failureDetail?.(ctx).catch(() => '');
-    record.error = `${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
+    record.error = `${interruptedBy ? `runner interrupted by ${interruptedBy} during the run; ` : ''}${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
     progress.phase(`[${runId}] FAILED: ${record.error}`);
   } finally {
     progress.clearStatus();

@@ -29,7 +29,7 @@ export interface RunRecord {
   params: Record<string, unknown>;
   // times
   total_time_ms?: number;
-  /** From the `migrate` command until the destination QEMU reports `running` (polled at 50 Hz). */
+  /** From `migrate` until the destination holds the whole state (its incoming migration completed; it then runs at once, or stays paused under --verify-ram). For pof this includes draining the agents' pipeline, which the source's QMP times do not see. */
   wall_time_ms?: number;
   setup_time_ms?: number;
   downtime_ms?: number;

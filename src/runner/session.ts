@@ -108,9 +108,11 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   }
   const inFlight = new Map<number, () => Promise<void>>();
   let interrupted = false;
+  let interruptedBy: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
+    interruptedBy = sig;
     progress.phase(`${sig}: cleaning up the run${inFlight.size > 1 ? 's' : ''} in progress…`);
     void (async () => {
       await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
@@ -138,7 +140,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       const record = await runMigration({
         scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: testbeds[k], hosts: pairHosts[k], image: o.image,
         outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
-        onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam, onMigrating: o.onMigrating,
+        onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam, onMigrating: o.onMigrating, interruptedBy: () => interruptedBy,
       });
       doneS += (Date.now() - t0) / 1000;
       doneEst += run.estimate_s;
