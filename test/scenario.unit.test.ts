@@ -56,7 +56,7 @@ function errorOf(text: string): string {
 }
 
 test('errors name the file, the line and the field', () => {
-  assert.match(errorOf('name: x\nworkload:\n  type: bogus\n'), /bad\.yaml:3: field "workload\.type" must be one of "idle", "pagecache", "anon", "mixed", "sysbench-memory", "sysbench-fileio", "rewrite"/);
+  assert.match(errorOf('name: x\nworkload:\n  type: bogus\n'), /bad\.yaml:3: field "workload\.type" must be one of "idle", "pagecache", "anon", "mixed", "sysbench-memory", "sysbench-fileio", "rewrite", "web"/);
   assert.match(errorOf('guest:\n  memory_mib: lots\n'), /bad\.yaml:2: field "guest\.memory_mib" must be integer/);
   assert.match(errorOf('workload:\n  type: anon\n  dataset_mib: 3\n'), /bad\.yaml:3: field "workload\.dataset_mib" unknown field/);
   assert.match(errorOf('migration:\n  downtime_limit_ms: 0\n'), /bad\.yaml:2: field "migration\.downtime_limit_ms" must be >= 1/);

@@ -10,6 +10,7 @@ import { registerAgentCommand } from './agent.js';
 import { registerBenchCommand } from './bench.js';
 import { registerFuzzCommand } from './fuzz.js';
 import { registerFaultsCommand } from './faults.js';
+import { registerSoakCommand } from './soak.js';
 import { registerCompareCommand } from './compare.js';
 import { registerParetoCommand } from './pareto.js';
 import { registerRecommendCommand } from './recommend.js';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerBenchCommand(program);
   registerFuzzCommand(program);
   registerFaultsCommand(program);
+  registerSoakCommand(program);
   registerCompareCommand(program);
   registerParetoCommand(program);
   registerRecommendCommand(program);

@@ -11,7 +11,7 @@ export const ESTIMATE_MODEL = {
   boot_s: 10,
   /** readiness: fixed part, plus the workload's MiB at the rate of its type */
   ready_s: 2,
-  ready_mib_per_s: { pagecache: 50 } as Record<string, number>,
+  ready_mib_per_s: { pagecache: 50, web: 50 } as Record<string, number>,
   /** readiness rate of any other workload type (filling anonymous memory) */
   default_ready_mib_per_s: 200,
   /** non-zero memory of an idle guest (kernel, initramfs, agent) */

@@ -13,6 +13,10 @@ import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline, type GuestImage } from '../image/build.js';
 import { GuestProbe, largestGap } from '../metrics/probe.js';
 import { placeRows, phaseSummary } from '../metrics/workloadPhases.js';
+import { WebLoad } from '../metrics/webLoad.js';
+import { seriesRow, webSummary } from '../metrics/webSummary.js';
+import { prepareNasDisk } from './nasDisk.js';
+import { capMigrationLink } from './linkCap.js';
 import { RunDir, writeFileAtomic } from '../sinks/resultStore.js';
 import { collectEnvironment } from './environment.js';
 import type { RunRecord } from './record.js';
@@ -60,6 +64,9 @@ const MiB = 1024 * 1024;
 const QMP_SAMPLE_MS = 50;
 /** How long a workload with its own metrics keeps running on dst before they are fetched. */
 const WORKLOAD_AFTER_MS = 3000;
+/** Controller load (web): at least this long before `migrate`, and this long after the guest answers on dst. */
+const LOAD_BEFORE_MS = 2000;
+const LOAD_AFTER_MS = 3000;
 
 
 /** NIC byte counters and QEMU CPU seconds read on a host in one exec. */
@@ -79,6 +86,21 @@ async function readHostCounters(host: SshHost, nics: string[], pid?: number): Pr
 }
 
 const sumBytes = (c: { rx: number; tx: number }) => c.rx + c.tx;
+
+/**
+ * The source handed the guest over (`postmigrate`) but the destination does not run it (it died
+ * or failed after the stream, e.g. reopening its disk): stop the destination and resume the guest
+ * on the source, as a management layer would. Never resumes when the destination runs the guest.
+ */
+async function resumeSourceIfOrphaned(src: RemoteVm, dst: RemoteVm | undefined): Promise<boolean> {
+  const s = await src.status();
+  if (s !== 'postmigrate') return false;
+  const d = dst ? await dst.status().catch(() => 'gone') : 'gone';
+  if (d === 'running') return false;
+  await dst?.stop();
+  await src.qmp.execute('cont');
+  return true;
+}
 
 /**
  * Dumps guest RAM on both hosts (`pmemsave`, guest-physical 0..memory) and compares SHA-256 sums.
@@ -152,35 +174,20 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
   const ctx: StrategyContext = { scenario, testbed, src: hosts.src, dst: hosts.dst, runId, hostRunDir };
   const workload = createWorkload(scenario.workload);
   const probe = new GuestProbe(guestAddress(testbed), testbed.controllerNetns);
+  let load: WebLoad | undefined;
 
   let srcVmRef: RemoteVm | undefined;
+  let dstVmRef: RemoteVm | undefined;
   let injected: Promise<void> | undefined;
   try {
     // 1. the guest's data disk: a fresh copy of the image's disk on the NAS, per run
     progress.phase(`[${runId}] preparing NAS disk`);
-    const nasBase = posix.join(testbed.nas.localPath, 'images', image.id, 'data.raw');
-    const nasRunDir = posix.join(testbed.nas.localPath, 'runs', runId);
-    const baseReady = (await hosts.nas.exec(`test -f ${sh([nasBase])}`, { allowFail: true })).code === 0;
-    if (!baseReady) {
-      if (testbed.kind !== 'local') throw new Error(`nas: ${nasBase} is missing — provision the guest image to the NAS first`);
-      await hosts.nas.exec(`mkdir -p ${sh([posix.dirname(nasBase)])} && cp --sparse=always ${sh([image.dataDisk, `${nasBase}.part`])} && mv ${sh([`${nasBase}.part`, nasBase])}`, { timeoutMs: 300000 });
-    }
-    cleanups.push(() => hosts.nas.exec(`rm -rf ${sh([nasRunDir])}`, { allowFail: true }).then(() => undefined));
-    await hosts.nas.exec(`mkdir -p ${sh([nasRunDir])} && cp --sparse=always ${sh([nasBase, `${nasRunDir}/data.raw`])}`, { timeoutMs: 300000 });
-    const nfsPath = posix.join(testbed.nas.exportPath, 'runs', runId, 'data.raw');
+    const disk = await prepareNasDisk(hosts.nas, testbed, image, runId);
+    cleanups.push(disk.remove);
+    const nfsPath = disk.nfsPath;
 
     // 2. the migration link cap (tc on both hosts' migration NICs)
-    for (const [h, nic] of [[hosts.src, srcNics.migration], [hosts.dst, dstNics.migration]] as const) {
-      if (!nic) continue;
-      const cap = scenario.migration.link_cap_mbit;
-      if (cap > 0) {
-        const burst = Math.max(64 * 1024, Math.round((cap * 1e6) / 8 / 100));
-        await h.exec(sh(['tc', 'qdisc', 'replace', 'dev', nic, 'root', 'tbf', 'rate', `${cap}mbit`, 'burst', burst, 'latency', '50ms']));
-      } else {
-        await h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true });
-      }
-      cleanups.push(() => h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true }).then(() => undefined));
-    }
+    cleanups.push(await capMigrationLink([[hosts.src, srcNics.migration], [hosts.dst, dstNics.migration]], scenario.migration.link_cap_mbit));
 
     // 3. QEMU on src (running) and dst (waiting for the stream)
     const vmBase: Omit<VmConfig, 'id'> = {
@@ -214,6 +221,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const path = await strategy.prepare(ctx);
     cleanups.push(() => strategy.cleanup(ctx));
     const dstVm = await RemoteVm.start(hosts.dst, { ...vmBase, id: 'dst', incoming: true, startPaused: o.verifyRam }, hostRunDir);
+    dstVmRef = dstVm;
     cleanups.push(async () => {
       await dir.writeText('console-dst.log', await dstVm.consoleTail(400).catch(() => ''));
       await dstVm.stop();
@@ -233,6 +241,17 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     }, 500);
     record.workload_ready_ms = Date.now() - wlT0;
     progress.phase(`[${runId}] workload ready after ${(record.workload_ready_ms / 1000).toFixed(1)} s; warm-up ${scenario.workload.warmup_s} s`);
+    // 4b. controller-side load (web): runs through warm-up and migration until after the guest answers on dst
+    const loadSpec = workload.controllerLoad?.(image);
+    if (loadSpec) {
+      const webLoad = new WebLoad(guestAddress(testbed), loadSpec, testbed.controllerNetns);
+      load = webLoad;
+      webLoad.start(scenario.workload.warmup_s + scenario.migration.timeout_s + 180);
+      cleanups.push(() => webLoad.stop());
+      await webLoad.waitForOk(webLoad.startedAt, 20000).catch((err) => {
+        throw new Error(`web load: ${errorMessage(err)} (controller cannot load the guest's server before migration)`);
+      });
+    }
     await sleep(scenario.workload.warmup_s * 1000);
     const stoAfter = await readHostCounters(hosts.src, [srcNics.storage!]);
     record.warmup_storage_link_bytes = sumBytes(stoAfter.nic[srcNics.storage!]) - sumBytes(stoBefore.nic[srcNics.storage!]);
@@ -257,6 +276,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
 
     // 6. migrate, sampling QMP at 20 Hz
     progress.phase(`[${runId}] migrating ${hosts.src.name} -> ${hosts.dst.name} (${strategy.name}, link cap ${scenario.migration.link_cap_mbit || 'none'} Mbit/s)`);
+    if (load) await sleep(Math.max(0, load.startedAt + LOAD_BEFORE_MS - Date.now()));
     const t0 = Date.now();
     await srcVm.qmp.execute('migrate', { uri: path.migrateUri });
     if (o.onMigrating) {
@@ -321,6 +341,14 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     record.guest_on_dst = check.rc === 0 && (await srcVm.status()) !== 'running';
     await sleep(300);
 
+    // 7a. the controller load keeps going on dst, then stops: latency timeline and its cost
+    if (load) {
+      await sleep(LOAD_AFTER_MS);
+      await load.stop();
+      const loadEnd = Date.now();
+      Object.assign(record, webSummary(load.rows, { migrateStart: t0, migrateEnd: backOnline.t, loadEnd }));
+    }
+
     // 7b. the workload's own numbers before / during / after the migration (its log moved with the guest)
     if (workload.metricsScript && workload.parseMetrics) {
       await sleep(WORKLOAD_AFTER_MS);
@@ -356,7 +384,11 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     record.status = 'failed';
     const interruptedBy = o.interruptedBy?.();
     // the source VM must keep running whenever the migration did not complete
-    if (srcVmRef) record.src_vm_status_after = await srcVmRef.status().catch(() => 'gone');
+    if (srcVmRef) {
+      const resumed = await resumeSourceIfOrphaned(srcVmRef, dstVmRef).catch(() => false);
+      if (resumed) record.src_resumed = true;
+      record.src_vm_status_after = await srcVmRef.status().catch(() => 'gone');
+    }
     const detail = await strategy.failureDetail?.(ctx).catch(() => '');
     record.error = `${interruptedBy ? `runner interrupted by ${interruptedBy} during the run; ` : ''}${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
     progress.phase(`[${runId}] FAILED: ${record.error}`);
@@ -365,6 +397,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     await injected; // a fault injector finishes (e.g. restores the NAS) before teardown
     for (const r of probe.replies) dir.series('probe', r);
     await cleanupAll();
+    for (const r of load?.rows ?? []) dir.series('web', seriesRow(r));
     o.onCleanup?.(undefined);
     await dir.close();
     await dir.writeRecord(record);

@@ -58,6 +58,8 @@ export interface RunRecord {
   ram_compare_ms?: number;
   /** Failed runs: the source VM's QEMU status afterwards (`running` = the guest kept running there). */
   src_vm_status_after?: string;
+  /** Failed runs: the source had handed the guest over but the destination did not run it, so the runner resumed it on the source. */
+  src_resumed?: boolean;
   /** Fault injection (pofbench faults): what went wrong injecting, if anything. */
   fault_error?: string;
   probe_rate_hz?: number;

@@ -7,6 +7,7 @@ import { MixedWorkload } from './mixed.js';
 import { SysbenchMemoryWorkload } from './sysbenchMemory.js';
 import { SysbenchFileioWorkload } from './sysbenchFileio.js';
 import { RewriteWorkload } from './rewrite.js';
+import { WebWorkload } from './web.js';
 
 export function createWorkload(spec: WorkloadSpec): Workload {
   switch (spec.type) {
@@ -17,5 +18,6 @@ export function createWorkload(spec: WorkloadSpec): Workload {
     case 'sysbench-memory': return new SysbenchMemoryWorkload(spec);
     case 'sysbench-fileio': return new SysbenchFileioWorkload(spec);
     case 'rewrite': return new RewriteWorkload(spec);
+    case 'web': return new WebWorkload(spec);
   }
 }

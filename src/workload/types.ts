@@ -1,5 +1,6 @@
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { GuestImage } from '../image/build.js';
+import type { WebLoadSpec } from '../metrics/webLoad.js';
 
 /** A guest workload: how it starts (a guest shell script) and how it tells it is warmed up. */
 export interface Workload {
@@ -19,6 +20,11 @@ export interface Workload {
   metricsScript?(): string;
   /** Parses metricsScript()'s output into a time series (tolerates a log cut mid-line). */
   parseMetrics?(text: string): WorkloadMetricsRow[];
+  /**
+   * Load the controller puts on the guest over the vm network from before `migrate` until a few
+   * seconds after the guest answers on dst (the web workload). Absent: no controller load.
+   */
+  controllerLoad?(image: GuestImage): WebLoadSpec;
 }
 
 /**
