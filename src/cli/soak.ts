@@ -8,6 +8,8 @@ import { connectHosts } from '../runner/session.js';
 import { runLeftovers } from '../faults/leftovers.js';
 import { UserError } from '../util/errors.js';
 
+const drift = (d?: { first: number; last: number; drift_pct: number }) => (d ? `${d.first} → ${d.last} (${d.drift_pct} %)` : '-');
+
 /** `pofbench soak` — back-to-back ping-pong migrations of one guest. */
 export function registerSoakCommand(program: Command): void {
   program.command('soak')
@@ -36,8 +38,7 @@ export function registerSoakCommand(program: Command): void {
           console.log(table([
             ['strategy', 'hops', 'completed', 'success', 'total ms first→last (drift)', 'downtime ms first→last (drift)', 'host drift (processes / open files / MemAvailable MiB)', 'leftover processes'],
             [summary.strategy, String(summary.hops), String(summary.completed), `${(100 * summary.success_rate).toFixed(1)} %`,
-              `${summary.total_time_ms.first} → ${summary.total_time_ms.last} (${summary.total_time_ms.drift_pct} %)`,
-              `${summary.downtime_ms.first} → ${summary.downtime_ms.last} (${summary.downtime_ms.drift_pct} %)`,
+              drift(summary.total_time_ms), drift(summary.downtime_ms),
               Object.entries(summary.host_drift).map(([h, d]) => `${h}: ${d.processes} / ${d.open_files} / ${d.mem_available_mb}`).join('\n'), String(leftovers)],
           ]));
           console.error(`hops: ${summary.out}/soak.json`);

@@ -33,8 +33,9 @@ export interface Hop {
 
 export interface SoakSummary {
   strategy: string; hops: number; completed: number; success_rate: number;
-  total_time_ms: { first: number; last: number; drift_pct: number };
-  downtime_ms: { first: number; last: number; drift_pct: number };
+  /** Medians of the first and last (up to) 10 completed hops; absent when none completed. */
+  total_time_ms?: { first: number; last: number; drift_pct: number };
+  downtime_ms?: { first: number; last: number; drift_pct: number };
   host_drift: Record<string, { processes: number; open_files: number; mem_available_mb: number }>;
   out: string;
 }
@@ -76,7 +77,7 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
   const ctxFor = (k: number): StrategyContext => {
     const tb = k % 2 === 0 ? o.testbed : swapped(o.testbed);
     const [src, dst] = k % 2 === 0 ? [o.hosts.src, o.hosts.dst] : [o.hosts.dst, o.hosts.src];
-    return { scenario, testbed: tb, src, dst, runId: `${id}-h${k}`, hostRunDir: hopDir(k) };
+    return { scenario, testbed: tb, src, dst, runId: id, hostRunDir: hopDir(k) }; // runId names the NAS disk: one for all hops
   };
   const hops: Hop[] = [];
   const disk = await prepareNasDisk(o.hosts.nas, o.testbed, o.image, id);
@@ -160,7 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
   const drift = (f: (h: Hop) => number | undefined) => {
     const first = median(done.slice(0, n).map(f).filter((v): v is number => v !== undefined));
     const last = median(done.slice(-n).map(f).filter((v): v is number => v !== undefined));
-    return { first, last, drift_pct: Number((100 * (last / first - 1)).toFixed(1)) };
+    return Number.isFinite(first) && Number.isFinite(last) ? { first, last, drift_pct: Number((100 * (last / first - 1)).toFixed(1)) } : undefined;
   };
   const hostDrift: SoakSummary['host_drift'] = {};
   if (hops.length) {
