@@ -152,7 +152,8 @@ test('live agents on loopback deliver the exact stream; changed NAS blocks come 
   const refs = Number(ok.source.stats!.ref_pages);
   assert.ok(refs > 10000, `pages by reference: ${refs}`);
   assert.equal(ok.target.stats!.ref_pages, refs);
-  assert.equal(ok.target.stats!.nas_read_bytes, refs * 4096);
+  const nasRead = Number(ok.target.stats!.nas_read_bytes);
+  assert.ok(nasRead >= refs * 4096 && nasRead <= refs * 4096 * 1.5, `NAS bytes read ${nasRead} for ${refs} refs (read-ahead reads a little more)`);
   assert.equal(ok.target.stats!.verify_mismatches, 0);
   console.log(`agents: ${stream.length} bytes in ${ok.elapsedMs} ms, ${refs} refs, link ${ok.source.stats!.bytes_out} bytes`);
 

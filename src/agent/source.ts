@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { readFile, writeFile, rm } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import {
   FrameType, encodeFrame, readFrames, newNonce, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
 } from './channel.js';
@@ -195,7 +196,9 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
     };
     peer.on('drain', maybeResume);
 
+    const tee = process.env.POFBENCH_AGENT_TEE;
     qemu.on('data', (chunk: Buffer) => {
+      if (tee) appendFileSync(`${tee}/source-in.bin`, chunk);
       stats.bytes_in += chunk.length;
       try {
         // flush after every chunk: no bytes wait in the encoder while QEMU is quiet

@@ -1,6 +1,7 @@
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
 import {
   FrameType, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
 } from './channel.js';
@@ -17,6 +18,8 @@ export interface TargetAgentOptions {
   statsJson?: string;
   /** NAS reads in flight (read-ahead) so NAS latency does not stall the stream. */
   concurrency?: number;
+  /** Blocks read per NAS request on a read-ahead miss (1 = no read-ahead). */
+  readAheadBlocks?: number;
   /** Bytes of decoded-but-unwritten stream held before the agent stops reading from the source. */
   maxBufferedBytes?: number;
   log?: (line: string) => void;
@@ -62,6 +65,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   };
   const concurrency = o.concurrency ?? 64;
   const maxBuffered = o.maxBufferedBytes ?? 8 * 1024 * 1024;
+
 
   let server: Server | undefined;
   try {
@@ -142,16 +146,45 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   peer.on('close', () => { if (!ended) fail(new Error('source agent connection closed before the end of the stream')); });
 
   /** Fetches a referenced block with bounded concurrency; falls back to the source's copy on mismatch. */
-  const fetchPage = async (block: number, hash: Buffer, seq: number): Promise<Buffer> => {
+  /**
+   * Read-ahead: referenced blocks come in long runs of consecutive block numbers (a file's page
+   * cache in RAM order: ~98 % of refs in a captured pagecache stream follow their predecessor), so
+   * a miss reads `readAhead` blocks in one request and later refs take them from here. Bounded
+   * (`readAheadCache` blocks, oldest dropped); every block is still verified against its ref.
+   */
+  const readAhead = Math.max(1, o.readAheadBlocks ?? 32);
+  const readAheadCache = 4096; // blocks (16 MiB)
+  const ahead = new Map<number, Promise<Buffer>>();
+  const readRun = async (first: number, count: number): Promise<Buffer> => {
     while (inFlight >= concurrency) await new Promise<void>((r) => readSlots.push(r));
     inFlight++;
-    let page: Buffer;
     try {
-      page = await image.readBlocks(block, 1);
+      return await image.readBlocks(first, count);
     } finally {
       inFlight--;
       readSlots.shift()?.();
     }
+  };
+  const readBlock = (block: number): Promise<Buffer> => {
+    const cached = ahead.get(block);
+    if (cached) {
+      ahead.delete(block);
+      return cached;
+    }
+    const count = Math.max(1, Math.min(readAhead, image.blocks - block));
+    const run = readRun(block, count);
+    run.catch(() => undefined);
+    for (let i = 1; i < count; i++) {
+      if (ahead.has(block + i)) continue;
+      ahead.set(block + i, run.then((buf) => Buffer.from(buf.subarray(i * BLOCK, (i + 1) * BLOCK))));
+      ahead.get(block + i)!.catch(() => undefined);
+    }
+    while (ahead.size > readAheadCache) ahead.delete(ahead.keys().next().value!);
+    return run.then((buf) => (count === 1 ? buf : Buffer.from(buf.subarray(0, BLOCK))));
+  };
+
+  const fetchPage = async (block: number, hash: Buffer, seq: number): Promise<Buffer> => {
+    const page = await readBlock(block);
     if (sha256(page).equals(hash)) return page;
     stats.verify_mismatches++;
     log(`block ${block} changed on the NAS (ref #${seq}); asking the source for the page`);
@@ -221,8 +254,10 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   }, (e) => fail(e));
   peer.resume();
 
+  const tee = process.env.POFBENCH_AGENT_TEE;
   const writeQemu = (b: Buffer) => new Promise<void>((resolve) => {
     stats.bytes_out += b.length;
+    if (tee) appendFileSync(`${tee}/target-out.bin`, b);
     if (qemu.write(b)) resolve();
     else qemu.once('drain', resolve);
   });

@@ -18,12 +18,13 @@ export function registerAgentCommand(program: Command): void {
     .option('--label <run>', 'run label both agents must agree on', 'pofbench')
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
     .option('--concurrency <n>', 'NAS reads in flight', '64')
-    .action(async (o: { listen: string; qemu: string; nasImage: string; secretFile: string; label: string; statsJson?: string; concurrency: string }) => {
+    .option('--read-ahead <blocks>', 'blocks read per NAS request on a read-ahead miss (1 = none)', '32')
+    .action(async (o: { listen: string; qemu: string; nasImage: string; secretFile: string; label: string; statsJson?: string; concurrency: string; readAhead: string }) => {
       const listen = parseEndpoint(o.listen, '--listen');
       if (listen.kind !== 'tcp') throw new UserError('--listen must be tcp:HOST:PORT for the target agent');
       const stats = await runTargetAgent({
         listen, qemu: parseEndpoint(o.qemu, '--qemu'), nasImage: o.nasImage, secretFile: o.secretFile, label: o.label,
-        statsJson: o.statsJson, concurrency: Number(o.concurrency), log: stamp('target'),
+        statsJson: o.statsJson, concurrency: Number(o.concurrency), readAheadBlocks: Number(o.readAhead), log: stamp('target'),
       });
       console.log(JSON.stringify(stats));
     });

@@ -78,6 +78,9 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const completed = o.resume ? await completedRuns(o.outDir) : [];
   const plan = planSession(o.scenarios, { strategies: o.strategies, repeat: o.repeat, seed, warmupRuns: o.warmupRuns, completed });
   for (const s of o.scenarios) {
+    if (o.verifyRam && s.workload.type === 'web') {
+      throw new UserError(`scenario ${s.file}: --verify-ram runs guests without a NIC, and the web workload needs one (field "workload.type")`, 'drop --verify-ram for web scenarios');
+    }
     try {
       createWorkload(s.workload).check(o.image, s.guest.memory_mib);
     } catch (err) {

@@ -87,7 +87,8 @@ export class PofStrategy implements MigrationStrategy {
     const statsPath = posix.join(dir, `${role}-stats.json`);
     const logPath = posix.join(dir, `${role}.log`);
     const cmd = sh([...ctx.testbed.hostPofbench, 'agent', role, ...args, '--stats-json', statsPath]);
-    const r = await host.exec(`setsid ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & echo $!`);
+    // more libuv threads: the target keeps many NAS block reads in flight (--concurrency)
+    const r = await host.exec(`setsid env UV_THREADPOOL_SIZE=32${process.env.POFBENCH_AGENT_TEE ? ` POFBENCH_AGENT_TEE=${sh([process.env.POFBENCH_AGENT_TEE])}` : ''} ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & echo $!`);
     const pid = Number(r.stdout.trim());
     this.agents.push({ host, pid, statsPath, logPath, role });
     // an agent that cannot start (bad flag, port in use) exits at once: say why
