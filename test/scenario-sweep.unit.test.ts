@@ -241,10 +241,10 @@ test('run ids carry the config id and stay unique and safe', () => {
   const at = new Date('2025-01-02T03:04:05.678Z');
   assert.equal(makeRunId({ scenario: 's', configId: '', strategy: 'stock', repeat: 0, at }), '20250102T030405-s-stock-r0');
   assert.equal(makeRunId({ scenario: 's', configId: 'link_cap_mbit=500,xbzrle=true', strategy: 'pof', repeat: 2, at }),
-    '20250102T030405-s-link_cap_mbit=500,xbzrle=true-pof-r2');
+    '20250102T030405-s-link_cap_mbit-500_xbzrle-true-pof-r2', 'no "=" or "," (QEMU option syntax) in run ids');
   const a = makeRunId({ scenario: 's', configId: 'method=a/b', strategy: 'stock', repeat: 0, at });
   const b = makeRunId({ scenario: 's', configId: 'method=a_b', strategy: 'stock', repeat: 0, at });
-  assert.ok(!a.includes('/'));
+  assert.ok(!a.includes('/') && !/[=,]/.test(a));
   assert.notEqual(a, b);
   assert.ok(makeRunId({ scenario: 's', configId: 'x='.repeat(200), strategy: 'stock', repeat: 0, at }).length < 140);
 });

@@ -386,7 +386,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       probe_rate_hz: backOnline ? 100 : undefined,
       ...(await strategy.collect(ctx)),
     } satisfies Partial<RunRecord>);
-    progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms (app ${record.app_downtime_ms} ms), ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
+    progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms${record.app_downtime_ms !== undefined ? ` (app ${record.app_downtime_ms} ms)` : ""}, ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
   } catch (err) {
     record.status = 'failed';
     const interruptedBy = o.interruptedBy?.();

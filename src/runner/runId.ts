@@ -8,12 +8,15 @@ export function timestampId(d = new Date()): string {
 const MAX_CONFIG_PART = 96;
 
 /**
- * The config id as it appears in a run id (a directory name): unchanged when it is short and made
- * of safe characters, else made safe and shortened, with a hash of the full id so ids stay unique.
+ * The config id as it appears in a run id — a directory name that also ends up in QEMU option
+ * strings (`-qmp unix:DIR/...,server=on`), where ',' and '=' are syntax: `key=value,key=value`
+ * becomes `key-value_key-value`. Other unsafe characters, or a long id, are replaced/shortened with
+ * a hash of the full id appended so ids stay unique.
  */
 export function configIdPart(configId: string): string {
-  const safe = configId.replace(/[^A-Za-z0-9._=,+-]/g, '_');
-  if (safe === configId && safe.length <= MAX_CONFIG_PART) return safe;
+  const readable = configId.replace(/=/g, '-').replace(/,/g, '_');
+  const safe = readable.replace(/[^A-Za-z0-9._+-]/g, '_');
+  if (safe === readable && safe.length <= MAX_CONFIG_PART) return safe;
   const hash = createHash('sha256').update(configId).digest('hex').slice(0, 8);
   return `${safe.slice(0, MAX_CONFIG_PART - 9)}~${hash}`;
 }
