@@ -60,7 +60,8 @@ export class RemoteVm {
 
   static async start(host: SshHost, cfg: VmConfig, runDir: string): Promise<RemoteVm> {
     const dir = posix.join(runDir, cfg.id);
-    const cmd = `mkdir -p ${sh([dir])} && ${sh(qemuArgv(cfg, dir))} && cat ${sh([`${dir}/qemu.pid`])}`;
+    // QEMU keeps stderr when -D is given: keep it in a file, so a QEMU that exits says why (stderrTail)
+    const cmd = `mkdir -p ${sh([dir])} && ${sh(qemuArgv(cfg, dir))} 2>>${sh([`${dir}/qemu.stderr`])} && cat ${sh([`${dir}/qemu.pid`])}`;
     const r = await host.exec(cmd, { allowFail: true, timeoutMs: 60000 });
     if (r.code !== 0) {
       throw new Error(`${host.name}: QEMU did not start (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
@@ -100,6 +101,11 @@ export class RemoteVm {
     if (r.code !== 0) return undefined;
     const fields = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+  }
+
+  /** The last lines QEMU wrote to stderr (error reports, e.g. why an incoming migration failed). */
+  async stderrTail(lines = 5): Promise<string> {
+    return (await this.host.exec(`tail -n ${lines} ${sh([`${this.dir}/qemu.stderr`])}`, { allowFail: true })).stdout.trim();
   }
 
   async consoleTail(lines = 20): Promise<string> {

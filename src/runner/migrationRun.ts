@@ -396,7 +396,9 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       if (resumed) record.src_resumed = true;
       record.src_vm_status_after = await srcVmRef.status().catch(() => 'gone');
     }
-    const detail = await strategy.failureDetail?.(ctx).catch(() => '');
+    const qemuSays = [await srcVmRef?.stderrTail().catch(() => ''), await dstVmRef?.stderrTail().catch(() => '')]
+      .map((t, i) => (t ? `${i ? 'dst' : 'src'} QEMU: ${t.split('\n').join(' | ')}` : '')).filter(Boolean).join('; ');
+    const detail = [await strategy.failureDetail?.(ctx).catch(() => ''), qemuSays].filter(Boolean).join('; ');
     record.error = `${interruptedBy ? `runner interrupted by ${interruptedBy} during the run; ` : ''}${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
     progress.phase(`[${runId}] FAILED: ${record.error}`);
   } finally {
