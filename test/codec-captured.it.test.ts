@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, copyFileSync, openSync, readSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { buildImage, type GuestImage } from '../src/image/build.js';
+import { buildImage, firstDatasetFiles, type GuestImage } from '../src/image/build.js';
 import { captureStream, type Captured } from '../src/qemu/capture.js';
 import { runAgentPair } from '../src/bench/agentPair.js';
 import { inspectStream } from '../src/codec/inspect.js';
@@ -25,9 +25,7 @@ const PAGECACHE_MIB = 96;
 
 before(async () => {
   image = await buildImage({ log: (l) => console.log(`image: ${l}`) });
-  let total = 0;
-  const files: string[] = [];
-  for (const f of image.dataset.files) { if (total >= PAGECACHE_MIB * MiB) break; files.push(f.path.split('/').pop()!); total += f.bytes; }
+  const files = firstDatasetFiles(image, PAGECACHE_MIB).files.map((f) => f.path.split('/').pop()!);
   cap.idle = await captureStream(image, { memoryMib: 160 });
   cap.pagecache = await captureStream(image, { memoryMib: 256, script: `cd /data/dataset && cat ${files.join(' ')} > /dev/null && echo read` });
   cap.anon = await captureStream(image, { memoryMib: 256, script: 'stress-ng --vm 1 --vm-bytes 64m --vm-keep --timeout 0 > /dev/null 2>&1 < /dev/null & sleep 4; echo started' });

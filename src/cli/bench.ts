@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { table } from 'table';
 import { benchCodec } from '../bench/codecBench.js';
-import { buildImage } from '../image/build.js';
+import { buildImage, firstDatasetFiles } from '../image/build.js';
 import { captureStream } from '../qemu/capture.js';
 import { UserError } from '../util/errors.js';
 
@@ -27,10 +27,8 @@ export function registerBenchCommand(program: Command): void {
         let img = o.nasImage;
         if (!stream) {
           const image = await buildImage({ log });
-          const want = Number(o.datasetMib) * 1024 * 1024;
-          const files: string[] = [];
-          let total = 0;
-          for (const f of image.dataset.files) { if (total >= want) break; files.push(f.path.split('/').pop()!); total += f.bytes; }
+          const { files: picked, bytes: total } = firstDatasetFiles(image, Number(o.datasetMib));
+          const files = picked.map((f) => f.path.split('/').pop()!);
           log(`capturing a stream: ${o.memoryMib} MiB guest, ${(total / 1048576).toFixed(0)} MiB of dataset in its page cache`);
           captured = await captureStream(image, { memoryMib: Number(o.memoryMib), script: `cd /data/dataset && cat ${files.join(' ')} > /dev/null && echo read` });
           stream = captured.stream;

@@ -11,6 +11,19 @@ import { inspectHost, type HostInputs } from './host.js';
 import { initramfsEntries, writeCpioGz } from './initramfs.js';
 
 export interface DatasetFile { path: string /* in-guest path, e.g. /data/dataset/f0001.bin */; bytes: number }
+
+/** The image's dataset files in order until `mib` MiB are reached (what page-cache workloads read), and their size. */
+export function firstDatasetFiles(image: Pick<GuestImage, 'dataset'>, mib: number): { files: DatasetFile[]; bytes: number } {
+  const want = mib * 1024 * 1024;
+  const files: DatasetFile[] = [];
+  let bytes = 0;
+  for (const f of image.dataset.files) {
+    if (bytes >= want) break;
+    files.push(f);
+    bytes += f.bytes;
+  }
+  return { files, bytes };
+}
 export interface GuestImage {
   id: string; dir: string;            // dir = <imagesDir()>/<id>
   kernel: string; initrd: string;     // absolute paths

@@ -2,7 +2,7 @@ import type { Workload, WorkloadMetricsRow } from './types.js';
 import { detached } from './types.js';
 import { clockStart, completeLines, MARK_START, metricsDump, r3, STOP_TREE, UPTIME } from './clock.js';
 import type { WorkloadSpec } from '../scenario/types.js';
-import type { GuestImage } from '../image/build.js';
+import { firstDatasetFiles, type GuestImage } from '../image/build.js';
 import { UserError } from '../util/errors.js';
 
 type Spec = Extract<WorkloadSpec, { type: 'mixed' }>;
@@ -20,15 +20,8 @@ export class MixedWorkload implements Workload {
 
   /** The dataset files read: the first ones in order until `dataset_mib` is reached. */
   files(image: GuestImage): { paths: string[]; bytes: number } {
-    const want = this.spec.dataset_mib * 1024 * 1024;
-    const paths: string[] = [];
-    let bytes = 0;
-    for (const f of image.dataset.files) {
-      if (bytes >= want) break;
-      paths.push(f.path);
-      bytes += f.bytes;
-    }
-    return { paths, bytes };
+    const { files, bytes } = firstDatasetFiles(image, this.spec.dataset_mib);
+    return { paths: files.map((f) => f.path), bytes };
   }
 
   check(image: GuestImage, memoryMib: number): void {

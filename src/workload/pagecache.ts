@@ -1,7 +1,7 @@
 import type { Workload } from './types.js';
 import { detached, readyUnlessDead, STOP_DETACHED } from './types.js';
 import type { WorkloadSpec } from '../scenario/types.js';
-import type { GuestImage } from '../image/build.js';
+import { firstDatasetFiles, type GuestImage } from '../image/build.js';
 import { UserError } from '../util/errors.js';
 
 /**
@@ -13,15 +13,7 @@ export class PagecacheWorkload implements Workload {
 
   /** The dataset files read: the first ones in order until `dataset_mib` is reached. */
   files(image: GuestImage): string[] {
-    const want = this.spec.dataset_mib * 1024 * 1024;
-    const picked: string[] = [];
-    let total = 0;
-    for (const f of image.dataset.files) {
-      if (total >= want) break;
-      picked.push(f.path);
-      total += f.bytes;
-    }
-    return picked;
+    return firstDatasetFiles(image, this.spec.dataset_mib).files.map((f) => f.path);
   }
 
   check(image: GuestImage, memoryMib: number): void {

@@ -3,7 +3,7 @@ import type { Workload } from './types.js';
 import { detached, readyUnlessDead } from './types.js';
 import { STOP_TREE } from './clock.js';
 import type { WorkloadSpec } from '../scenario/types.js';
-import { GUEST_DATASET_DIR, type DatasetFile, type GuestImage } from '../image/build.js';
+import { GUEST_DATASET_DIR, firstDatasetFiles, type DatasetFile, type GuestImage } from '../image/build.js';
 import type { WebLoadSpec } from '../metrics/webLoad.js';
 import { UserError } from '../util/errors.js';
 
@@ -30,15 +30,7 @@ export class WebWorkload implements Workload {
 
   /** The dataset files read into the page cache first: the first ones until `dataset_mib` is reached. */
   preread(image: GuestImage): string[] {
-    const want = this.spec.dataset_mib * 1024 * 1024;
-    const picked: string[] = [];
-    let total = 0;
-    for (const f of image.dataset.files) {
-      if (total >= want) break;
-      picked.push(f.path);
-      total += f.bytes;
-    }
-    return picked;
+    return firstDatasetFiles(image, this.spec.dataset_mib).files.map((f) => f.path);
   }
 
   check(image: GuestImage, memoryMib: number): void {
