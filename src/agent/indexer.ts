@@ -25,6 +25,8 @@ export class TraceIndexer {
   private readonly rehashAt = new Map<number, number>();
   private working: Promise<void> | undefined;
   private stopped = false;
+  /** Called after every tick (the source agent publishes its index status from here). */
+  onTick?: (indexer: TraceIndexer) => void;
 
   constructor(private readonly logPath: string, private readonly image: NasImage, private readonly log: (l: string) => void = () => undefined,
     private readonly rehashDelayMs = 1000, private readonly pollMs = 100) {}
@@ -55,6 +57,8 @@ export class TraceIndexer {
           }
         }
         await this.hashPending();
+        this.caughtUp = this.fh !== undefined && this.offset >= (await this.fh.stat()).size && this.pending.size === 0;
+        this.onTick?.(this);
       } catch (err) {
         this.log(`indexer: ${(err as Error).message}`);
       } finally {
@@ -62,6 +66,16 @@ export class TraceIndexer {
       }
     })();
     return this.working;
+  }
+
+  /**
+   * Caught up: the last tick read the trace log to its end and hashed every block the guest read.
+   * (Blocks written less than `rehashDelayMs` ago wait to be hashed again; they do not count.)
+   */
+  caughtUp = false;
+  /** Trace log bytes read so far. */
+  get traceBytes(): number {
+    return this.offset;
   }
 
   private async readNewLines(): Promise<void> {

@@ -1,12 +1,13 @@
 import { createServer, type Socket } from 'node:net';
 import { readFile, writeFile, rm } from 'node:fs/promises';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import {
   FrameType, encodeFrame, readFrames, newNonce, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
 } from './channel.js';
 import { NasImage } from './nasImage.js';
 import { Encoder, type PageRef } from '../codec/encoder.js';
 import { BlockIndex, buildScanIndex } from '../codec/blockindex.js';
+import { PAGE_SIZE } from '../codec/bytes.js';
 import { TraceIndexer } from './indexer.js';
 import { listenOn, connectTo, describe } from './target.js';
 import type { Endpoint } from './endpoint.js';
@@ -22,6 +23,8 @@ export interface SourceAgentOptions {
   /** … or hash the whole image once (the oracle). */
   scan?: boolean;
   statsJson?: string;
+  /** Written (atomically) while the indexer follows the trace log: `{"caught_up", "index_blocks", …}`. */
+  statusFile?: string;
   /** Pages sent by reference and kept until the target confirms them (the fallback window). */
   retentionPages?: number;
   log?: (line: string) => void;
@@ -71,6 +74,17 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   let scanReadBytes = 0;
   if (o.traceLog) {
     indexer = new TraceIndexer(o.traceLog, image, log);
+    if (o.statusFile) {
+      const file = o.statusFile;
+      let last = '';
+      indexer.onTick = (ix) => {
+        const status = JSON.stringify({ caught_up: ix.caughtUp, index_blocks: ix.index.size, trace_bytes: ix.traceBytes, busy_ms: Math.round(ix.busyMs), nas_read_bytes: ix.nasReadBytes });
+        if (status === last) return;
+        last = status;
+        writeFileSync(`${file}.tmp`, `${status}\n`);
+        renameSync(`${file}.tmp`, file);
+      };
+    }
     indexer.start();
     index = indexer.index;
   } else if (o.scan) {
@@ -155,18 +169,24 @@ export function handshake(peer: Socket, secret: Buffer, label: string): Promise<
 }
 
 async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
-  const retentionLimit = o.retentionPages ?? 4096;
-  const retained = new Map<number, Buffer>();
+  const retentionLimit = o.retentionPages ?? 16384;
+  // the retention window is one ring of page slots (no allocation per page); QEMU is paused at
+  // `retentionLimit` unacknowledged refs, the slack covers the refs of the chunk being encoded
+  const ringPages = retentionLimit + 1024;
+  const ring = Buffer.allocUnsafe(ringPages * PAGE_SIZE);
   let nextSeq = 0;
   let acked = 0;
   const lookup = (page: Buffer): PageRef | undefined => {
     const ref = index.lookup(page);
     if (ref) {
-      retained.set(nextSeq++, Buffer.from(page));
-      if (retained.size > stats.retention_peak_pages) stats.retention_peak_pages = retained.size;
+      if (nextSeq - acked >= ringPages) throw new Error(`retention window overflow: ${nextSeq - acked} unacknowledged refs`);
+      page.copy(ring, (nextSeq % ringPages) * PAGE_SIZE);
+      nextSeq++;
+      if (nextSeq - acked > stats.retention_peak_pages) stats.retention_peak_pages = nextSeq - acked;
     }
     return ref;
   };
+  const unacked = () => nextSeq - acked;
   const encoder = new Encoder({ lookup, imageBlocks: image.blocks });
 
   return new Promise<void>((resolve, reject) => {
@@ -192,7 +212,7 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
     };
     /** QEMU is read only while the link drains and the retention window has room. */
     const maybeResume = () => {
-      if (!peer.writableNeedDrain && retained.size < retentionLimit && qemu.isPaused()) qemu.resume();
+      if (!peer.writableNeedDrain && unacked() < retentionLimit && qemu.isPaused()) qemu.resume();
     };
     peer.on('drain', maybeResume);
 
@@ -203,7 +223,7 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
       try {
         // flush after every chunk: no bytes wait in the encoder while QEMU is quiet
         const ok = send([...encoder.push(chunk), ...encoder.flush()]);
-        if (!ok || retained.size >= retentionLimit) qemu.pause();
+        if (!ok || unacked() >= retentionLimit) qemu.pause();
       } catch (err) {
         fail(err as Error);
       }
@@ -230,16 +250,17 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
         switch (f.type) {
           case FrameType.ACK: {
             const upTo = readU64(f.payload);
-            for (; acked < upTo; acked++) retained.delete(acked);
+            if (upTo < acked || upTo > nextSeq) throw new Error(`target acknowledged refs up to #${upTo}, outside ${acked}..${nextSeq}`);
+            acked = upTo;
             maybeResume();
             break;
           }
           case FrameType.NEED: {
             const seq = readU64(f.payload);
-            const page = retained.get(seq);
-            if (!page) throw new Error(`target asked for page #${seq}, which is outside the retention window`);
+            if (seq < acked || seq >= nextSeq) throw new Error(`target asked for page #${seq}, which is outside the retention window (${acked}..${nextSeq - 1})`);
+            const slot = (seq % ringPages) * PAGE_SIZE;
             stats.fallback_requests++;
-            peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), page])));
+            peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), ring.subarray(slot, slot + PAGE_SIZE)])));
             break;
           }
           case FrameType.DONE:

@@ -1,9 +1,9 @@
 import { createServer, connect, type Socket, type Server } from 'node:net';
-import { createHash } from 'node:crypto';
+import { sha256 } from '../codec/bytes.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { appendFileSync } from 'node:fs';
 import {
-  FrameType, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
+  FrameType, FrameReader, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
 } from './channel.js';
 import { NasImage, BLOCK } from './nasImage.js';
 import { Decoder, type DecodedItem } from '../codec/decoder.js';
@@ -16,10 +16,10 @@ export interface TargetAgentOptions {
   secretFile: string;
   label: string;
   statsJson?: string;
-  /** NAS reads in flight (read-ahead) so NAS latency does not stall the stream. */
+  /** NAS reads in flight, so NAS latency does not stall the stream. */
   concurrency?: number;
-  /** Blocks read per NAS request on a read-ahead miss (1 = no read-ahead). */
-  readAheadBlocks?: number;
+  /** Most blocks per NAS request: refs to consecutive blocks that arrive together are read at once. */
+  maxReadBlocks?: number;
   /** Bytes of decoded-but-unwritten stream held before the agent stops reading from the source. */
   maxBufferedBytes?: number;
   log?: (line: string) => void;
@@ -40,10 +40,6 @@ export interface TargetStats {
   elapsed_ms: number;
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest();
-
-/** One queued output item: bytes ready now, or a page whose content is still being fetched. */
-type Pending = { data: Buffer } | { page: Promise<Buffer>; seq: number };
 
 /**
  * The target agent: authenticates the source agent, then turns the POF stream back into the exact
@@ -64,7 +60,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     verify_mismatches: 0, fallback_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0,
   };
   const concurrency = o.concurrency ?? 64;
-  const maxBuffered = o.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const maxBuffered = o.maxBufferedBytes ?? 32 * 1024 * 1024;
 
 
   let server: Server | undefined;
@@ -121,18 +117,26 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   return stats;
 }
 
+/** A referenced page of a batch: where it comes from and, once read and verified, its bytes. */
+interface RefPart { block: number; hash: Buffer; seq: number; page?: Buffer }
+/** Decoded items of one socket read, in stream order; written to QEMU in one write once every page is in. */
+interface Batch { parts: (Buffer | RefPart)[]; bytes: number; refs: number; ready: Promise<void> }
+
 async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
   concurrency: number, maxBuffered: number, log: (l: string) => void): Promise<void> {
   const decoder = new Decoder({ imageBlocks: image.blocks });
-  const queue: Pending[] = [];
-  let queuedBytes = 0;
+  const frames = new FrameReader();
+  const batches: Batch[] = [];
+  let bufferedBytes = 0;
   let refSeq = 0;
   let resolvedRefs = 0;
   let ackedRefs = 0;
   let inFlight = 0;
   let ended = false;
+  let sawEnd = false;
   const waitingPages = new Map<number, { resolve: (b: Buffer) => void; hash: Buffer }>();
   const readSlots: (() => void)[] = [];
+  const maxRun = Math.max(1, o.maxReadBlocks ?? 64);
 
   let fail!: (e: Error) => void;
   const failed = new Promise<never>((_, reject) => { fail = reject; });
@@ -145,113 +149,115 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   peer.on('error', (e) => fail(new Error(`source agent connection: ${e.message}`)));
   peer.on('close', () => { if (!ended) fail(new Error('source agent connection closed before the end of the stream')); });
 
-  /** Fetches a referenced block with bounded concurrency; falls back to the source's copy on mismatch. */
+  /** Asks the source for the page of ref `seq` (its NAS block did not match the hash). */
+  const fallback = (r: RefPart): Promise<Buffer> => {
+    stats.verify_mismatches++;
+    log(`block ${r.block} changed on the NAS (ref #${r.seq}); asking the source for the page`);
+    return new Promise<Buffer>((resolve) => {
+      waitingPages.set(r.seq, { resolve, hash: r.hash });
+      peer.write(encodeFrame(FrameType.NEED, u64(r.seq)));
+      // the source's answer travels behind the data already in flight: keep reading until it arrives
+      if (peer.isPaused()) peer.resume();
+    }).then((page) => { stats.fallback_pages++; return page; });
+  };
+
   /**
-   * Read-ahead: referenced blocks come in long runs of consecutive block numbers (a file's page
-   * cache in RAM order: ~98 % of refs in a captured pagecache stream follow their predecessor), so
-   * a miss reads `readAhead` blocks in one request and later refs take them from here. Bounded
-   * (`readAheadCache` blocks, oldest dropped); every block is still verified against its ref.
+   * Reads a run of refs to consecutive blocks with one NAS request (referenced blocks come in long
+   * runs: a file's page cache in RAM order), bounded by `concurrency` requests in flight, and
+   * verifies every block against the hash the source sent.
    */
-  const readAhead = Math.max(1, o.readAheadBlocks ?? 32);
-  const readAheadCache = 4096; // blocks (16 MiB)
-  const ahead = new Map<number, Promise<Buffer>>();
-  const readRun = async (first: number, count: number): Promise<Buffer> => {
+  const readRun = async (run: RefPart[]): Promise<void> => {
     while (inFlight >= concurrency) await new Promise<void>((r) => readSlots.push(r));
     inFlight++;
+    let buf: Buffer;
     try {
-      return await image.readBlocks(first, count);
+      buf = await image.readBlocks(run[0].block, run.length);
     } finally {
       inFlight--;
       readSlots.shift()?.();
     }
-  };
-  const readBlock = (block: number): Promise<Buffer> => {
-    const cached = ahead.get(block);
-    if (cached) {
-      ahead.delete(block);
-      return cached;
+    for (let k = 0; k < run.length; k++) {
+      const page = buf.subarray(k * BLOCK, (k + 1) * BLOCK);
+      run[k].page = sha256(page).equals(run[k].hash) ? page : await fallback(run[k]);
     }
-    const count = Math.max(1, Math.min(readAhead, image.blocks - block));
-    const run = readRun(block, count);
-    run.catch(() => undefined);
-    for (let i = 1; i < count; i++) {
-      if (ahead.has(block + i)) continue;
-      ahead.set(block + i, run.then((buf) => Buffer.from(buf.subarray(i * BLOCK, (i + 1) * BLOCK))));
-      ahead.get(block + i)!.catch(() => undefined);
-    }
-    while (ahead.size > readAheadCache) ahead.delete(ahead.keys().next().value!);
-    return run.then((buf) => (count === 1 ? buf : Buffer.from(buf.subarray(0, BLOCK))));
   };
 
-  const fetchPage = async (block: number, hash: Buffer, seq: number): Promise<Buffer> => {
-    const page = await readBlock(block);
-    if (sha256(page).equals(hash)) return page;
-    stats.verify_mismatches++;
-    log(`block ${block} changed on the NAS (ref #${seq}); asking the source for the page`);
-    const fallback = await new Promise<Buffer>((resolve) => {
-      waitingPages.set(seq, { resolve, hash });
-      peer.write(encodeFrame(FrameType.NEED, u64(seq)));
-      // the source's answer travels behind the data already in flight: keep reading until it arrives
-      if (peer.isPaused()) peer.resume();
-    });
-    stats.fallback_pages++;
-    return fallback;
-  };
-
-  const enqueue = (items: DecodedItem[]) => {
+  const addBatch = (items: DecodedItem[]) => {
+    if (items.length === 0) return;
+    const parts: (Buffer | RefPart)[] = [];
+    const refs: RefPart[] = [];
+    let bytes = 0;
     for (const it of items) {
       if (it.kind === 'bytes') {
-        queue.push({ data: it.data });
-        queuedBytes += it.data.length;
+        parts.push(it.data);
+        bytes += it.data.length;
       } else {
-        const seq = refSeq++;
-        stats.ref_pages++;
-        const page = fetchPage(it.block, it.hash, seq);
-        page.catch((e: Error) => fail(e));
-        queue.push({ page, seq });
-        queuedBytes += BLOCK;
+        const r: RefPart = { block: it.block, hash: it.hash, seq: refSeq++ };
+        parts.push(r);
+        refs.push(r);
+        bytes += BLOCK;
       }
     }
-    // back-pressure: stop reading the source when the output queue is full — except while a fallback
+    const reads: Promise<void>[] = [];
+    for (let i = 0; i < refs.length;) {
+      let j = i + 1;
+      while (j < refs.length && refs[j].block === refs[j - 1].block + 1 && j - i < maxRun) j++;
+      reads.push(readRun(refs.slice(i, j)));
+      i = j;
+    }
+    const ready = Promise.all(reads).then(() => undefined);
+    ready.catch((e: Error) => fail(e));
+    stats.ref_pages += refs.length;
+    batches.push({ parts, bytes, refs: refs.length, ready });
+    bufferedBytes += bytes;
+    // back-pressure: stop reading the source when the output is far behind — except while a fallback
     // page is awaited (its answer is queued behind data in flight; that is bounded by the source's
     // own back-pressure, and checked against a hard cap here)
-    if (queuedBytes > maxBuffered && waitingPages.size === 0) peer.pause();
-    if (queuedBytes > maxBuffered * 8) fail(new Error(`more than ${(maxBuffered * 8) >> 20} MiB buffered while waiting for a fallback page from the source`));
+    if (bufferedBytes > maxBuffered && waitingPages.size === 0) peer.pause();
+    if (bufferedBytes > maxBuffered * 8) fail(new Error(`more than ${(maxBuffered * 8) >> 20} MiB buffered while waiting for a fallback page from the source`));
     poke();
   };
 
-  let sawEnd = false;
-  readFrames(peer, (f: Frame) => {
-    try {
-      switch (f.type) {
-        case FrameType.DATA:
-          stats.bytes_in += f.payload.length;
-          enqueue(decoder.push(f.payload));
-          break;
-        case FrameType.END:
-          enqueue(decoder.end());
-          sawEnd = true;
-          poke();
-          break;
-        case FrameType.PAGE: {
-          const seq = readU64(f.payload, 0);
-          const w = waitingPages.get(seq);
-          const page = f.payload.subarray(8);
-          if (!w) throw new Error(`source sent page #${seq} nobody asked for`);
-          if (page.length !== BLOCK || !sha256(page).equals(w.hash)) throw new Error(`source's copy of page #${seq} does not match its reference hash`);
-          waitingPages.delete(seq);
-          w.resolve(Buffer.from(page));
-          break;
-        }
-        case FrameType.ERROR:
-          throw new Error(`source agent: ${f.payload.toString('utf8')}`);
-        default:
-          throw new Error(`unexpected ${frameName(f.type)} frame from the source agent`);
+  const onFrame = (f: Frame, items: DecodedItem[]) => {
+    switch (f.type) {
+      case FrameType.DATA:
+        stats.bytes_in += f.payload.length;
+        for (const it of decoder.push(f.payload)) items.push(it);
+        break;
+      case FrameType.END:
+        for (const it of decoder.end()) items.push(it);
+        sawEnd = true;
+        break;
+      case FrameType.PAGE: {
+        const seq = readU64(f.payload, 0);
+        const w = waitingPages.get(seq);
+        const page = f.payload.subarray(8);
+        if (!w) throw new Error(`source sent page #${seq} nobody asked for`);
+        if (page.length !== BLOCK || !sha256(page).equals(w.hash)) throw new Error(`source's copy of page #${seq} does not match its reference hash`);
+        waitingPages.delete(seq);
+        w.resolve(Buffer.from(page));
+        break;
       }
+      case FrameType.ERROR:
+        throw new Error(`source agent: ${f.payload.toString('utf8')}`);
+      default:
+        throw new Error(`unexpected ${frameName(f.type)} frame from the source agent`);
+    }
+  };
+  let readerFailed = false;
+  peer.on('data', (d: Buffer) => {
+    if (readerFailed) return;
+    try {
+      // everything decoded from one socket read becomes one batch (one QEMU write, reads coalesced)
+      const items: DecodedItem[] = [];
+      for (const f of frames.push(d)) onFrame(f, items);
+      addBatch(items);
+      if (sawEnd) poke();
     } catch (err) {
+      readerFailed = true;
       fail(err as Error);
     }
-  }, (e) => fail(e));
+  });
   peer.resume();
 
   const tee = process.env.POFBENCH_AGENT_TEE;
@@ -262,28 +268,28 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     else qemu.once('drain', resolve);
   });
 
-  // the writer: strictly in order, awaiting each page
+  // the writer: batches strictly in order, each once all its pages are in
   const writer = (async () => {
     for (;;) {
-      if (queue.length === 0) {
+      if (batches.length === 0) {
         if (sawEnd) break;
         await new Promise<void>((r) => { wake = r; });
         continue;
       }
-      const item = queue.shift()!;
-      if ('data' in item) {
-        await writeQemu(item.data);
-        queuedBytes -= item.data.length;
-      } else {
-        await writeQemu(await item.page);
-        queuedBytes -= BLOCK;
-        resolvedRefs++;
-        if (resolvedRefs - ackedRefs >= 256) {
-          ackedRefs = resolvedRefs;
-          peer.write(encodeFrame(FrameType.ACK, u64(resolvedRefs)));
-        }
+      const batch = batches[0];
+      await batch.ready;
+      batches.shift();
+      const out = batch.parts.length === 1 && Buffer.isBuffer(batch.parts[0])
+        ? batch.parts[0]
+        : Buffer.concat(batch.parts.map((p) => (Buffer.isBuffer(p) ? p : p.page!)), batch.bytes);
+      await writeQemu(out);
+      bufferedBytes -= batch.bytes;
+      resolvedRefs += batch.refs;
+      if (resolvedRefs - ackedRefs >= 256 || (batches.length === 0 && resolvedRefs > ackedRefs)) {
+        ackedRefs = resolvedRefs;
+        peer.write(encodeFrame(FrameType.ACK, u64(resolvedRefs)));
       }
-      if (queuedBytes <= maxBuffered / 2 && peer.isPaused()) peer.resume();
+      if (bufferedBytes <= maxBuffered / 2 && peer.isPaused()) peer.resume();
     }
   })();
   await Promise.race([writer, failed]).catch(async (err) => {

@@ -18,13 +18,13 @@ export function registerAgentCommand(program: Command): void {
     .option('--label <run>', 'run label both agents must agree on', 'pofbench')
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
     .option('--concurrency <n>', 'NAS reads in flight', '64')
-    .option('--read-ahead <blocks>', 'blocks read per NAS request on a read-ahead miss (1 = none)', '32')
-    .action(async (o: { listen: string; qemu: string; nasImage: string; secretFile: string; label: string; statsJson?: string; concurrency: string; readAhead: string }) => {
+    .option('--max-read-blocks <n>', 'most blocks per NAS read (refs to consecutive blocks are read together)', '64')
+    .action(async (o: { listen: string; qemu: string; nasImage: string; secretFile: string; label: string; statsJson?: string; concurrency: string; maxReadBlocks: string }) => {
       const listen = parseEndpoint(o.listen, '--listen');
       if (listen.kind !== 'tcp') throw new UserError('--listen must be tcp:HOST:PORT for the target agent');
       const stats = await runTargetAgent({
         listen, qemu: parseEndpoint(o.qemu, '--qemu'), nasImage: o.nasImage, secretFile: o.secretFile, label: o.label,
-        statsJson: o.statsJson, concurrency: Number(o.concurrency), readAheadBlocks: Number(o.readAhead), log: stamp('target'),
+        statsJson: o.statsJson, concurrency: Number(o.concurrency), maxReadBlocks: Number(o.maxReadBlocks), log: stamp('target'),
       });
       console.log(JSON.stringify(stats));
     });
@@ -38,14 +38,15 @@ export function registerAgentCommand(program: Command): void {
     .option('--trace-log <LOG>', 'QEMU block trace log to follow (I/O monitoring index)')
     .option('--index <scan>', 'index the whole image instead (the oracle)')
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
-    .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them', '4096')
-    .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; retentionPages: string }) => {
+    .option('--status-file <F>', 'with --trace-log: keep the index status here (JSON, caught_up true once the trace log is indexed)')
+    .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them (4 KiB each)', '16384')
+    .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; statusFile?: string; retentionPages: string }) => {
       if (o.index !== undefined && o.index !== 'scan') throw new UserError(`--index must be "scan", got "${o.index}"`);
       if (!o.traceLog && !o.index) throw new UserError('the source agent needs --trace-log LOG or --index scan');
       const stats = await runSourceAgent({
         listen: parseEndpoint(o.listen, '--listen'), target: parseEndpoint(o.target, '--target'), nasImage: o.nasImage,
         secretFile: o.secretFile, label: o.label, traceLog: o.traceLog, scan: o.index === 'scan', statsJson: o.statsJson,
-        retentionPages: Number(o.retentionPages), log: stamp('source'),
+        retentionPages: Number(o.retentionPages), statusFile: o.statusFile, log: stamp('source'),
       });
       console.log(JSON.stringify(stats));
     });

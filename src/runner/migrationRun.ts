@@ -263,6 +263,10 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const stoAfter = await readHostCounters(hosts.src, [srcNics.storage!]);
     record.warmup_storage_link_bytes = sumBytes(stoAfter.nic[srcNics.storage!]) - sumBytes(stoBefore.nic[srcNics.storage!]);
 
+    if (strategy.beforeMigrate) {
+      Object.assign(record, await strategy.beforeMigrate(ctx, (l) => progress.status(l)));
+    }
+
     // 5. migration settings on both sides (QEMU's max-bandwidth explicit: the link is the limit)
     const caps = { events: true, ...scenario.migration.capabilities };
     const capList = Object.entries(caps).map(([capability, state]) => ({ capability, state }));

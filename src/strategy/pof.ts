@@ -8,6 +8,11 @@ import { UserError } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
 
 export const POF_AGENT_PORT = 4445;
+/** Longest wait for the source agent's index to catch up before migrating anyway. */
+const INDEX_WAIT_MAX_MS = 120_000;
+
+/** What the source agent publishes in its --status-file. */
+interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
 /** Capabilities that change the RAM stream format or move pages off the main socket. */
 const REFUSED_CAPABILITIES = ['xbzrle', 'multifd', 'compress'];
 
@@ -75,7 +80,7 @@ export class PofStrategy implements MigrationStrategy {
       '--listen', `tcp:${dstAddr}:${POF_AGENT_PORT}`, '--qemu', `unix:${incomingSock}`,
       '--nas-image', dstView.path, '--secret-file', secretPath, '--label', label,
     ]);
-    const indexArgs = this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!];
+    const indexArgs = this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!, '--status-file', this.statusPath(ctx)];
     await this.startAgent(ctx, ctx.src, 'source', dir, [
       '--listen', `unix:${srcSock}`, '--target', `tcp:${dstAddr}:${POF_AGENT_PORT}`,
       '--nas-image', srcView.path, '--secret-file', secretPath, '--label', label, ...indexArgs,
@@ -83,12 +88,47 @@ export class PofStrategy implements MigrationStrategy {
     return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
   }
 
+  private statusPath(ctx: StrategyContext): string {
+    return posix.join(ctx.hostRunDir, 'pof', 'index-status.json');
+  }
+
+  /**
+   * The source agent indexes what the guest reads while it runs; a guest that has just read its
+   * data set (the warm-up) may be ahead of it. Waits until the index has caught up with the trace
+   * log, as it has on a VM that has been running for a while, and records how long that took.
+   */
+  async beforeMigrate(ctx: StrategyContext, log: (line: string) => void): Promise<Record<string, number>> {
+    if (this.index === 'scan') return {};
+    const t0 = Date.now();
+    let status: IndexStatus | undefined;
+    let lastLog = 0;
+    while (Date.now() - t0 < INDEX_WAIT_MAX_MS) {
+      const r = await ctx.src.exec(`cat ${sh([this.statusPath(ctx)])} 2>/dev/null`, { allowFail: true });
+      if (r.code === 0 && r.stdout.trim()) status = JSON.parse(r.stdout) as IndexStatus;
+      if (status?.caught_up) break;
+      if (Date.now() - lastLog > 2000) {
+        lastLog = Date.now();
+        log(`waiting for the source agent's index to catch up with the guest's reads (${status?.index_blocks ?? 0} blocks so far)`);
+      }
+      await sleep(200);
+    }
+    const waited = Date.now() - t0;
+    if (!status?.caught_up) log(`the source agent's index did not catch up within ${INDEX_WAIT_MAX_MS / 1000} s; migrating anyway (fewer pages may go by reference)`);
+    return { index_wait_ms: waited, index_caught_up: status?.caught_up ? 1 : 0 };
+  }
+
   private async startAgent(ctx: StrategyContext, host: SshHost, role: 'source' | 'target', dir: string, args: string[]): Promise<void> {
     const statsPath = posix.join(dir, `${role}-stats.json`);
     const logPath = posix.join(dir, `${role}.log`);
-    const cmd = sh([...ctx.testbed.hostPofbench, 'agent', role, ...args, '--stats-json', statsPath]);
+    // debugging: POFBENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the agents' node
+    const [node, ...cli] = ctx.testbed.hostPofbench;
+    const nodeArgs = process.env.POFBENCH_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+    const cmd = sh([node, ...nodeArgs, ...cli, 'agent', role, ...args, '--stats-json', statsPath]);
     // more libuv threads: the target keeps many NAS block reads in flight (--concurrency)
-    const r = await host.exec(`setsid env UV_THREADPOOL_SIZE=32${process.env.POFBENCH_AGENT_TEE ? ` POFBENCH_AGENT_TEE=${sh([process.env.POFBENCH_AGENT_TEE])}` : ''} ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & echo $!`);
+    // debugging pass-through: POFBENCH_AGENT_TEE=DIR (copies of the streams in and out)
+    const env = ['UV_THREADPOOL_SIZE=32'];
+    if (process.env.POFBENCH_AGENT_TEE) env.push(`POFBENCH_AGENT_TEE=${process.env.POFBENCH_AGENT_TEE}`);
+    const r = await host.exec(`setsid env ${sh(env)} ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & echo $!`);
     const pid = Number(r.stdout.trim());
     this.agents.push({ host, pid, statsPath, logPath, role });
     // an agent that cannot start (bad flag, port in use) exits at once: say why

@@ -34,6 +34,11 @@ export interface MigrationStrategy {
   srcVmExtras?(ctx: StrategyContext): SrcVmExtras;
   /** Called after the source VM booted and before the workload starts. */
   prepare(ctx: StrategyContext): Promise<MigrationPath>;
+  /**
+   * Called after the warm-up, right before `migrate`: waits until the strategy is ready to migrate
+   * (pof: the I/O-monitoring index has caught up with the trace log). Returns record fields.
+   */
+  beforeMigrate?(ctx: StrategyContext, log: (line: string) => void): Promise<Record<string, number>>;
   /** Extra words on why a migration failed (e.g. agent logs). */
   failureDetail?(ctx: StrategyContext): Promise<string>;
   collect(ctx: StrategyContext): Promise<Record<string, number | string>>;
