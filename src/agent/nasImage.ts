@@ -20,12 +20,15 @@ export class NasImage {
     return new NasImage(path, fh, Math.floor(size / BLOCK));
   }
 
-  /** Reads `count` consecutive 4 KiB blocks starting at `block`. */
-  async readBlocks(block: number, count = 1): Promise<Buffer> {
+  /**
+   * Reads `count` consecutive 4 KiB blocks starting at `block`, into `into` when it is large enough
+   * (a reused buffer; the result is then a view of it).
+   */
+  async readBlocks(block: number, count = 1, into?: Buffer): Promise<Buffer> {
     if (!Number.isInteger(block) || block < 0 || count < 1 || block + count > this.blocks) {
       throw new Error(`NAS read outside the image: blocks ${block}+${count} of ${this.blocks}`);
     }
-    const buf = Buffer.allocUnsafe(count * BLOCK);
+    const buf = into && into.length >= count * BLOCK ? into.subarray(0, count * BLOCK) : Buffer.allocUnsafe(count * BLOCK);
     let done = 0;
     while (done < buf.length) {
       const { bytesRead } = await this.fh.read(buf, done, buf.length - done, block * BLOCK + done);

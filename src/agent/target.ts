@@ -120,7 +120,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
 /** A referenced page of a batch: where it comes from and, once read and verified, its bytes. */
 interface RefPart { block: number; hash: Buffer; seq: number; page?: Buffer }
 /** Decoded items of one socket read, in stream order; written to QEMU in one write once every page is in. */
-interface Batch { parts: (Buffer | RefPart)[]; bytes: number; refs: number; ready: Promise<void> }
+interface Batch { parts: (Buffer | RefPart)[]; bytes: number; refs: number; ready: Promise<void>; runBuffers: Buffer[] }
 
 async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
   concurrency: number, maxBuffered: number, log: (l: string) => void): Promise<void> {
@@ -164,14 +164,17 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   /**
    * Reads a run of refs to consecutive blocks with one NAS request (referenced blocks come in long
    * runs: a file's page cache in RAM order), bounded by `concurrency` requests in flight, and
-   * verifies every block against the hash the source sent.
+   * verifies every block against the hash the source sent. Resolves to the (reusable) buffer the
+   * run was read into, once every page of the run is in.
    */
-  const readRun = async (run: RefPart[]): Promise<void> => {
+  const readRun = async (run: RefPart[]): Promise<Buffer> => {
     while (inFlight >= concurrency) await new Promise<void>((r) => readSlots.push(r));
     inFlight++;
     let buf: Buffer;
+    let slab: Buffer;
     try {
-      buf = await image.readBlocks(run[0].block, run.length);
+      slab = readPool.pop() ?? Buffer.allocUnsafe(maxRun * BLOCK);
+      buf = await image.readBlocks(run[0].block, run.length, slab);
     } finally {
       inFlight--;
       readSlots.shift()?.();
@@ -180,7 +183,13 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
       const page = buf.subarray(k * BLOCK, (k + 1) * BLOCK);
       run[k].page = sha256(page).equals(run[k].hash) ? page : await fallback(run[k]);
     }
+    return slab;
   };
+
+  // buffers are reused (read runs, output batches): fewer large allocations, far less GC
+  const readPool: Buffer[] = [];
+  const outPool: Buffer[] = [];
+  const OUT_BUFFER = 8 * 1024 * 1024;
 
   const addBatch = (items: DecodedItem[]) => {
     if (items.length === 0) return;
@@ -199,16 +208,17 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
       }
     }
     const reads: Promise<void>[] = [];
+    const runBuffers: Buffer[] = [];
     for (let i = 0; i < refs.length;) {
       let j = i + 1;
       while (j < refs.length && refs[j].block === refs[j - 1].block + 1 && j - i < maxRun) j++;
-      reads.push(readRun(refs.slice(i, j)));
+      reads.push(readRun(refs.slice(i, j)).then((buf) => { runBuffers.push(buf); }));
       i = j;
     }
     const ready = Promise.all(reads).then(() => undefined);
     ready.catch((e: Error) => fail(e));
     stats.ref_pages += refs.length;
-    batches.push({ parts, bytes, refs: refs.length, ready });
+    batches.push({ parts, bytes, refs: refs.length, ready, runBuffers });
     bufferedBytes += bytes;
     // back-pressure: stop reading the source when the output is far behind — except while a fallback
     // page is awaited (its answer is queued behind data in flight; that is bounded by the source's
@@ -261,12 +271,27 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   peer.resume();
 
   const tee = process.env.POFBENCH_AGENT_TEE;
-  const writeQemu = (b: Buffer) => new Promise<void>((resolve) => {
+  const writeQemu = (b: Buffer, written?: () => void) => new Promise<void>((resolve) => {
     stats.bytes_out += b.length;
     if (tee) appendFileSync(`${tee}/target-out.bin`, b);
-    if (qemu.write(b)) resolve();
+    if (qemu.write(b, written)) resolve();
     else qemu.once('drain', resolve);
   });
+  /** One batch as one buffer: the single literal as is, else copied into a pooled output buffer. */
+  const assemble = (batch: Batch): { out: Buffer; release?: () => void } => {
+    if (batch.parts.length === 1 && Buffer.isBuffer(batch.parts[0])) return { out: batch.parts[0] };
+    const pooled = batch.bytes <= OUT_BUFFER ? outPool.pop() ?? Buffer.allocUnsafe(OUT_BUFFER) : undefined;
+    const out = pooled ? pooled.subarray(0, batch.bytes) : Buffer.allocUnsafe(batch.bytes);
+    let at = 0;
+    for (const p of batch.parts) {
+      const b = Buffer.isBuffer(p) ? p : p.page!;
+      b.copy(out, at);
+      at += b.length;
+    }
+    // the pages are copied out: their read buffers can take the next runs
+    for (const r of batch.runBuffers) if (readPool.length < concurrency) readPool.push(r);
+    return { out, release: pooled ? () => { if (outPool.length < 8) outPool.push(pooled); } : undefined };
+  };
 
   // the writer: batches strictly in order, each once all its pages are in
   const writer = (async () => {
@@ -279,10 +304,8 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
       const batch = batches[0];
       await batch.ready;
       batches.shift();
-      const out = batch.parts.length === 1 && Buffer.isBuffer(batch.parts[0])
-        ? batch.parts[0]
-        : Buffer.concat(batch.parts.map((p) => (Buffer.isBuffer(p) ? p : p.page!)), batch.bytes);
-      await writeQemu(out);
+      const { out, release } = assemble(batch);
+      await writeQemu(out, release);
       bufferedBytes -= batch.bytes;
       resolvedRefs += batch.refs;
       if (resolvedRefs - ackedRefs >= 256 || (batches.length === 0 && resolvedRefs > ackedRefs)) {

@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import type { SshHost } from '../hosts/ssh.js';
 import { sh } from '../hosts/ssh.js';
-import { QmpClient } from './qmp.js';
+import { QmpClient, type QmpEvent } from './qmp.js';
 import { sleep } from '../util/exec.js';
 
 export interface VmConfig {
@@ -24,6 +24,9 @@ export interface VmConfig {
   /** Log every guest block read/write (QEMU trace events) to this file: the POF source agent's I/O monitor. */
   traceLog?: string;
 }
+
+/** QMP events worth quoting when a VM fails: the guest reset, shut down or panicked. */
+const EXIT_EVENTS = new Set(['SHUTDOWN', 'RESET', 'GUEST_PANICKED', 'GUEST_CRASHLOADED']);
 
 /** The QEMU command line for a VM; every value is shell-quoted by the caller via `sh`. */
 export function qemuArgv(cfg: VmConfig, dir: string): string[] {
@@ -56,11 +59,21 @@ export function qemuArgv(cfg: VmConfig, dir: string): string[] {
 
 /** A QEMU process on a testbed host, started over SSH and driven through QMP (forwarded unix socket). */
 export class RemoteVm {
-  private constructor(readonly host: SshHost, readonly cfg: VmConfig, readonly dir: string, readonly pid: number, readonly qmp: QmpClient) {}
+  /** QMP events that explain a QEMU that stops or exits (a -no-reboot guest reset exits silently). */
+  readonly exitEvents: string[] = [];
+
+  private constructor(readonly host: SshHost, readonly cfg: VmConfig, readonly dir: string, readonly pid: number, readonly qmp: QmpClient) {
+    qmp.on('event', (e: QmpEvent) => {
+      if (!EXIT_EVENTS.has(e.event)) return;
+      const why = e.data && typeof e.data.reason === 'string' ? ` (${e.data.reason})` : '';
+      this.exitEvents.push(`${e.event}${why}`);
+      if (this.exitEvents.length > 5) this.exitEvents.shift();
+    });
+  }
 
   static async start(host: SshHost, cfg: VmConfig, runDir: string): Promise<RemoteVm> {
     const dir = posix.join(runDir, cfg.id);
-    // QEMU keeps stderr when -D is given: keep it in a file, so a QEMU that exits says why (stderrTail)
+    // what QEMU prints before it daemonizes goes to qemu.stderr, later errors to qemu.log (-D): stderrTail reads both
     const cmd = `mkdir -p ${sh([dir])} && ${sh(qemuArgv(cfg, dir))} 2>>${sh([`${dir}/qemu.stderr`])} && cat ${sh([`${dir}/qemu.pid`])}`;
     const r = await host.exec(cmd, { allowFail: true, timeoutMs: 60000 });
     if (r.code !== 0) {
@@ -103,9 +116,14 @@ export class RemoteVm {
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
   }
 
-  /** The last lines QEMU wrote to stderr (error reports, e.g. why an incoming migration failed). */
+  /**
+   * The last lines QEMU wrote to stderr (error reports, e.g. why an incoming migration failed),
+   * followed by QMP events that explain an exit (e.g. "QMP event SHUTDOWN (guest-reset)").
+   */
   async stderrTail(lines = 5): Promise<string> {
-    return (await this.host.exec(`tail -n ${lines} ${sh([`${this.dir}/qemu.stderr`])}`, { allowFail: true })).stdout.trim();
+    // a daemonized QEMU reports errors (e.g. "load of migration failed") to its -D log, not stderr
+    const text = (await this.host.exec(`cat ${sh([`${this.dir}/qemu.stderr`, `${this.dir}/qemu.log`])} 2>/dev/null | tail -n ${lines}`, { allowFail: true })).stdout.trim();
+    return [text, ...this.exitEvents.map((e) => `QMP event ${e}`)].filter(Boolean).join('\n');
   }
 
   async consoleTail(lines = 20): Promise<string> {

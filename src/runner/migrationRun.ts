@@ -259,6 +259,12 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
         throw new Error(`web load: ${errorMessage(err)} (controller cannot load the guest's server before migration)`);
       });
     }
+    // host samplers start before the warm-up ends: their start-up must not load the hosts during migrate
+    const hostNics = (n: typeof srcNics) => [n.migration!, n.storage!];
+    const samplers: ClientChannel[] = [];
+    cleanups.push(async () => { for (const s of samplers) s.end(); });
+    samplers.push(await startHostSampler(hosts.src, testbed, hostNics(srcNics), srcVm.pid, (r) => dir.series('host-src', r)));
+    samplers.push(await startHostSampler(hosts.dst, testbed, hostNics(dstNics), dstVm.pid, (r) => dir.series('host-dst', r)));
     await sleep(scenario.workload.warmup_s * 1000);
     const stoAfter = await readHostCounters(hosts.src, [srcNics.storage!]);
     record.warmup_storage_link_bytes = sumBytes(stoAfter.nic[srcNics.storage!]) - sumBytes(stoBefore.nic[srcNics.storage!]);
@@ -277,11 +283,6 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     });
     await dstVm.qmp.execute('migrate-incoming', { uri: path.incomingUri });
 
-    const hostNics = (n: typeof srcNics) => [n.migration!, n.storage!];
-    const samplers: ClientChannel[] = [];
-    cleanups.push(async () => { for (const s of samplers) s.end(); });
-    samplers.push(await startHostSampler(hosts.src, testbed, hostNics(srcNics), srcVm.pid, (r) => dir.series('host-src', r)));
-    samplers.push(await startHostSampler(hosts.dst, testbed, hostNics(dstNics), dstVm.pid, (r) => dir.series('host-dst', r)));
     const [srcBefore, dstBefore] = await Promise.all([
       readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
 
