@@ -153,6 +153,7 @@ test('live agents on loopback deliver the exact stream; changed NAS blocks come 
   const nasRead = Number(ok.target.stats!.nas_read_bytes);
   assert.equal(nasRead, refs * 4096, `the target reads each referenced block once and nothing else: ${nasRead} bytes for ${refs} refs`);
   assert.equal(ok.target.stats!.verify_mismatches, 0);
+  assert.equal(ok.source.stats!.stream_identical, true, 'the source agent compared its input with what the target handed on (length, CRC-32)');
   console.log(`agents: ${stream.length} bytes in ${ok.elapsedMs} ms, ${refs} refs, link ${ok.source.stats!.bytes_out} bytes`);
 
   // the target's NAS view differs in 64 blocks the source referenced: it must still deliver the right bytes

@@ -27,17 +27,17 @@ after(async () => {
   assert.deepEqual(pofbenchProcesses(), [], 'no process left (QEMU, agents, NAS views, sshd, ganesha)');
 }, { timeout: 120_000 });
 
-test('pagecache guest: stock and pof side by side, RAM byte-identical at switchover, pof sends far fewer bytes', { timeout: 900_000 }, async () => {
+test('pagecache guest: stock, pof and the pof-scan oracle side by side, RAM byte-identical at switchover, pof sends far fewer bytes, close to the oracle', { timeout: 900_000 }, async () => {
   const DATASET = 128;
   const scenario = parseScenario(`name: it-pof\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: ${DATASET}, warmup_s: 1 }\nmigration: { link_cap_mbit: 400, timeout_s: 120 }\n`, 'it-pof.yaml');
-  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof'], testbed, image, outDir: out, seed: 1, verifyRam: true });
-  assert.equal(records.length, 2);
+  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof', 'pof-scan'], testbed, image, outDir: out, seed: 1, verifyRam: true });
+  assert.equal(records.length, 3);
   for (const r of records) {
     assert.equal(r.status, 'completed', `${r.strategy}: ${r.error}`);
     assert.equal(r.guest_on_dst, true);
     assert.equal(r.ram_identical, true, `${r.strategy}: destination RAM equals source RAM byte for byte`);
     console.log(`${r.strategy}: total ${r.total_time_ms} ms, downtime ${r.downtime_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, storage ${(r.storage_link_bytes! / MiB).toFixed(1)} MiB`
-      + (r.strategy === 'pof' ? `, ${r.pof_ref_pages} refs, ${r.pof_full_pages} full, NAS read ${((r.nas_read_bytes as number) / MiB).toFixed(1)} MiB, agents ${r.agent_cpu_s} CPU s, index ${r.index_blocks} blocks in ${r.index_build_ms} ms` : ''));
+      + (r.strategy !== 'stock' ? `, ${r.pof_ref_pages} refs, ${r.pof_full_pages} full, NAS read ${((r.nas_read_bytes as number) / MiB).toFixed(1)} MiB, agents ${r.agent_cpu_s} CPU s, index ${r.index_blocks} blocks in ${r.index_build_ms} ms` : ''));
   }
   const stock = records.find((r) => r.strategy === 'stock')!;
   const pof = records.find((r) => r.strategy === 'pof')!;
@@ -49,6 +49,14 @@ test('pagecache guest: stock and pof side by side, RAM byte-identical at switcho
   for (const f of ['pof_full_pages', 'pof_zero_pages', 'index_blocks', 'index_build_ms', 'agent_cpu_s']) assert.equal(typeof pof[f], 'number', `${f} recorded`);
   assert.ok(pof.migration_link_bytes! < stock.migration_link_bytes! * 0.7, `pof link ${pof.migration_link_bytes} vs stock ${stock.migration_link_bytes}`);
   assert.ok(pof.storage_link_bytes! > stock.storage_link_bytes! + datasetPages * 4096 * 0.8, 'the pages came over the storage network instead');
+  // the I/O-monitoring index had caught up before migrate, and does about as well as hashing the whole image
+  assert.equal(pof.index_caught_up, 1);
+  assert.equal(pof.pof_stream_identical, 1, 'the agents checked end to end that the destination QEMU got exactly the source QEMU\'s stream');
+  assert.equal(typeof pof.index_wait_ms, 'number');
+  const oracle = records.find((r) => r.strategy === 'pof-scan')!;
+  assert.ok(oracle.index_blocks! > pof.index_blocks!, `the oracle indexes the whole image: ${oracle.index_blocks} vs ${pof.index_blocks} blocks`);
+  const ratio = (pof.pof_stream_bytes as number) / (oracle.pof_stream_bytes as number);
+  assert.ok(ratio < 1.1, `pof's stream is within 10 % of the oracle's: ${pof.pof_stream_bytes} vs ${oracle.pof_stream_bytes} bytes`);
 });
 
 test('pof refuses stream-changing capabilities before anything starts', async () => {

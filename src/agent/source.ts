@@ -1,5 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { readFile, writeFile, rm } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import {
   FrameType, encodeFrame, readFrames, newNonce, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
@@ -36,6 +37,10 @@ export interface SourceStats {
   error?: string;
   bytes_in: number;
   bytes_out: number;
+  /** CRC-32 of the QEMU stream received (the target reports the same of what it handed on). */
+  qemu_crc32: number;
+  /** The target handed the destination QEMU exactly the bytes the source QEMU sent (length and CRC-32). */
+  stream_identical?: boolean;
   full_pages: number;
   ref_pages: number;
   zero_pages: number;
@@ -66,7 +71,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   if (secret.length < 16) throw new Error(`secret file ${o.secretFile} holds fewer than 16 bytes`);
   const image = await NasImage.open(o.nasImage);
   const stats: SourceStats = {
-    role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, full_pages: 0, ref_pages: 0, zero_pages: 0,
+    role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0,
     index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
@@ -220,6 +225,7 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
     qemu.on('data', (chunk: Buffer) => {
       if (tee) appendFileSync(`${tee}/source-in.bin`, chunk);
       stats.bytes_in += chunk.length;
+      stats.qemu_crc32 = crc32(chunk, stats.qemu_crc32);
       try {
         // flush after every chunk: no bytes wait in the encoder while QEMU is quiet
         const ok = send([...encoder.push(chunk), ...encoder.flush()]);
@@ -265,6 +271,11 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
           }
           case FrameType.DONE:
             stats.target = JSON.parse(f.payload.toString('utf8'));
+            {
+              const t = stats.target as { bytes_out?: number; qemu_crc32?: number };
+              stats.stream_identical = t.bytes_out === stats.bytes_in && t.qemu_crc32 === stats.qemu_crc32;
+              if (!stats.stream_identical) log(`the target handed on ${t.bytes_out} bytes (CRC-32 ${t.qemu_crc32}), QEMU sent ${stats.bytes_in} (CRC-32 ${stats.qemu_crc32})`);
+            }
             finished = true;
             peer.end();
             resolve();

@@ -1,6 +1,7 @@
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import { sha256 } from '../codec/bytes.js';
 import { readFile, writeFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { appendFileSync } from 'node:fs';
 import {
   FrameType, FrameReader, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
@@ -31,6 +32,8 @@ export interface TargetStats {
   error?: string;
   bytes_in: number;
   bytes_out: number;
+  /** CRC-32 of the stream handed to the destination QEMU. */
+  qemu_crc32: number;
   ref_pages: number;
   nas_read_bytes: number;
   verify_mismatches: number;
@@ -56,7 +59,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   if (secret.length < 16) throw new Error(`secret file ${o.secretFile} holds fewer than 16 bytes`);
   const image = await NasImage.open(o.nasImage);
   const stats: TargetStats = {
-    role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, ref_pages: 0, nas_read_bytes: 0,
+    role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, ref_pages: 0, nas_read_bytes: 0,
     verify_mismatches: 0, fallback_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0,
   };
   const concurrency = o.concurrency ?? 64;
@@ -273,6 +276,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   const tee = process.env.POFBENCH_AGENT_TEE;
   const writeQemu = (b: Buffer, written?: () => void) => new Promise<void>((resolve) => {
     stats.bytes_out += b.length;
+    stats.qemu_crc32 = crc32(b, stats.qemu_crc32);
     if (tee) appendFileSync(`${tee}/target-out.bin`, b);
     if (qemu.write(b, written)) resolve();
     else qemu.once('drain', resolve);

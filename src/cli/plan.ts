@@ -47,7 +47,7 @@ export function registerPlanCommand(program: Command): void {
   program.command('plan')
     .description('print the runs the scenarios expand to (sweep grid x strategies x repeats) and an estimated duration, without starting anything')
     .argument('<scenarios...>', 'scenario YAML files')
-    .option('--strategies <list>', 'comma-separated strategies (stock, pof); default: each scenario\'s own list')
+    .option('--strategies <list>', 'comma-separated strategies (stock, pof, pof-scan); default: each scenario\'s own list')
     .option('--repeat <n>', 'repeats per configuration and strategy (default: the scenario\'s repeat)')
     .option('--seed <n>', 'show the shuffled order pofbench run --seed N would use (default: matrix order)')
     .option('--warmup-runs <n>', 'mark the first N runs of each configuration and strategy as warm-up', '0')

@@ -23,7 +23,7 @@ export function registerRunCommand(program: Command): void {
   addInfluxOptions(program.command('run')
     .description('run migrations of the given scenarios and print a table; records go to OUT/<run-id>/run.json')
     .argument('<scenarios...>', 'scenario YAML files')
-    .option('--strategies <list>', 'comma-separated strategies (stock, pof); default: the scenario\'s own list')
+    .option('--strategies <list>', 'comma-separated strategies (stock, pof, pof-scan); default: the scenario\'s own list')
     .option('--repeat <n>', 'repeats per configuration and strategy (default: the scenario\'s repeat)')
     .option('--seed <n>', 'seed of the shuffled run order (default: from the clock, printed so the order can be reproduced)')
     .option('--warmup-runs <n>', 'record the first N runs of each configuration and strategy as warmup: true (statistics discard them)', '0')

@@ -1,5 +1,6 @@
 /** A validated scenario (schema: scenarios/schema/scenario.schema.json), defaults filled in. */
-export type StrategyName = 'stock' | 'pof';
+/** stock QEMU; pof with the I/O-monitoring index; pof-scan: pof with the whole image indexed (the oracle). */
+export type StrategyName = 'stock' | 'pof' | 'pof-scan';
 
 export type WorkloadSpec =
   | { type: 'idle'; warmup_s: number; ready_timeout_s: number }

@@ -8,6 +8,7 @@ export function createStrategy(name: string): MigrationStrategy {
   switch (name as StrategyName) {
     case 'stock': return new StockStrategy();
     case 'pof': return new PofStrategy('trace');
-    default: throw new UserError(`unknown strategy "${name}"`, 'use --strategies stock, pof or stock,pof');
+    case 'pof-scan': return new PofStrategy('scan');
+    default: throw new UserError(`unknown strategy "${name}"`, 'use --strategies with stock, pof and/or pof-scan, e.g. stock,pof');
   }
 }

@@ -24,7 +24,7 @@ interface AgentStats {
   full_pages?: number; ref_pages?: number; zero_pages?: number;
   index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
   nas_read_bytes?: number; verify_mismatches?: number; fallback_pages?: number;
-  bytes_in?: number; bytes_out?: number;
+  bytes_in?: number; bytes_out?: number; stream_identical?: boolean;
 }
 
 /**
@@ -34,11 +34,13 @@ interface AgentStats {
  * its index current while the guest runs.
  */
 export class PofStrategy implements MigrationStrategy {
-  readonly name = 'pof' as const;
+  readonly name: 'pof' | 'pof-scan';
   private agents: AgentProc[] = [];
   private views: NasView[] = [];
 
-  constructor(private readonly index: 'trace' | 'scan' = 'trace') {}
+  constructor(private readonly index: 'trace' | 'scan' = 'trace') {
+    this.name = index === 'scan' ? 'pof-scan' : 'pof';
+  }
 
   /** The agents started for the current run (fault injection, leftovers checks). */
   agentProcesses(): { role: 'source' | 'target'; host: SshHost; pid: number }[] {
@@ -152,11 +154,16 @@ export class PofStrategy implements MigrationStrategy {
     }
     const s = stats.source ?? {};
     const t = stats.target ?? {};
+    // every run checks the agents end to end: what the destination QEMU got is what the source QEMU sent
+    if (s.stream_identical === false) {
+      throw new Error(`the target agent handed the destination QEMU a different stream than the source QEMU sent (${t.bytes_out} vs ${s.bytes_in} bytes, CRC-32 differs)`);
+    }
     const out: Record<string, number | undefined> = {
       pof_full_pages: s.full_pages, pof_ref_pages: s.ref_pages, pof_zero_pages: s.zero_pages,
       nas_read_bytes: t.nas_read_bytes, pof_verify_mismatches: t.verify_mismatches, pof_fallback_pages: t.fallback_pages,
       index_blocks: s.index_blocks, index_build_ms: s.index_build_ms, index_nas_read_bytes: s.index_nas_read_bytes,
       pof_stream_bytes: s.bytes_out,
+      pof_stream_identical: s.stream_identical === undefined ? undefined : 1,
       agent_cpu_s: s.cpu_s !== undefined && t.cpu_s !== undefined ? Number((s.cpu_s + t.cpu_s).toFixed(2)) : undefined,
       src_agent_cpu_s: s.cpu_s, dst_agent_cpu_s: t.cpu_s,
     };

@@ -9,7 +9,7 @@ export function thin<T>(items: readonly T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => items[Math.round(i * step)]);
 }
 
-const KNOWN_STRATEGIES = ['stock', 'pof'];
+const KNOWN_STRATEGIES = ['stock', 'pof', 'pof-scan'];
 
 /** Strategies in reading order: the baseline (stock) first, then pof, then others by name. */
 export function orderStrategies(names: Iterable<string>): string[] {
