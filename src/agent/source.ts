@@ -24,7 +24,7 @@ export interface SourceAgentOptions {
   /** … or hash the whole image once (the oracle). */
   scan?: boolean;
   statsJson?: string;
-  /** Written (atomically) while the indexer follows the trace log: `{"caught_up", "index_blocks", …}`. */
+  /** Index status, written atomically: while following the trace log, or once the scan is done. */
   statusFile?: string;
   /** Pages sent by reference and kept until the target confirms them (the fallback window). */
   retentionPages?: number;
@@ -83,11 +83,10 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
       const file = o.statusFile;
       let last = '';
       indexer.onTick = (ix) => {
-        const status = JSON.stringify({ caught_up: ix.caughtUp, index_blocks: ix.index.size, trace_bytes: ix.traceBytes, busy_ms: Math.round(ix.busyMs), nas_read_bytes: ix.nasReadBytes });
-        if (status === last) return;
-        last = status;
-        writeFileSync(`${file}.tmp`, `${status}\n`);
-        renameSync(`${file}.tmp`, file);
+        const status = { caught_up: ix.caughtUp, index_blocks: ix.index.size, trace_bytes: ix.traceBytes, busy_ms: Math.round(ix.busyMs), nas_read_bytes: ix.nasReadBytes };
+        if (JSON.stringify(status) === last) return;
+        last = JSON.stringify(status);
+        writeStatus(file, status);
       };
     }
     indexer.start();
@@ -98,6 +97,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     stats.index_build_ms = Math.round(r.buildMs);
     scanReadBytes = r.blocksRead * 4096;
     log(`scan index: ${r.indexBlocks} of ${r.imageBlocks} blocks in ${Math.round(r.buildMs)} ms`);
+    if (o.statusFile) writeStatus(o.statusFile, { caught_up: true, index_blocks: index.size, trace_bytes: 0, busy_ms: stats.index_build_ms, nas_read_bytes: scanReadBytes });
   } else {
     throw new Error('the source agent needs --trace-log LOG or --index scan');
   }
@@ -141,6 +141,14 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`).catch(() => undefined);
   }
   return stats;
+}
+
+/** The index status the runner waits on before `migrate` (written atomically). */
+export interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
+
+function writeStatus(file: string, status: IndexStatus): void {
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(status)}\n`);
+  renameSync(`${file}.tmp`, file);
 }
 
 /** HELLO → AUTH → AUTH_OK; resolves once both sides proved the per-run secret. */

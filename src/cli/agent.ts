@@ -38,7 +38,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--trace-log <LOG>', 'QEMU block trace log to follow (I/O monitoring index)')
     .option('--index <scan>', 'index the whole image instead (the oracle)')
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
-    .option('--status-file <F>', 'with --trace-log: keep the index status here (JSON, caught_up true once the trace log is indexed)')
+    .option('--status-file <F>', 'keep the index status here (JSON; caught_up: the trace log is indexed, or the scan is done)')
     .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them (4 KiB each)', '16384')
     .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; statusFile?: string; retentionPages: string }) => {
       if (o.index !== undefined && o.index !== 'scan') throw new UserError(`--index must be "scan", got "${o.index}"`);

@@ -5,14 +5,14 @@ import type { Scenario } from '../scenario/types.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
 import { openNasView, type NasView } from '../testbed/nasView.js';
 import { UserError } from '../util/errors.js';
+import type { IndexStatus } from '../agent/source.js';
 import { sleep } from '../util/exec.js';
 
 export const POF_AGENT_PORT = 4445;
 /** Longest wait for the source agent's index to catch up before migrating anyway. */
 const INDEX_WAIT_MAX_MS = 120_000;
 
-/** What the source agent publishes in its --status-file. */
-interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
+
 /** Capabilities that change the RAM stream format or move pages off the main socket. */
 const REFUSED_CAPABILITIES = ['xbzrle', 'multifd', 'compress'];
 
@@ -77,17 +77,21 @@ export class PofStrategy implements MigrationStrategy {
 
     const label = ctx.runId;
     const incomingSock = posix.join(dir, 'dst-qemu.sock');
-    const srcSock = posix.join(dir, 'src-agent.sock');
+    const srcSock = this.srcSockPath(ctx);
     await this.startAgent(ctx, ctx.dst, 'target', dir, [
       '--listen', `tcp:${dstAddr}:${POF_AGENT_PORT}`, '--qemu', `unix:${incomingSock}`,
       '--nas-image', dstView.path, '--secret-file', secretPath, '--label', label,
     ]);
-    const indexArgs = this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!, '--status-file', this.statusPath(ctx)];
+    const indexArgs = [...(this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!]), '--status-file', this.statusPath(ctx)];
     await this.startAgent(ctx, ctx.src, 'source', dir, [
       '--listen', `unix:${srcSock}`, '--target', `tcp:${dstAddr}:${POF_AGENT_PORT}`,
       '--nas-image', srcView.path, '--secret-file', secretPath, '--label', label, ...indexArgs,
     ]);
     return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
+  }
+
+  private srcSockPath(ctx: StrategyContext): string {
+    return posix.join(ctx.hostRunDir, 'pof', 'src-agent.sock');
   }
 
   private statusPath(ctx: StrategyContext): string {
@@ -100,7 +104,6 @@ export class PofStrategy implements MigrationStrategy {
    * log, as it has on a VM that has been running for a while, and records how long that took.
    */
   async beforeMigrate(ctx: StrategyContext, log: (line: string) => void): Promise<Record<string, number>> {
-    if (this.index === 'scan') return {};
     const t0 = Date.now();
     let status: IndexStatus | undefined;
     let lastLog = 0;
@@ -110,11 +113,16 @@ export class PofStrategy implements MigrationStrategy {
       if (status?.caught_up) break;
       if (Date.now() - lastLog > 2000) {
         lastLog = Date.now();
-        log(`waiting for the source agent's index to catch up with the guest's reads (${status?.index_blocks ?? 0} blocks so far)`);
+        log(this.index === 'scan'
+          ? 'waiting for the source agent to hash the whole disk image (--index scan)'
+          : `waiting for the source agent's index to catch up with the guest's reads (${status?.index_blocks ?? 0} blocks so far)`);
       }
       await sleep(200);
     }
+    // the agent listens for QEMU once its index is ready; make sure before QEMU is told to connect
+    await ctx.src.exec(`for i in $(seq 50); do test -S ${sh([this.srcSockPath(ctx)])} && break; sleep 0.1; done`, { allowFail: true });
     const waited = Date.now() - t0;
+    if (!status?.caught_up && this.index === 'scan') throw new Error(`source agent on ${ctx.src.name}: still hashing the disk image after ${INDEX_WAIT_MAX_MS / 1000} s (--index scan)`);
     if (!status?.caught_up) log(`the source agent's index did not catch up within ${INDEX_WAIT_MAX_MS / 1000} s; migrating anyway (fewer pages may go by reference)`);
     return { index_wait_ms: waited, index_caught_up: status?.caught_up ? 1 : 0 };
   }
