@@ -213,13 +213,27 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
     };
     /** One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames, fewer writes). */
     const send = (chunks: Buffer[]): boolean => {
-      if (chunks.length === 0) return true;
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      let total = 0;
+      for (const c of chunks) total += c.length;
+      if (total === 0) return true;
+      // frames are assembled in place: one copy of the encoder's output, header included
       let ok = true;
-      for (let at = 0; at < all.length; at += MAX_DATA_FRAME) {
-        const part = all.subarray(at, at + MAX_DATA_FRAME);
-        stats.bytes_out += part.length;
-        ok = peer.write(encodeFrame(FrameType.DATA, part)) && ok;
+      let i = 0;
+      let off = 0;
+      for (let left = total; left > 0;) {
+        const len = Math.min(left, MAX_DATA_FRAME);
+        const frame = Buffer.allocUnsafe(5 + len);
+        frame[0] = FrameType.DATA;
+        frame.writeUInt32BE(len, 1);
+        for (let at = 5; at < frame.length;) {
+          const n = chunks[i].copy(frame, at, off);
+          at += n;
+          off += n;
+          if (off === chunks[i].length) { i++; off = 0; }
+        }
+        left -= len;
+        stats.bytes_out += len;
+        ok = peer.write(frame) && ok;
       }
       return ok;
     };
@@ -282,7 +296,7 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
             {
               const t = stats.target as { bytes_out?: number; qemu_crc32?: number };
               stats.stream_identical = t.bytes_out === stats.bytes_in && t.qemu_crc32 === stats.qemu_crc32;
-              if (!stats.stream_identical) log(`the target handed on ${t.bytes_out} bytes (CRC-32 ${t.qemu_crc32}), QEMU sent ${stats.bytes_in} (CRC-32 ${stats.qemu_crc32})`);
+              if (!stats.stream_identical) throw new Error(`the target handed on ${t.bytes_out} bytes (CRC-32 ${t.qemu_crc32}), QEMU sent ${stats.bytes_in} (CRC-32 ${stats.qemu_crc32})`);
             }
             finished = true;
             peer.end();

@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
-import { createServer, connect, type Server } from 'node:net';
-import { createReadStream, existsSync } from 'node:fs';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
@@ -17,16 +17,28 @@ export async function runPlainRelay(dir: string, stream: string, port: number): 
   let done!: () => void;
   const finished = new Promise<void>((r) => { done = r; });
   const sink: Server = createServer((s) => { s.on('data', (d: Buffer) => { bytes += d.length; }); s.on('end', done); });
+  for (const f of [sinkSock, inSock]) rmSync(f, { force: true });
   await new Promise<void>((r) => sink.listen(sinkSock, r));
   const procs: ResultPromise[] = [];
   try {
     procs.push(execa('socat', ['-b', '262144', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr`, `UNIX-CONNECT:${sinkSock}`], { reject: false }));
     await sleep(200);
-    procs.push(execa('socat', ['-b', '262144', `UNIX-LISTEN:${inSock}`, `TCP:127.0.0.1:${port}`], { reject: false }));
+    procs.push(execa('socat', ['-b', '262144', `UNIX-LISTEN:${inSock},unlink-early`, `TCP:127.0.0.1:${port}`], { reject: false }));
     for (let i = 0; !existsSync(inSock) && i < 100; i++) await sleep(20);
     const t0 = performance.now();
-    const w = connect(inSock);
-    await new Promise<void>((resolve, reject) => { w.once('connect', resolve); w.once('error', reject); });
+    // socat creates the socket file a moment before it listens on it: retry a refused connect briefly
+    let w!: Socket;
+    for (let i = 0; ; i++) {
+      w = connect(inSock);
+      try {
+        await new Promise<void>((resolve, reject) => { w.once('connect', resolve); w.once('error', reject); });
+        break;
+      } catch (err) {
+        w.destroy();
+        if (i >= 50 || (err as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw err;
+        await sleep(20);
+      }
+    }
     await pipeline(createReadStream(stream, { highWaterMark: 1 << 20 }), w);
     await finished;
     return { bytes, elapsedMs: performance.now() - t0 };
