@@ -45,7 +45,7 @@ test('an invalid scenario fails before anything starts, naming file, line and fi
 test('an unknown strategy is refused with a hint', async () => {
   const r = await cli(['run', join(projectRoot, 'scenarios', 'idle.yaml'), '--strategies', 'warp']);
   assert.equal(r.code, 2);
-  assert.match(oneLine(r.stderr)[0], /unknown strategy "warp" — use --strategies stock/);
+  assert.match(oneLine(r.stderr)[0], /unknown strategy "warp" — use --strategies with stock, pof and\/or pof-scan/);
 });
 
 test('a missing package gives one line saying what to install', async () => {
