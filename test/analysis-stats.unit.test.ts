@@ -112,4 +112,7 @@ test('relative change against a zero baseline median is undefined', () => {
   assert.equal(rc.change, null);
   assert.equal(rc.ci, null);
   assert.equal(rc.note, 'baseline median is 0');
+  const near = relativeChange([48, 50, 52], [600e6, 601e6, 602e6], { resamples: 100 });
+  assert.equal(near.change, null, 'no percentage against a near-zero baseline');
+  assert.equal(near.note, 'baseline near 0');
 });

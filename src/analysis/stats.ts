@@ -131,6 +131,9 @@ function ratioChange(a: number, b: number): number {
   return b / a - 1;
 }
 
+/** A baseline median under 1/1000 of the other group's is "near 0": no percentage is given. */
+const NEAR_ZERO_RATIO = 1000;
+
 /**
  * Relative change of group B against group A: median(B) / median(A) - 1, with a bootstrap
  * percentile interval (A and B resampled independently, in that order, from one seeded PRNG).
@@ -147,6 +150,8 @@ export function relativeChange(a: readonly number[], b: readonly number[], o?: B
   const { resamples, level, seed } = options(o);
   const medA = median(a);
   if (medA === 0) return { ...base, change: null, ci: null, within_noise: true, note: 'baseline median is 0' };
+  // a percentage against a near-zero baseline (e.g. stock's storage-link bytes) says nothing
+  if (Math.abs(medA) * NEAR_ZERO_RATIO < Math.abs(median(b))) return { ...base, change: null, ci: null, within_noise: false, note: 'baseline near 0' };
   const change = median(b) / medA - 1;
   const rand = mulberry32(seed);
   const bufA = new Float64Array(a.length);

@@ -391,6 +391,15 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       probe_rate_hz: backOnline ? 100 : undefined,
       ...(await strategy.collect(ctx)),
     } satisfies Partial<RunRecord>);
+    // a migration whose destination RAM differs did not work, whatever QEMU says: the run is failed
+    // (its measurements are kept in the record; statistics use completed runs only)
+    if (record.ram_identical === false) {
+      record.status = 'failed';
+      record.error = `destination RAM differs from the source's after the migration (${record.passes} pre-copy passes`
+        + `${record.pof_stream_identical === 1 ? '; the agents handed on exactly the stream the source QEMU sent' : ''})`;
+      progress.phase(`[${runId}] FAILED: ${record.error}`);
+      return record;
+    }
     progress.phase(`[${runId}] completed in ${record.total_time_ms} ms, downtime ${record.downtime_ms} ms${record.app_downtime_ms !== undefined ? ` (app ${record.app_downtime_ms} ms)` : ""}, ${(record.migration_link_bytes! / MiB).toFixed(1)} MiB on the migration link`);
   } catch (err) {
     record.status = 'failed';
