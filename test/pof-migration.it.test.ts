@@ -1,36 +1,17 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
-import { buildImage, type GuestImage } from '../src/image/build.js';
 import { parseScenario } from '../src/scenario/load.js';
 import { runSession } from '../src/runner/session.js';
-import type { TestbedSpec } from '../src/testbed/spec.js';
-import { pofbenchProcesses, pofbenchNamespaces } from './helpers/leftovers.js';
+import { useLocalTestbed } from './helpers/localTestbed.js';
 
 const MiB = 1024 * 1024;
-let testbed: TestbedSpec;
-let image: GuestImage;
-const out = mkdtempSync(join(tmpdir(), 'pofbench-pof-'));
-
-before(async () => {
-  image = await buildImage({ log: (l) => console.log(`image: ${l}`) });
-  testbed = await localUp((l) => console.log(`testbed: ${l}`));
-}, { timeout: 600_000 });
-
-after(async () => {
-  await localDown();
-  rmSync(out, { recursive: true, force: true });
-  assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
-  assert.deepEqual(pofbenchProcesses(), [], 'no process left (QEMU, agents, NAS views, sshd, ganesha)');
-}, { timeout: 120_000 });
+const tb = useLocalTestbed('pof', { verbose: true });
+const out = tb.out;
 
 test('pagecache guest: stock, pof and the pof-scan oracle side by side, RAM byte-identical at switchover, pof sends far fewer bytes, close to the oracle', { timeout: 900_000 }, async () => {
   const DATASET = 128;
   const scenario = parseScenario(`name: it-pof\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: ${DATASET}, warmup_s: 1 }\nmigration: { link_cap_mbit: 400, timeout_s: 120 }\n`, 'it-pof.yaml');
-  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof', 'pof-scan'], testbed, image, outDir: out, seed: 1, verifyRam: true });
+  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof', 'pof-scan'], testbed: tb.testbed, image: tb.image, outDir: out, seed: 1, verifyRam: true });
   assert.equal(records.length, 3);
   for (const r of records) {
     assert.equal(r.status, 'completed', `${r.strategy}: ${r.error}`);
@@ -61,7 +42,7 @@ test('pagecache guest: stock, pof and the pof-scan oracle side by side, RAM byte
 
 test('pof refuses stream-changing capabilities before anything starts', async () => {
   const s = parseScenario('name: it-xbzrle\nmigration: { capabilities: { xbzrle: true } }\n', 'it-xbzrle.yaml');
-  await assert.rejects(runSession({ scenarios: [s], strategies: ['pof'], testbed, image, outDir: out }), /migration\.capabilities\.xbzrle.*not supported by the pof strategy/);
+  await assert.rejects(runSession({ scenarios: [s], strategies: ['pof'], testbed: tb.testbed, image: tb.image, outDir: out }), /migration\.capabilities\.xbzrle.*not supported by the pof strategy/);
 });
 
 // Guests stay at ≤ 3 pre-copy passes here: on this TCG machine QEMU 7.2 itself was seen to lose
@@ -70,7 +51,7 @@ test('anon and rewrite (O_DIRECT and buffered) guests: pof delivers byte-identic
   const anon = parseScenario('name: it-pof-anon\nguest: { memory_mib: 256 }\nworkload: { type: anon, size_mib: 16, warmup_s: 1 }\nmigration: { link_cap_mbit: 0, downtime_limit_ms: 1000, timeout_s: 180 }\n', 'it-pof-anon.yaml');
   const rewrites = [true, false].map((direct) => parseScenario(
     `name: it-pof-rewrite-${direct ? 'direct' : 'buffered'}\nguest: { memory_mib: 256 }\nworkload: { type: rewrite, file_mib: 32, rate_mib_s: 8, direct: ${direct}, warmup_s: 2 }\nmigration: { link_cap_mbit: 300, downtime_limit_ms: 3000, timeout_s: 120 }\n`, 'it-pof-rewrite.yaml'));
-  const records = await runSession({ scenarios: [anon, ...rewrites], strategies: ['pof'], testbed, image, outDir: out, seed: 2, verifyRam: true });
+  const records = await runSession({ scenarios: [anon, ...rewrites], strategies: ['pof'], testbed: tb.testbed, image: tb.image, outDir: out, seed: 2, verifyRam: true });
   assert.equal(records.length, 3);
   for (const r of records) {
     console.log(`${r.scenario}: ${r.status} total ${r.total_time_ms} ms, passes ${r.passes}, refs ${r.pof_ref_pages}, full ${r.pof_full_pages}, mismatches ${r.pof_verify_mismatches}, fallbacks ${r.pof_fallback_pages}, RAM identical ${r.ram_identical}`);

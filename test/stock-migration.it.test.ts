@@ -1,32 +1,16 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
-import { buildImage, type GuestImage } from '../src/image/build.js';
 import { parseScenario } from '../src/scenario/load.js';
 import { runSession, connectHosts } from '../src/runner/session.js';
 import type { TestbedSpec } from '../src/testbed/spec.js';
 import type { RunRecord } from '../src/runner/record.js';
-import { pofbenchProcesses, pofbenchNamespaces } from './helpers/leftovers.js';
+import { useLocalTestbed } from './helpers/localTestbed.js';
 
 const MiB = 1024 * 1024;
-let testbed: TestbedSpec;
-let image: GuestImage;
-const out = mkdtempSync(join(tmpdir(), 'pofbench-stock-'));
-
-before(async () => {
-  image = await buildImage({ log: (l) => console.log(`image: ${l}`) });
-  testbed = await localUp((l) => console.log(`testbed: ${l}`));
-}, { timeout: 600_000 });
-
-after(async () => {
-  await localDown();
-  rmSync(out, { recursive: true, force: true });
-  assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
-  assert.deepEqual(pofbenchProcesses(), [], 'no process left');
-}, { timeout: 120_000 });
+const tb = useLocalTestbed('stock', { verbose: true });
+const out = tb.out;
 
 function checkCompleted(r: RunRecord) {
   assert.equal(r.status, 'completed', `run ${r.run_id} failed: ${r.error}`);
@@ -48,7 +32,7 @@ function checkCompleted(r: RunRecord) {
 test('idle and pagecache guests migrate with stock QEMU over the testbed', { timeout: 900_000 }, async () => {
   const idle = parseScenario('name: it-idle\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 0 }\nmigration: { link_cap_mbit: 0 }\n', 'it-idle.yaml');
   const pagecache = parseScenario('name: it-pagecache\nguest: { memory_mib: 384 }\nworkload: { type: pagecache, dataset_mib: 160, warmup_s: 1 }\nmigration: { link_cap_mbit: 2000 }\n', 'it-pagecache.yaml');
-  const records = await runSession({ scenarios: [idle, pagecache], strategies: ['stock'], testbed, image, outDir: out });
+  const records = await runSession({ scenarios: [idle, pagecache], strategies: ['stock'], testbed: tb.testbed, image: tb.image, outDir: out });
   assert.equal(records.length, 2);
   for (const r of records) {
     checkCompleted(r);
@@ -63,7 +47,7 @@ test('idle and pagecache guests migrate with stock QEMU over the testbed', { tim
 });
 
 test('an unreachable host is one clear error', { timeout: 60_000 }, async () => {
-  const broken: TestbedSpec = structuredClone(testbed);
+  const broken: TestbedSpec = structuredClone(tb.testbed);
   broken.hosts.src.ssh.host = '198.18.0.99';
   await assert.rejects(connectHosts(broken), /host src \(198\.18\.0\.99:22\) is unreachable over SSH/);
 });

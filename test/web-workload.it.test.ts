@@ -1,31 +1,15 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
-import { buildImage, type GuestImage } from '../src/image/build.js';
 import { parseScenario } from '../src/scenario/load.js';
 import { runSession } from '../src/runner/session.js';
-import type { TestbedSpec } from '../src/testbed/spec.js';
 import type { WebRow } from '../src/metrics/webBuckets.js';
-import { pofbenchProcesses, pofbenchNamespaces, runLeftovers } from './helpers/leftovers.js';
+import { runLeftovers } from './helpers/leftovers.js';
+import { useLocalTestbed } from './helpers/localTestbed.js';
 
-let testbed: TestbedSpec;
-let image: GuestImage;
-const out = mkdtempSync(join(tmpdir(), 'pofbench-web-'));
-
-before(async () => {
-  image = await buildImage({ log: (l) => console.log(`image: ${l}`) });
-  testbed = await localUp((l) => console.log(`testbed: ${l}`));
-}, { timeout: 600_000 });
-
-after(async () => {
-  await localDown();
-  rmSync(out, { recursive: true, force: true });
-  assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
-  assert.deepEqual(pofbenchProcesses(), [], 'no process left (QEMU, agents, load generator, sshd, ganesha)');
-}, { timeout: 120_000 });
+const tb = useLocalTestbed('web', { verbose: true });
+const out = tb.out;
 
 const jsonl = <T>(file: string): T[] => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
 
@@ -36,7 +20,7 @@ test('web workload: autocannon reaches the guest on src before and on dst after 
     'workload: { type: web, connections: 4, files: 8, object_kib: 64, dataset_mib: 32, warmup_s: 2 }',
     'migration: { link_cap_mbit: 400, timeout_s: 120 }',
   ].join('\n'), 'it-web.yaml');
-  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof'], testbed, image, outDir: out, seed: 1 });
+  const records = await runSession({ scenarios: [scenario], strategies: ['stock', 'pof'], testbed: tb.testbed, image: tb.image, outDir: out, seed: 1 });
   assert.equal(records.length, 2);
   assert.deepEqual(runLeftovers(), [], 'no per-run process left (the load generator included)');
   for (const r of records) {
