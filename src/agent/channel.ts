@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 
 /**
@@ -120,6 +121,13 @@ export function checkAuthOk(secret: Buffer, label: string, nonceS: Buffer, nonce
 }
 
 export const newNonce = (): Buffer => randomBytes(32);
+
+/** The per-run secret both agents prove they hold (a file, at least 16 bytes after trimming). */
+export async function readSecret(file: string): Promise<Buffer> {
+  const secret = Buffer.from((await readFile(file, 'utf8')).trim(), 'utf8');
+  if (secret.length < 16) throw new Error(`secret file ${file} holds fewer than 16 bytes`);
+  return secret;
+}
 
 export function u64(n: number): Buffer {
   const b = Buffer.allocUnsafe(8);

@@ -1,9 +1,9 @@
 import { createServer, type Socket } from 'node:net';
-import { readFile, writeFile, rm } from 'node:fs/promises';
+import { writeFile, rm } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import {
-  FrameType, encodeFrame, readFrames, newNonce, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
+  FrameType, encodeFrame, readFrames, newNonce, readSecret, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
 } from './channel.js';
 import { NasImage } from './nasImage.js';
 import { Encoder, type PageRef } from '../codec/encoder.js';
@@ -67,8 +67,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const log = o.log ?? (() => undefined);
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
-  const secret = Buffer.from((await readFile(o.secretFile, 'utf8')).trim(), 'utf8');
-  if (secret.length < 16) throw new Error(`secret file ${o.secretFile} holds fewer than 16 bytes`);
+  const secret = await readSecret(o.secretFile);
   const image = await NasImage.open(o.nasImage);
   const stats: SourceStats = {
     role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0,

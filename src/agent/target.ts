@@ -1,10 +1,10 @@
 import { createServer, connect, type Socket, type Server } from 'node:net';
 import { sha256 } from '../codec/bytes.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { appendFileSync } from 'node:fs';
 import {
-  FrameType, FrameReader, encodeFrame, readFrames, newNonce, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
+  FrameType, FrameReader, encodeFrame, readFrames, newNonce, readSecret, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
 } from './channel.js';
 import { NasImage, BLOCK } from './nasImage.js';
 import { Decoder, type DecodedItem } from '../codec/decoder.js';
@@ -55,8 +55,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   const log = o.log ?? (() => undefined);
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
-  const secret = Buffer.from((await readFile(o.secretFile, 'utf8')).trim(), 'utf8');
-  if (secret.length < 16) throw new Error(`secret file ${o.secretFile} holds fewer than 16 bytes`);
+  const secret = await readSecret(o.secretFile);
   const image = await NasImage.open(o.nasImage);
   const stats: TargetStats = {
     role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, ref_pages: 0, nas_read_bytes: 0,
