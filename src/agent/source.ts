@@ -82,9 +82,9 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
       const file = o.statusFile;
       let last = '';
       indexer.onTick = (ix) => {
-        const status = { caught_up: ix.caughtUp, index_blocks: ix.index.size, trace_bytes: ix.traceBytes, busy_ms: Math.round(ix.busyMs), nas_read_bytes: ix.nasReadBytes };
-        if (JSON.stringify(status) === last) return;
-        last = JSON.stringify(status);
+        const status = JSON.stringify({ caught_up: ix.caughtUp, index_blocks: ix.index.size, trace_bytes: ix.traceBytes, busy_ms: Math.round(ix.busyMs), nas_read_bytes: ix.nasReadBytes } satisfies IndexStatus);
+        if (status === last) return;
+        last = status;
         writeStatus(file, status);
       };
     }
@@ -96,7 +96,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     stats.index_build_ms = Math.round(r.buildMs);
     scanReadBytes = r.blocksRead * 4096;
     log(`scan index: ${r.indexBlocks} of ${r.imageBlocks} blocks in ${Math.round(r.buildMs)} ms`);
-    if (o.statusFile) writeStatus(o.statusFile, { caught_up: true, index_blocks: index.size, trace_bytes: 0, busy_ms: stats.index_build_ms, nas_read_bytes: scanReadBytes });
+    if (o.statusFile) writeStatus(o.statusFile, JSON.stringify({ caught_up: true, index_blocks: index.size, trace_bytes: 0, busy_ms: stats.index_build_ms, nas_read_bytes: scanReadBytes } satisfies IndexStatus));
   } else {
     throw new Error('the source agent needs --trace-log LOG or --index scan');
   }
@@ -145,8 +145,9 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
 /** The index status the runner waits on before `migrate` (written atomically). */
 export interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
 
-function writeStatus(file: string, status: IndexStatus): void {
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(status)}\n`);
+/** Writes a serialized IndexStatus so the runner never reads half a file. */
+function writeStatus(file: string, status: string): void {
+  writeFileSync(`${file}.tmp`, `${status}\n`);
   renameSync(`${file}.tmp`, file);
 }
 

@@ -151,6 +151,11 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   peer.on('error', (e) => fail(new Error(`source agent connection: ${e.message}`)));
   peer.on('close', () => { if (!ended) fail(new Error('source agent connection closed before the end of the stream')); });
 
+  // buffers are reused (read runs, output batches): fewer large allocations, far less GC
+  const readPool: Buffer[] = [];
+  const outPool: Buffer[] = [];
+  const OUT_BUFFER = 8 * 1024 * 1024;
+
   /** Asks the source for the page of ref `seq` (its NAS block did not match the hash). */
   const fallback = (r: RefPart): Promise<Buffer> => {
     stats.verify_mismatches++;
@@ -187,11 +192,6 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     }
     return slab;
   };
-
-  // buffers are reused (read runs, output batches): fewer large allocations, far less GC
-  const readPool: Buffer[] = [];
-  const outPool: Buffer[] = [];
-  const OUT_BUFFER = 8 * 1024 * 1024;
 
   const addBatch = (items: DecodedItem[]) => {
     if (items.length === 0) return;

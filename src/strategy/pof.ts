@@ -12,7 +12,6 @@ export const POF_AGENT_PORT = 4445;
 /** Longest wait for the source agent's index to catch up before migrating anyway. */
 const INDEX_WAIT_MAX_MS = 120_000;
 
-
 /** Capabilities that change the RAM stream format or move pages off the main socket. */
 const REFUSED_CAPABILITIES = ['xbzrle', 'multifd', 'compress'];
 
@@ -119,10 +118,10 @@ export class PofStrategy implements MigrationStrategy {
       }
       await sleep(200);
     }
+    if (!status?.caught_up && this.index === 'scan') throw new Error(`source agent on ${ctx.src.name}: still hashing the disk image after ${INDEX_WAIT_MAX_MS / 1000} s (--index scan)`);
     // the agent listens for QEMU once its index is ready; make sure before QEMU is told to connect
     await ctx.src.exec(`for i in $(seq 50); do test -S ${sh([this.srcSockPath(ctx)])} && break; sleep 0.1; done`, { allowFail: true });
     const waited = Date.now() - t0;
-    if (!status?.caught_up && this.index === 'scan') throw new Error(`source agent on ${ctx.src.name}: still hashing the disk image after ${INDEX_WAIT_MAX_MS / 1000} s (--index scan)`);
     if (!status?.caught_up) log(`the source agent's index did not catch up within ${INDEX_WAIT_MAX_MS / 1000} s; migrating anyway (fewer pages may go by reference)`);
     return { index_wait_ms: waited, index_caught_up: status?.caught_up ? 1 : 0 };
   }
