@@ -93,15 +93,21 @@ export const FAULTS: MigrationFault[] = [
     },
   },
   {
-    name: 'nas-block-changed', description: 'referenced NAS blocks change between reference and fetch (every 64th block rewritten on the NAS)',
+    name: 'nas-block-changed', description: 'referenced NAS blocks change between reference and fetch (every 64th block of the dataset files rewritten on the NAS)',
     strategies: ['pof'], expect: 'complete', linkCapMbit: 300,
     checkCompleted: (r) => (Number(r.pof_verify_mismatches) > 0 && r.pof_verify_mismatches === r.pof_fallback_pages ? undefined
       : `expected verify mismatches served from the source's window, got ${r.pof_verify_mismatches} mismatches / ${r.pof_fallback_pages} fallbacks`),
     async inject(m) {
+      const img = sh([posix.join(m.testbed.nas.localPath, 'runs', m.runId, 'data.raw')]);
+      // only blocks of the dataset files (the page cache pof references): rewriting ext4 metadata or
+      // the journal under a running guest breaks the guest itself (it was seen to reset on the
+      // destination), which is not what this fault is about
+      const list = `for f in $(debugfs -R 'ls /dataset' ${img} 2>/dev/null | grep -o 'f[0-9]*[.]bin' | sort -u); do debugfs -R "blocks /dataset/$f" ${img} 2>/dev/null; done | tr ' ' '\n' | grep . | awk 'NR % 64 == 1'`;
+      const blocks = (await m.hosts.nas.exec(list, { timeoutMs: 60000 })).stdout.split('\n').filter((b) => /^\d+$/.test(b));
+      if (blocks.length < 16) throw new Error(`nas-block-changed: only ${blocks.length} dataset blocks found in ${img}`);
       await midStream(m, 4 * 1024 * 1024);
-      const img = posix.join(m.testbed.nas.localPath, 'runs', m.runId, 'data.raw');
-      // overwrite 1 block in 64 with random bytes (in place, same size) across the image's first 512 MiB
-      const script = `for b in $(seq 0 64 131071); do dd if=/dev/urandom of=${sh([img])} bs=4096 seek=$b count=1 conv=notrunc status=none 2>/dev/null || break; done`;
+      // overwrite them with random bytes (in place, same size)
+      const script = `for b in ${blocks.join(' ')}; do dd if=/dev/urandom of=${img} bs=4096 seek=$b count=1 conv=notrunc status=none 2>/dev/null || break; done`;
       await m.hosts.nas.exec(script, { timeoutMs: 60000 });
     },
   },
