@@ -4,7 +4,7 @@ import { Encoder } from '../src/codec/encoder.js';
 import { Decoder } from '../src/codec/decoder.js';
 import { QemuStreamParser } from '../src/codec/qemu.js';
 import { resolveRefs, decodeItems } from '../src/codec/resolve.js';
-import { BlockIndex, parseTraceLine, blocksOfRange } from '../src/codec/blockindex.js';
+import { BlockIndex, parseTraceLine, blocksOfRange, pageFingerprint } from '../src/codec/blockindex.js';
 import { CodecError, RefMismatchError, UnsupportedStreamError } from '../src/codec/errors.js';
 import { inspectStream } from '../src/codec/inspect.js';
 import { REF_FRAME_SIZE } from '../src/codec/format.js';
@@ -178,6 +178,32 @@ test('the block index follows content: duplicates, invalidation, zero blocks', (
   idx.addBlock(3, Buffer.alloc(PAGE));
   assert.equal(idx.has(3), false, 'a block that became zero is dropped');
   assert.deepEqual([...blocksOfRange(4095, 2)], [0, 1]);
+});
+
+test('the fingerprint prefilter: pages it cannot match cost no SHA-256, and a fingerprint match alone is never a reference', () => {
+  const idx = new BlockIndex();
+  idx.addBlocks(0, image);
+  assert.equal(idx.fingerprints, IMAGE_BLOCKS - 1);
+  const r = prng(99);
+  for (let i = 0; i < 50; i++) assert.equal(idx.lookup(randomPage(r)), undefined);
+  assert.equal(idx.hashed, 0, 'no page without an indexed fingerprint was hashed');
+  // same words at every sampled offset as block 12, different elsewhere: a candidate, not a hit
+  const lookalike = Buffer.from(blockOf(12));
+  lookalike[100] ^= 0xff;
+  assert.equal(pageFingerprint(lookalike), pageFingerprint(blockOf(12)));
+  assert.equal(idx.lookup(lookalike), undefined);
+  assert.equal(idx.hashed, 1);
+  assert.equal(idx.lookup(blockOf(12))?.block, 12);
+  assert.equal(idx.hashed, 2);
+  // dropping the block drops its fingerprint; a block indexed twice counts once per block
+  idx.addBlock(50, blockOf(12));
+  idx.invalidate(12);
+  assert.equal(idx.lookup(blockOf(12))?.block, 50);
+  idx.invalidate(50);
+  assert.equal(idx.fingerprints, IMAGE_BLOCKS - 2);
+  const before = idx.hashed;
+  assert.equal(idx.lookup(blockOf(12)), undefined);
+  assert.equal(idx.hashed, before, 'the dropped content is filtered without hashing');
 });
 
 test('QEMU 7.2 block trace lines parse (log backend, with and without timestamps)', () => {

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
-import { Encoder, type EncoderStats } from '../codec/encoder.js';
+import { Encoder, joinFrames, type EncoderStats } from '../codec/encoder.js';
 import { Decoder, type DecoderStats } from '../codec/decoder.js';
 import { decodeItems, resolveRefs } from '../codec/resolve.js';
 import { buildScanIndex, buildTraceIndex, type BlockIndex, type IndexBuild } from '../codec/blockindex.js';
@@ -36,8 +36,12 @@ export async function buildIndex(imagePath: string, spec: IndexSpec): Promise<In
 export async function encodeStream(input: Readable | AsyncIterable<Buffer>, output: Writable, index: BlockIndex | undefined, imageBlocks: number): Promise<EncoderStats> {
   const enc = new Encoder({ lookup: index ? (p) => index.lookup(p) : undefined, imageBlocks });
   await pipeline(input, async function* (src: AsyncIterable<Buffer>) {
-    for await (const c of src) yield* enc.push(c);
-    yield* enc.end();
+    // one write per input chunk (the encoder's output is many small views)
+    for await (const c of src) {
+      const out = enc.push(c);
+      if (out.length) yield joinFrames(out);
+    }
+    yield joinFrames(enc.end());
   }, output);
   return enc.stats();
 }

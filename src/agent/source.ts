@@ -44,6 +44,8 @@ export interface SourceStats {
   full_pages: number;
   ref_pages: number;
   zero_pages: number;
+  /** Pages hashed with SHA-256: those whose fingerprint some indexed block shares (the rest cannot be on the NAS). */
+  hashed_pages: number;
   index_blocks: number;
   index_build_ms: number;
   index_nas_read_bytes: number;
@@ -70,7 +72,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const secret = await readSecret(o.secretFile);
   const image = await NasImage.open(o.nasImage);
   const stats: SourceStats = {
-    role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0,
+    role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
     index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
@@ -132,6 +134,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
       stats.index_nas_read_bytes = scanReadBytes;
     }
     stats.index_blocks = index.size;
+    stats.hashed_pages = index.hashed;
     const cpu = process.cpuUsage(cpu0);
     stats.cpu_s = Number(((cpu.user + cpu.system) / 1e6).toFixed(3));
     stats.elapsed_ms = Date.now() - t0;
@@ -211,30 +214,35 @@ async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockI
       qemu.destroy();
       reject(e);
     };
-    /** One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames, fewer writes). */
+    /**
+     * One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames, fewer writes). The
+     * frame header and the encoder's buffers (views of QEMU's chunks) go out corked: one writev, no copy.
+     */
     const send = (chunks: Buffer[]): boolean => {
-      let total = 0;
-      for (const c of chunks) total += c.length;
-      if (total === 0) return true;
-      // frames are assembled in place: one copy of the encoder's output, header included
+      let left = 0;
+      for (const c of chunks) left += c.length;
+      if (left === 0) return true;
       let ok = true;
-      let i = 0;
-      let off = 0;
-      for (let left = total; left > 0;) {
-        const len = Math.min(left, MAX_DATA_FRAME);
-        const frame = Buffer.allocUnsafe(5 + len);
-        frame[0] = FrameType.DATA;
-        frame.writeUInt32BE(len, 1);
-        for (let at = 5; at < frame.length;) {
-          const n = chunks[i].copy(frame, at, off);
-          at += n;
-          off += n;
-          if (off === chunks[i].length) { i++; off = 0; }
+      let frameLeft = 0;
+      peer.cork();
+      for (let c of chunks) {
+        while (c.length > 0) {
+          if (frameLeft === 0) {
+            frameLeft = Math.min(left, MAX_DATA_FRAME);
+            const header = Buffer.allocUnsafe(5);
+            header[0] = FrameType.DATA;
+            header.writeUInt32BE(frameLeft, 1);
+            ok = peer.write(header) && ok;
+            stats.bytes_out += frameLeft;
+          }
+          const part = c.length <= frameLeft ? c : c.subarray(0, frameLeft);
+          ok = peer.write(part) && ok;
+          frameLeft -= part.length;
+          left -= part.length;
+          c = c.subarray(part.length);
         }
-        left -= len;
-        stats.bytes_out += len;
-        ok = peer.write(frame) && ok;
       }
+      peer.uncork();
       return ok;
     };
     /** QEMU is read only while the link drains and the retention window has room. */

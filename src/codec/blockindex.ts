@@ -4,8 +4,13 @@
  * `BlockIndex` is the in-memory structure (pure, no I/O); `buildScanIndex` (every block: the oracle)
  * and `buildTraceIndex` (only blocks in a QEMU block trace) fill one from an image file.
  *
- * Memory: about 150–200 bytes per indexed block (two Map entries, a 32-char key string), i.e.
- * ~40–50 MB per GiB of indexed, non-zero disk content.
+ * Memory: about 200–250 bytes per indexed block (three Map entries, a 32-char key string), i.e.
+ * ~50–60 MB per GiB of indexed, non-zero disk content.
+ *
+ * Prefilter: every indexed block also records a cheap 32-bit fingerprint of its content (eight
+ * sampled words, see `pageFingerprint`). `lookup` hashes a page only when some indexed block has the
+ * same fingerprint, so pages with nothing to find on the NAS (anonymous memory) cost no SHA-256.
+ * A fingerprint match is only a candidate: the reference is decided by the SHA-256 alone.
  */
 import { open } from 'node:fs/promises';
 import { HASH_SIZE, PAGE_SIZE, isZeroPage, sha256 } from './bytes.js';
@@ -15,8 +20,13 @@ export class BlockIndex {
   /** hash key → block, or blocks when several blocks hold the same content. */
   private readonly byHash = new Map<string, number | number[]>();
   private readonly byBlock = new Map<number, string>();
+  /** block → fingerprint of its indexed content; fingerprint → how many indexed blocks have it. */
+  private readonly fpOfBlock = new Map<number, number>();
+  private readonly fpCount = new Map<number, number>();
   lookups = 0;
   hits = 0;
+  /** Lookups the fingerprint let through to SHA-256 (hits + false candidates). */
+  hashed = 0;
 
   /** Number of indexed blocks. */
   get size(): number {
@@ -35,7 +45,7 @@ export class BlockIndex {
       this.invalidate(block);
       return false;
     }
-    this.addHashed(block, sha256(content));
+    this.addHashed(block, sha256(content), pageFingerprint(content));
     return true;
   }
 
@@ -48,14 +58,16 @@ export class BlockIndex {
     return n;
   }
 
-  /** Indexes a block whose content hash is already known. */
-  addHashed(block: number, hash: Buffer): void {
+  /** Indexes a block whose content hash and fingerprint (`pageFingerprint`) are already known. */
+  addHashed(block: number, hash: Buffer, fingerprint: number): void {
     if (hash.length !== HASH_SIZE) throw new RangeError(`hash of ${hash.length} bytes`);
     const key = hash.toString('latin1');
     const old = this.byBlock.get(block);
     if (old === key) return;
     if (old !== undefined) this.unlink(old, block);
     this.byBlock.set(block, key);
+    this.fpOfBlock.set(block, fingerprint);
+    this.fpCount.set(fingerprint, (this.fpCount.get(fingerprint) ?? 0) + 1);
     const cur = this.byHash.get(key);
     if (cur === undefined) this.byHash.set(key, block);
     else if (typeof cur === 'number') this.byHash.set(key, [cur, block]);
@@ -69,6 +81,11 @@ export class BlockIndex {
     this.byBlock.delete(block);
     this.unlink(key, block);
     return true;
+  }
+
+  /** Fingerprints of indexed blocks (distinct), for tests and statistics. */
+  get fingerprints(): number {
+    return this.fpCount.size;
   }
 
   /** Drops every block overlapping [offset, offset + bytes) of the disk. Returns how many were dropped. */
@@ -86,9 +103,11 @@ export class BlockIndex {
     return this.byBlock.keys();
   }
 
-  /** The block holding this content, with the content's SHA-256 (hashes the page). */
+  /** The block holding this content, with the content's SHA-256 (hashes the page only when its fingerprint is indexed). */
   lookup(page: Buffer): PageRef | undefined {
     this.lookups++;
+    if (!this.fpCount.has(pageFingerprint(page))) return undefined;
+    this.hashed++;
     const hash = sha256(page);
     const ref = this.lookupHash(hash);
     if (ref) this.hits++;
@@ -102,6 +121,13 @@ export class BlockIndex {
   }
 
   private unlink(key: string, block: number): void {
+    const fp = this.fpOfBlock.get(block);
+    if (fp !== undefined) {
+      this.fpOfBlock.delete(block);
+      const n = this.fpCount.get(fp)!;
+      if (n <= 1) this.fpCount.delete(fp);
+      else this.fpCount.set(fp, n - 1);
+    }
     const cur = this.byHash.get(key);
     if (cur === undefined) return;
     if (typeof cur === 'number') {
@@ -112,6 +138,22 @@ export class BlockIndex {
     if (i >= 0) cur.splice(i, 1);
     if (cur.length === 1) this.byHash.set(key, cur[0]);
   }
+}
+
+/** Where `pageFingerprint` samples a page: eight 32-bit words spread over the 4 KiB. */
+const FINGERPRINT_OFFSETS = [0, 516, 1036, 1552, 2068, 2588, 3104, 4092];
+
+/**
+ * A cheap 32-bit fingerprint of a 4 KiB page (eight sampled words, mixed): equal pages have equal
+ * fingerprints; unequal pages usually differ. Costs ~0.1 µs against ~4 µs for SHA-256.
+ */
+export function pageFingerprint(page: Buffer): number {
+  let h = 0x811c9dc5;
+  for (const o of FINGERPRINT_OFFSETS) {
+    h = Math.imul(h ^ page.readUInt32LE(o), 0x9e3779b1);
+    h ^= h >>> 15;
+  }
+  return h >>> 0;
 }
 
 /** Block numbers overlapping a byte range of the disk. */

@@ -3,7 +3,8 @@
  *
  * Memory bound: the parser's (≈66 KiB + the last input chunk, see qemu.ts) plus the pending literal
  * run, at most `maxLiteral` bytes (default 256 KiB), held as views of input chunks until flushed.
- * Output is returned per `push` as a list of buffers; each literal frame is one buffer.
+ * Output is returned per `push` as a list of buffers: a literal frame is its 5-byte header followed by
+ * views of the input chunks (callers must not reuse input buffers), a REF frame one buffer.
  *
  * The output does not depend on how the input is chunked (literals are flushed on size, before a
  * REF and at the end); a live agent that sees its input go idle calls `flush()` so no bytes linger.
@@ -158,18 +159,21 @@ export class Encoder {
 
   private flushLiteral(out: Buffer[]): void {
     if (this.pendingLen === 0) return;
-    const frame = Buffer.allocUnsafe(5 + this.pendingLen);
-    encodeLiteralHeader(this.pendingLen).copy(frame, 0);
-    let o = 5;
+    // the frame is its header followed by the pending views of the input: no copy here (a socket
+    // writes them with one writev; see `joinFrames` for one buffer)
+    out.push(encodeLiteralHeader(this.pendingLen));
     for (const b of this.pending) {
-      b.copy(frame, o);
-      o += b.length;
+      this.crc = crc32(b, this.crc);
+      out.push(b);
     }
-    this.crc = crc32(frame.subarray(5), this.crc);
     this.s.literalBytes += this.pendingLen;
     this.s.literalFrames++;
     this.pending = [];
     this.pendingLen = 0;
-    out.push(frame);
   }
+}
+
+/** The output of one `push`/`flush`/`end` as one buffer (one copy), for writers that want few large writes. */
+export function joinFrames(parts: Buffer[]): Buffer {
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
