@@ -45,27 +45,47 @@ export function frameName(type: number): string {
   return NAMES.get(type) ?? `0x${type.toString(16)}`;
 }
 
-/** Incremental frame parser: push bytes, take whole frames. Refuses unknown types and oversize lengths. */
+/**
+ * Incremental frame parser: push bytes, take frames. Refuses unknown types and oversize lengths.
+ * A DATA frame's payload is a plain byte stream, so it is handed on in pieces as its bytes arrive
+ * (views of the pushed chunks, never gathered or copied); every other frame comes whole.
+ */
 export class FrameReader {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** Payload bytes of the current DATA frame not yet handed on. */
+  private dataLeft = 0;
   offset = 0;
 
   push(data: Buffer): Frame[] {
-    this.chunks.push(data);
-    this.buffered += data.length;
+    if (data.length) {
+      this.chunks.push(data);
+      this.buffered += data.length;
+    }
     const frames: Frame[] = [];
     for (;;) {
+      if (this.dataLeft > 0) {
+        if (this.buffered === 0) break;
+        const first = this.chunks[0];
+        const n = Math.min(this.dataLeft, first.length);
+        frames.push({ type: FrameType.DATA, payload: this.consume(n) });
+        this.dataLeft -= n;
+        continue;
+      }
       if (this.buffered < 5) break;
       const head = this.peek(5);
       const type = head.readUInt8(0);
       const len = head.readUInt32BE(1);
       if (!NAMES.has(type)) throw new Error(`agent channel: unknown frame type 0x${type.toString(16)} at byte ${this.offset}`);
       if (len > MAX_FRAME) throw new Error(`agent channel: frame length ${len} at byte ${this.offset} exceeds ${MAX_FRAME}`);
+      if (type === FrameType.DATA && len > 0) {
+        this.consume(5);
+        this.dataLeft = len;
+        continue;
+      }
       if (this.buffered < 5 + len) break;
-      const all = this.take(5 + len);
-      frames.push({ type, payload: all.subarray(5) });
-      this.offset += 5 + len;
+      this.consume(5);
+      frames.push({ type, payload: this.consume(len) });
     }
     return frames;
   }
@@ -74,19 +94,45 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** The next n (≤ buffered) bytes without consuming them: a view, or a copy of n bytes across chunks. */
   private peek(n: number): Buffer {
     if (this.chunks[0].length >= n) return this.chunks[0].subarray(0, n);
-    const joined = Buffer.concat(this.chunks);
-    this.chunks = [joined];
-    return joined.subarray(0, n);
+    return this.gather(n, false);
   }
 
-  private take(n: number): Buffer {
-    const joined = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    const out = joined.subarray(0, n);
-    const rest = joined.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
+  /** Consumes n (≤ buffered) bytes: a view when they lie in the first chunk, else a copy of just those bytes. */
+  private consume(n: number): Buffer {
+    this.offset += n;
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (n === 0) return Buffer.alloc(0);
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    return this.gather(n, true);
+  }
+
+  private gather(n: number, consume: boolean): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    let i = 0;
+    while (at < n) {
+      const c = this.chunks[i];
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (consume) {
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      } else {
+        i++;
+      }
+    }
     return out;
   }
 }

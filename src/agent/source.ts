@@ -103,6 +103,10 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     throw new Error('the source agent needs --trace-log LOG or --index scan');
   }
 
+  // the retention window is one ring of page slots (no allocation per page); QEMU is paused at
+  // `retentionPages` unacknowledged refs, the slack covers the refs of the chunk being encoded.
+  // Touched now, before QEMU connects, so the migration's first refs do not pay for page faults.
+  const ring = Buffer.allocUnsafe((retentionPages(o) + 1024) * PAGE_SIZE).fill(0);
   if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true });
   let qemu: Socket | undefined;
   let peer: Socket | undefined;
@@ -117,7 +121,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     peer = await connectTo(o.target);
     await handshake(peer, secret, o.label);
     log('target agent authenticated');
-    await stream(qemu, peer, image, index, o, stats, log);
+    await stream(qemu, peer, ring, image, index, o, stats, log);
     stats.migration_ms = Date.now() - tMig;
     stats.status = 'completed';
   } catch (err) {
@@ -144,6 +148,8 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   }
   return stats;
 }
+
+const retentionPages = (o: SourceAgentOptions): number => o.retentionPages ?? 16384;
 
 /** The index status the runner waits on before `migrate` (written atomically). */
 export interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
@@ -184,12 +190,9 @@ export function handshake(peer: Socket, secret: Buffer, label: string): Promise<
   });
 }
 
-async function stream(qemu: Socket, peer: Socket, image: NasImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
-  const retentionLimit = o.retentionPages ?? 16384;
-  // the retention window is one ring of page slots (no allocation per page); QEMU is paused at
-  // `retentionLimit` unacknowledged refs, the slack covers the refs of the chunk being encoded
-  const ringPages = retentionLimit + 1024;
-  const ring = Buffer.allocUnsafe(ringPages * PAGE_SIZE);
+async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: NasImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
+  const retentionLimit = retentionPages(o);
+  const ringPages = ring.length / PAGE_SIZE;
   let nextSeq = 0;
   let acked = 0;
   const lookup = (page: Buffer): PageRef | undefined => {

@@ -1,4 +1,4 @@
-import { createServer, connect, type Socket, type Server } from 'node:net';
+import { createServer, connect, type Socket, type Server, type NetConnectOpts } from 'node:net';
 import { sha256 } from '../codec/bytes.js';
 import { writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
@@ -151,10 +151,9 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   peer.on('error', (e) => fail(new Error(`source agent connection: ${e.message}`)));
   peer.on('close', () => { if (!ended) fail(new Error('source agent connection closed before the end of the stream')); });
 
-  // buffers are reused (read runs, output batches): fewer large allocations, far less GC
+  // read buffers are reused: fewer large allocations, far less GC
   const readPool: Buffer[] = [];
-  const outPool: Buffer[] = [];
-  const OUT_BUFFER = 8 * 1024 * 1024;
+  const tee = process.env.POFBENCH_AGENT_TEE;
 
   /** Asks the source for the page of ref `seq` (its NAS block did not match the hash). */
   const fallback = (r: RefPart): Promise<Buffer> => {
@@ -272,29 +271,27 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   });
   peer.resume();
 
-  const tee = process.env.POFBENCH_AGENT_TEE;
-  const writeQemu = (b: Buffer, written?: () => void) => new Promise<void>((resolve) => {
-    stats.bytes_out += b.length;
-    stats.qemu_crc32 = crc32(b, stats.qemu_crc32);
-    if (tee) appendFileSync(`${tee}/target-out.bin`, b);
-    if (qemu.write(b, written)) resolve();
+  /**
+   * One batch to QEMU: its literals and verified pages written corked, i.e. one writev and no copy.
+   * The read buffers the pages live in go back to the pool once the kernel has taken the bytes.
+   */
+  const writeBatch = (batch: Batch) => new Promise<void>((resolve) => {
+    let ok = true;
+    const n = batch.parts.length;
+    const release = () => { for (const r of batch.runBuffers) if (readPool.length < concurrency) readPool.push(r); };
+    qemu.cork();
+    for (let i = 0; i < n; i++) {
+      const p = batch.parts[i];
+      const b = Buffer.isBuffer(p) ? p : p.page!;
+      stats.qemu_crc32 = crc32(b, stats.qemu_crc32);
+      if (tee) appendFileSync(`${tee}/target-out.bin`, b);
+      ok = qemu.write(b, i === n - 1 ? release : undefined) && ok;
+    }
+    qemu.uncork();
+    stats.bytes_out += batch.bytes;
+    if (ok) resolve();
     else qemu.once('drain', resolve);
   });
-  /** One batch as one buffer: the single literal as is, else copied into a pooled output buffer. */
-  const assemble = (batch: Batch): { out: Buffer; release?: () => void } => {
-    if (batch.parts.length === 1 && Buffer.isBuffer(batch.parts[0])) return { out: batch.parts[0] };
-    const pooled = batch.bytes <= OUT_BUFFER ? outPool.pop() ?? Buffer.allocUnsafe(OUT_BUFFER) : undefined;
-    const out = pooled ? pooled.subarray(0, batch.bytes) : Buffer.allocUnsafe(batch.bytes);
-    let at = 0;
-    for (const p of batch.parts) {
-      const b = Buffer.isBuffer(p) ? p : p.page!;
-      b.copy(out, at);
-      at += b.length;
-    }
-    // the pages are copied out: their read buffers can take the next runs
-    for (const r of batch.runBuffers) if (readPool.length < concurrency) readPool.push(r);
-    return { out, release: pooled ? () => { if (outPool.length < 8) outPool.push(pooled); } : undefined };
-  };
 
   // the writer: batches strictly in order, each once all its pages are in
   const writer = (async () => {
@@ -307,8 +304,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
       const batch = batches[0];
       await batch.ready;
       batches.shift();
-      const { out, release } = assemble(batch);
-      await writeQemu(out, release);
+      await writeBatch(batch);
       bufferedBytes -= batch.bytes;
       resolvedRefs += batch.refs;
       if (resolvedRefs - ackedRefs >= 256 || (batches.length === 0 && resolvedRefs > ackedRefs)) {
@@ -341,7 +337,11 @@ export function listenOn(server: Server, ep: Endpoint): Promise<void> {
 
 export function connectTo(ep: Endpoint, timeoutMs = 10000): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = ep.kind === 'unix' ? connect(ep.path) : connect(ep.port, ep.host);
+    // a write queue of a few MiB: a 64 KiB write does not report "full" (and pause the reader) every time
+    const writableHighWaterMark = 4 * 1024 * 1024;
+    // (a Duplex option net.Socket honours; @types/node does not list it on the connect options)
+    const where: NetConnectOpts = ep.kind === 'unix' ? { path: ep.path } : { port: ep.port, host: ep.host };
+    const s = connect(Object.assign(where, { writableHighWaterMark }));
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect to ${describe(ep)} timed out`)); }, timeoutMs);
     s.once('connect', () => { clearTimeout(timer); s.setNoDelay?.(true); resolve(s); });
     s.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot connect to ${describe(ep)}: ${e.message}`)); });
