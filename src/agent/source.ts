@@ -10,6 +10,7 @@ import { Encoder, type PageRef } from '../codec/encoder.js';
 import { BlockIndex, buildScanIndex } from '../codec/blockindex.js';
 import { PAGE_SIZE } from '../codec/bytes.js';
 import { TraceIndexer } from './indexer.js';
+import { warmUpCodec } from './warmup.js';
 import { listenOn, connectTo, describe } from './target.js';
 import type { Endpoint } from './endpoint.js';
 
@@ -51,6 +52,8 @@ export interface SourceStats {
   index_nas_read_bytes: number;
   fallback_requests: number;
   retention_peak_pages: number;
+  /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
+  warmup_ms: number;
   cpu_s: number;
   elapsed_ms: number;
   migration_ms?: number;
@@ -73,7 +76,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const image = await NasImage.open(o.nasImage);
   const stats: SourceStats = {
     role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
-    index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, cpu_s: 0, elapsed_ms: 0,
+    index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, warmup_ms: 0, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
   let index: BlockIndex;
@@ -107,6 +110,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   // `retentionPages` unacknowledged refs, the slack covers the refs of the chunk being encoded.
   // Touched now, before QEMU connects, so the migration's first refs do not pay for page faults.
   const ring = Buffer.allocUnsafe((retentionPages(o) + 1024) * PAGE_SIZE).fill(0);
+  stats.warmup_ms = Math.round(warmUpCodec());
   if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true });
   let qemu: Socket | undefined;
   let peer: Socket | undefined;
