@@ -1,5 +1,5 @@
 import { createServer, connect, type Socket, type Server, type NetConnectOpts } from 'node:net';
-import { sha256 } from '../codec/bytes.js';
+import { sha256, sha256Key } from '../codec/bytes.js';
 import { writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { appendFileSync } from 'node:fs';
@@ -143,8 +143,23 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   const batches: Batch[] = [];
   let bufferedBytes = 0;
   let refSeq = 0;
-  let resolvedRefs = 0;
+  let verifiedRefs = 0;
   let ackedRefs = 0;
+  /**
+   * Refs per batch, in stream order, until verified. A ref is acknowledged as soon as it and every
+   * ref before it have their verified page in hand (from the NAS, or the source's fallback copy):
+   * the source's copy is no longer needed then, even though the page has not reached QEMU yet.
+   * Refs are tiny on the wire (41 bytes), so tens of thousands are in flight in socket buffers; an
+   * ack that waited for the QEMU write would keep the source's retention window full.
+   */
+  const verifying: { refs: number; verified: boolean }[] = [];
+  const ackVerified = () => {
+    while (verifying.length > 0 && verifying[0].verified) verifiedRefs += verifying.shift()!.refs;
+    if (verifiedRefs - ackedRefs >= 256 || (verifying.length === 0 && verifiedRefs > ackedRefs)) {
+      ackedRefs = verifiedRefs;
+      peer.write(encodeFrame(FrameType.ACK, u64(verifiedRefs)));
+    }
+  };
   let inFlight = 0;
   let ended = false;
   let sawEnd = false;
@@ -199,7 +214,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     }
     for (let k = 0; k < run.length; k++) {
       const page = buf.subarray(k * BLOCK, (k + 1) * BLOCK);
-      run[k].page = sha256(page).equals(run[k].hash) ? page : await fallback(run[k]);
+      run[k].page = sha256Key(page) === run[k].hash.toString('latin1') ? page : await fallback(run[k]);
     }
     return slab;
   };
@@ -230,6 +245,11 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     }
     const ready = Promise.all(reads).then(() => undefined);
     ready.catch((e: Error) => fail(e));
+    if (refs.length) {
+      const entry = { refs: refs.length, verified: false };
+      verifying.push(entry);
+      ready.then(() => { entry.verified = true; ackVerified(); }, () => undefined);
+    }
     stats.ref_pages += refs.length;
     batches.push({ parts, bytes, refs: refs.length, ready, runBuffers });
     bufferedBytes += bytes;
@@ -339,11 +359,6 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
       batches.shift();
       await writeBatch(batch);
       bufferedBytes -= batch.bytes;
-      resolvedRefs += batch.refs;
-      if (resolvedRefs - ackedRefs >= 256 || (batches.length === 0 && resolvedRefs > ackedRefs)) {
-        ackedRefs = resolvedRefs;
-        peer.write(encodeFrame(FrameType.ACK, u64(resolvedRefs)));
-      }
       if (bufferedBytes <= maxBuffered / 2 && peer.isPaused()) peer.resume();
     }
   })();

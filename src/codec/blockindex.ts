@@ -13,7 +13,7 @@
  * A fingerprint match is only a candidate: the reference is decided by the SHA-256 alone.
  */
 import { open } from 'node:fs/promises';
-import { HASH_SIZE, PAGE_SIZE, isZeroPage, sha256 } from './bytes.js';
+import { HASH_SIZE, PAGE_SIZE, isZeroPage, sha256Key } from './bytes.js';
 import type { PageRef } from './encoder.js';
 
 export class BlockIndex {
@@ -45,7 +45,7 @@ export class BlockIndex {
       this.invalidate(block);
       return false;
     }
-    this.addHashed(block, sha256(content), pageFingerprint(content));
+    this.addKey(block, sha256Key(content), pageFingerprint(content));
     return true;
   }
 
@@ -61,7 +61,11 @@ export class BlockIndex {
   /** Indexes a block whose content hash and fingerprint (`pageFingerprint`) are already known. */
   addHashed(block: number, hash: Buffer, fingerprint: number): void {
     if (hash.length !== HASH_SIZE) throw new RangeError(`hash of ${hash.length} bytes`);
-    const key = hash.toString('latin1');
+    this.addKey(block, hash.toString('latin1'), fingerprint);
+  }
+
+  /** Indexes a block by its content key (`sha256Key`) and fingerprint. */
+  private addKey(block: number, key: string, fingerprint: number): void {
     const old = this.byBlock.get(block);
     if (old === key) return;
     if (old !== undefined) this.unlink(old, block);
@@ -108,10 +112,11 @@ export class BlockIndex {
     this.lookups++;
     if (!this.fpCount.has(pageFingerprint(page))) return undefined;
     this.hashed++;
-    const hash = sha256(page);
-    const ref = this.lookupHash(hash);
-    if (ref) this.hits++;
-    return ref;
+    const key = sha256Key(page);
+    const v = this.byHash.get(key);
+    if (v === undefined) return undefined;
+    this.hits++;
+    return { block: typeof v === 'number' ? v : v[v.length - 1], hash: Buffer.from(key, 'latin1') };
   }
 
   lookupHash(hash: Buffer): PageRef | undefined {

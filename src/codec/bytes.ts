@@ -11,6 +11,14 @@ export const sha256: (data: Buffer) => Buffer = typeof oneShotHash === 'function
   ? (data) => oneShotHash('sha256', data, 'buffer')
   : (data) => createHash('sha256').update(data).digest();
 
+/**
+ * SHA-256 of a buffer as a 32-character latin1 ("binary") string: no Buffer (and no backing store) per call,
+ * ~20 % cheaper than `sha256` for 4 KiB pages; the form the block index keys on.
+ */
+export const sha256Key: (data: Buffer) => string = typeof oneShotHash === 'function'
+  ? (data) => oneShotHash('sha256', data, 'binary')
+  : (data) => createHash('sha256').update(data).digest('binary');
+
 export function isZeroPage(page: Buffer): boolean {
   return page.length === PAGE_SIZE ? page.equals(ZERO_PAGE) : page.every((b) => b === 0);
 }
