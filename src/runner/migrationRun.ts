@@ -69,20 +69,55 @@ const LOAD_BEFORE_MS = 2000;
 const LOAD_AFTER_MS = 3000;
 
 
-/** NIC byte counters and QEMU CPU seconds read on a host in one exec. */
-async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<{ nic: Record<string, { rx: number; tx: number }>; cpuS?: number }> {
-  const parts = nics.map((n) => `cat /sys/class/net/${n}/statistics/rx_bytes /sys/class/net/${n}/statistics/tx_bytes`);
+/** What `readHostCounters` reads on a host in one exec. */
+interface HostCounters {
+  nic: Record<string, { rx: number; tx: number }>;
+  /** CPU seconds of the QEMU process so far. */
+  cpuS?: number;
+  /** The host's busy CPU seconds so far, all cores (/proc/stat: user, nice, system, irq, softirq, steal). */
+  hostBusyS?: number;
+  hostCores?: number;
+  /** When it was read (controller clock). */
+  at: number;
+}
+
+/** NIC byte counters, QEMU CPU seconds and the host's busy CPU time, read on a host in one exec. */
+async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<HostCounters> {
+  const parts = ['head -n 1 /proc/stat', 'nproc'];
+  parts.push(...nics.map((n) => `cat /sys/class/net/${n}/statistics/rx_bytes /sys/class/net/${n}/statistics/tx_bytes`));
   if (pid) parts.push(`cat /proc/${pid}/stat 2>/dev/null || echo gone`);
   const out = (await host.exec(parts.join('; '))).stdout.trim().split('\n');
+  const at = Date.now();
+  const [statLine, nproc] = [out[0], out[1]];
+  const lines = out.slice(2);
   const nic: Record<string, { rx: number; tx: number }> = {};
-  nics.forEach((n, i) => { nic[n] = { rx: Number(out[2 * i]), tx: Number(out[2 * i + 1]) }; });
+  nics.forEach((n, i) => { nic[n] = { rx: Number(lines[2 * i]), tx: Number(lines[2 * i + 1]) }; });
   let cpuS: number | undefined;
-  const stat = pid ? out[2 * nics.length] : undefined;
+  const stat = pid ? lines[2 * nics.length] : undefined;
   if (stat && stat !== 'gone') {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     cpuS = (Number(f[11]) + Number(f[12])) / 100;
   }
-  return { nic, cpuS };
+  return { nic, cpuS, ...hostCpu(statLine, nproc), at };
+}
+
+/** Busy CPU seconds from the first line of /proc/stat (USER_HZ = 100), and the core count. */
+export function hostCpu(statLine: string | undefined, nproc: string | undefined): { hostBusyS?: number; hostCores?: number } {
+  const f = statLine?.trim().split(/\s+/) ?? [];
+  if (f[0] !== 'cpu' || f.length < 9) return {};
+  const [user, nice, system, , , irq, softirq, steal] = f.slice(1, 9).map(Number);
+  const busy = (user + nice + system + irq + softirq + steal) / 100;
+  const cores = Number(nproc);
+  return { hostBusyS: Number.isFinite(busy) ? busy : undefined, hostCores: Number.isInteger(cores) && cores > 0 ? cores : undefined };
+}
+
+/** Busy core-seconds between two reads, and that as a share of all cores' time (%). */
+export function hostCpuUse(a: HostCounters, b: HostCounters): { busyS?: number; utilPct?: number } {
+  if (a.hostBusyS === undefined || b.hostBusyS === undefined) return {};
+  const busyS = Number((b.hostBusyS - a.hostBusyS).toFixed(2));
+  const wallS = (b.at - a.at) / 1000;
+  const utilPct = b.hostCores && wallS > 0 ? Number(Math.min(100, (100 * busyS) / (b.hostCores * wallS)).toFixed(1)) : undefined;
+  return { busyS, utilPct };
 }
 
 const sumBytes = (c: { rx: number; tx: number }) => c.rx + c.tx;
@@ -377,6 +412,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const srcMig = mig(srcBefore, srcAfter, srcNics.migration!);
     const srcSto = mig(srcBefore, srcAfter, srcNics.storage!);
     const dstSto = mig(dstBefore, dstAfter, dstNics.storage!);
+    const srcCpu = hostCpuUse(srcBefore, srcAfter);
+    const dstCpu = hostCpuUse(dstBefore, dstAfter);
     Object.assign(record, {
       status: 'completed', error: undefined,
       total_time_ms: info['total-time'], wall_time_ms: tDstComplete - t0, setup_time_ms: info['setup-time'],
@@ -388,6 +425,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       qmp_duplicate_pages: ram.duplicate, qmp_total_bytes: ram.total,
       src_qemu_cpu_s: srcAfter.cpuS !== undefined && srcBefore.cpuS !== undefined ? Number((srcAfter.cpuS - srcBefore.cpuS).toFixed(2)) : undefined,
       dst_qemu_cpu_s: dstAfter.cpuS !== undefined && dstBefore.cpuS !== undefined ? Number((dstAfter.cpuS - dstBefore.cpuS).toFixed(2)) : undefined,
+      src_host_cpu_busy_s: srcCpu.busyS, src_host_cpu_util_pct: srcCpu.utilPct,
+      dst_host_cpu_busy_s: dstCpu.busyS, dst_host_cpu_util_pct: dstCpu.utilPct,
       probe_rate_hz: backOnline ? 100 : undefined,
       ...(await strategy.collect(ctx)),
     } satisfies Partial<RunRecord>);

@@ -50,6 +50,12 @@ export interface RunRecord {
   // cpu
   src_qemu_cpu_s?: number;
   dst_qemu_cpu_s?: number;
+  /** Busy CPU seconds of each host (all processes, all cores) from just before `migrate` to completion. */
+  src_host_cpu_busy_s?: number;
+  dst_host_cpu_busy_s?: number;
+  /** The same as a share of the host's cores over that time (%): near 100 means the run was CPU-bound. */
+  src_host_cpu_util_pct?: number;
+  dst_host_cpu_util_pct?: number;
   // workload / checks
   workload_ready_ms?: number;
   guest_on_dst?: boolean;

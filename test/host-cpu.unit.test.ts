@@ -1,0 +1,14 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hostCpu, hostCpuUse } from '../src/runner/migrationRun.js';
+
+test('host CPU: busy seconds from /proc/stat (idle and iowait excluded) and utilization over the window', () => {
+  // user nice system idle iowait irq softirq steal guest guest_nice (USER_HZ = 100)
+  const a = hostCpu('cpu  1000 10 500 90000 300 5 20 0 0 0', '2');
+  assert.deepEqual(a, { hostBusyS: 15.35, hostCores: 2 });
+  const b = hostCpu('cpu  1600 10 800 90100 900 5 20 0 0 0', '2');
+  const use = hostCpuUse({ nic: {}, ...a, at: 10_000 }, { nic: {}, ...b, at: 15_000 });
+  assert.deepEqual(use, { busyS: 9, utilPct: 90 }, '9 busy core-seconds of 2 cores × 5 s');
+  assert.deepEqual(hostCpu('gone', '2'), {}, 'an unreadable /proc/stat gives no figure, not a wrong one');
+  assert.deepEqual(hostCpuUse({ nic: {}, at: 0 }, { nic: {}, ...b, at: 1000 }), {});
+});
