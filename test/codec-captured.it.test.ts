@@ -10,7 +10,7 @@ import { inspectStream } from '../src/codec/inspect.js';
 import { Encoder } from '../src/codec/encoder.js';
 import { Decoder } from '../src/codec/decoder.js';
 import { QemuStreamParser } from '../src/codec/qemu.js';
-import { resolveRefs, decodeItems } from '../src/codec/resolve.js';
+import { restore } from '../src/codec/resolve.js';
 import { buildScanIndex, buildTraceIndex, type BlockIndex } from '../src/codec/blockindex.js';
 import { CodecError, RefMismatchError } from '../src/codec/errors.js';
 import { pofbenchCommand } from '../src/util/paths.js';
@@ -51,7 +51,7 @@ async function decodeAll(pof: Buffer, disk: Buffer, imageBlocks: number, tamper?
     const d = Buffer.from(disk.subarray(b * 4096, (b + 1) * 4096));
     return tamper ? tamper(b, d) : d;
   };
-  for await (const b of resolveRefs(decodeItems(chunked(pof, prng(2), 100_000), new Decoder({ imageBlocks })), read, { concurrency: 8 })) out.push(Buffer.from(b));
+  for await (const b of restore(chunked(pof, prng(2), 100_000), new Decoder({ imageBlocks }), read, { concurrency: 8 })) out.push(Buffer.from(b));
   return Buffer.concat(out);
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Encoder } from '../src/codec/encoder.js';
 import { Decoder } from '../src/codec/decoder.js';
 import { QemuStreamParser } from '../src/codec/qemu.js';
-import { resolveRefs, decodeItems } from '../src/codec/resolve.js';
+import { restore } from '../src/codec/resolve.js';
 import { BlockIndex, parseTraceLine, blocksOfRange, pageFingerprint } from '../src/codec/blockindex.js';
 import { CodecError, RefMismatchError, UnsupportedStreamError } from '../src/codec/errors.js';
 import { inspectStream } from '../src/codec/inspect.js';
@@ -44,7 +44,7 @@ function encode(stream: Buffer, index: BlockIndex | undefined, chunks?: Buffer[]
 
 async function decode(pof: Buffer, chunks?: Buffer[], readBlock = async (b: number) => Buffer.from(blockOf(b))): Promise<Buffer> {
   const out: Buffer[] = [];
-  for await (const b of resolveRefs(decodeItems(chunks ?? [pof], new Decoder({ imageBlocks: IMAGE_BLOCKS })), readBlock, { concurrency: 4 })) out.push(Buffer.from(b));
+  for await (const b of restore(chunks ?? [pof], new Decoder({ imageBlocks: IMAGE_BLOCKS }), readBlock, { concurrency: 4 })) out.push(Buffer.from(b));
   return Buffer.concat(out);
 }
 

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Readable, Writable } from 'node:stream';
 import { Encoder, joinFrames, type EncoderStats } from '../codec/encoder.js';
 import { Decoder, type DecoderStats } from '../codec/decoder.js';
-import { decodeItems, resolveRefs } from '../codec/resolve.js';
+import { restore } from '../codec/resolve.js';
 import { buildScanIndex, buildTraceIndex, type BlockIndex, type IndexBuild } from '../codec/blockindex.js';
 import { NasImage } from './nasImage.js';
 import { UserError } from '../util/errors.js';
@@ -57,7 +57,7 @@ export async function decodeStream(input: Readable | AsyncIterable<Buffer>, outp
   const dec = new Decoder({ imageBlocks: image.blocks });
   let verified = 0;
   try {
-    await pipeline(input, (src: AsyncIterable<Buffer>) => resolveRefs(decodeItems(src, dec), (b) => image.readBlocks(b, 1), {
+    await pipeline(input, (src: AsyncIterable<Buffer>) => restore(src, dec, (b) => image.readBlocks(b, 1), {
       concurrency: opts.concurrency ?? 16, onRef: () => { verified++; },
     }), output);
   } finally {

@@ -1,6 +1,5 @@
 import { createServer, type Socket } from 'node:net';
 import { writeFile, rm } from 'node:fs/promises';
-import { crc32 } from 'node:zlib';
 import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import {
   FrameType, encodeFrame, readFrames, newNonce, readSecret, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
@@ -262,10 +261,11 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: NasImage,
     qemu.on('data', (chunk: Buffer) => {
       if (tee) appendFileSync(`${tee}/source-in.bin`, chunk);
       stats.bytes_in += chunk.length;
-      stats.qemu_crc32 = crc32(chunk, stats.qemu_crc32);
       try {
         // flush after every chunk: no bytes wait in the encoder while QEMU is quiet
         const ok = send([...encoder.push(chunk), ...encoder.flush()]);
+        // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
+        stats.qemu_crc32 = encoder.qemuCrc32;
         if (!ok || unacked() >= retentionLimit) qemu.pause();
       } catch (err) {
         fail(err as Error);

@@ -369,6 +369,14 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     qemu.destroy();
     throw err;
   });
+  // the END frame's CRC-32 covers the whole QEMU stream: checked over exactly what QEMU was handed
+  const want = decoder.trailer?.crc;
+  if (want !== undefined && want !== stats.qemu_crc32 >>> 0) {
+    const err = new Error(`the stream handed to the destination QEMU has CRC-32 ${stats.qemu_crc32 >>> 0}, the source's END frame says ${want} (${stats.bytes_out} bytes)`);
+    peer.end(encodeFrame(FrameType.ERROR, Buffer.from(err.message)));
+    qemu.destroy();
+    throw err;
+  }
   ended = true;
   await new Promise<void>((resolve) => qemu.end(resolve));
   qemu.destroy();

@@ -11,7 +11,7 @@ import { sha256, PAGE_SIZE } from '../codec/bytes.js';
 import { QemuStreamParser } from '../codec/qemu.js';
 import { Encoder } from '../codec/encoder.js';
 import { Decoder } from '../codec/decoder.js';
-import { decodeItems, resolveRefs } from '../codec/resolve.js';
+import { restore } from '../codec/resolve.js';
 import { buildScanIndex } from '../codec/blockindex.js';
 import { runAgentPair } from './agentPair.js';
 import { runPlainRelay } from './relay.js';
@@ -85,7 +85,7 @@ export async function benchCodec(o: { stream: string; image: string; repeat: num
   rows.push(await measure('decode + verify (image in memory)', stream.length, o.repeat, 'every referenced block re-hashed', async () => {
     let n = 0;
     const read = async (b: number) => image.subarray(b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
-    for await (const b of resolveRefs(decodeItems(pofChunks, new Decoder({ imageBlocks })), read, { concurrency: 16 })) n += b.length;
+    for await (const b of restore(pofChunks, new Decoder({ imageBlocks }), read, { concurrency: 16 })) n += b.length;
     if (n !== stream.length) throw new Error(`decode produced ${n} bytes, expected ${stream.length}`);
   }));
 

@@ -6,11 +6,10 @@
  * frame is never gathered whole), so the decoder holds at most one partial fixed-size frame
  * (≤ 41 bytes) besides the last input chunk. Items are views: callers must not reuse input buffers.
  */
-import { crc32 } from 'node:zlib';
 import { ByteQueue, HASH_SIZE, PAGE_SIZE, hex, u64ToNumber } from './bytes.js';
 import { CodecError } from './errors.js';
 import {
-  END_FRAME_SIZE, FRAME, HASH_SHA256, MAX_LITERAL, POF_HEADER_SIZE, POF_MAGIC, POF_VERSION, REF_FRAME_SIZE, type PofHeader,
+  END_FRAME_SIZE, FRAME, HASH_SHA256, MAX_LITERAL, POF_HEADER_SIZE, POF_MAGIC, POF_VERSION, REF_FRAME_SIZE, type EndCounts, type PofHeader,
 } from './format.js';
 
 export type DecodedItem =
@@ -39,11 +38,16 @@ export class Decoder {
   private readonly q = new ByteQueue();
   private state: State = 'header';
   private literalLeft = 0;
-  private crc = 0;
   private failed: CodecError | undefined;
   private readonly imageBlocks: number | undefined;
   private readonly s: DecoderStats = { bytesIn: 0, qemuBytes: 0, literalBytes: 0, refs: 0, frames: 0 };
   header: PofHeader | undefined;
+  /**
+   * The END frame's counts once it is read. Its `crc` covers the restored QEMU stream (literals and
+   * referenced blocks), which the decoder never sees whole: whoever restores the stream checks it
+   * (`restore` in resolve.ts; the target agent).
+   */
+  trailer: EndCounts | undefined;
 
   constructor(opts: DecoderOptions = {}) {
     this.imageBlocks = opts.imageBlocks;
@@ -150,7 +154,7 @@ export class Decoder {
             if (refs !== this.s.refs) this.bad(`END frame counts ${refs ?? '?'} references, the stream had ${this.s.refs}`);
             if (literalBytes !== this.s.literalBytes) this.bad(`END frame counts ${literalBytes ?? '?'} literal bytes, the stream had ${this.s.literalBytes}`);
             if (qemuBytes !== this.s.qemuBytes) this.bad(`END frame counts ${qemuBytes ?? '?'} QEMU stream bytes, the stream had ${this.s.qemuBytes}`);
-            if (crc !== this.crc >>> 0) this.bad(`CRC-32 of literal bytes ${hex(this.crc >>> 0)} does not match the END frame's ${hex(crc)}`);
+            this.trailer = { qemuBytes, literalBytes, refs, crc };
             q.skip(END_FRAME_SIZE);
             this.s.frames++;
             this.state = 'done';
@@ -162,7 +166,6 @@ export class Decoder {
         case 'literal': {
           if (q.length === 0) return;
           for (const data of q.takeViews(Math.min(this.literalLeft, q.length))) {
-            this.crc = crc32(data, this.crc);
             this.literalLeft -= data.length;
             this.s.literalBytes += data.length;
             this.s.qemuBytes += data.length;

@@ -83,6 +83,7 @@ export class Encoder {
     const out: Buffer[] = [];
     this.start(out);
     this.s.bytesIn += chunk.length;
+    this.crc = crc32(chunk, this.crc);
     for (const item of this.parser.push(chunk)) this.item(item, out);
     return this.count(out);
   }
@@ -109,6 +110,11 @@ export class Encoder {
 
   stats(): EncoderStats {
     return { ...this.s };
+  }
+
+  /** CRC-32 of the QEMU stream pushed so far (what END carries): a live source reports it as its input's. */
+  get qemuCrc32(): number {
+    return this.crc >>> 0;
   }
 
   private start(out: Buffer[]): void {
@@ -162,10 +168,7 @@ export class Encoder {
     // the frame is its header followed by the pending views of the input: no copy here (a socket
     // writes them with one writev; see `joinFrames` for one buffer)
     out.push(encodeLiteralHeader(this.pendingLen));
-    for (const b of this.pending) {
-      this.crc = crc32(b, this.crc);
-      out.push(b);
-    }
+    for (const b of this.pending) out.push(b);
     this.s.literalBytes += this.pendingLen;
     this.s.literalFrames++;
     this.pending = [];

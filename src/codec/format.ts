@@ -1,10 +1,10 @@
 /**
- * POF stream format, version 1 — what crosses the migration link between the POF source and target
+ * POF stream format, version 2 — what crosses the migration link between the POF source and target
  * agents (and what `pofbench stream encode` writes). Big-endian throughout.
  *
  *   Header, 24 bytes:
  *     0  u32    magic 0x504F4653 ("POFS")
- *     4  u16    version = 1
+ *     4  u16    version = 2
  *     6  u16    flags = 0 (reserved: a decoder refuses any bit set)
  *     8  u32    block size = 4096 (guest page size = NAS block size)
  *     12 u8     hash algorithm = 1 (SHA-256)
@@ -17,7 +17,8 @@
  *     'R' 0x52  REF      u64 NAS block number, u8[32] SHA-256 of the block's 4096 bytes.
  *                        Stands for exactly 4096 bytes of the QEMU stream: the block's content.
  *     'E' 0x45  END      u64 QEMU stream bytes, u64 literal bytes, u64 ref count,
- *                        u32 CRC-32 (zlib polynomial) of all literal bytes, in order.
+ *                        u32 CRC-32 (zlib polynomial) of the whole QEMU stream, in order (literals
+ *                        and referenced blocks: what the decoding side must hand on).
  *                        Always last: any byte after it is an error; a stream without it is truncated.
  *
  * The QEMU stream is the concatenation of the literals and the referenced blocks, in frame order.
@@ -28,13 +29,16 @@
  * default 256 KiB, per frame); a REF costs 41 bytes instead of 4096.
  *
  * Integrity: REF content is checked against its SHA-256 by the target (a mismatch is an error naming
- * the block); literal bytes are covered by the CRC in END; counts in END detect truncation and
- * desynchronisation; a REF to a block beyond the image is refused.
+ * the block); the CRC in END covers the restored stream end to end, so whoever turns references back
+ * into bytes (`restore` in resolve.ts, the target agent) checks it over exactly what it hands on: one
+ * CRC pass per side catches corrupt literals and any misassembly (order, duplicates, a reused
+ * buffer). Version 1 (CRC of literal bytes only) needed a second pass for that. Counts in END detect
+ * truncation and desynchronisation; a REF to a block beyond the image is refused.
  */
 import { HASH_SIZE, PAGE_SIZE, writeU64 } from './bytes.js';
 
 export const POF_MAGIC = 0x504f4653;
-export const POF_VERSION = 1;
+export const POF_VERSION = 2;
 export const POF_HEADER_SIZE = 24;
 export const HASH_SHA256 = 1;
 

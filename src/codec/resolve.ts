@@ -9,9 +9,10 @@
  * bytes waiting behind an unresolved reference. Ready output is yielded without waiting for more
  * input, so a stalled input never holds back bytes that could already be written.
  */
-import { PAGE_SIZE, sha256 } from './bytes.js';
+import { crc32 } from 'node:zlib';
+import { PAGE_SIZE, hex, sha256 } from './bytes.js';
 import type { Decoder, DecodedItem } from './decoder.js';
-import { RefMismatchError } from './errors.js';
+import { CodecError, RefMismatchError } from './errors.js';
 
 export type ReadBlock = (block: number) => Promise<Buffer>;
 
@@ -45,6 +46,25 @@ export async function* decodeItems(source: AsyncIterable<Buffer | string> | Iter
     yield* decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
   yield* decoder.end();
+}
+
+/**
+ * POF bytes → the restored QEMU stream: decodes, resolves references (verified), and checks the
+ * END frame's CRC-32 over exactly the bytes it yielded. A stream whose CRC does not match is an
+ * error after its last byte — consumers that must not act on a bad stream wait for the end.
+ */
+export async function* restore(
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer>, decoder: Decoder, readBlock: ReadBlock, opts: ResolveOptions = {},
+): AsyncGenerator<Buffer> {
+  let crc = 0;
+  for await (const b of resolveRefs(decodeItems(source, decoder), readBlock, opts)) {
+    crc = crc32(b, crc);
+    yield b;
+  }
+  const want = decoder.trailer?.crc;
+  if (want !== undefined && want !== crc >>> 0) {
+    throw new CodecError(`CRC-32 of the restored stream ${hex(crc >>> 0)} does not match the END frame's ${hex(want)}`, decoder.stats().bytesIn, 'pof');
+  }
 }
 
 export async function* resolveRefs(
