@@ -106,6 +106,8 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
         for (const v of [vm, next]) await v.qmp.execute('migrate-set-capabilities', { capabilities: caps });
         await vm.qmp.execute('migrate-set-parameters', { 'max-bandwidth': Math.round((scenario.migration.max_bandwidth_mbit * 1e6) / 8), 'downtime-limit': scenario.migration.downtime_limit_ms });
         await next.qmp.execute('migrate-incoming', { uri: path.incomingUri });
+        // pof: the source agent's index has caught up and its socket is there (it warms up first)
+        if (strategy.beforeMigrate) await strategy.beforeMigrate(ctx, log);
         const tm = Date.now();
         await vm.qmp.execute('migrate', { uri: path.migrateUri });
         const info = await waitFor('the migration to end', scenario.migration.timeout_s * 1000, async () => {
