@@ -134,7 +134,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
 /** A referenced page of a batch: where it comes from and, once read and verified, its bytes. */
 interface RefPart { block: number; hash: Buffer; seq: number; page?: Buffer }
 /** Decoded items of one socket read, in stream order; written to QEMU in one write once every page is in. */
-interface Batch { parts: (Buffer | RefPart)[]; bytes: number; refs: number; ready: Promise<void>; runBuffers: Buffer[] }
+interface Batch { parts: (Buffer | RefPart)[]; bytes: number; ready: Promise<void>; runBuffers: Buffer[] }
 
 async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
   concurrency: number, maxBuffered: number, log: (l: string) => void): Promise<void> {
@@ -251,7 +251,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
       ready.then(() => { entry.verified = true; ackVerified(); }, () => undefined);
     }
     stats.ref_pages += refs.length;
-    batches.push({ parts, bytes, refs: refs.length, ready, runBuffers });
+    batches.push({ parts, bytes, ready, runBuffers });
     bufferedBytes += bytes;
     // back-pressure: stop reading the source when the output is far behind — except while a fallback
     // page is awaited (its answer is queued behind data in flight; that is bounded by the source's
@@ -350,7 +350,14 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   const writer = (async () => {
     for (;;) {
       if (batches.length === 0) {
-        if (sawEnd) break;
+        if (sawEnd) {
+          // the END frame's CRC-32 covers the whole QEMU stream: checked over exactly what QEMU was handed
+          const want = decoder.trailer?.crc;
+          if (want !== undefined && want !== stats.qemu_crc32 >>> 0) {
+            throw new Error(`the stream handed to the destination QEMU has CRC-32 ${stats.qemu_crc32 >>> 0}, the source's END frame says ${want} (${stats.bytes_out} bytes)`);
+          }
+          break;
+        }
         await new Promise<void>((r) => { wake = r; });
         continue;
       }
@@ -369,14 +376,6 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     qemu.destroy();
     throw err;
   });
-  // the END frame's CRC-32 covers the whole QEMU stream: checked over exactly what QEMU was handed
-  const want = decoder.trailer?.crc;
-  if (want !== undefined && want !== stats.qemu_crc32 >>> 0) {
-    const err = new Error(`the stream handed to the destination QEMU has CRC-32 ${stats.qemu_crc32 >>> 0}, the source's END frame says ${want} (${stats.bytes_out} bytes)`);
-    peer.end(encodeFrame(FrameType.ERROR, Buffer.from(err.message)));
-    qemu.destroy();
-    throw err;
-  }
   ended = true;
   await new Promise<void>((resolve) => qemu.end(resolve));
   qemu.destroy();

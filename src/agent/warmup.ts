@@ -50,7 +50,7 @@ export function warmUpCodec(): number {
     const header = Buffer.allocUnsafe(5);
     header[0] = FrameType.DATA;
     header.writeUInt32BE(len, 1);
-    for (const f of reader.push(header)) void f;
+    reader.push(header); // a DATA header alone yields no frame: its payload follows
     for (const p of parts) {
       for (const f of reader.push(p)) {
         for (const it of decoder.push(f.payload)) {

@@ -13,7 +13,7 @@
  * A fingerprint match is only a candidate: the reference is decided by the SHA-256 alone.
  */
 import { open } from 'node:fs/promises';
-import { HASH_SIZE, PAGE_SIZE, isZeroPage, sha256Key } from './bytes.js';
+import { PAGE_SIZE, isZeroPage, sha256Key } from './bytes.js';
 import type { PageRef } from './encoder.js';
 
 export class BlockIndex {
@@ -56,12 +56,6 @@ export class BlockIndex {
       if (this.addBlock(firstBlock + o / PAGE_SIZE, data.subarray(o, o + PAGE_SIZE))) n++;
     }
     return n;
-  }
-
-  /** Indexes a block whose content hash and fingerprint (`pageFingerprint`) are already known. */
-  addHashed(block: number, hash: Buffer, fingerprint: number): void {
-    if (hash.length !== HASH_SIZE) throw new RangeError(`hash of ${hash.length} bytes`);
-    this.addKey(block, hash.toString('latin1'), fingerprint);
   }
 
   /** Indexes a block by its content key (`sha256Key`) and fingerprint. */
@@ -117,12 +111,6 @@ export class BlockIndex {
     if (v === undefined) return undefined;
     this.hits++;
     return { block: typeof v === 'number' ? v : v[v.length - 1], hash: Buffer.from(key, 'latin1') };
-  }
-
-  lookupHash(hash: Buffer): PageRef | undefined {
-    const v = this.byHash.get(hash.toString('latin1'));
-    if (v === undefined) return undefined;
-    return { block: typeof v === 'number' ? v : v[v.length - 1], hash };
   }
 
   private unlink(key: string, block: number): void {
