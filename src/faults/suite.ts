@@ -124,7 +124,8 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
     await child;
     const after = await readRecords(out);
     const interrupted = after.find((r) => r.scenario === `fault-${name}`);
-    let leftovers = await leftoversAfter();
+    // SIGINT: the runner cleans up before it exits, so nothing of the run may be left even before --resume
+    let leftovers = (await leftoversAfter()).map((l) => `after ${signal}: ${l}`);
     let srcAfter = '(runner gone)';
     if (signal === 'SIGKILL') {
       // a killed runner cleans nothing: `testbed down` must remove everything, even so
@@ -134,15 +135,24 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
       testbed = await o.bringUp();
     }
     const resumed = await execa(node, [main, 'run', file, '--strategies', 'stock', '--resume', out, '--seed', '1', '--quiet'], { reject: false, all: true });
+    leftovers = [...leftovers, ...await leftoversAfter()];
     const final = (await readRecords(out)).filter((r) => r.scenario === `fault-${name}`);
     const completed = final.filter((r) => r.status === 'completed').length;
-    const kept = interrupted && interrupted.status === 'failed' && /interrupted|SIG|cancel/i.test(interrupted.error ?? '');
+    // SIGINT: the runner writes the reason before it exits; SIGKILL: the provisional record stays
+    const reason = signal === 'SIGINT' ? /interrupted by SIGINT/ : /interrupted/;
+    const kept = interrupted && interrupted.status === 'failed' && reason.test(interrupted.error ?? '');
     rows.push({
       fault: name, strategy: 'stock', expected: 'record kept as failed; --resume completes it',
       observed: `${sawMigrating ? 'killed mid-migration' : 'NOT killed mid-migration'}; record ${interrupted ? `${interrupted.status} (${(interrupted.error ?? '').slice(0, 50)})` : 'MISSING'}; resume → ${completed} completed`,
       src_vm_after: srcAfter, leftovers, ok: sawMigrating && !!kept && completed === 1 && resumed.exitCode === 0 && leftovers.length === 0,
-      detail: resumed.exitCode === 0 ? undefined : String(resumed.all ?? '').slice(-300),
+      detail: resumed.exitCode === 0 ? undefined : resumeFailure(final, String(resumed.all ?? '')),
     });
   }
   return rows;
+}
+
+/** Why a `--resume` did not complete: the resumed record's own error (it quotes QEMU's stderr), else the output's tail. */
+function resumeFailure(records: { status: string; error?: string }[], output: string): string {
+  const failed = records.filter((r) => r.status !== 'completed' && r.error && !/interrupted/i.test(r.error));
+  return failed.length ? `resumed run: ${failed[failed.length - 1].error}` : output.slice(-300);
 }

@@ -380,7 +380,9 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     }
 
     // 7. the guest must run on dst: QEMU running, control channel answers, network answers
-    await waitFor('destination QEMU to run the guest', 20000, async () => (await dstVm.status()) === 'running', 20);
+    let dstStatus = 'unknown';
+    await waitFor('destination QEMU to run the guest', 20000, async () => (dstStatus = await dstVm.status()) === 'running', 20)
+      .catch((err: Error) => { throw new Error(`${err.message} (its last run state: ${dstStatus})`); });
     const dstCtl = new GuestControl(await dstVm.openControl());
     cleanups.push(async () => dstCtl.close());
     const check = await dstCtl.exec('cat /proc/uptime', { timeoutMs: 20000 });

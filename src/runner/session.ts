@@ -17,6 +17,10 @@ import type { RunRecord } from './record.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { errorMessage, UserError } from '../util/errors.js';
+import { sleep } from '../util/exec.js';
+
+/** After a signal, how long the interrupted runs get to write their records (with the reason) before exit. */
+const RECORD_AFTER_SIGNAL_MS = 30000;
 
 export async function pofbenchRevision(): Promise<string> {
   const rev = await execa('git', ['-C', projectRoot, 'rev-parse', '--short=12', 'HEAD'], { reject: false });
@@ -110,6 +114,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
     throw err;
   }
   const inFlight = new Map<number, () => Promise<void>>();
+  const running = new Set<Promise<RunRecord>>();
   let interrupted = false;
   let interruptedBy: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -119,6 +124,8 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
     progress.phase(`${sig}: cleaning up the run${inFlight.size > 1 ? 's' : ''} in progress…`);
     void (async () => {
       await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
+      // each interrupted run then fails fast and writes its record with the reason before we exit
+      await Promise.race([Promise.allSettled(running), sleep(RECORD_AFTER_SIGNAL_MS)]);
       closeAll();
       process.exit(130);
     })();
@@ -140,11 +147,13 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       const where = `[${i + 1}/${plan.runs.length}, ETA ${eta}]${pairTag}`;
       progress.phase(`${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ${run.repeat}${run.warmup ? ' (warm-up)' : ''}`);
       const t0 = Date.now();
-      const record = await runMigration({
+      const pending = runMigration({
         scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: testbeds[k], hosts: pairHosts[k], image: o.image,
         outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
         onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam, onMigrating: o.onMigrating, interruptedBy: () => interruptedBy,
       });
+      running.add(pending);
+      const record = await pending.finally(() => running.delete(pending));
       doneS += (Date.now() - t0) / 1000;
       doneEst += run.estimate_s;
       remainingEst -= run.estimate_s;
