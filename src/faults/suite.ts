@@ -110,10 +110,14 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
     log(`${name} (stock): the runner killed with ${signal} mid-migration, then ${signal === 'SIGKILL' ? 'testbed down, up and ' : ''}--resume`);
     const dir = mkdtempSync(join(tmpdir(), `pofbench-${name}-`));
     const file = join(dir, `fault-${name}.yaml`);
-    writeFileSync(file, scenarioYaml(`fault-${name}`, 150, 90));
+    // idle guest, --verify-ram (no NIC), 2 s downtime budget: the migration still runs long enough to
+    // be killed in (≈8 s at 150 Mbit/s) and needs 3 pre-copy passes. The pagecache guest with a NIC
+    // needed 4, where QEMU 7.2 under TCG now and then broke the resumed run's guest on dst
+    // (README "Verifying RAM"): a QEMU failure, not the runner's, which this row is about.
+    writeFileSync(file, `name: fault-${name}\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 1 }\nmigration: { link_cap_mbit: 150, downtime_limit_ms: 2000, timeout_s: 90 }\n`);
     const out = join(dir, 'results');
     const [node, main] = pofbenchCommand();
-    const child = execa(node, [main, 'run', file, '--strategies', 'stock', '--out', out, '--seed', '1'], { reject: false, all: true });
+    const child = execa(node, [main, 'run', file, '--strategies', 'stock', '--verify-ram', '--out', out, '--seed', '1'], { reject: false, all: true });
     let sawMigrating = false;
     child.stderr?.on('data', (d: Buffer) => {
       if (!sawMigrating && /migrating src -> dst/.test(String(d))) {
@@ -134,16 +138,17 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
       leftovers = [...runLeftovers(), ...pofbenchNamespaces().map((n) => `netns ${n}`)];
       testbed = await o.bringUp();
     }
-    const resumed = await execa(node, [main, 'run', file, '--strategies', 'stock', '--resume', out, '--seed', '1', '--quiet'], { reject: false, all: true });
+    const resumed = await execa(node, [main, 'run', file, '--strategies', 'stock', '--verify-ram', '--resume', out, '--seed', '1', '--quiet'], { reject: false, all: true });
     leftovers = [...leftovers, ...await leftoversAfter()];
     const final = (await readRecords(out)).filter((r) => r.scenario === `fault-${name}`);
     const completed = final.filter((r) => r.status === 'completed').length;
+    const done = final.find((r) => r.status === 'completed');
     // SIGINT: the runner writes the reason before it exits; SIGKILL: the provisional record stays
     const reason = signal === 'SIGINT' ? /interrupted by SIGINT/ : /interrupted/;
     const kept = interrupted && interrupted.status === 'failed' && reason.test(interrupted.error ?? '');
     rows.push({
       fault: name, strategy: 'stock', expected: 'record kept as failed; --resume completes it',
-      observed: `${sawMigrating ? 'killed mid-migration' : 'NOT killed mid-migration'}; record ${interrupted ? `${interrupted.status} (${(interrupted.error ?? '').slice(0, 50)})` : 'MISSING'}; resume → ${completed} completed`,
+      observed: `${sawMigrating ? 'killed mid-migration' : 'NOT killed mid-migration'}; record ${interrupted ? `${interrupted.status} (${(interrupted.error ?? '').slice(0, 50)})` : 'MISSING'}; resume → ${completed} completed${done ? ` (${done.passes} passes, RAM ${done.ram_identical ? 'identical' : 'not compared'})` : ''}`,
       src_vm_after: srcAfter, leftovers, ok: sawMigrating && !!kept && completed === 1 && resumed.exitCode === 0 && leftovers.length === 0,
       detail: resumed.exitCode === 0 ? undefined : resumeFailure(final, String(resumed.all ?? '')),
     });
