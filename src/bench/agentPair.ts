@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { pofbenchCommand } from '../util/paths.js';
+import { sleep } from '../util/exec.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface AgentPairResult {
   /** Bytes the fake destination QEMU received. */

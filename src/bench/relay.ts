@@ -3,8 +3,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { sleep } from '../util/exec.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The baseline for the agent pair: the same hops with no codec — writer → unix socket → socat →

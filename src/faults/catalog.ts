@@ -9,6 +9,7 @@ import { PofStrategy } from '../strategy/pof.js';
 import { sh } from '../hosts/ssh.js';
 import { localPaths } from '../testbed/local/localTestbed.js';
 import type { StrategyName } from '../scenario/types.js';
+import { sleep } from '../util/exec.js';
 
 export type Expectation = 'fail' | 'complete-or-fail' | 'complete';
 
@@ -26,7 +27,6 @@ export interface MigrationFault {
   inject(m: MigratingContext): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the migration has moved some data (so the fault lands mid-stream), at most maxMs. */
 async function midStream(m: MigratingContext, bytes = 24 * 1024 * 1024, maxMs = 8000): Promise<void> {

@@ -16,6 +16,7 @@ import type { RunRecord } from '../runner/record.js';
 import { readRecords } from '../sinks/resultStore.js';
 import { InfluxSink } from '../sinks/influx.js';
 import { pofbenchCommand } from '../util/paths.js';
+import { sleep } from '../util/exec.js';
 import { FAULTS, type Expectation, type MigrationFault } from './catalog.js';
 import { runLeftovers, pofbenchNamespaces } from './leftovers.js';
 
@@ -29,8 +30,6 @@ export interface FaultRow {
   ok: boolean;
   detail?: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function leftoversAfter(): Promise<string[]> {
   for (let i = 0; i < 25; i++) {

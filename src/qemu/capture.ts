@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { QmpClient, type MigrateInfo } from './qmp.js';
 import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline, type GuestImage } from '../image/build.js';
+import { sleep } from '../util/exec.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function connectUnix(path: string) {
   for (let i = 0; ; i++) {
