@@ -7,7 +7,6 @@
 import { execa } from 'execa';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import type { TestbedSpec } from '../testbed/spec.js';
 import type { GuestImage } from '../image/build.js';
 import { parseScenario } from '../scenario/load.js';
@@ -107,7 +106,8 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
     const name = `runner-${signal.toLowerCase()}`;
     if (!want(name)) continue;
     log(`${name} (stock): the runner killed with ${signal} mid-migration, then ${signal === 'SIGKILL' ? 'testbed down, up and ' : ''}--resume`);
-    const dir = mkdtempSync(join(tmpdir(), `pofbench-${name}-`));
+    // under the suite's results directory: its records stay with the other fault runs (and go with them)
+    const dir = mkdtempSync(join(o.outDir, `${name}-`));
     const file = join(dir, `fault-${name}.yaml`);
     // idle guest, --verify-ram (no NIC), 2 s downtime budget: the migration still runs long enough to
     // be killed in (≈8 s at 150 Mbit/s) and needs 3 pre-copy passes. The pagecache guest with a NIC
