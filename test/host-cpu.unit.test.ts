@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostCpu, hostCpuUse } from '../src/runner/migrationRun.js';
+import { readFileSync } from 'node:fs';
+import { processCpuSeconds, statFieldsAfterComm } from '../src/util/procStat.js';
 
 test('host CPU: busy seconds from /proc/stat (idle and iowait excluded) and utilization over the window', () => {
   // user nice system idle iowait irq softirq steal guest guest_nice (USER_HZ = 100)
@@ -11,4 +13,15 @@ test('host CPU: busy seconds from /proc/stat (idle and iowait excluded) and util
   assert.deepEqual(use, { busyS: 9, utilPct: 90 }, '9 busy core-seconds of 2 cores × 5 s');
   assert.deepEqual(hostCpu('gone', '2'), {}, 'an unreadable /proc/stat gives no figure, not a wrong one');
   assert.deepEqual(hostCpuUse({ nic: {}, at: 0 }, { nic: {}, ...b, at: 1000 }), {});
+});
+
+test('/proc/<pid>/stat: fields are counted after the last ")", so a command name with spaces and ")" does not shift them', () => {
+  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+  const stat = '4242 (qemu) x (y)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 1000 1 1\n';
+  assert.deepEqual(statFieldsAfterComm(stat).slice(0, 2), ['S', '1']);
+  assert.equal(processCpuSeconds(stat), 3.25);
+  // this process's own line parses to a state and a non-negative CPU time
+  const own = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+  assert.match(statFieldsAfterComm(own)[0], /^[RS]$/);
+  assert.ok(processCpuSeconds(own) >= 0);
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { processCpuSeconds } from '../util/procStat.js';
 
 /**
  * Host-side sampler (runs ON a testbed host, started over SSH): prints one JSON line per tick with
@@ -13,9 +14,7 @@ function readCounter(nic: string, dir: 'rx' | 'tx'): number {
 
 function cpuSeconds(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
+    return processCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }

@@ -3,6 +3,7 @@ import type { SshHost } from '../hosts/ssh.js';
 import { sh } from '../hosts/ssh.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { sleep } from '../util/exec.js';
+import { processCpuSeconds } from '../util/procStat.js';
 
 export interface VmConfig {
   /** Unique per VM process, e.g. `<run-id>-src`; names the per-VM directory on the host. */
@@ -112,8 +113,7 @@ export class RemoteVm {
   async cpuSeconds(): Promise<number | undefined> {
     const r = await this.host.exec(`cat /proc/${this.pid}/stat`, { allowFail: true });
     if (r.code !== 0) return undefined;
-    const fields = r.stdout.slice(r.stdout.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100)
+    return processCpuSeconds(r.stdout);
   }
 
   /**

@@ -24,6 +24,7 @@ import { makeRunId } from './runId.js';
 import { Progress } from '../util/progress.js';
 import { sleep, waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
+import { processCpuSeconds } from '../util/procStat.js';
 
 export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
 
@@ -95,8 +96,7 @@ async function readHostCounters(host: SshHost, nics: string[], pid?: number): Pr
   let cpuS: number | undefined;
   const stat = pid ? lines[2 * nics.length] : undefined;
   if (stat && stat !== 'gone') {
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    cpuS = (Number(f[11]) + Number(f[12])) / 100;
+    cpuS = processCpuSeconds(stat);
   }
   return { nic, cpuS, ...hostCpu(statLine, nproc), at };
 }
