@@ -20,6 +20,8 @@ export interface MigrationFault {
   expect: Expectation;
   /** Extra check on a completed pof run (e.g. the fallback was used). */
   checkCompleted?: (record: Record<string, unknown>) => string | undefined;
+  /** Extra check on a failed run (e.g. the record names what died). */
+  checkFailed?: (record: { error?: string }) => string | undefined;
   /** Scenario YAML overrides (merged into the fault scenario's migration section). */
   timeoutS?: number;
   /** Link cap for this fault (slower migration = a wider window to inject into). */
@@ -63,6 +65,7 @@ export const FAULTS: MigrationFault[] = [
   {
     name: 'kill-dst-qemu', description: 'SIGKILL the destination QEMU mid-migration', strategies: ['stock', 'pof'], expect: 'fail',
     async inject(m) { await midStream(m); await m.hosts.dst.exec(`kill -9 ${m.dst.pid}`); },
+    checkFailed: (r) => (/QEMU on \S+ exited/.test(r.error ?? '') ? undefined : 'the record does not say the destination QEMU exited'),
   },
   {
     name: 'nas-stall-3s', description: 'stop the NAS (SIGSTOP nfs-ganesha) for 3 s mid-migration, then resume it', strategies: ['pof'], expect: 'complete-or-fail',

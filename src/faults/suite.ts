@@ -42,7 +42,7 @@ async function leftoversAfter(): Promise<string[]> {
 const scenarioYaml = (name: string, linkCap: number, timeoutS: number) =>
   `name: ${name}\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 96, warmup_s: 1 }\nmigration: { link_cap_mbit: ${linkCap}, timeout_s: ${timeoutS} }\n`;
 
-function judge(fault: Pick<MigrationFault, 'expect' | 'checkCompleted'>, r: RunRecord): { ok: boolean; observed: string; detail?: string } {
+function judge(fault: Pick<MigrationFault, 'expect' | 'checkCompleted' | 'checkFailed'>, r: RunRecord): { ok: boolean; observed: string; detail?: string } {
   if (r.status === 'completed') {
     const extra = fault.checkCompleted?.(r);
     const ramOk = r.ram_identical === true;
@@ -53,10 +53,11 @@ function judge(fault: Pick<MigrationFault, 'expect' | 'checkCompleted'>, r: RunR
     };
   }
   const running = r.src_vm_status_after === 'running';
+  const extra = fault.checkFailed?.(r);
   return {
-    ok: fault.expect !== 'complete' && running,
+    ok: fault.expect !== 'complete' && running && !extra,
     observed: `failed: ${(r.error ?? '').slice(0, 90)}`,
-    detail: typeof r.fault_error === 'string' ? `injection: ${r.fault_error}` : undefined,
+    detail: extra ?? (typeof r.fault_error === 'string' ? `injection: ${r.fault_error}` : undefined),
   };
 }
 

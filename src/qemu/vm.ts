@@ -3,7 +3,7 @@ import type { SshHost } from '../hosts/ssh.js';
 import { sh } from '../hosts/ssh.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { sleep } from '../util/exec.js';
-import { processCpuSeconds } from '../util/procStat.js';
+import { processCpuSeconds, statFieldsAfterComm } from '../util/procStat.js';
 
 export interface VmConfig {
   /** Unique per VM process, e.g. `<run-id>-src`; names the per-VM directory on the host. */
@@ -105,8 +105,10 @@ export class RemoteVm {
     return (await this.qmp.execute<{ status: string }>('query-status')).status;
   }
 
+  /** Is the QEMU process still there? A killed QEMU is a zombie until it is reaped: that counts as gone. */
   async alive(): Promise<boolean> {
-    return (await this.host.exec(`kill -0 ${this.pid}`, { allowFail: true })).code === 0;
+    const r = await this.host.exec(`cat /proc/${this.pid}/stat`, { allowFail: true });
+    return r.code === 0 && !/^[ZX]/.test(statFieldsAfterComm(r.stdout)[0] ?? '');
   }
 
   /** CPU seconds (user + system) the QEMU process has used so far. */
@@ -124,6 +126,17 @@ export class RemoteVm {
     // a daemonized QEMU reports errors (e.g. "load of migration failed") to its -D log, not stderr
     const text = (await this.host.exec(`cat ${sh([`${this.dir}/qemu.stderr`, `${this.dir}/qemu.log`])} 2>/dev/null | tail -n ${lines}`, { allowFail: true })).stdout.trim();
     return [text, ...this.exitEvents.map((e) => `QMP event ${e}`)].filter(Boolean).join('\n');
+  }
+
+  /**
+   * Why this QEMU is gone, or '' while it runs: a guest that dies after a migration makes QEMU exit
+   * (panic=-1 + -no-reboot), so its log, QMP exit events and the console's last lines say why.
+   */
+  async exitReport(): Promise<string> {
+    if (await this.alive().catch(() => true)) return '';
+    const said = (await this.stderrTail().catch(() => '')).split('\n').filter(Boolean).join(' | ');
+    const tail = (await this.consoleTail(3).catch(() => '')).trim().split('\n').filter(Boolean).join(' | ');
+    return `QEMU on ${this.host.name} exited${said ? `: ${said}` : ''}${tail ? `; console: ${tail}` : '; console silent'}`;
   }
 
   async consoleTail(lines = 20): Promise<string> {

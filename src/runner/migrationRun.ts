@@ -451,14 +451,12 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       if (resumed) record.src_resumed = true;
       record.src_vm_status_after = await srcVmRef.status().catch(() => 'gone');
     }
-    const qemuSays = [await srcVmRef?.stderrTail().catch(() => ''), await dstVmRef?.stderrTail().catch(() => '')]
+    // a destination QEMU that exited after the stream usually means the guest died there: its exit
+    // report (log, QMP events, console tail) replaces the plain log tail
+    const dstGone = interruptedBy ? '' : await dstVmRef?.exitReport().catch(() => '');
+    const qemuSays = [await srcVmRef?.stderrTail().catch(() => ''), dstGone ? '' : await dstVmRef?.stderrTail().catch(() => '')]
       .map((t, i) => (t ? `${i ? 'dst' : 'src'} QEMU: ${t.split('\n').join(' | ')}` : '')).filter(Boolean).join('; ');
-    // a destination QEMU that exited after the stream usually means the guest died there (panic=-1 +
-    // -no-reboot): its console says why
-    const dstDied = !interruptedBy && dstVmRef && !(await dstVmRef.alive().catch(() => true));
-    const dstConsole = dstDied ? (await dstVmRef!.consoleTail(3).catch(() => '')).trim() : '';
-    const detail = [await strategy.failureDetail?.(ctx).catch(() => ''), qemuSays,
-      dstDied ? `dst QEMU exited${dstConsole ? `; dst console: ${dstConsole.split('\n').join(' | ')}` : ''}` : ''].filter(Boolean).join('; ');
+    const detail = [await strategy.failureDetail?.(ctx).catch(() => ''), qemuSays, dstGone].filter(Boolean).join('; ');
     record.error = `${interruptedBy ? `runner interrupted by ${interruptedBy} during the run; ` : ''}${errorMessage(err)}${detail ? ` [${detail}]` : ''}`;
     progress.phase(`[${runId}] FAILED: ${record.error}`);
   } finally {

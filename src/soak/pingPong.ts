@@ -126,7 +126,8 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
         hop.status = hop.guest_answers ? 'completed' : 'failed';
         if (!hop.guest_answers) hop.error = 'the guest did not answer on the destination';
       } catch (err) {
-        hop.error = `${errorMessage(err)}${strategy.failureDetail ? ` [${await strategy.failureDetail(ctx).catch(() => '')}]` : ''}`;
+        const detail = [strategy.failureDetail ? await strategy.failureDetail(ctx).catch(() => '') : '', await next?.exitReport().catch(() => '')];
+        hop.error = `${errorMessage(err)}${detail.some(Boolean) ? ` [${detail.filter(Boolean).join('; ')}]` : ''}`;
       } finally {
         await strategy.cleanup(ctx);
       }
