@@ -7,7 +7,6 @@ import { pipeline } from 'node:stream/promises';
 import { pofbenchCommand } from '../util/paths.js';
 import { sleep } from '../util/exec.js';
 
-
 export interface AgentPairResult {
   /** Bytes the fake destination QEMU received. */
   received: Buffer;

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { sleep } from '../util/exec.js';
 
-
 /**
  * The baseline for the agent pair: the same hops with no codec — writer → unix socket → socat →
  * TCP loopback → socat → unix socket → sink. Returns the bytes delivered and the elapsed time.

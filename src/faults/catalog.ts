@@ -29,7 +29,6 @@ export interface MigrationFault {
   inject(m: MigratingContext): Promise<void>;
 }
 
-
 /** Waits until the migration has moved some data (so the fault lands mid-stream), at most maxMs. */
 async function midStream(m: MigratingContext, bytes = 24 * 1024 * 1024, maxMs = 8000): Promise<void> {
   const t0 = Date.now();

@@ -9,7 +9,7 @@ import { DATASET_VERSION, DEFAULT_DATASET_MIB, DEFAULT_SEED, validateDatasetPara
 import { buildDataDisk } from './disk.js';
 import { inspectHost, type HostInputs } from './host.js';
 import { initramfsEntries, writeCpioGz } from './initramfs.js';
-import { statFieldsAfterComm } from '../util/procStat.js';
+import { processEnded } from '../util/procStat.js';
 
 export interface DatasetFile { path: string /* in-guest path, e.g. /data/dataset/f0001.bin */; bytes: number }
 
@@ -112,7 +112,7 @@ async function linkOrCopy(src: string, dst: string): Promise<void> {
 function pidAlive(pid: number): boolean {
   try {
     const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(statFieldsAfterComm(st)[0]);
+    return !processEnded(st);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
   }

@@ -8,7 +8,6 @@ import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline, type GuestImage } from '../image/build.js';
 import { sleep } from '../util/exec.js';
 
-
 async function connectUnix(path: string) {
   for (let i = 0; ; i++) {
     try {

@@ -3,7 +3,7 @@ import type { SshHost } from '../hosts/ssh.js';
 import { sh } from '../hosts/ssh.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { sleep } from '../util/exec.js';
-import { processCpuSeconds, statFieldsAfterComm } from '../util/procStat.js';
+import { processCpuSeconds, processEnded } from '../util/procStat.js';
 
 export interface VmConfig {
   /** Unique per VM process, e.g. `<run-id>-src`; names the per-VM directory on the host. */
@@ -108,7 +108,7 @@ export class RemoteVm {
   /** Is the QEMU process still there? A killed QEMU is a zombie until it is reaped: that counts as gone. */
   async alive(): Promise<boolean> {
     const r = await this.host.exec(`cat /proc/${this.pid}/stat`, { allowFail: true });
-    return r.code === 0 && !/^[ZX]/.test(statFieldsAfterComm(r.stdout)[0] ?? '');
+    return r.code === 0 && !processEnded(r.stdout);
   }
 
   /** CPU seconds (user + system) the QEMU process has used so far. */

@@ -13,3 +13,8 @@ export function processCpuSeconds(stat: string): number {
   const f = statFieldsAfterComm(stat);
   return (Number(f[11]) + Number(f[12])) / 100;
 }
+
+/** Has the process of this /proc/<pid>/stat line ended? A zombie (Z) or dead (X) one has, though its entry is still there. */
+export function processEnded(stat: string): boolean {
+  return /^[ZX]/.test(statFieldsAfterComm(stat)[0] ?? '');
+}
