@@ -152,14 +152,18 @@ test('an invalid sweep value names the sweep path, the value and its line', asyn
   assert.match(await errorOf(() => parseScenarios('sweep:\n  guest.vcpus: []\n', 'e.yaml')), /e\.yaml:2: field "sweep\.guest\.vcpus" must NOT have fewer than 1 items/);
 });
 
-test('pof with a capability it refuses: refused naming the field, unless the capability is swept', () => {
-  const fixed = parseScenarios('migration: { capabilities: { multifd: true } }\nstrategies: [stock, pof]\nsweep:\n  migration.link_cap_mbit: [100, 200]\n', 'f.yaml');
-  assert.throws(() => planSession(fixed), /field "migration\.capabilities\.multifd" is not supported by the pof strategy/);
+test('pof with a setting it refuses: refused naming the field, unless the setting is swept', () => {
+  const fixed = parseScenarios('migration: { multifd_channels: 4 }\nstrategies: [stock, pof]\nsweep:\n  migration.link_cap_mbit: [100, 200]\n', 'f.yaml');
+  assert.throws(() => planSession(fixed), /field "migration\.multifd_channels" is not supported by the pof strategy/);
   assert.equal(planSession(fixed, { strategies: ['stock'] }).runs.length, 2);
-  const swept = parseScenarios('strategies: [stock, pof]\nsweep:\n  migration.capabilities.compress: [false, true]\n', 'w.yaml');
+  const swept = parseScenarios('strategies: [stock, pof]\nsweep:\n  migration.multifd_channels: [0, 4]\n', 'w.yaml');
   const plan = planSession(swept);
-  assert.deepEqual(plan.runs.map((r) => `${r.strategy}:${r.scenario.config_id}`), ['stock:compress=false', 'pof:compress=false', 'stock:compress=true']);
-  assert.match(plan.notes.join('\n'), /pof skipped for w migration\.capabilities\.compress=true/);
+  assert.deepEqual(plan.runs.map((r) => `${r.strategy}:${r.scenario.config_id}`), ['stock:multifd_channels=0', 'pof:multifd_channels=0', 'stock:multifd_channels=4']);
+  assert.match(plan.notes.join('\n'), /pof skipped for w migration\.multifd_channels=4/);
+  const xbzrle = parseScenarios('migration: { capabilities: { xbzrle: true } }\nstrategies: [pof]\n', 'x.yaml');
+  assert.throws(() => planSession(xbzrle), /field "migration\.capabilities\.xbzrle" is not supported by the pof strategy/);
+  const postcopy = parseScenarios('migration: { postcopy_after_passes: 2 }\nstrategies: [pof]\n', 'p.yaml');
+  assert.throws(() => planSession(postcopy), /field "migration\.postcopy_after_passes" is not supported by the pof strategy/);
 });
 
 test('a file of several documents gives each its configurations; names default to file-N', () => {
@@ -264,15 +268,15 @@ test('pofbench plan prints the expanded matrix and its estimate as JSON, startin
   const r = await execa(process.execPath, [join('dist', 'src', 'cli', 'main.js'), 'plan', 'scenarios/nightly.yaml', '--json'], { cwd: projectRoot, reject: false });
   assert.equal(r.exitCode, 0, r.stderr);
   const plan = JSON.parse(r.stdout) as { count: number; total: number; estimate_s: number; notes: string[]; runs: { config_id: string; strategy: string; warmup: boolean }[] };
-  // pagecache: 3 caps × 2 limits × 2 strategies × 3; anon: 2 × 2 × 2 (xbzrle) × 3 stock + 4 × 3 pof
-  assert.equal(plan.count, 36 + 24 + 12);
+  // pagecache: 3 caps × 2 limits × 2 (multifd) × 3 stock + 6 × 3 pof; anon: 2 × 2 × 2 × 3 stock + 4 × 3 pof
+  assert.equal(plan.count, 36 + 18 + 24 + 12);
   assert.equal(plan.runs.length, plan.count);
   assert.ok(plan.estimate_s > 0);
-  assert.equal(plan.notes.length, 1);
-  assert.ok(plan.runs.every((x) => !(x.strategy === 'pof' && x.config_id.includes('xbzrle=true'))));
+  assert.equal(plan.notes.length, 2);
+  assert.ok(plan.runs.every((x) => !(x.strategy === 'pof' && x.config_id.includes('multifd_channels=4'))));
   const table = await execa(process.execPath, [join('dist', 'src', 'cli', 'main.js'), 'plan', 'scenarios/nightly.yaml', 'scenarios/quick.yaml'], { cwd: projectRoot, reject: false });
   assert.equal(table.exitCode, 0, table.stderr);
   assert.match(table.stdout, /scenario.*config.*strategy.*repeat.*guest MiB.*workload.*link cap/);
   assert.match(table.stdout, /link_cap_mbit=250,downtime_limit_ms=100/);
-  assert.match(table.stdout, /73 runs.*\nestimated duration: \d+/);
+  assert.match(table.stdout, /91 runs.*\nestimated duration: \d+/);
 });

@@ -46,6 +46,23 @@ test('idle and pagecache guests migrate with stock QEMU over the testbed', { tim
   assert.ok(pc.qmp_normal_bytes! > idleRun.qmp_normal_bytes! + 120 * MiB);
 });
 
+test('stock at its best: multifd with multifd zero-page detection and zstd completes, its settings in the record', { timeout: 600_000 }, async () => {
+  const best = parseScenario('name: it-multifd\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 64, warmup_s: 1 }\n'
+    + 'migration: { link_cap_mbit: 1000, multifd_channels: 2, zero_page_detection: multifd, multifd_compression: zstd }\n', 'it-multifd.yaml');
+  const [r] = await runSession({ scenarios: [best], strategies: ['stock'], testbed: tb.testbed, image: tb.image, outDir: out });
+  checkCompleted(r);
+  assert.equal(r.params.multifd_channels, 2);
+  assert.equal(r.params.zero_page_detection, 'multifd');
+  assert.equal(r.params.multifd_compression, 'zstd');
+  // QEMU ran with those settings: its own view of the source's capabilities and parameters, saved with the run
+  const applied = JSON.parse(readFileSync(join(out, r.run_id, 'qemu-migration-settings.json'), 'utf8'));
+  assert.equal(applied.parameters['multifd-channels'], 2);
+  assert.equal(applied.parameters['multifd-compression'], 'zstd');
+  assert.equal(applied.parameters['zero-page-detection'], 'multifd');
+  assert.equal(applied.capabilities.multifd, true);
+  console.log(`multifd x2 + zstd: total ${r.total_time_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, QMP transferred ${(r.qmp_transferred_bytes! / MiB).toFixed(1)} MiB`);
+});
+
 test('an unreachable host is one clear error', { timeout: 60_000 }, async () => {
   const broken: TestbedSpec = structuredClone(tb.testbed);
   broken.hosts.src.ssh.host = '198.18.0.99';

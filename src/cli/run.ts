@@ -11,6 +11,17 @@ import { planSession } from '../plan/plan.js';
 import { planInputs, type PlanFlags } from './planOptions.js';
 import { InfluxSink } from '../sinks/influx.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
+import { accelConflicts } from '../qemu/migrationSettings.js';
+import type { Scenario } from '../scenario/types.js';
+import { UserError } from '../util/errors.js';
+
+/** Scenario settings the testbed's accelerator cannot honour are refused before any run starts. */
+function assertAccelSupports(scenarios: Scenario[], accel: 'tcg' | 'kvm'): void {
+  for (const s of scenarios) {
+    const c = accelConflicts(s.migration, accel)[0];
+    if (c) throw new UserError(`scenario ${s.file}: field "${c.field}": ${c.reason}`, 'drop the field or run on a KVM testbed');
+  }
+}
 
 /** `--testbed`: the local testbed (brought up), or a testbed file / Ansible inventory (one spec per host pair). */
 async function resolveTestbeds(which: string, log: (l: string) => void): Promise<TestbedSpec[]> {
@@ -48,6 +59,7 @@ export function registerRunCommand(program: Command): void {
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
       const all = await resolveTestbeds(o.testbed, log);
       const pairs = o.parallelPairs ? all : all.slice(0, 1);
+      assertAccelSupports(scenarios, pairs[0].accel);
       if (all.length > 1 && !o.parallelPairs) log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
       if (!o.skipPreflight) {
         await assertPreflight(pairs, { image, memoryMib: Math.max(...scenarios.map((s) => s.guest.memory_mib)) }, log);

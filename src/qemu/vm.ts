@@ -9,6 +9,8 @@ export interface VmConfig {
   /** Unique per VM process, e.g. `<run-id>-src`; names the per-VM directory on the host. */
   id: string;
   accel: 'tcg' | 'kvm';
+  /** KVM with a dirty ring (QEMU's dirty-limit needs it); ignored under TCG, which has none. */
+  dirtyRing?: boolean;
   memoryMib: number;
   vcpus: number;
   kernel: string;
@@ -33,7 +35,8 @@ const EXIT_EVENTS = new Set(['SHUTDOWN', 'RESET', 'GUEST_PANICKED', 'GUEST_CRASH
 export function qemuArgv(cfg: VmConfig, dir: string): string[] {
   const argv = [
     'qemu-system-x86_64', '-name', `pofbench-${cfg.id},debug-threads=on`,
-    '-machine', 'pc', '-accel', cfg.accel, ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-machine', 'pc', '-accel', cfg.accel === 'kvm' && cfg.dirtyRing ? 'kvm,dirty-ring-size=4096' : cfg.accel,
+    ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),
     '-m', `${cfg.memoryMib}M`, '-smp', String(cfg.vcpus),
     '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-vga', 'none',
     '-kernel', cfg.kernel, '-initrd', cfg.initrd, '-append', cfg.append,

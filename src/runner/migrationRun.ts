@@ -25,6 +25,7 @@ import { Progress } from '../util/progress.js';
 import { sleep, waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
 import { processCpuSeconds } from '../util/procStat.js';
+import { accelConflicts, migrationParams, qemuMigrationSettings, usesDirtyLimit } from '../qemu/migrationSettings.js';
 
 export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
 
@@ -161,6 +162,12 @@ async function compareRam(hosts: TestbedHosts, src: RemoteVm, dst: RemoteVm, mem
   return { identical: sums[0] === sums[1] && /^[0-9a-f]{64}$/.test(sums[0]), ms: Date.now() - t0 };
 }
 
+/** The migration capabilities and parameters as the source QEMU reports them (provenance of a run). */
+async function appliedSettings(vm: RemoteVm): Promise<{ capabilities: Record<string, boolean>; parameters: unknown }> {
+  const caps = await vm.qmp.execute<{ capability: string; state: boolean }[]>('query-migrate-capabilities');
+  return { capabilities: Object.fromEntries(caps.map((c) => [c.capability, c.state])), parameters: await vm.qmp.execute('query-migrate-parameters') };
+}
+
 /** Streams `pofbench host sample` from a host into a series file until stopped. */
 async function startHostSampler(host: SshHost, testbed: TestbedSpec, nics: string[], pid: number, onRow: (row: unknown) => void): Promise<ClientChannel> {
   const cmd = sh([...testbed.hostPofbench, 'host', 'sample', ...nics.flatMap((n) => ['--nic', n]), '--pid', pid, '--interval-ms', 50, '--max-seconds', 7200]);
@@ -191,9 +198,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name, pofbench_rev: o.pofbenchRev,
     params: {
       memory_mib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus, accel: testbed.accel,
-      link_cap_mbit: scenario.migration.link_cap_mbit, max_bandwidth_mbit: scenario.migration.max_bandwidth_mbit,
-      downtime_limit_ms: scenario.migration.downtime_limit_ms, capabilities: scenario.migration.capabilities,
-      workload: scenario.workload, image_id: image.id,
+      ...migrationParams(scenario.migration), workload: scenario.workload, image_id: image.id,
     },
   };
   await dir.writeRecord(record);
@@ -217,6 +222,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
   let dstVmRef: RemoteVm | undefined;
   let injected: Promise<void> | undefined;
   try {
+    const conflict = accelConflicts(scenario.migration, testbed.accel)[0];
+    if (conflict) throw new Error(`scenario ${scenario.file}: field "${conflict.field}": ${conflict.reason}`);
     // 1. the guest's data disk: a fresh copy of the image's disk on the NAS, per run
     progress.phase(`[${runId}] preparing NAS disk`);
     const disk = await prepareNasDisk(hosts.nas, testbed, image, runId);
@@ -228,7 +235,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
 
     // 3. QEMU on src (running) and dst (waiting for the stream)
     const vmBase: Omit<VmConfig, 'id'> = {
-      accel: testbed.accel, memoryMib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus,
+      accel: testbed.accel, dirtyRing: usesDirtyLimit(scenario.migration), memoryMib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus,
       kernel: image.kernel, initrd: image.initrd, append: guestKernelCmdline({ ip: testbed.vm.guestCidr }),
       nfsDisk: { server: testbed.nas.server, path: nfsPath },
       // --verify-ram runs without a NIC: NIC DMA around switchover can change a page even under a
@@ -309,13 +316,13 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     }
 
     // 5. migration settings on both sides (QEMU's max-bandwidth explicit: the link is the limit)
-    const caps = { events: true, ...scenario.migration.capabilities };
-    const capList = Object.entries(caps).map(([capability, state]) => ({ capability, state }));
-    for (const vm of [srcVm, dstVm]) await vm.qmp.execute('migrate-set-capabilities', { capabilities: capList });
-    await srcVm.qmp.execute('migrate-set-parameters', {
-      'max-bandwidth': Math.round((scenario.migration.max_bandwidth_mbit * 1e6) / 8),
-      'downtime-limit': scenario.migration.downtime_limit_ms,
-    });
+    const settings = qemuMigrationSettings(scenario.migration);
+    for (const vm of [srcVm, dstVm]) {
+      await vm.qmp.execute('migrate-set-capabilities', { capabilities: settings.capabilities });
+      if (Object.keys(settings.sharedParameters).length) await vm.qmp.execute('migrate-set-parameters', settings.sharedParameters);
+    }
+    await srcVm.qmp.execute('migrate-set-parameters', settings.sourceParameters);
+    await dir.writeText('qemu-migration-settings.json', `${JSON.stringify(await appliedSettings(srcVm), null, 2)}\n`);
     await dstVm.qmp.execute('migrate-incoming', { uri: path.incomingUri });
 
     const [srcBefore, dstBefore] = await Promise.all([
@@ -341,6 +348,12 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       const ram = info.ram;
       if (ram) {
         progress.status(`${info.status} pass ${ram['dirty-sync-count']}  sent ${(ram.transferred / MiB).toFixed(0)} MiB  remaining ${(ram.remaining / MiB).toFixed(0)} MiB  ${ram.mbps.toFixed(0)} Mbit/s  ${((tq - t0) / 1000).toFixed(1)} s`);
+      }
+      if (settings.postcopyAfterPasses && record.postcopy_at_pass === undefined && info.status === 'active'
+        && (ram?.['dirty-sync-count'] ?? 0) >= settings.postcopyAfterPasses) {
+        await srcVm.qmp.execute('migrate-start-postcopy');
+        record.postcopy_at_pass = ram!['dirty-sync-count'];
+        record.postcopy_at_ms = tq - t0;
       }
       if (tq > deadline && info.status !== 'completed') {
         await srcVm.qmp.execute('migrate_cancel').catch(() => undefined);

@@ -36,6 +36,9 @@ export interface RunRecord {
   expected_downtime_ms?: number;
   app_downtime_ms?: number;
   passes?: number;
+  /** post-copy (migration.postcopy_after_passes): the pass and time (ms after migrate) it was started at */
+  postcopy_at_pass?: number;
+  postcopy_at_ms?: number;
   // bytes
   migration_link_bytes?: number;
   migration_link_tx_bytes?: number;

@@ -80,6 +80,45 @@ function schemaError(errors: ErrorObject[], file: string, doc: Located, point?: 
     'fix the field; the schema is scenarios/schema/scenario.schema.json');
 }
 
+/** Fields QEMU no longer has (or pofbench moved): path → what replaces them. */
+const REPLACED_FIELDS: [string[], string][] = [
+  [['migration', 'capabilities', 'compress'],
+    'QEMU 9.1 removed the compress capability: use migration.multifd_channels with migration.multifd_compression (zlib|zstd)'],
+  [['migration', 'capabilities', 'multifd'], 'multifd is set with migration.multifd_channels (0 = off)'],
+  [['migration', 'capabilities', 'postcopy-ram'], 'post-copy is set with migration.postcopy_after_passes'],
+  [['migration', 'capabilities', 'dirty-limit'], 'dirty-limit is set with migration.vcpu_dirty_limit_mbps'],
+];
+
+/** Settings that are valid one by one but not together: "field: what is wrong". */
+function conflicts(m: Scenario['migration']): { path: string[]; message: string }[] {
+  const out: { path: string[]; message: string }[] = [];
+  const field = (name: string) => ['migration', name];
+  if (m.multifd_channels === 0 && m.multifd_compression !== 'none') {
+    out.push({ path: field('multifd_compression'), message: `is ${m.multifd_compression} but multifd is off (set migration.multifd_channels > 0)` });
+  }
+  if (m.multifd_channels === 0 && m.zero_page_detection === 'multifd') {
+    out.push({ path: field('zero_page_detection'), message: 'is multifd but multifd is off (set migration.multifd_channels > 0, or use legacy)' });
+  }
+  if (m.dirty_limit_period_ms !== undefined && m.vcpu_dirty_limit_mbps === undefined) {
+    out.push({ path: field('dirty_limit_period_ms'), message: 'needs migration.vcpu_dirty_limit_mbps' });
+  }
+  return out;
+}
+
+/** A UserError for field problems found outside the schema, in the schema error's format. */
+function fieldError(found: { path: string[]; message: string }[], file: string, doc: Located, point?: GridPoint): UserError {
+  const lines = found.map((d) => {
+    const loc = locateField(doc, point, d.path);
+    return `${loc.file}${loc.line ? `:${loc.line}` : ''}: field "${d.path.join('.')}" ${d.message}`;
+  });
+  return new UserError(`scenario ${lines.join('; ')}`, 'fix the field; the schema is scenarios/schema/scenario.schema.json');
+}
+
+function replacedFields(data: Record<string, unknown>): { path: string[]; message: string }[] {
+  const at = (path: string[]) => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
+  return REPLACED_FIELDS.filter(([path]) => at(path) !== undefined).map(([path, message]) => ({ path, message }));
+}
+
 /** The scenario name of document `index` of `count` in `file` (its own `name`, else from the file name). */
 function defaultName(file: string, index: number, count: number): string {
   const base = basename(file, extname(file));
@@ -116,8 +155,12 @@ export function parseScenarios(text: string, file: string, read?: ReadText): Sce
     delete base.sweep;
     for (const point of expandGrid(axes)) {
       const data = applyPoint(base, point);
+      const replaced = replacedFields(data);
+      if (replaced.length) throw fieldError(replaced, file, doc, point);
       if (!validate(data)) throw schemaError(validate.errors ?? [], file, doc, point);
       const s = data as unknown as Scenario;
+      const conflicting = conflicts(s.migration);
+      if (conflicting.length) throw fieldError(conflicting, file, doc, point);
       s.name = name;
       s.file = file;
       s.config_id = point.configId;

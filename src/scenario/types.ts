@@ -40,5 +40,17 @@ export interface Scenario {
     downtime_limit_ms: number;
     timeout_s: number;
     capabilities: Record<string, boolean>;
+    /** multifd channels (0 = multifd off) and their compression (stock only; pof refuses multifd). */
+    multifd_channels: number;
+    multifd_compression: 'none' | 'zlib' | 'zstd';
+    /** QEMU's zero-page detection (absent: QEMU's default). */
+    zero_page_detection?: 'none' | 'legacy' | 'multifd';
+    /** Bandwidth QEMU may assume for the switchover phase (avail-switchover-bandwidth); absent: its estimate. */
+    avail_switchover_bandwidth_mbit?: number;
+    /** dirty-limit: throttle each vCPU's dirty rate to this (MB/s) during migration; needs KVM's dirty ring. */
+    vcpu_dirty_limit_mbps?: number;
+    dirty_limit_period_ms?: number;
+    /** Switch to post-copy once this many pre-copy passes have run (stock only). */
+    postcopy_after_passes?: number;
   };
 }

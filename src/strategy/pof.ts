@@ -12,8 +12,8 @@ export const POF_AGENT_PORT = 4445;
 /** Longest wait for the source agent's index to catch up before migrating anyway. */
 const INDEX_WAIT_MAX_MS = 120_000;
 
-/** Capabilities that change the RAM stream format or move pages off the main socket. */
-const REFUSED_CAPABILITIES = ['xbzrle', 'multifd', 'compress'];
+/** Capabilities that change the RAM stream format. */
+const REFUSED_CAPABILITIES = ['xbzrle'];
 
 interface AgentProc { host: SshHost; pid: number; statsPath: string; logPath: string; role: 'source' | 'target' }
 
@@ -47,11 +47,18 @@ export class PofStrategy implements MigrationStrategy {
   }
 
   validate(scenario: Scenario): void {
+    const m = scenario.migration;
+    const refuse = (field: string, why: string, fix: string) => {
+      throw new UserError(`scenario ${scenario.file}: field "migration.${field}" is not supported by the pof strategy (${why})`, fix);
+    };
     for (const cap of REFUSED_CAPABILITIES) {
-      if (scenario.migration.capabilities[cap]) {
-        throw new UserError(`scenario ${scenario.file}: field "migration.capabilities.${cap}" is not supported by the pof strategy (it changes the RAM stream format)`,
-          `turn ${cap} off or run --strategies stock`);
-      }
+      if (m.capabilities[cap]) refuse(`capabilities.${cap}`, 'it changes the RAM stream format', `turn ${cap} off or run --strategies stock`);
+    }
+    if (m.multifd_channels > 0) {
+      refuse('multifd_channels', 'multifd moves RAM pages off the main stream the agents rewrite', 'set multifd_channels: 0 or run --strategies stock');
+    }
+    if (m.postcopy_after_passes) {
+      refuse('postcopy_after_passes', 'post-copy pages are requested by the destination over the return path', 'drop postcopy_after_passes or run --strategies stock');
     }
   }
 

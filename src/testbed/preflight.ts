@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { SshHost, sh } from '../hosts/ssh.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import type { HostRole, TestbedSpec } from './spec.js';
+import { qemuVersionProblems } from '../qemu/version.js';
 
 /** What a run needs from the testbed, beyond the testbed itself. */
 export interface PreflightNeeds {
@@ -68,7 +69,7 @@ async function checkKvmHost(host: SshHost, role: 'src' | 'dst', tb: TestbedSpec,
 
 /**
  * Checks a testbed before a run: every host reachable over SSH (host key verified), QEMU on src
- * and dst (same version), /dev/kvm when accel is kvm, NICs and the guest tap, guest files and the
+ * and dst (the same version, 8.2 or newer), /dev/kvm when accel is kvm, NICs and the guest tap, guest files and the
  * host-side CLI, the NAS export mounted with the image visible at the same path on both hosts (lab),
  * the guest disk on the NAS, clock offsets, free memory. Returns one line per failure, each naming
  * its host; [] when the testbed is ready.
@@ -106,9 +107,8 @@ export async function preflight(tb: TestbedSpec, need: PreflightNeeds): Promise<
       host.close();
     }
   }));
-  if (versions.src && versions.dst && versions.src !== versions.dst) {
-    failures.push(`${tag}src ${tb.hosts.src.name} runs QEMU ${versions.src} but dst ${tb.hosts.dst.name} runs ${versions.dst}: install the same version on both`);
-  }
+  const qemu = qemuVersionProblems({ name: tb.hosts.src.name, version: versions.src }, { name: tb.hosts.dst.name, version: versions.dst });
+  failures.push(...qemu.map((l) => `${tag}${l}`));
   return failures.sort();
 }
 
