@@ -24,7 +24,7 @@ const MiB = 1024 * 1024;
 /** The QEMU these streams come from (scripts/setup.sh installs 10.x). */
 const QEMU_VERSION = /version (\S+)/.exec(execFileSync('qemu-system-x86_64', ['--version'], { encoding: 'utf8' }))?.[1] ?? 'unknown';
 let image: GuestImage;
-const cap: Record<'idle' | 'pagecache' | 'anon', Captured | undefined> = { idle: undefined, pagecache: undefined, anon: undefined };
+const cap: Record<'idle' | 'pagecache' | 'anon' | 'virtioMem', Captured | undefined> = { idle: undefined, pagecache: undefined, anon: undefined, virtioMem: undefined };
 const PAGECACHE_MIB = 96;
 
 before(async () => {
@@ -33,6 +33,7 @@ before(async () => {
   cap.idle = await captureStream(image, { memoryMib: 160 });
   cap.pagecache = await captureStream(image, { memoryMib: 256, script: `cd /data/dataset && cat ${files.join(' ')} > /dev/null && echo read` });
   cap.anon = await captureStream(image, { memoryMib: 256, script: 'stress-ng --vm 1 --vm-bytes 64m --vm-keep --timeout 0 > /dev/null 2>&1 < /dev/null & sleep 4; echo started' });
+  cap.virtioMem = await captureStream(image, { memoryMib: 160, virtioMemMib: 256 });
 }, { timeout: 600_000 });
 
 after(() => {
@@ -86,6 +87,23 @@ for (const kind of ['idle', 'pagecache', 'anon'] as const) {
     if (kind === 'anon') assert.ok(report.records.page.count - s.stats.refPages >= (64 * MiB) / 4096, 'stress-ng pages are unique: sent in full');
   });
 }
+
+test('a guest with virtio-mem: QEMU\'s early-setup device section passes through, the stream round-trips byte for byte', { timeout: 300_000 }, async () => {
+  const c = cap.virtioMem!;
+  const stream = readFileSync(c.stream);
+  const report = await inspectStream([stream]);
+  assert.ok(report.earlySections.some((e) => /virtio-mem-device-early$/.test(e.idstr)), `early sections: ${JSON.stringify(report.earlySections)}`);
+  assert.ok(report.ramBlocks.some((b) => /vmem0$/.test(b.idstr)), 'the virtio-mem RAM block is declared');
+  const disk = readFileSync(c.disk);
+  const scan = await buildScanIndex(c.disk);
+  const s = encodeAll(stream, scan.index, scan.imageBlocks);
+  assert.deepEqual(await decodeAll(s.pof, disk, scan.imageBlocks), stream, 'decode(encode(s)) == s');
+  const live = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 47313, index: ['--index', 'scan'] });
+  assert.equal(live.source.code, 0, live.source.log);
+  assert.equal(live.target.code, 0, live.target.log);
+  assert.ok(live.received.equals(stream), 'the live agents hand on exactly the stream');
+  console.log(`virtio-mem: ${(stream.length / MiB).toFixed(1)} MiB stream, early sections ${report.earlySections.map((e) => `${e.idstr} (${e.bytes} B)`).join(', ')}`);
+});
 
 test('real streams: truncated or mutated input is an error, never a crash or a read outside the image', { timeout: 300_000 }, async () => {
   const c = cap.pagecache!;

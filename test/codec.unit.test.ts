@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Encoder } from '../src/codec/encoder.js';
 import { Decoder } from '../src/codec/decoder.js';
-import { QemuStreamParser } from '../src/codec/qemu.js';
+import { QemuStreamParser, MAX_EARLY_SECTION } from '../src/codec/qemu.js';
 import { restore } from '../src/codec/resolve.js';
 import { BlockIndex, parseTraceLine, blocksOfRange, pageFingerprint } from '../src/codec/blockindex.js';
 import { CodecError, RefMismatchError, UnsupportedStreamError } from '../src/codec/errors.js';
@@ -163,6 +163,31 @@ test('multifd/xbzrle/compression records are refused with a clear error naming t
     const s = synthStream({ sections: [[{ addr: 0, content: blockOf(1) }]], extraFlags: flag });
     assert.throws(() => new QemuStreamParser().push(s), (e: unknown) => e instanceof UnsupportedStreamError && e.message.includes(name) && /offset \d+/.test(e.message));
   }
+});
+
+test('early-setup device sections (QEMU >= 8.0, e.g. virtio-mem) pass through; a lookalike footer inside does not end them', async () => {
+  // the body holds "0x7E <id>" followed by bytes that are no section header: the parser must go on
+  const body = Buffer.concat([Buffer.from([1, 2, 0x7e, 0, 0, 0, 38, 0x09, 0xff]), Buffer.alloc(300, 0x7e)]);
+  const s = synthStream({ sections: [[{ addr: 0, content: blockOf(1) }], [{ addr: PAGE, content: blockOf(2) }]],
+    earlyDevice: { idstr: '0000:00:02.0/virtio-mem-device-early', sectionId: 38, body } });
+  for (const step of [1, 7, 4096, s.length]) {
+    const p = new QemuStreamParser();
+    const items = [];
+    for (let o = 0; o < s.length; o += step) items.push(...p.push(s.subarray(o, o + step)));
+    p.end();
+    const early = items.filter((i) => i.kind === 'early-device-state');
+    assert.equal(early.length, 1, `one early section (chunks of ${step})`);
+    assert.equal(early[0].raw.length, 1 + 4 + 1 + 36 + 8 + body.length + 5, 'header, body and footer');
+    assert.ok(Buffer.concat(items.flatMap((i) => (i.kind === 'ram' && i.page ? [i.raw, i.page] : [i.raw]))).equals(s), 'items concatenate to the stream');
+  }
+  assert.deepEqual(await decode(encode(s, fullIndex()).pof), s, 'decode(encode(s)) == s with an early section');
+  const report = await inspectStream([s]);
+  assert.deepEqual(report.earlySections.map((e) => e.idstr), ['0000:00:02.0/virtio-mem-device-early']);
+  // no footer at all: refused naming the section and the offset, never an unbounded buffer
+  const noFooter = synthStream({ sections: [[{ addr: 0, content: blockOf(1) }]],
+    earlyDevice: { idstr: 'x-early', sectionId: 9, body: Buffer.alloc(MAX_EARLY_SECTION + 16, 1) } });
+  assert.throws(() => new QemuStreamParser().push(noFooter.subarray(0, noFooter.length - 200)),
+    (e: unknown) => e instanceof UnsupportedStreamError && /early-setup device state \(FULL section "x-early"/.test(e.message) && /offset \d+/.test(e.message));
 });
 
 test('the block index follows content: duplicates, invalidation, zero blocks', () => {

@@ -12,6 +12,7 @@ import { TraceIndexer } from './indexer.js';
 import { warmUpCodec } from './warmup.js';
 import { listenOn, connectTo, describe } from './target.js';
 import type { Endpoint } from './endpoint.js';
+import { cpuSecondsSince } from './cpu.js';
 
 export interface SourceAgentOptions {
   listen: Endpoint;
@@ -54,6 +55,8 @@ export interface SourceStats {
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
   warmup_ms: number;
   cpu_s: number;
+  /** CPU seconds from QEMU's connection (the migration's start) to the end of the stream. */
+  migration_cpu_s?: number;
   elapsed_ms: number;
   migration_ms?: number;
   target?: unknown;
@@ -120,12 +123,14 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
       listenOn(server, o.listen).then(() => log(`listening for QEMU on ${describe(o.listen)}`), reject);
     });
     const tMig = Date.now();
+    const cpuMig = process.cpuUsage();
     log('QEMU connected; authenticating to the target agent');
     peer = await connectTo(o.target);
     await handshake(peer, secret, o.label);
     log('target agent authenticated');
     await stream(qemu, peer, ring, image, index, o, stats, log);
     stats.migration_ms = Date.now() - tMig;
+    stats.migration_cpu_s = cpuSecondsSince(cpuMig);
     stats.status = 'completed';
   } catch (err) {
     stats.error = (err as Error).message;
@@ -142,8 +147,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     }
     stats.index_blocks = index.size;
     stats.hashed_pages = index.hashed;
-    const cpu = process.cpuUsage(cpu0);
-    stats.cpu_s = Number(((cpu.user + cpu.system) / 1e6).toFixed(3));
+    stats.cpu_s = cpuSecondsSince(cpu0);
     stats.elapsed_ms = Date.now() - t0;
     await image.close();
     if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true }).catch(() => undefined);

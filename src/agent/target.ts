@@ -10,6 +10,7 @@ import { NasImage, BLOCK } from './nasImage.js';
 import { Decoder, type DecodedItem } from '../codec/decoder.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { warmUpCodec } from './warmup.js';
+import { cpuSecondsSince } from './cpu.js';
 
 export interface TargetAgentOptions {
   listen: Endpoint;
@@ -41,6 +42,8 @@ export interface TargetStats {
   fallback_pages: number;
   refused_peers: number;
   cpu_s: number;
+  /** CPU seconds from the source agent's authentication (the migration's start) to the end of the stream. */
+  migration_cpu_s?: number;
   elapsed_ms: number;
   /** Reads from the source agent's connection, and the batches they were decoded in. */
   socket_reads: number;
@@ -113,8 +116,9 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
       listenOn(server, o.listen).then(() => log(`listening on ${describe(o.listen)}`), reject);
     });
     log('source agent authenticated; connecting to the destination QEMU');
+    const cpuMig = process.cpuUsage();
     const qemu = await connectTo(o.qemu);
-    await pump(peer, qemu, image, o, stats, concurrency, maxBuffered, log);
+    await pump(peer, qemu, image, o, stats, concurrency, maxBuffered, log, () => { stats.migration_cpu_s = cpuSecondsSince(cpuMig); });
     stats.status = 'completed';
   } catch (err) {
     stats.error = (err as Error).message;
@@ -122,8 +126,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   } finally {
     server?.close();
     stats.nas_read_bytes = image.bytesRead;
-    const cpu = process.cpuUsage(cpu0);
-    stats.cpu_s = Number(((cpu.user + cpu.system) / 1e6).toFixed(3));
+    stats.cpu_s = cpuSecondsSince(cpu0);
     stats.elapsed_ms = Date.now() - t0;
     await image.close();
     if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`).catch(() => undefined);
@@ -137,7 +140,7 @@ interface RefPart { block: number; hash: Buffer; seq: number; page?: Buffer }
 interface Batch { parts: (Buffer | RefPart)[]; bytes: number; ready: Promise<void>; runBuffers: Buffer[] }
 
 async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
-  concurrency: number, maxBuffered: number, log: (l: string) => void): Promise<void> {
+  concurrency: number, maxBuffered: number, log: (l: string) => void, onStreamDone: () => void): Promise<void> {
   const decoder = new Decoder({ imageBlocks: image.blocks });
   const frames = new FrameReader();
   const batches: Batch[] = [];
@@ -381,6 +384,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   qemu.destroy();
   log(`stream complete: ${stats.bytes_in} bytes in, ${stats.bytes_out} bytes to QEMU, ${stats.ref_pages} pages from the NAS, ${stats.fallback_pages} from the source`);
   stats.nas_read_bytes = image.bytesRead;
+  onStreamDone();
   await new Promise<void>((resolve) => peer.end(encodeFrame(FrameType.DONE, Buffer.from(JSON.stringify({ ...stats, status: 'completed' }))), resolve));
 }
 

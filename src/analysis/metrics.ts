@@ -13,6 +13,8 @@ export const KNOWN_METRICS: readonly string[] = [
   'qmp_total_bytes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s', 'agent_cpu_s', 'src_agent_cpu_s', 'dst_agent_cpu_s',
   'pof_full_pages', 'pof_ref_pages', 'pof_zero_pages', 'pof_fallback_pages', 'pof_verify_mismatches', 'pof_stream_bytes',
   'nas_read_bytes', 'index_blocks', 'index_build_ms', 'index_nas_read_bytes', 'boot_ms', 'workload_ready_ms',
+  'source_agent_cpu_s', 'target_agent_cpu_s', 'src_nas_view_cpu_s', 'dst_nas_view_cpu_s', 'nfs_server_cpu_s',
+  'harness_cpu_s', 'harness_core_pct', 'pof_path_core_s_per_gb',
 ];
 
 /** Derived: QEMU CPU on both hosts plus the POF agents' CPU when the record has it. */
@@ -23,7 +25,8 @@ const NOT_METRICS = new Set(['repeat', 'qmp_sample_hz', 'probe_rate_hz']);
 
 export const DEFAULT_COMPARE_FIELDS: readonly string[] = [
   'total_time_ms', 'downtime_ms', 'app_downtime_ms', 'migration_link_bytes', 'storage_link_bytes',
-  'qmp_transferred_bytes', 'passes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s', 'agent_cpu_s',
+  'qmp_transferred_bytes', 'passes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s', 'source_agent_cpu_s', 'target_agent_cpu_s',
+  'dst_nas_view_cpu_s', 'nfs_server_cpu_s', 'harness_cpu_s', 'pof_path_core_s_per_gb',
 ];
 
 export const DEFAULT_OBJECTIVES: readonly string[] = ['total_time_ms', 'downtime_ms', 'migration_link_bytes'];

@@ -10,7 +10,7 @@ export function registerBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print measured numbers');
   bench.command('codec')
     .description('encode/decode throughput on a real QEMU stream and of a live agent pair on loopback, next to a raw SHA-256 loop and a plain TCP relay measured in the same run')
-    .option('--stream <FILE>', 'a captured QEMU 7.2 stream (default: capture one from the project\'s guest with a warm page cache)')
+    .option('--stream <FILE>', 'a captured QEMU stream (default: capture one from the project\'s guest with a warm page cache)')
     .option('--nas-image <IMG>', 'the disk image the stream\'s pages refer to (required with --stream)')
     .option('--memory-mib <n>', 'guest size when capturing', '256')
     .option('--dataset-mib <n>', 'MiB of dataset read into the page cache before capturing', '96')

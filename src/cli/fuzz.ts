@@ -12,7 +12,7 @@ export function registerFuzzCommand(program: Command): void {
   const fuzz = program.command('fuzz').description('hostile-input runs against the POF agents');
   fuzz.command('target')
     .description('an authenticated peer sends truncated/mutated real POF streams and random frames to a real target agent; every case must be rejected cleanly')
-    .requiredOption('--stream <FILE>', 'a captured QEMU 7.2 stream (encoded to POF against --nas-image first)')
+    .requiredOption('--stream <FILE>', 'a captured QEMU stream (encoded to POF against --nas-image first)')
     .requiredOption('--nas-image <IMG>', 'the disk image the stream refers to')
     .option('--cases <n>', 'number of cases', '200')
     .option('--seed <n>', 'seed (cases are deterministic by seed)', '1')

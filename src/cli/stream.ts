@@ -64,7 +64,7 @@ function renderReport(r: StreamReport): string {
 export function registerStreamCommand(program: Command): void {
   const stream = program.command('stream').description('the POF stream codec offline: inspect QEMU streams, encode to POF, decode back');
   stream.command('inspect')
-    .description('sections, RAM blocks, record counts and bytes of a QEMU 7.2 migration stream (e.g. from migrate "exec:cat > FILE")')
+    .description('sections, RAM blocks, record counts and bytes of a QEMU (8.2-10.x) migration stream (e.g. from migrate "exec:cat > FILE")')
     .argument('<file>', 'QEMU migration stream ("-" for stdin)')
     .option('--json', 'print JSON')
     .action(async (file: string, o: { json?: boolean }) => {

@@ -26,6 +26,8 @@ export interface StreamReport {
   /** Byte offset where the opaque device state (FULL sections, EOF, VMDESCRIPTION) starts. */
   deviceStateOffset?: number;
   deviceStateBytes: number;
+  /** Early-setup device sections (QEMU >= 8.0, e.g. virtio-mem) met before the RAM END section. */
+  earlySections: { idstr: string; bytes: number }[];
 }
 
 export class StreamInspector {
@@ -33,7 +35,7 @@ export class StreamInspector {
     bytes: 0, configurationSubsections: [], capabilities: [], ramBlocks: [],
     sections: { start: 0, part: 0, end: 0, footers: 0 }, commands: 0,
     records: { page: { count: 0, bytes: 0, allZeroPayload: 0 }, zero: { count: 0, bytes: 0 }, memSize: { count: 0, bytes: 0 }, eos: { count: 0, bytes: 0 } },
-    distinctPages: 0, resentPages: 0, headerBytes: 0, deviceStateBytes: 0,
+    distinctPages: 0, resentPages: 0, headerBytes: 0, deviceStateBytes: 0, earlySections: [],
   };
   private readonly seen = new Map<string, Set<number>>();
 
@@ -52,6 +54,7 @@ export class StreamInspector {
       case 'section-header': this.r.sections[item.type]++; this.r.headerBytes += len; break;
       case 'section-footer': this.r.sections.footers++; this.r.headerBytes += len; break;
       case 'ram-block': this.r.ramBlocks.push({ idstr: item.idstr, length: item.length }); this.r.records.memSize.bytes += len; break;
+      case 'early-device-state': this.r.earlySections.push({ idstr: item.idstr, bytes: len }); break;
       case 'device-state':
         this.r.deviceStateOffset ??= item.offset;
         this.r.deviceStateBytes += len;

@@ -1,6 +1,6 @@
 /**
- * Incremental parser of QEMU 7.2 pre-copy migration streams (DESIGN.md §3). Pure: buffers in,
- * items out, no I/O.
+ * Incremental parser of QEMU pre-copy migration streams (DESIGN.md §3): QEMU 8.2-10.x without
+ * multifd (and 7.2, whose format is the same). Pure: buffers in, items out, no I/O.
  *
  * The parser splits the stream into items whose bytes, concatenated in order (`raw`, then `page`
  * when present), are exactly the input. It understands the file header, CONFIGURATION (and its
@@ -8,6 +8,12 @@
  * `ram` handler with their records and optional footers. Everything after the RAM END section
  * (device FULL sections, EOF, VMDESCRIPTION) has no length prefix and is passed through as opaque
  * `device-state` items.
+ *
+ * QEMU >= 8.0 saves devices whose state must reach the destination before RAM (`early_setup`,
+ * e.g. virtio-mem's `virtio-mem-device-early`) as FULL sections during setup, after the RAM START
+ * section. A FULL section has no length: its end is found as its footer (0x7E + its section id)
+ * followed by a well-formed next section header; it passes through as an opaque
+ * `early-device-state` item (at most MAX_EARLY_SECTION bytes, else refused naming the offset).
  *
  * Refused with `UnsupportedStreamError` (naming the offset): XBZRLE, COMPRESS_PAGE, HOOK,
  * MULTIFD_FLUSH records, iterable sections other than `ram`, device state before the RAM END.
@@ -56,6 +62,8 @@ export const RAM_SECTION_VERSION = 4;
 /** Limits on length fields beyond what u8/u16 already bound. */
 export const MAX_MACHINE_NAME = 256;
 export const MAX_CAPABILITIES = 64;
+/** Longest early-setup FULL section the parser looks for the end of. */
+export const MAX_EARLY_SECTION = 1024 * 1024;
 
 export type SectionType = 'start' | 'part' | 'end';
 
@@ -69,12 +77,14 @@ export type QemuItem =
   | { kind: 'ram'; offset: number; raw: Buffer; record: RamRecordKind; flags: number; addr: number; block: string; page?: Buffer }
   /** One RAM block declared after a MEM_SIZE record: u8 len, idstr, u64 used length (+ u64 addr under x-ignore-shared). */
   | { kind: 'ram-block'; offset: number; raw: Buffer; idstr: string; length: number }
+  /** An early-setup device's FULL section (before the RAM END section), header to footer, passed on as is. */
+  | { kind: 'early-device-state'; offset: number; raw: Buffer; idstr: string; sectionId: number }
   /** Opaque bytes after the RAM END section (device state, EOF, VMDESCRIPTION). */
   | { kind: 'device-state'; offset: number; raw: Buffer };
 
 export type RamRecordKind = 'page' | 'zero' | 'mem-size' | 'eos';
 
-type State = 'header' | 'config' | 'top' | 'ram' | 'ram-decl' | 'footer' | 'tail';
+type State = 'header' | 'config' | 'top' | 'ram' | 'ram-decl' | 'footer' | 'early' | 'tail';
 
 const SECTION_NAMES: Record<number, string> = {
   0x00: 'EOF', 0x01: 'START', 0x02: 'PART', 0x03: 'END', 0x04: 'FULL', 0x05: 'SUBSECTION',
@@ -93,6 +103,8 @@ export class QemuStreamParser {
   private ignoreShared = false;
   private lastBlock: string | undefined;
   private failed: CodecError | undefined;
+  /** The early-setup FULL section being read: its id, idstr, and where the footer search goes on. */
+  private early: { sectionId: number; idstr: string; scanFrom: number } | undefined;
   /** RAM blocks declared by MEM_SIZE records: idstr → used length. */
   readonly blocks = new Map<string, number>();
   /** Offset where the opaque device state starts (after the RAM END section), once known. */
@@ -147,6 +159,7 @@ export class QemuStreamParser {
       case 'ram': return `inside a RAM record of ${this.currentSection?.type.toUpperCase()} section ${this.currentSection?.id}`;
       case 'ram-decl': return 'inside the RAM block list of a MEM_SIZE record';
       case 'footer': return `after section ${this.currentSection?.id} (before its footer / the next section)`;
+      case 'early': return `inside the early-setup device state "${this.early?.idstr}" (section ${this.early?.sectionId})`;
       default: return 'in device state';
     }
   }
@@ -211,7 +224,9 @@ export class QemuStreamParser {
             const instanceId = q.u32(6 + len);
             const versionId = q.u32(10 + len);
             if (type === SECTION.FULL) {
-              this.unsupported(`device state (FULL section "${idstr}") before the RAM END section: only QEMU 7.2 pre-copy streams with the RAM handler first are supported by pof`);
+              this.early = { sectionId, idstr, scanFrom: 14 + len };
+              this.state = 'early';
+              break;
             }
             if (idstr !== 'ram') this.unsupported(`iterable section "${idstr}" (START, section id ${sectionId}): only the "ram" iterable handler is supported by pof (block migration / dirty-bitmaps are not)`);
             if (this.ramSectionId !== undefined) this.bad(`second START section for "ram" (section id ${sectionId})`);
@@ -322,6 +337,14 @@ export class QemuStreamParser {
           }
           break;
         }
+        case 'early': {
+          const item = this.tryEarlySection(offset);
+          if (!item) return;
+          out.push(item);
+          this.early = undefined;
+          this.state = 'top';
+          break;
+        }
         case 'tail': {
           if (q.length === 0) return;
           let at = offset;
@@ -333,6 +356,48 @@ export class QemuStreamParser {
         }
       }
     }
+  }
+
+  /**
+   * The early-setup FULL section at the front of the queue, up to and with its footer, once the
+   * footer and the next section's header are buffered; undefined while more bytes are needed.
+   */
+  private tryEarlySection(offset: number): QemuItem | undefined {
+    const q = this.q;
+    const e = this.early!;
+    for (let i = e.scanFrom; i + 5 <= q.length; i++) {
+      if (i > MAX_EARLY_SECTION) break;
+      if (q.at(i) !== SECTION.FOOTER || q.u32(i + 1) !== e.sectionId) continue;
+      const next = this.nextHeaderAt(i + 5);
+      if (next === undefined) {
+        e.scanFrom = i;
+        return undefined;
+      }
+      if (next) return { kind: 'early-device-state', offset, raw: q.take(i + 5), idstr: e.idstr, sectionId: e.sectionId };
+    }
+    if (q.length > MAX_EARLY_SECTION + 5) {
+      this.unsupported(`early-setup device state (FULL section "${e.idstr}", id ${e.sectionId}) has no footer within ${MAX_EARLY_SECTION} bytes`);
+    }
+    e.scanFrom = Math.max(e.scanFrom, q.length - 4);
+    return undefined;
+  }
+
+  /** Is a well-formed section header at `i` (true / false), or are more bytes needed (undefined)? */
+  private nextHeaderAt(i: number): boolean | undefined {
+    const q = this.q;
+    if (q.length < i + 1) return undefined;
+    const type = q.at(i);
+    if (type === SECTION.PART || type === SECTION.END) {
+      if (q.length < i + 5) return undefined;
+      return q.u32(i + 1) === this.ramSectionId;
+    }
+    if (type === SECTION.START || type === SECTION.FULL) {
+      if (q.length < i + 6) return undefined;
+      const len = q.at(i + 5);
+      if (q.length < i + 6 + len + 8) return undefined;
+      return len > 0 && /^[\x21-\x7e]+$/.test(this.idstrAt(i + 6, len));
+    }
+    return type === SECTION.COMMAND;
   }
 
   private checkFlags(flags: number): void {

@@ -1,5 +1,5 @@
 /**
- * Builds QEMU 7.2 pre-copy migration streams byte by byte (DESIGN.md §3): exact control for the
+ * Builds QEMU pre-copy migration streams (the 7.2-10.x format) byte by byte (DESIGN.md §3): exact control for the
  * codec tests, and a realistic load for warming up the agents' hot paths (see agent/warmup.ts).
  */
 export const PAGE = 4096;
@@ -19,6 +19,8 @@ export interface SynthOptions {
   deviceState?: Buffer;
   /** Extra RAM flag bits to put on the first page record (e.g. 0x40 XBZRLE) — for refusal tests. */
   extraFlags?: number;
+  /** Body of an early-setup FULL section (QEMU >= 8.0, e.g. virtio-mem) written after the RAM START section. */
+  earlyDevice?: { idstr: string; sectionId: number; body: Buffer };
 }
 
 /** header, CONFIGURATION, START (MEM_SIZE + block list), PART…, END, opaque device state. */
@@ -32,6 +34,8 @@ export function synthStream(o: SynthOptions): Buffer {
   // START: MEM_SIZE record, block list, EOS, footer
   parts.push(Buffer.from([0x01]), u32(id), str8('ram'), u32(0), u32(4));
   parts.push(u64(blockBytes + 0x04), str8(block), u64(blockBytes), u64(0x10), Buffer.from([0x7e]), u32(id));
+  const e = o.earlyDevice;
+  if (e) parts.push(Buffer.from([0x04]), u32(e.sectionId), str8(e.idstr), u32(0), u32(1), e.body, Buffer.from([0x7e]), u32(e.sectionId));
   let first = true;
   o.sections.forEach((pages, i) => {
     const last = i === o.sections.length - 1;

@@ -110,10 +110,8 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
     // under the suite's results directory: its records stay with the other fault runs (and go with them)
     const dir = mkdtempSync(join(o.outDir, `${name}-`));
     const file = join(dir, `fault-${name}.yaml`);
-    // idle guest, --verify-ram (no NIC), 2 s downtime budget: the migration still runs long enough to
-    // be killed in (≈8 s at 150 Mbit/s) and needs 3 pre-copy passes. The pagecache guest with a NIC
-    // needed 4, where QEMU 7.2 under TCG now and then broke the resumed run's guest on dst
-    // (README "Verifying RAM"): a QEMU failure, not the runner's, which this row is about.
+    // idle guest, --verify-ram (no NIC: the resumed run's RAM is checked too), 2 s downtime budget:
+    // the migration runs long enough to be killed in (≈8 s at 150 Mbit/s)
     writeFileSync(file, `name: fault-${name}\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 1 }\nmigration: { link_cap_mbit: 150, downtime_limit_ms: 2000, timeout_s: 90 }\n`);
     const out = join(dir, 'results');
     const [node, main] = pofbenchCommand();

@@ -6,7 +6,7 @@ import { processCpuSeconds } from '../util/procStat.js';
  * NIC byte counters and the CPU seconds of the given PIDs. Stops when its stdin closes, so the
  * runner ends it by closing the SSH channel — nothing is left behind on the host.
  */
-export interface HostSample { t: number; nic: Record<string, [rx: number, tx: number]>; cpu: Record<string, number> }
+export interface HostSample { t: number; nic: Record<string, [rx: number, tx: number]>; cpu: Record<string, number>; pid: number }
 
 function readCounter(nic: string, dir: 'rx' | 'tx'): number {
   return Number(readFileSync(`/sys/class/net/${nic}/statistics/${dir}_bytes`, 'utf8'));
@@ -21,7 +21,8 @@ function cpuSeconds(pid: number): number | undefined {
 }
 
 export function takeSample(nics: string[], pids: number[]): HostSample {
-  const s: HostSample = { t: Date.now(), nic: {}, cpu: {} };
+  // its own pid: the runner counts the sampler's CPU as the harness's
+  const s: HostSample = { t: Date.now(), nic: {}, cpu: {}, pid: process.pid };
   for (const n of nics) s.nic[n] = [readCounter(n, 'rx'), readCounter(n, 'tx')];
   for (const p of pids) {
     const c = cpuSeconds(p);

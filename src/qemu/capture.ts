@@ -31,19 +31,30 @@ export interface Captured {
   cleanup(): void;
 }
 
+export interface CaptureOptions {
+  memoryMib?: number;
+  /** run in the guest before the migration */
+  script?: string;
+  settleMs?: number;
+  /** a virtio-mem device of this size (none plugged): QEMU then saves an early-setup device section */
+  virtioMemMib?: number;
+}
+
 /**
  * Boots the project's guest locally (no testbed, no NIC, data disk = a private copy of the image's
  * disk), runs `script` in it, then migrates to a file (`exec:cat > FILE`) and returns the paths.
  * QEMU is always killed by PID, even on failure.
  */
-export async function captureStream(image: GuestImage, opts: { memoryMib?: number; script?: string; settleMs?: number } = {}): Promise<Captured> {
+export async function captureStream(image: GuestImage, opts: CaptureOptions = {}): Promise<Captured> {
   const dir = mkdtempSync(join(tmpdir(), 'pofbench-capture-'));
   const disk = join(dir, 'data.raw');
   copyFileSync(image.dataDisk, disk);
   const trace = join(dir, 'blk-trace.log');
   const stream = join(dir, 'qemu.stream');
   const qemu = execa('qemu-system-x86_64', [
-    '-accel', 'tcg', '-m', `${opts.memoryMib ?? 256}M`, '-smp', '1', '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-nic', 'none',
+    '-accel', 'tcg', '-m', `${opts.memoryMib ?? 256}M${opts.virtioMemMib ? `,maxmem=${(opts.memoryMib ?? 256) + opts.virtioMemMib}M` : ''}`,
+    ...(opts.virtioMemMib ? ['-object', `memory-backend-ram,id=vmem0,size=${opts.virtioMemMib}M`,
+      '-device', 'virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0'] : []), '-smp', '1', '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-nic', 'none',
     '-kernel', image.kernel, '-initrd', image.initrd, '-append', guestKernelCmdline({}),
     '-chardev', `file,id=con,path=${join(dir, 'console.log')}`, '-serial', 'chardev:con',
     '-chardev', `socket,id=ctl,path=${join(dir, 'ctl.sock')},server=on,wait=off`, '-serial', 'chardev:ctl',

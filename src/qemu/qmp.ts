@@ -90,7 +90,7 @@ export class QmpClient extends EventEmitter {
   }
 }
 
-/** The subset of `query-migrate` pofbench reads (QEMU 7.2 field names). */
+/** The subset of `query-migrate` pofbench reads (field names of QEMU 7.2-10.x). */
 export interface MigrateInfo {
   status: string;
   'total-time'?: number;

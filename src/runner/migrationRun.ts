@@ -25,6 +25,8 @@ import { Progress } from '../util/progress.js';
 import { sleep, waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
 import { processCpuSeconds } from '../util/procStat.js';
+import { cpuComponents, snapshotCpu } from '../metrics/cpuAccounting.js';
+import { pofPathCost } from '../metrics/pofPathCost.js';
 import { accelConflicts, migrationParams, qemuMigrationSettings, usesDirtyLimit } from '../qemu/migrationSettings.js';
 
 export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
@@ -304,9 +306,14 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     // host samplers start before the warm-up ends: their start-up must not load the hosts during migrate
     const hostNics = (n: typeof srcNics) => [n.migration!, n.storage!];
     const samplers: ClientChannel[] = [];
+    const samplerPids: Partial<Record<'src' | 'dst', number>> = {};
+    const samplerRow = (role: 'src' | 'dst') => (r: unknown) => {
+      samplerPids[role] ??= (r as { pid?: number }).pid;
+      dir.series(`host-${role}`, r);
+    };
     cleanups.push(async () => { for (const s of samplers) s.end(); });
-    samplers.push(await startHostSampler(hosts.src, testbed, hostNics(srcNics), srcVm.pid, (r) => dir.series('host-src', r)));
-    samplers.push(await startHostSampler(hosts.dst, testbed, hostNics(dstNics), dstVm.pid, (r) => dir.series('host-dst', r)));
+    samplers.push(await startHostSampler(hosts.src, testbed, hostNics(srcNics), srcVm.pid, samplerRow('src')));
+    samplers.push(await startHostSampler(hosts.dst, testbed, hostNics(dstNics), dstVm.pid, samplerRow('dst')));
     await sleep(scenario.workload.warmup_s * 1000);
     const stoAfter = await readHostCounters(hosts.src, [srcNics.storage!]);
     record.warmup_storage_link_bytes = sumBytes(stoAfter.nic[srcNics.storage!]) - sumBytes(stoBefore.nic[srcNics.storage!]);
@@ -327,6 +334,11 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
 
     const [srcBefore, dstBefore] = await Promise.all([
       readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
+    const watched = strategy.processes?.(ctx) ?? [];
+    const cpuPids = (role: 'src' | 'dst' | 'nas') => [...watched.filter((w) => w.host === role).map((w) => w.pid),
+      ...(role !== 'nas' && samplerPids[role] ? [samplerPids[role]!] : [])];
+    const snapCpu = () => snapshotCpu(hosts, { src: cpuPids('src'), dst: cpuPids('dst'), nas: cpuPids('nas') });
+    const cpuBefore = await snapCpu();
 
     // 6. migrate, sampling QMP at 20 Hz
     progress.phase(`[${runId}] migrating ${hosts.src.name} -> ${hosts.dst.name} (${strategy.name}, link cap ${scenario.migration.link_cap_mbit || 'none'} Mbit/s)`);
@@ -365,7 +377,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     progress.clearStatus();
     record.qmp_sample_hz = Number((samples / Math.max(0.001, (tEnd - t0) / 1000)).toFixed(1));
     if (info.status !== 'completed') throw new Error(`migration ${info.status}: ${info['error-desc'] ?? 'no reason given by QEMU'}`);
-    // QEMU 7.2 reports `completed` a moment before it fills in total-time and downtime
+    // QEMU (seen with 7.2) reports `completed` a moment before it fills in total-time and downtime
     // (migration_completion sets the state, migration_calculate_complete the times): re-read.
     info = await waitFor('QEMU to report the migration times', 5000, async () => {
       const i = await srcVm.qmp.execute<MigrateInfo>('query-migrate');
@@ -380,8 +392,9 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       return d.status === 'completed';
     }, 20);
     const tDstComplete = Date.now();
-    const [srcAfter, dstAfter] = await Promise.all([
-      readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid)]);
+    const [srcAfter, dstAfter, cpuAfter] = await Promise.all([
+      readHostCounters(hosts.src, hostNics(srcNics), srcVm.pid), readHostCounters(hosts.dst, hostNics(dstNics), dstVm.pid), snapCpu()]);
+    const cpu = cpuComponents(cpuBefore, cpuAfter, { watched, samplers: samplerPids, controllerPid: process.pid, windowMs: tDstComplete - t0 });
 
     // 6b. byte-exact check: src is stopped (postmigrate), dst paused (-S) with the complete state
     if (o.verifyRam) {
@@ -443,8 +456,10 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       src_host_cpu_busy_s: srcCpu.busyS, src_host_cpu_util_pct: srcCpu.utilPct,
       dst_host_cpu_busy_s: dstCpu.busyS, dst_host_cpu_util_pct: dstCpu.utilPct,
       probe_rate_hz: backOnline ? 100 : undefined,
+      ...cpu.roles, nfs_server_cpu_s: cpu.nfs_server_cpu_s, harness_cpu_s: cpu.harness_cpu_s, harness_core_pct: cpu.harness_core_pct,
       ...(await strategy.collect(ctx)),
     } satisfies Partial<RunRecord>);
+    record.pof_path_core_s_per_gb = pofPathCost(record);
     // a migration whose destination RAM differs did not work, whatever QEMU says: the run is failed
     // (its measurements are kept in the record; statistics use completed runs only)
     if (record.ram_identical === false) {

@@ -59,6 +59,20 @@ export interface RunRecord {
   /** The same as a share of the host's cores over that time (%): near 100 means the run was CPU-bound. */
   src_host_cpu_util_pct?: number;
   dst_host_cpu_util_pct?: number;
+  /** CPU seconds from `migrate` until the destination holds the whole state, per component (pof: agents, NAS views). */
+  source_agent_cpu_s?: number;
+  target_agent_cpu_s?: number;
+  src_nas_view_cpu_s?: number;
+  dst_nas_view_cpu_s?: number;
+  /** the NAS host's NFS server (ganesha or kernel nfsd) */
+  nfs_server_cpu_s?: number;
+  /** the harness itself: the runner and its children (probe, tunnels), host samplers, the SSH sessions serving it */
+  harness_cpu_s?: number;
+  /** harness_cpu_s as a share of one core over the same window (%) */
+  harness_core_pct?: number;
+  /** QEMU stream the pof agents carried, and their + the NAS views' CPU per GB of it */
+  pof_qemu_stream_bytes?: number;
+  pof_path_core_s_per_gb?: number;
   // workload / checks
   workload_ready_ms?: number;
   guest_on_dst?: boolean;

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { MigrationStrategy, StrategyContext, MigrationPath, SrcVmExtras } from './types.js';
+import type { WatchedProcess } from '../metrics/cpuAccounting.js';
 import type { Scenario } from '../scenario/types.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
 import { openNasView, type NasView } from '../testbed/nasView.js';
@@ -20,6 +21,7 @@ interface AgentProc { host: SshHost; pid: number; statsPath: string; logPath: st
 /** Stats each agent writes as JSON when it exits (see src/agent/*). */
 interface AgentStats {
   cpu_s?: number;
+  migration_cpu_s?: number;
   full_pages?: number; ref_pages?: number; zero_pages?: number;
   index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
   nas_read_bytes?: number; verify_mismatches?: number; fallback_pages?: number;
@@ -35,10 +37,15 @@ interface AgentStats {
 export class PofStrategy implements MigrationStrategy {
   readonly name: 'pof' | 'pof-scan';
   private agents: AgentProc[] = [];
-  private views: NasView[] = [];
+  private views: { host: 'src' | 'dst'; view: NasView }[] = [];
 
   constructor(private readonly index: 'trace' | 'scan' = 'trace') {
     this.name = index === 'scan' ? 'pof-scan' : 'pof';
+  }
+
+  /** The NAS views of the run (qemu-storage-daemon on the local testbed): CPU components of the record. */
+  processes(): WatchedProcess[] {
+    return this.views.filter((v) => v.view.pid).map((v) => ({ host: v.host, role: `${v.host}_nas_view`, pid: v.view.pid! }));
   }
 
   /** The agents started for the current run (fault injection, leftovers checks). */
@@ -77,9 +84,9 @@ export class PofStrategy implements MigrationStrategy {
     }
     const rel = posix.join('runs', ctx.runId, 'data.raw');
     const srcView = await openNasView(ctx.src, ctx.testbed, rel, posix.join(dir, 'view'));
-    this.views.push(srcView);
+    this.views.push({ host: 'src', view: srcView });
     const dstView = await openNasView(ctx.dst, ctx.testbed, rel, posix.join(dir, 'view'));
-    this.views.push(dstView);
+    this.views.push({ host: 'dst', view: dstView });
 
     const label = ctx.runId;
     const incomingSock = posix.join(dir, 'dst-qemu.sock');
@@ -180,6 +187,8 @@ export class PofStrategy implements MigrationStrategy {
       pof_stream_identical: s.stream_identical === undefined ? undefined : 1,
       agent_cpu_s: s.cpu_s !== undefined && t.cpu_s !== undefined ? Number((s.cpu_s + t.cpu_s).toFixed(2)) : undefined,
       src_agent_cpu_s: s.cpu_s, dst_agent_cpu_s: t.cpu_s,
+      source_agent_cpu_s: s.migration_cpu_s, target_agent_cpu_s: t.migration_cpu_s,
+      pof_qemu_stream_bytes: s.bytes_in,
     };
     return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Record<string, number>;
   }
@@ -199,7 +208,7 @@ export class PofStrategy implements MigrationStrategy {
       await a.host.exec(`kill ${a.pid} 2>/dev/null; for i in $(seq 30); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${a.pid} 2>/dev/null; true`, { allowFail: true }).catch(() => undefined);
     }
     this.agents = [];
-    for (const v of this.views) await v.close();
+    for (const v of this.views) await v.view.close();
     this.views = [];
   }
 }

@@ -1,6 +1,7 @@
 import type { Scenario, StrategyName } from '../scenario/types.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import type { SshHost } from '../hosts/ssh.js';
+import type { WatchedProcess } from '../metrics/cpuAccounting.js';
 
 export interface StrategyContext {
   scenario: Scenario;
@@ -42,5 +43,7 @@ export interface MigrationStrategy {
   /** Extra words on why a migration failed (e.g. agent logs). */
   failureDetail?(ctx: StrategyContext): Promise<string>;
   collect(ctx: StrategyContext): Promise<Record<string, number | string>>;
+  /** Processes it started that run through the migration, each a CPU component of the record (e.g. NAS views). */
+  processes?(ctx: StrategyContext): WatchedProcess[];
   cleanup(ctx: StrategyContext): Promise<void>;
 }

@@ -5,6 +5,8 @@ import type { TestbedSpec } from './spec.js';
 /** A host's read-only view of a guest disk image on the NAS, as a plain file the agents can read. */
 export interface NasView {
   path: string;
+  /** The process serving the view (qemu-storage-daemon), when there is one: a CPU component of the run. */
+  pid?: number;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export async function openNasView(host: SshHost, testbed: TestbedSpec, relPath: 
   const pid = Number((await host.exec(`cat ${sh([pidfile])}`)).stdout.trim());
   return {
     path: mountpoint,
+    pid,
     close: async () => {
       await host.exec(
         `kill ${pid} 2>/dev/null; for i in $(seq 50); do kill -0 ${pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${pid} 2>/dev/null; ` +

@@ -1,0 +1,75 @@
+/**
+ * Where the CPU went during a migration: snapshots of the processes of interest on every host
+ * (and the controller) right before `migrate` and once the destination holds the whole state,
+ * turned into record fields per component. Processes that exit at the end of the stream (the POF
+ * agents) report their own migration CPU in their stats instead.
+ */
+import type { SshHost } from '../hosts/ssh.js';
+import {
+  cpuBetween, localSnapshot, parseProcSnapshot, pidsNamed, procSnapshotCommand, processTree, round2, sshdSessions,
+  type ProcSnapshot,
+} from './processCpu.js';
+
+export type HostRole = 'src' | 'dst' | 'nas';
+
+/** A process a run started whose CPU is a component of its own (a NAS view, an agent). */
+export interface WatchedProcess { host: HostRole; role: string; pid: number }
+
+export interface CpuSnapshots { hosts: Record<HostRole, ProcSnapshot>; controller: ProcSnapshot }
+
+/** Reads every host's processes of interest (one exec each) and the controller's. */
+export async function snapshotCpu(hosts: Record<HostRole, SshHost>, pids: Record<HostRole, number[]>): Promise<CpuSnapshots> {
+  const roles: HostRole[] = ['src', 'dst', 'nas'];
+  const outs = await Promise.all(roles.map((r) => hosts[r].exec(procSnapshotCommand(pids[r]), { allowFail: true, timeoutMs: 10000 })));
+  const snaps = Object.fromEntries(roles.map((r, i) => [r, parseProcSnapshot(outs[i].stdout)])) as Record<HostRole, ProcSnapshot>;
+  return { hosts: snaps, controller: localSnapshot() };
+}
+
+export interface CpuComponents {
+  /** per-role CPU seconds of the watched processes, e.g. `dst_nas_view_cpu_s` */
+  roles: Record<string, number>;
+  nfs_server_cpu_s?: number;
+  /** the harness: the runner and its children, the host samplers, the SSH sessions serving it */
+  harness_cpu_s: number;
+  /** the harness as a share of one core over the window (%) */
+  harness_core_pct?: number;
+}
+
+/**
+ * CPU seconds per component between two snapshot sets. A machine seen from several hosts (the
+ * local testbed: one kernel) is counted once per process.
+ */
+export function cpuComponents(before: CpuSnapshots, after: CpuSnapshots, o: {
+  watched: WatchedProcess[]; samplers: Partial<Record<HostRole, number>>; controllerPid: number; windowMs: number;
+}): CpuComponents {
+  const roles: Record<string, number> = {};
+  for (const w of o.watched) {
+    roles[`${w.role}_cpu_s`] = round2((roles[`${w.role}_cpu_s`] ?? 0) + cpuBetween(before.hosts[w.host], after.hosts[w.host], [w.pid]));
+  }
+  const nas = before.hosts.nas;
+  const nfsPids = pidsNamed(nas, ['ganesha.nfsd', 'nfsd']);
+  const nfs = nfsPids.length ? round2(cpuBetween(nas, after.hosts.nas, nfsPids)) : undefined;
+
+  // harness: counted once per (machine, pid)
+  const counted = new Set<string>();
+  let harness = 0;
+  const add = (b: ProcSnapshot, a: ProcSnapshot, pids: number[]) => {
+    const fresh = pids.filter((p) => !counted.has(`${a.machine}/${p}`));
+    for (const p of fresh) counted.add(`${a.machine}/${p}`);
+    harness += cpuBetween(b, a, fresh);
+  };
+  const ctlPids = [...new Set([...processTree(before.controller, o.controllerPid), ...processTree(after.controller, o.controllerPid)])];
+  add(before.controller, after.controller, ctlPids);
+  for (const r of ['src', 'dst', 'nas'] as const) {
+    const b = before.hosts[r];
+    const a = after.hosts[r];
+    const sampler = o.samplers[r];
+    add(b, a, [...sshdSessions(a), ...(sampler ? [sampler] : [])]);
+  }
+  return {
+    roles,
+    ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}),
+    harness_cpu_s: round2(harness),
+    ...(o.windowMs > 0 ? { harness_core_pct: Number(((100 * harness) / (o.windowMs / 1000)).toFixed(1)) } : {}),
+  };
+}

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  parseProcSnapshot, parseStatLine, procSnapshotCommand, cpuBetween, processTree, sshdSessions, localSnapshot, type ProcSnapshot,
+} from '../src/metrics/processCpu.js';
+import { cpuComponents, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
+import { pofPathCost } from '../src/metrics/pofPathCost.js';
+
+/** A /proc/<pid>/stat line with the given pid, name, parent and utime/stime ticks. */
+const stat = (pid: number, comm: string, ppid: number, utime: number, stime = 0) =>
+  `${pid} (${comm}) S ${ppid} ${pid} ${pid} 0 -1 4194560 100 0 0 0 ${utime} ${stime} 0 0 20 0 1 0 100 1000 100`;
+
+const snap = (machine: string, lines: string[]): ProcSnapshot => parseProcSnapshot([machine, ...lines].join('\n'));
+
+test('stat lines: names with spaces and parentheses, user + system ticks', () => {
+  assert.deepEqual(parseStatLine(stat(42, 'qemu-system-x86', 1, 250, 50)), { pid: 42, ppid: 1, comm: 'qemu-system-x86', cpuS: 3 });
+  assert.deepEqual(parseStatLine(stat(7, 'a b) c', 3, 10)), { pid: 7, ppid: 3, comm: 'a b) c', cpuS: 0.1 });
+  assert.equal(parseStatLine('garbage'), undefined);
+});
+
+test('the snapshot command reads this machine: its own process and its boot id', () => {
+  const out = execFileSync('sh', ['-c', procSnapshotCommand([process.pid], [])], { encoding: 'utf8' });
+  const s = parseProcSnapshot(out);
+  assert.match(s.machine, /^[0-9a-f-]{36}$/);
+  assert.equal(s.procs.get(process.pid)?.comm, 'node');
+  assert.ok(localSnapshot().procs.has(process.pid));
+  assert.ok(processTree(localSnapshot(), process.pid).includes(process.pid));
+});
+
+test('CPU between snapshots: differences, processes that started, a reused pid counts from zero', () => {
+  const a = snap('m', [stat(10, 'x', 1, 100), stat(11, 'y', 1, 50)]);
+  const b = snap('m', [stat(10, 'x', 1, 300), stat(11, 'other', 1, 20), stat(12, 'z', 1, 70)]);
+  assert.equal(cpuBetween(a, b, [10]), 2);
+  assert.equal(cpuBetween(a, b, [11]), 0.2, 'pid 11 is another process now');
+  assert.equal(cpuBetween(a, b, [12]), 0.7, 'started in between');
+  assert.equal(cpuBetween(a, b, [10, 10, 99]), 2, 'duplicates and absent pids');
+});
+
+test('components: watched roles, the NFS server, and the harness counted once per machine', () => {
+  const hostBefore = snap('box', [stat(1, 'sshd', 0, 0), stat(20, 'sshd', 1, 100), stat(30, 'ganesha.nfsd', 1, 500),
+    stat(40, 'qemu-storage-da', 1, 100), stat(50, 'node', 20, 10)]);
+  const hostAfter = snap('box', [stat(1, 'sshd', 0, 0), stat(20, 'sshd', 1, 130), stat(30, 'ganesha.nfsd', 1, 580),
+    stat(40, 'qemu-storage-da', 1, 160), stat(50, 'node', 20, 15)]);
+  const ctlBefore = snap('box', [stat(900, 'node', 1, 1000), stat(901, 'ping', 900, 10)]);
+  const ctlAfter = snap('box', [stat(900, 'node', 1, 1040), stat(901, 'ping', 900, 12)]);
+  const before: CpuSnapshots = { hosts: { src: hostBefore, dst: hostBefore, nas: hostBefore }, controller: ctlBefore };
+  const after: CpuSnapshots = { hosts: { src: hostAfter, dst: hostAfter, nas: hostAfter }, controller: ctlAfter };
+  assert.deepEqual(sshdSessions(hostAfter), [20]);
+  const c = cpuComponents(before, after, { watched: [{ host: 'dst', role: 'dst_nas_view', pid: 40 }], samplers: { src: 50, dst: 50 },
+    controllerPid: 900, windowMs: 2000 });
+  assert.equal(c.roles.dst_nas_view_cpu_s, 0.6);
+  assert.equal(c.nfs_server_cpu_s, 0.8);
+  // runner 0.4 + ping 0.02 + sshd session 0.3 + sampler 0.05, each once although three hosts share the machine
+  assert.equal(c.harness_cpu_s, 0.77);
+  assert.equal(c.harness_core_pct, 38.5);
+});
+
+test('pof path cost: both agents and the NAS views per GB of QEMU stream', () => {
+  assert.equal(pofPathCost({ source_agent_cpu_s: 1, target_agent_cpu_s: 1.5, dst_nas_view_cpu_s: 0.5, pof_qemu_stream_bytes: 1.5e9 }), 2);
+  assert.equal(pofPathCost({ source_agent_cpu_s: 1, pof_qemu_stream_bytes: 1e9 }), undefined);
+});
