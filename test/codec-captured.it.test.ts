@@ -33,7 +33,7 @@ before(async () => {
   cap.idle = await captureStream(image, { memoryMib: 160 });
   cap.pagecache = await captureStream(image, { memoryMib: 256, script: `cd /data/dataset && cat ${files.join(' ')} > /dev/null && echo read` });
   cap.anon = await captureStream(image, { memoryMib: 256, script: 'stress-ng --vm 1 --vm-bytes 64m --vm-keep --timeout 0 > /dev/null 2>&1 < /dev/null & sleep 4; echo started' });
-  cap.virtioMem = await captureStream(image, { memoryMib: 160, virtioMemMib: 256 });
+  cap.virtioMem = await captureStream(image, { memoryMib: 256, virtioMemMib: 256 }); // less guest RAM runs out during boot
 }, { timeout: 600_000 });
 
 after(() => {

@@ -6,6 +6,7 @@ import {
 } from '../src/metrics/processCpu.js';
 import { cpuComponents, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
 import { pofPathCost } from '../src/metrics/pofPathCost.js';
+import { switchoverBreakdown } from '../src/metrics/switchover.js';
 
 /** A /proc/<pid>/stat line with the given pid, name, parent and utime/stime ticks. */
 const stat = (pid: number, comm: string, ppid: number, utime: number, stime = 0) =>
@@ -59,4 +60,18 @@ test('components: watched roles, the NFS server, and the harness counted once pe
 test('pof path cost: both agents and the NAS views per GB of QEMU stream', () => {
   assert.equal(pofPathCost({ source_agent_cpu_s: 1, target_agent_cpu_s: 1.5, dst_nas_view_cpu_s: 0.5, pof_qemu_stream_bytes: 1.5e9 }), 2);
   assert.equal(pofPathCost({ source_agent_cpu_s: 1, pof_qemu_stream_bytes: 1e9 }), undefined);
+});
+
+test('switchover breakdown: each step in ms after the guest stopped on the source', () => {
+  const src = [{ event: 'MIGRATION', status: 'active', t: 900 }, { event: 'STOP', t: 1000 }, { event: 'MIGRATION', status: 'completed', t: 1120 }];
+  const dst = [{ event: 'MIGRATION', status: 'completed', t: 1300 }, { event: 'RESUME', t: 1350 }];
+  const replies = [500, 990, 1420, 1430];
+  assert.deepEqual(switchoverBreakdown({ src, dst, agentOutAt: 1200, qemuInAt: 1290, replies }), {
+    switchover_src_sent_ms: 120, switchover_agent_out_ms: 200, switchover_dst_loaded_ms: 290, switchover_dst_running_ms: 350, switchover_first_reply_ms: 420,
+  });
+  // stock: no agents; the destination's own completed event says when it had the last byte
+  assert.deepEqual(switchoverBreakdown({ src, dst, replies }), {
+    switchover_src_sent_ms: 120, switchover_dst_loaded_ms: 300, switchover_dst_running_ms: 350, switchover_first_reply_ms: 420,
+  });
+  assert.deepEqual(switchoverBreakdown({ src: [], dst, replies }), {}, 'no STOP event: nothing to say');
 });

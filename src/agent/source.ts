@@ -59,6 +59,8 @@ export interface SourceStats {
   migration_cpu_s?: number;
   elapsed_ms: number;
   migration_ms?: number;
+  /** When the END frame (the stream's last byte) went to the link (ms since epoch). */
+  last_byte_out_at?: number;
   target?: unknown;
 }
 
@@ -282,7 +284,7 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: NasImage,
         stats.full_pages = s.fullPages;
         stats.ref_pages = s.refPages;
         stats.zero_pages = s.zeroPages;
-        peer.write(encodeFrame(FrameType.END));
+        peer.write(encodeFrame(FrameType.END), () => { stats.last_byte_out_at = Date.now(); });
         log(`QEMU stream ended: ${stats.bytes_in} bytes in, ${stats.bytes_out} out, ${s.refPages} pages by reference, ${s.fullPages} in full`);
       } catch (err) {
         fail(err as Error);

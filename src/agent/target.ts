@@ -50,6 +50,8 @@ export interface TargetStats {
   batches: number;
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before listening. */
   warmup_ms: number;
+  /** When the destination QEMU was handed the stream's last byte (ms since epoch). */
+  last_byte_to_qemu_at?: number;
 }
 
 /** Reads from the source are decoded together when they arrive within this long, or add up to this much. */
@@ -380,6 +382,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     throw err;
   });
   ended = true;
+  stats.last_byte_to_qemu_at = Date.now();
   await new Promise<void>((resolve) => qemu.end(resolve));
   qemu.destroy();
   log(`stream complete: ${stats.bytes_in} bytes in, ${stats.bytes_out} bytes to QEMU, ${stats.ref_pages} pages from the NAS, ${stats.fallback_pages} from the source`);

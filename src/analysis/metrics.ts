@@ -14,7 +14,8 @@ export const KNOWN_METRICS: readonly string[] = [
   'pof_full_pages', 'pof_ref_pages', 'pof_zero_pages', 'pof_fallback_pages', 'pof_verify_mismatches', 'pof_stream_bytes',
   'nas_read_bytes', 'index_blocks', 'index_build_ms', 'index_nas_read_bytes', 'boot_ms', 'workload_ready_ms',
   'source_agent_cpu_s', 'target_agent_cpu_s', 'src_nas_view_cpu_s', 'dst_nas_view_cpu_s', 'nfs_server_cpu_s',
-  'harness_cpu_s', 'harness_core_pct', 'pof_path_core_s_per_gb',
+  'harness_cpu_s', 'harness_core_pct', 'pof_path_core_s_per_gb', 'switchover_src_sent_ms', 'switchover_agent_out_ms',
+  'switchover_dst_loaded_ms', 'switchover_dst_running_ms', 'switchover_first_reply_ms',
 ];
 
 /** Derived: QEMU CPU on both hosts plus the POF agents' CPU when the record has it. */

@@ -87,7 +87,11 @@ export async function captureStream(image: GuestImage, opts: CaptureOptions = {}
     await Promise.race([qemu, sleep(5000)]);
     return { dir, stream, disk, trace, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (err) {
+    // a guest that died (e.g. out of memory at boot) only shows as a closed channel: say why
+    let consoleTail = '';
+    try { consoleTail = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-3).join(' | '); } catch { /* none */ }
     rmSync(dir, { recursive: true, force: true });
+    if (consoleTail && err instanceof Error) err.message += ` (guest console: ${consoleTail})`;
     throw err;
   } finally {
     kill();

@@ -28,6 +28,10 @@ export interface VmConfig {
   traceLog?: string;
 }
 
+/** A run-state or migration-state change as QEMU reported it. */
+export interface TimelineEvent { event: string; status?: string; t: number }
+const TIMELINE_EVENTS = new Set(['STOP', 'RESUME', 'MIGRATION']);
+
 /** QMP events worth quoting when a VM fails: the guest reset, shut down or panicked. */
 const EXIT_EVENTS = new Set(['SHUTDOWN', 'RESET', 'GUEST_PANICKED', 'GUEST_CRASHLOADED']);
 
@@ -65,9 +69,15 @@ export function qemuArgv(cfg: VmConfig, dir: string): string[] {
 export class RemoteVm {
   /** QMP events that explain a QEMU that stops or exits (a -no-reboot guest reset exits silently). */
   readonly exitEvents: string[] = [];
+  /** When the guest stopped and resumed and the migration changed state, by QEMU's clock (ms since epoch). */
+  readonly timeline: TimelineEvent[] = [];
 
   private constructor(readonly host: SshHost, readonly cfg: VmConfig, readonly dir: string, readonly pid: number, readonly qmp: QmpClient) {
     qmp.on('event', (e: QmpEvent) => {
+      if (TIMELINE_EVENTS.has(e.event) && this.timeline.length < 1000) {
+        const status = typeof e.data?.status === 'string' ? e.data.status : undefined;
+        this.timeline.push({ event: e.event, ...(status ? { status } : {}), t: e.timestamp.seconds * 1000 + e.timestamp.microseconds / 1000 });
+      }
       if (!EXIT_EVENTS.has(e.event)) return;
       const why = e.data && typeof e.data.reason === 'string' ? ` (${e.data.reason})` : '';
       this.exitEvents.push(`${e.event}${why}`);

@@ -27,6 +27,7 @@ import { errorMessage } from '../util/errors.js';
 import { processCpuSeconds } from '../util/procStat.js';
 import { cpuComponents, snapshotCpu } from '../metrics/cpuAccounting.js';
 import { pofPathCost } from '../metrics/pofPathCost.js';
+import { switchoverBreakdown } from '../metrics/switchover.js';
 import { accelConflicts, migrationParams, qemuMigrationSettings, usesDirtyLimit } from '../qemu/migrationSettings.js';
 
 export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
@@ -328,7 +329,10 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       await vm.qmp.execute('migrate-set-capabilities', { capabilities: settings.capabilities });
       if (Object.keys(settings.sharedParameters).length) await vm.qmp.execute('migrate-set-parameters', settings.sharedParameters);
     }
-    await srcVm.qmp.execute('migrate-set-parameters', settings.sourceParameters);
+    const strategyParameters = await strategy.migrationParameters?.(ctx) ?? {};
+    await srcVm.qmp.execute('migrate-set-parameters', { ...settings.sourceParameters, ...strategyParameters });
+    const switchoverBw = strategyParameters['avail-switchover-bandwidth'] ?? settings.sourceParameters['avail-switchover-bandwidth'];
+    if (typeof switchoverBw === 'number') record.switchover_bandwidth_mbit = Math.round((switchoverBw * 8) / 1e6);
     await dir.writeText('qemu-migration-settings.json', `${JSON.stringify(await appliedSettings(srcVm), null, 2)}\n`);
     await dstVm.qmp.execute('migrate-incoming', { uri: path.incomingUri });
 
@@ -460,6 +464,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       ...(await strategy.collect(ctx)),
     } satisfies Partial<RunRecord>);
     record.pof_path_core_s_per_gb = pofPathCost(record);
+    Object.assign(record, switchoverBreakdown({ src: srcVm.timeline, dst: dstVm.timeline, ...strategy.switchoverTimes?.(),
+      replies: probe.replies.map((r) => r.t) }));
     // a migration whose destination RAM differs did not work, whatever QEMU says: the run is failed
     // (its measurements are kept in the record; statistics use completed runs only)
     if (record.ram_identical === false) {

@@ -73,6 +73,15 @@ export interface RunRecord {
   /** QEMU stream the pof agents carried, and their + the NAS views' CPU per GB of it */
   pof_qemu_stream_bytes?: number;
   pof_path_core_s_per_gb?: number;
+  /** the switchover, ms after the guest stopped on src (QEMU's STOP event): src QEMU sent its last byte, the
+   * source agent's last byte left (pof), dst QEMU had the last byte, dst ran the guest, the probe saw it again */
+  switchover_src_sent_ms?: number;
+  /** the avail-switchover-bandwidth in effect (the scenario's, or pof's: the link's rate); absent: QEMU's estimate */
+  switchover_bandwidth_mbit?: number;
+  switchover_agent_out_ms?: number;
+  switchover_dst_loaded_ms?: number;
+  switchover_dst_running_ms?: number;
+  switchover_first_reply_ms?: number;
   // workload / checks
   workload_ready_ms?: number;
   guest_on_dst?: boolean;

@@ -22,6 +22,7 @@ interface AgentProc { host: SshHost; pid: number; statsPath: string; logPath: st
 interface AgentStats {
   cpu_s?: number;
   migration_cpu_s?: number;
+  last_byte_out_at?: number; last_byte_to_qemu_at?: number;
   full_pages?: number; ref_pages?: number; zero_pages?: number;
   index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
   nas_read_bytes?: number; verify_mismatches?: number; fallback_pages?: number;
@@ -41,6 +42,36 @@ export class PofStrategy implements MigrationStrategy {
 
   constructor(private readonly index: 'trace' | 'scan' = 'trace') {
     this.name = index === 'scan' ? 'pof-scan' : 'pof';
+  }
+
+  private lastTimes: { agentOutAt?: number; qemuInAt?: number } = {};
+
+  switchoverTimes(): { agentOutAt?: number; qemuInAt?: number } {
+    return this.lastTimes;
+  }
+
+  /**
+   * QEMU's switchover decision through the agents: QEMU measures the rate at which the source agent
+   * takes its stream — the logical rate, which references make far higher than the link's — and
+   * stops the guest once the rest fits into the downtime limit at that rate. The final pass is
+   * mostly recently dirtied pages, which go in full at the link's rate: with the logical rate QEMU
+   * stopped the guest with up to ~2x the bytes the link could carry in the downtime limit. The
+   * honest rate for the switchover is the link's own (avail-switchover-bandwidth): the link cap, or
+   * the migration NIC's speed. A scenario's own `avail_switchover_bandwidth_mbit` wins.
+   */
+  async migrationParameters(ctx: StrategyContext): Promise<Record<string, number>> {
+    if (ctx.scenario.migration.avail_switchover_bandwidth_mbit) return {};
+    const mbit = ctx.scenario.migration.link_cap_mbit || await this.nicSpeedMbit(ctx);
+    return mbit ? { 'avail-switchover-bandwidth': Math.round((mbit * 1e6) / 8) } : {};
+  }
+
+  /** The source's migration NIC speed (Mbit/s) when the kernel knows it (not for veth). */
+  private async nicSpeedMbit(ctx: StrategyContext): Promise<number | undefined> {
+    const nic = ctx.testbed.hosts.src.nics.migration;
+    if (!nic) return undefined;
+    const r = await ctx.src.exec(`cat ${sh([`/sys/class/net/${nic}/speed`])} 2>/dev/null`, { allowFail: true });
+    const speed = Number(r.stdout.trim());
+    return Number.isInteger(speed) && speed > 0 ? speed : undefined;
   }
 
   /** The NAS views of the run (qemu-storage-daemon on the local testbed): CPU components of the record. */
@@ -175,6 +206,7 @@ export class PofStrategy implements MigrationStrategy {
     }
     const s = stats.source ?? {};
     const t = stats.target ?? {};
+    this.lastTimes = { agentOutAt: s.last_byte_out_at, qemuInAt: t.last_byte_to_qemu_at };
     // every run checks the agents end to end: what the destination QEMU got is what the source QEMU sent
     if (s.stream_identical === false) {
       throw new Error(`the target agent handed the destination QEMU a different stream than the source QEMU sent (${t.bytes_out} vs ${s.bytes_in} bytes, CRC-32 differs)`);

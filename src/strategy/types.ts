@@ -43,6 +43,10 @@ export interface MigrationStrategy {
   /** Extra words on why a migration failed (e.g. agent logs). */
   failureDetail?(ctx: StrategyContext): Promise<string>;
   collect(ctx: StrategyContext): Promise<Record<string, number | string>>;
+  /** QEMU migration parameters the strategy needs on the source (beyond the scenario's), set before `migrate`. */
+  migrationParameters?(ctx: StrategyContext): Promise<Record<string, number>>;
+  /** When its own data path finished the switchover (pof: the agents' last bytes), read by collect(). */
+  switchoverTimes?(): { agentOutAt?: number; qemuInAt?: number };
   /** Processes it started that run through the migration, each a CPU component of the record (e.g. NAS views). */
   processes?(ctx: StrategyContext): WatchedProcess[];
   cleanup(ctx: StrategyContext): Promise<void>;
