@@ -107,6 +107,11 @@ export class NfsClient {
     return this.conn.error;
   }
 
+  /** The most calls that were out on the connection at once (pipelining depth reached). */
+  get peakInFlight(): number {
+    return this.conn.peakInFlight;
+  }
+
   get endpoint(): string {
     return this.conn.endpoint;
   }

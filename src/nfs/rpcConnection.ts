@@ -95,6 +95,8 @@ export class RpcConnection {
   private corked = false;
   /** Replies whose xid matched no pending call (answered after their call timed out). */
   strayReplies = 0;
+  /** The most calls that were out on the wire at once. */
+  peakInFlight = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -175,6 +177,7 @@ export class RpcConnection {
       }
       p.sent = true;
       this.inFlight++;
+      if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
       this.socket.write(p.msg);
     }
   }
