@@ -108,8 +108,18 @@ test('errors name the NFS status and the path', async () => {
   });
   await assert.rejects(client.open('runs/x/disk.raw/deeper'), /NFS3ERR_NOTDIR/);
   await assert.rejects(client.open('runs/x'), /\/export\/runs\/x on .* is a directory, not a file/);
+  // ganesha answers MNT3ERR_ACCES (not NOENT) for an export it does not have
   await assert.rejects(NfsClient.connect({ host: nas!.server, exportPath: '/no-such-export' }),
     (err: unknown) => err instanceof NfsError && /^MNT3ERR_/.test(err.code) && err.message.includes('/no-such-export'));
+  // the AUTH_SYS credential is what the server checks: another uid may not read a 0600 root file
+  await writeFile(join(nas!.exportDir, 'runs', 'secret.raw'), 'x', { mode: 0o600 });
+  const other = await NfsClient.connect({ host: nas!.server, exportPath: '/export', uid: 12345, gid: 12345 });
+  try {
+    const f = await other.open('runs/secret.raw');
+    await assert.rejects(f.read(0, 1), /^NfsError: READ \/export\/runs\/secret\.raw: NFS3ERR_ACCES \(13\)/);
+  } finally {
+    await other.close();
+  }
 });
 
 test('explicit ports skip the portmapper; a privileged source port works too', async () => {
