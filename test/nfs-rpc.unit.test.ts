@@ -114,6 +114,7 @@ test('timeouts, refused calls, and a dead connection failing every pending call'
     await assert.rejects(c.call(1, 3, 2, () => undefined, 'READ x'),
       (e: unknown) => e instanceof RpcError && e.code === 'PROG_MISMATCH' && /versions 3\.\.3/.test(e.message));
     await assert.rejects(c.call(1, 3, 1, () => undefined, 'READ y'), RpcTimeoutError);
+    await assert.rejects(c.call(1, 3, 1, (w) => w.string('x'.repeat(300), 255), 'LOOKUP'), /exceeds its limit of 255/);
     const pending = Array.from({ length: 5 }, () => c.call(1, 3, 1, () => undefined, 'READ z', { timeoutMs: 5000 }));
     setTimeout(() => void c.call(1, 3, 3, () => undefined, 'kill').catch(() => undefined), 50);
     for (const p of pending) {

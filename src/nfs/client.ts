@@ -18,6 +18,8 @@ import {
 } from './nfs3.js';
 
 export const DEFAULT_MAX_READ = 256 * 1024;
+/** The largest READ this client sends whatever the server allows (replies must fit a 16 MiB record). */
+export const MAX_READ_LIMIT = 4 * 1024 * 1024;
 
 export interface NfsConnectOptions {
   host: string;
@@ -36,7 +38,7 @@ export interface NfsConnectOptions {
   /** Per-call timeout (default 10 s). */
   timeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Largest READ sent (default 256 KiB; never above the server's FSINFO rtmax). */
+  /** Largest READ sent (default 256 KiB; never above the server's FSINFO rtmax, nor 4 MiB). */
   maxReadSize?: number;
   /** READs and other calls in flight on the connection at most (default 128). */
   maxInFlight?: number;
@@ -94,7 +96,7 @@ export class NfsClient {
         });
       client.info.fsinfo = fsinfo;
       const rtmax = fsinfo.rtmax || DEFAULT_MAX_READ;
-      client.info.maxRead = Math.max(4096, Math.min(o.maxReadSize ?? DEFAULT_MAX_READ, rtmax));
+      client.info.maxRead = Math.max(4096, Math.min(o.maxReadSize ?? DEFAULT_MAX_READ, rtmax, MAX_READ_LIMIT));
     } catch (err) {
       await conn.close();
       throw err;

@@ -145,10 +145,15 @@ export class RpcConnection {
     if (this.dead) return Promise.reject(this.dead);
     const xid = this.nextXid;
     this.nextXid = (this.nextXid + 1) >>> 0;
-    const w = new XdrWriter(192, 4);
-    writeCallHeader(w, { xid, prog, vers, proc, cred: co.auth ?? this.o.auth ?? authNone() });
-    args(w);
-    const msg = markRecord(w.finish());
+    let msg: Buffer;
+    try {
+      const w = new XdrWriter(192, 4);
+      writeCallHeader(w, { xid, prog, vers, proc, cred: co.auth ?? this.o.auth ?? authNone() });
+      args(w);
+      msg = markRecord(w.finish());
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const timeoutMs = co.timeoutMs ?? this.o.callTimeoutMs ?? 10_000;
     const label = `${this.label} ${what}`;
     return new Promise<XdrReader>((resolve, reject) => {
