@@ -104,6 +104,30 @@ test('replies out of order and coalesced are matched by xid; at most maxInFlight
   }
 });
 
+test('maxInFlightBytes bounds the replies expected in flight; an oversized call still goes alone', async () => {
+  let out = 0;
+  let peak = 0;
+  const { server, port } = await fakeServer((c) => {
+    peak = Math.max(peak, ++out);
+    setTimeout(() => {
+      out--;
+      c.sock.write(reply(c.xid, c.arg));
+    }, 5);
+  });
+  const c = await RpcConnection.connect({ host: '127.0.0.1', port, maxInFlightBytes: 1000 });
+  try {
+    const small = Array.from({ length: 10 }, (_, i) =>
+      c.call(1, 1, 1, (w) => w.u32(i), 'small', { replyBytes: 400 }).then((r) => r.u32()));
+    const big = c.call(1, 1, 1, (w) => w.u32(99), 'big', { replyBytes: 5000 }).then((r) => r.u32());
+    assert.deepEqual(await Promise.all([...small, big]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99]);
+    assert.equal(peak, 2);
+    assert.equal(c.peakInFlight, 2);
+  } finally {
+    await c.close();
+    server.close();
+  }
+});
+
 test('timeouts, refused calls, and a dead connection failing every pending call', async () => {
   const { server, port } = await fakeServer((call) => {
     if (call.proc === 2) call.sock.write(reply(call.xid, 0, 2));

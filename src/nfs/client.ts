@@ -42,6 +42,8 @@ export interface NfsConnectOptions {
   maxReadSize?: number;
   /** READs and other calls in flight on the connection at most (default 128). */
   maxInFlight?: number;
+  /** READ bytes in flight at most (default 4 MiB; one READ always goes). */
+  maxInFlightBytes?: number;
 }
 
 export interface NfsClientInfo {
@@ -83,6 +85,7 @@ export class NfsClient {
     const mnt = await mountExport({ ...svc, port: mountPort, exportPath: o.exportPath, auth });
     const conn = await RpcConnection.connect({
       ...svc, port: nfsPort, label: 'NFS', auth, callTimeoutMs: o.timeoutMs, maxInFlight: o.maxInFlight,
+      maxInFlightBytes: o.maxInFlightBytes,
     });
     const client = new NfsClient(o, conn, auth, mnt.rootFh, {
       nfsPort, mountPort, fsinfo: { rtmax: 0, rtpref: 0, rtmult: 0, wtmax: 0, maxFileSize: 0 }, maxRead: 0,
@@ -123,9 +126,9 @@ export class NfsClient {
    * times), `onOk` reads the rest of a successful reply.
    */
   async call<T>(proc: number, op: string, path: string, args: (w: XdrWriter) => void, onOk: (r: XdrReader) => T,
-    what = `${op} ${path}`): Promise<T> {
+    what = `${op} ${path}`, replyBytes?: number): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const r = await this.conn.call(NFS_PROG, NFS_V3, proc, args, what);
+      const r = await this.conn.call(NFS_PROG, NFS_V3, proc, args, what, { replyBytes });
       const status = r.u32();
       if (status === NFS3_OK) return onOk(r);
       if (status === NFS3ERR_JUKEBOX && attempt < 5) {
@@ -183,7 +186,7 @@ export class NfsClient {
     const res = await this.call(NFSPROC3_READ, 'READ', path, (w) => {
       writeFh(w, fh);
       w.u64(offset).u32(count);
-    }, readRead3Ok, `READ ${path} @${offset}+${count}`);
+    }, readRead3Ok, `READ ${path} @${offset}+${count}`, count);
     if (res.data.length > count) {
       throw new Error(`READ ${path} @${offset}: asked ${count} bytes, got ${res.data.length}`);
     }
