@@ -5,6 +5,7 @@ import { requireCommands, run, pidRunning, waitFor } from '../../util/exec.js';
 import type { TestbedSpec, HostRole, HostSpec } from '../spec.js';
 import { ensureNamespace, ipIn, linkExists, inNs, listOurNamespaces, pidsInNamespace } from './netns.js';
 import { startNsDaemon, readPid, stopPid } from './daemons.js';
+import { ganeshaConfig } from './ganeshaConfig.js';
 import { knownHostsLine } from '../../hosts/knownHosts.js';
 import {
   HOSTS, NETWORKS, SWITCH_NS, TAP, HOST_VM_BRIDGE, GUEST_CIDR, GUEST_MAC, NFS_EXPORT_PSEUDO,
@@ -135,36 +136,12 @@ async function ensureSshd(h: LocalHost, log: Log): Promise<void> {
   log(`sshd on ${h} (${hostAddress(h, 'mgmt')}:22) pid ${started}`);
 }
 
-function ganeshaConfig(): string {
+function nasGaneshaConfig(): string {
   const p = localPaths();
-  const dir = p.hostDir('nas');
-  return `NFS_CORE_PARAM {
-  Protocols = 3, 4;
-  Enable_NLM = false;
-  Enable_RQUOTA = false;
-  Bind_Addr = ${hostAddress('nas', 'sto')};
-  mount_path_pseudo = true;
-}
-NFSv4 {
-  RecoveryBackend = fs;
-  RecoveryRoot = ${join(dir, 'ganesha-recovery')};
-  Graceless = true;
-  Only_Numeric_Owners = true;
-}
-EXPORT_DEFAULTS { Access_Type = RW; }
-EXPORT {
-  Export_Id = 1;
-  Path = ${p.nasExport};
-  Pseudo = ${NFS_EXPORT_PSEUDO};
-  Protocols = 3, 4;
-  Transports = TCP;
-  Access_Type = RW;
-  Squash = No_Root_Squash;
-  SecType = sys;
-  FSAL { Name = VFS; }
-}
-LOG { Default_Log_Level = WARN; }
-`;
+  return ganeshaConfig({
+    bindAddr: hostAddress('nas', 'sto'), exportPath: p.nasExport, pseudo: NFS_EXPORT_PSEUDO,
+    recoveryRoot: join(p.hostDir('nas'), 'ganesha-recovery'),
+  });
 }
 
 async function ensureNas(log: Log): Promise<void> {
@@ -179,7 +156,7 @@ async function ensureNas(log: Log): Promise<void> {
   const rpcPid = await readPid(join(dir, 'rpcbind.pid'));
   if (rpcPid && (await pidRunning(rpcPid, 'rpcbind'))) await stopPid(rpcPid);
   const conf = join(dir, 'ganesha.conf');
-  await writeFile(conf, ganeshaConfig());
+  await writeFile(conf, nasGaneshaConfig());
   const started = await startNsDaemon({
     ns: nsName('nas'),
     prelude: `mkdir -p /run/ganesha /run/rpcbind && { /usr/sbin/rpcbind -f & echo $! > ${join(dir, 'rpcbind.pid')}; } && sleep 0.3 &&`,
