@@ -98,7 +98,7 @@ test('a guest with virtio-mem: QEMU\'s early-setup device section passes through
   const scan = await buildScanIndex(c.disk);
   const s = encodeAll(stream, scan.index, scan.imageBlocks);
   assert.deepEqual(await decodeAll(s.pof, disk, scan.imageBlocks), stream, 'decode(encode(s)) == s');
-  const live = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 47313, index: ['--index', 'scan'] });
+  const live = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 47314, index: ['--index', 'scan'] });
   assert.equal(live.source.code, 0, live.source.log);
   assert.equal(live.target.code, 0, live.target.log);
   assert.ok(live.received.equals(stream), 'the live agents hand on exactly the stream');

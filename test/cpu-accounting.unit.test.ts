@@ -54,6 +54,7 @@ test('components: watched roles, the NFS server, and the harness counted once pe
   assert.equal(c.nfs_server_cpu_s, 0.8);
   // runner 0.4 + ping 0.02 + sshd session 0.3 + sampler 0.05, each once although three hosts share the machine
   assert.equal(c.harness_cpu_s, 0.77);
+  assert.deepEqual([c.harness_runner_cpu_s, c.harness_sampler_cpu_s, c.harness_sshd_cpu_s], [0.42, 0.05, 0.3]);
   assert.equal(c.harness_core_pct, 38.5);
 });
 

@@ -16,13 +16,15 @@ import type { Socket } from 'node:net';
  *
  * Stream:  source → DATA (POF stream bytes) …, END
  * Back-channel: target → ACK u64 (refs resolved so far, cumulative), NEED u64 (ref sequence whose
- *   NAS block failed verification); source → PAGE u64 seq | page[4096] (from its retention window).
+ *   NAS block failed verification, or could not be read), NAS_DOWN (the NAS is unreachable or too slow:
+ *   the source sends pages in full from then on); source → PAGE u64 seq | page[4096] (from its
+ *   retention window).
  * Close:   target → DONE (JSON stats) after the destination QEMU has every byte; ERROR utf8 either way.
  */
 export const FrameType = {
   HELLO: 0x01, AUTH: 0x02, AUTH_OK: 0x03,
   DATA: 0x10, END: 0x11,
-  ACK: 0x20, NEED: 0x21, PAGE: 0x22,
+  ACK: 0x20, NEED: 0x21, PAGE: 0x22, NAS_DOWN: 0x23,
   DONE: 0x30, ERROR: 0x7f,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import type { NasImage } from './nasImage.js';
+import type { BlockImage } from './nasImage.js';
 import { BLOCK } from './nasImage.js';
 import { BlockIndex, blocksOfRange, parseTraceLine } from '../codec/blockindex.js';
 
@@ -28,7 +28,7 @@ export class TraceIndexer {
   /** Called after every tick (the source agent publishes its index status from here). */
   onTick?: (indexer: TraceIndexer) => void;
 
-  constructor(private readonly logPath: string, private readonly image: NasImage, private readonly log: (l: string) => void = () => undefined,
+  constructor(private readonly logPath: string, private readonly image: BlockImage, private readonly log: (l: string) => void = () => undefined,
     private readonly rehashDelayMs = 1000, private readonly pollMs = 100) {}
 
   start(): void {

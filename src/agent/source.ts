@@ -4,9 +4,10 @@ import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import {
   FrameType, encodeFrame, readFrames, newNonce, readSecret, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
 } from './channel.js';
-import { NasImage } from './nasImage.js';
+import { openNasImage, type BlockImage } from './nasImage.js';
 import { Encoder, type PageRef } from '../codec/encoder.js';
-import { BlockIndex, buildScanIndex } from '../codec/blockindex.js';
+import type { BlockIndex } from '../codec/blockindex.js';
+import { scanImageIndex } from './scanIndex.js';
 import { PAGE_SIZE } from '../codec/bytes.js';
 import { TraceIndexer } from './indexer.js';
 import { warmUpCodec } from './warmup.js';
@@ -17,7 +18,10 @@ import { cpuSecondsSince } from './cpu.js';
 export interface SourceAgentOptions {
   listen: Endpoint;
   target: Endpoint;
+  /** The guest's disk image: a path (a kernel NFS mount) or nfs://HOST/EXPORT/PATH (the agent's own NFS client). */
   nasImage: string;
+  /** Deadline of one NAS read (nfs:// images); a NAS slower than this counts as unreachable. */
+  nasTimeoutMs?: number;
   secretFile: string;
   label: string;
   /** Keep the index current from QEMU's block trace log (I/O monitoring) … */
@@ -51,6 +55,8 @@ export interface SourceStats {
   index_build_ms: number;
   index_nas_read_bytes: number;
   fallback_requests: number;
+  /** The target said the NAS was unreachable: pages went in full from then on (ms after the stream started). */
+  nas_down_after_ms?: number;
   retention_peak_pages: number;
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
   warmup_ms: number;
@@ -77,7 +83,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   const secret = await readSecret(o.secretFile);
-  const image = await NasImage.open(o.nasImage);
+  const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats: SourceStats = {
     role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
     index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, warmup_ms: 0, cpu_s: 0, elapsed_ms: 0,
@@ -100,7 +106,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     indexer.start();
     index = indexer.index;
   } else if (o.scan) {
-    const r = await buildScanIndex(o.nasImage);
+    const r = await scanImageIndex(image);
     index = r.index;
     stats.index_build_ms = Math.round(r.buildMs);
     scanReadBytes = r.blocksRead * 4096;
@@ -199,12 +205,15 @@ export function handshake(peer: Socket, secret: Buffer, label: string): Promise<
   });
 }
 
-async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: NasImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
+async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
   const retentionLimit = retentionPages(o);
   const ringPages = ring.length / PAGE_SIZE;
   let nextSeq = 0;
   let acked = 0;
+  let nasDown = false;
+  const tStream = Date.now();
   const lookup = (page: Buffer): PageRef | undefined => {
+    if (nasDown) return undefined;
     const ref = index.lookup(page);
     if (ref) {
       if (nextSeq - acked >= ringPages) throw new Error(`retention window overflow: ${nextSeq - acked} unacknowledged refs`);
@@ -312,6 +321,11 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: NasImage,
             peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), ring.subarray(slot, slot + PAGE_SIZE)])));
             break;
           }
+          case FrameType.NAS_DOWN:
+            if (!nasDown) log('the target cannot read the NAS: sending every page in full from now on');
+            nasDown = true;
+            stats.nas_down_after_ms ??= Date.now() - tStream;
+            break;
           case FrameType.DONE:
             stats.target = JSON.parse(f.payload.toString('utf8'));
             {

@@ -6,7 +6,7 @@ import { appendFileSync } from 'node:fs';
 import {
   FrameType, FrameReader, encodeFrame, readFrames, newNonce, readSecret, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
 } from './channel.js';
-import { NasImage, BLOCK } from './nasImage.js';
+import { openNasImage, BLOCK, type BlockImage } from './nasImage.js';
 import { Decoder, type DecodedItem } from '../codec/decoder.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { warmUpCodec } from './warmup.js';
@@ -15,7 +15,10 @@ import { cpuSecondsSince } from './cpu.js';
 export interface TargetAgentOptions {
   listen: Endpoint;
   qemu: Endpoint;
+  /** The guest's disk image: a path (a kernel NFS mount) or nfs://HOST/EXPORT/PATH (the agent's own NFS client). */
   nasImage: string;
+  /** Deadline of one NAS read (nfs:// images); a NAS slower than this counts as unreachable. */
+  nasTimeoutMs?: number;
   secretFile: string;
   label: string;
   statsJson?: string;
@@ -40,6 +43,10 @@ export interface TargetStats {
   nas_read_bytes: number;
   verify_mismatches: number;
   fallback_pages: number;
+  /** Referenced pages fetched from the source because the NAS could not be read in time (graceful degradation). */
+  nas_unavailable_pages: number;
+  /** The first NAS failure, when there was one (the source then sent every page in full). */
+  nas_error?: string;
   refused_peers: number;
   cpu_s: number;
   /** CPU seconds from the source agent's authentication (the migration's start) to the end of the stream. */
@@ -71,10 +78,10 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   const secret = await readSecret(o.secretFile);
-  const image = await NasImage.open(o.nasImage);
+  const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats: TargetStats = {
     role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, ref_pages: 0, nas_read_bytes: 0,
-    verify_mismatches: 0, fallback_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0, socket_reads: 0, batches: 0, warmup_ms: 0,
+    verify_mismatches: 0, fallback_pages: 0, nas_unavailable_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0, socket_reads: 0, batches: 0, warmup_ms: 0,
   };
   const concurrency = o.concurrency ?? 64;
   const maxBuffered = o.maxBufferedBytes ?? 32 * 1024 * 1024;
@@ -141,7 +148,7 @@ interface RefPart { block: number; hash: Buffer; seq: number; page?: Buffer }
 /** Decoded items of one socket read, in stream order; written to QEMU in one write once every page is in. */
 interface Batch { parts: (Buffer | RefPart)[]; bytes: number; ready: Promise<void>; runBuffers: Buffer[] }
 
-async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentOptions, stats: TargetStats,
+async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgentOptions, stats: TargetStats,
   concurrency: number, maxBuffered: number, log: (l: string) => void, onStreamDone: () => void): Promise<void> {
   const decoder = new Decoder({ imageBlocks: image.blocks });
   const frames = new FrameReader();
@@ -171,6 +178,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   const waitingPages = new Map<number, { resolve: (b: Buffer) => void; hash: Buffer }>();
   const readSlots: (() => void)[] = [];
   const maxRun = Math.max(1, o.maxReadBlocks ?? 64);
+  const nasTimeoutMs = o.nasTimeoutMs ?? 2000;
 
   let fail!: (e: Error) => void;
   const failed = new Promise<never>((_, reject) => { fail = reject; });
@@ -191,6 +199,26 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   const fallback = (r: RefPart): Promise<Buffer> => {
     stats.verify_mismatches++;
     log(`block ${r.block} changed on the NAS (ref #${r.seq}); asking the source for the page`);
+    return fromSource(r);
+  };
+  /**
+   * The NAS failed (error, or no answer within its deadline): from now on every ref is served from
+   * the source's retention window, and the source is told to send pages in full. The migration
+   * goes on at the link's pace instead of failing.
+   */
+  let nasDown = false;
+  const markNasDown = (err: Error) => {
+    if (nasDown) return;
+    nasDown = true;
+    stats.nas_error = err.message;
+    log(`NAS unavailable (${err.message}); pages come from the source from now on`);
+    peer.write(encodeFrame(FrameType.NAS_DOWN));
+  };
+  const unavailable = (run: RefPart[]) => Promise.all(run.map((r) => {
+    stats.nas_unavailable_pages++;
+    return fromSource(r).then((page) => { r.page = page; });
+  }));
+  const fromSource = (r: RefPart): Promise<Buffer> => {
     return new Promise<Buffer>((resolve) => {
       waitingPages.set(r.seq, { resolve, hash: r.hash });
       peer.write(encodeFrame(FrameType.NEED, u64(r.seq)));
@@ -205,14 +233,18 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
    * verifies every block against the hash the source sent. Resolves to the (reusable) buffer the
    * run was read into, once every page of the run is in.
    */
-  const readRun = async (run: RefPart[]): Promise<Buffer> => {
+  const readRun = async (run: RefPart[]): Promise<Buffer | undefined> => {
+    if (nasDown) return void (await unavailable(run));
     while (inFlight >= concurrency) await new Promise<void>((r) => readSlots.push(r));
     inFlight++;
     let buf: Buffer;
-    let slab: Buffer;
+    const slab = readPool.pop() ?? Buffer.allocUnsafe(maxRun * BLOCK);
     try {
-      slab = readPool.pop() ?? Buffer.allocUnsafe(maxRun * BLOCK);
-      buf = await image.readBlocks(run[0].block, run.length, slab);
+      buf = await withDeadline(image.readBlocks(run[0].block, run.length, slab), nasTimeoutMs, 'NAS read');
+    } catch (err) {
+      readPool.push(slab);
+      markNasDown(err as Error);
+      return void (await unavailable(run));
     } finally {
       inFlight--;
       readSlots.shift()?.();
@@ -245,7 +277,7 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
     for (let i = 0; i < refs.length;) {
       let j = i + 1;
       while (j < refs.length && refs[j].block === refs[j - 1].block + 1 && j - i < maxRun) j++;
-      reads.push(readRun(refs.slice(i, j)).then((buf) => { runBuffers.push(buf); }));
+      reads.push(readRun(refs.slice(i, j)).then((buf) => { if (buf) runBuffers.push(buf); }));
       i = j;
     }
     const ready = Promise.all(reads).then(() => undefined);
@@ -389,6 +421,13 @@ async function pump(peer: Socket, qemu: Socket, image: NasImage, o: TargetAgentO
   stats.nas_read_bytes = image.bytesRead;
   onStreamDone();
   await new Promise<void>((resolve) => peer.end(encodeFrame(FrameType.DONE, Buffer.from(JSON.stringify({ ...stats, status: 'completed' }))), resolve));
+}
+
+/** `p`, or an error once `ms` have passed (the operation itself may still finish later, unseen). */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms); });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export function listenOn(server: Server, ep: Endpoint): Promise<void> {

@@ -25,6 +25,8 @@ export interface AgentPairResult {
 export async function runAgentPair(dir: string, o: {
   stream: string; srcImage: string; dstImage: string; port: number;
   srcSecret?: string; dstSecret?: string; index?: string[]; targetArgs?: string[]; sourceArgs?: string[];
+  /** Called once both agents are up, right before the stream starts (fault injection). */
+  beforeStream?: () => Promise<void>;
 }): Promise<AgentPairResult> {
   const [node, main] = pofbenchCommand();
   const secret = randomBytes(32).toString('hex');
@@ -57,6 +59,7 @@ export async function runAgentPair(dir: string, o: {
     if (existsSync(srcSock)) {
       const qemu = connect(srcSock);
       await new Promise<void>((resolve, reject) => { qemu.once('connect', resolve); qemu.once('error', reject); });
+      await o.beforeStream?.();
       tWrite = performance.now();
       await pipeline(createReadStream(o.stream, { highWaterMark: 1 << 20 }), qemu).catch(() => undefined);
     }

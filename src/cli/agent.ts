@@ -4,6 +4,8 @@ import { runTargetAgent } from '../agent/target.js';
 import { parseEndpoint } from '../agent/endpoint.js';
 import { UserError } from '../util/errors.js';
 
+const NAS_IMAGE_HELP = 'the guest disk image on the NAS: a path (the host\'s NFS mount) or nfs://HOST/EXPORT/PATH (read with the agent\'s own NFSv3 client)';
+
 const stamp = (role: string) => (line: string) => process.stderr.write(`${new Date().toISOString()} ${role}: ${line}\n`);
 
 /** `pofbench agent source|target` — the POF-SVLM agents the runner starts on src and dst. */
@@ -13,17 +15,18 @@ export function registerAgentCommand(program: Command): void {
     .description('receive the POF stream from the source agent, restore pages from the NAS, feed the destination QEMU; exits after one migration')
     .requiredOption('--listen <tcp:HOST:PORT>', 'where the source agent connects (migration network)')
     .requiredOption('--qemu <unix:PATH|tcp:HOST:PORT>', 'the destination QEMU\'s incoming migration socket')
-    .requiredOption('--nas-image <IMG>', 'this host\'s view of the guest disk image on the NAS')
+    .requiredOption('--nas-image <IMG>', NAS_IMAGE_HELP)
+    .option('--nas-timeout-ms <ms>', 'deadline of one NAS read (nfs:// images): past it the NAS counts as unreachable and pages come from the source', '2000')
     .requiredOption('--secret-file <F>', 'per-run secret shared with the source agent')
     .option('--label <run>', 'run label both agents must agree on', 'pofbench')
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
     .option('--concurrency <n>', 'NAS reads in flight', '64')
     .option('--max-read-blocks <n>', 'most blocks per NAS read (refs to consecutive blocks are read together)', '64')
-    .action(async (o: { listen: string; qemu: string; nasImage: string; secretFile: string; label: string; statsJson?: string; concurrency: string; maxReadBlocks: string }) => {
+    .action(async (o: { listen: string; qemu: string; nasImage: string; nasTimeoutMs: string; secretFile: string; label: string; statsJson?: string; concurrency: string; maxReadBlocks: string }) => {
       const listen = parseEndpoint(o.listen, '--listen');
       if (listen.kind !== 'tcp') throw new UserError('--listen must be tcp:HOST:PORT for the target agent');
       const stats = await runTargetAgent({
-        listen, qemu: parseEndpoint(o.qemu, '--qemu'), nasImage: o.nasImage, secretFile: o.secretFile, label: o.label,
+        listen, qemu: parseEndpoint(o.qemu, '--qemu'), nasImage: o.nasImage, nasTimeoutMs: Number(o.nasTimeoutMs), secretFile: o.secretFile, label: o.label,
         statsJson: o.statsJson, concurrency: Number(o.concurrency), maxReadBlocks: Number(o.maxReadBlocks), log: stamp('target'),
       });
       console.log(JSON.stringify(stats));
@@ -32,7 +35,7 @@ export function registerAgentCommand(program: Command): void {
     .description('take the source QEMU\'s migration stream, send NAS-resident pages by reference to the target agent; exits after one migration')
     .requiredOption('--listen <unix:PATH|tcp:HOST:PORT>', 'where the source QEMU migrates to (migrate uri)')
     .requiredOption('--target <tcp:HOST:PORT>', 'the target agent')
-    .requiredOption('--nas-image <IMG>', 'this host\'s view of the guest disk image on the NAS')
+    .requiredOption('--nas-image <IMG>', NAS_IMAGE_HELP)
     .requiredOption('--secret-file <F>', 'per-run secret shared with the target agent')
     .option('--label <run>', 'run label both agents must agree on', 'pofbench')
     .option('--trace-log <LOG>', 'QEMU block trace log to follow (I/O monitoring index)')

@@ -31,6 +31,10 @@ export interface CpuComponents {
   nfs_server_cpu_s?: number;
   /** the harness: the runner and its children, the host samplers, the SSH sessions serving it */
   harness_cpu_s: number;
+  /** its parts: the runner process tree on the controller, the host samplers, the sshd sessions */
+  harness_runner_cpu_s: number;
+  harness_sampler_cpu_s: number;
+  harness_sshd_cpu_s: number;
   /** the harness as a share of one core over the window (%) */
   harness_core_pct?: number;
 }
@@ -52,24 +56,26 @@ export function cpuComponents(before: CpuSnapshots, after: CpuSnapshots, o: {
 
   // harness: counted once per (machine, pid)
   const counted = new Set<string>();
-  let harness = 0;
-  const add = (b: ProcSnapshot, a: ProcSnapshot, pids: number[]) => {
+  const part = (b: ProcSnapshot, a: ProcSnapshot, pids: number[]): number => {
     const fresh = pids.filter((p) => !counted.has(`${a.machine}/${p}`));
     for (const p of fresh) counted.add(`${a.machine}/${p}`);
-    harness += cpuBetween(b, a, fresh);
+    return cpuBetween(b, a, fresh);
   };
   const ctlPids = [...new Set([...processTree(before.controller, o.controllerPid), ...processTree(after.controller, o.controllerPid)])];
-  add(before.controller, after.controller, ctlPids);
+  const runner = part(before.controller, after.controller, ctlPids);
+  let samplers = 0;
+  let sshd = 0;
   for (const r of ['src', 'dst', 'nas'] as const) {
-    const b = before.hosts[r];
-    const a = after.hosts[r];
     const sampler = o.samplers[r];
-    add(b, a, [...sshdSessions(a), ...(sampler ? [sampler] : [])]);
+    if (sampler) samplers += part(before.hosts[r], after.hosts[r], [sampler]);
+    sshd += part(before.hosts[r], after.hosts[r], sshdSessions(after.hosts[r]));
   }
+  const harness = runner + samplers + sshd;
   return {
     roles,
     ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}),
     harness_cpu_s: round2(harness),
+    harness_runner_cpu_s: round2(runner), harness_sampler_cpu_s: round2(samplers), harness_sshd_cpu_s: round2(sshd),
     ...(o.windowMs > 0 ? { harness_core_pct: Number(((100 * harness) / (o.windowMs / 1000)).toFixed(1)) } : {}),
   };
 }

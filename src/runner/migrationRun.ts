@@ -461,6 +461,7 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
       dst_host_cpu_busy_s: dstCpu.busyS, dst_host_cpu_util_pct: dstCpu.utilPct,
       probe_rate_hz: backOnline ? 100 : undefined,
       ...cpu.roles, nfs_server_cpu_s: cpu.nfs_server_cpu_s, harness_cpu_s: cpu.harness_cpu_s, harness_core_pct: cpu.harness_core_pct,
+      harness_runner_cpu_s: cpu.harness_runner_cpu_s, harness_sampler_cpu_s: cpu.harness_sampler_cpu_s, harness_sshd_cpu_s: cpu.harness_sshd_cpu_s,
       ...(await strategy.collect(ctx)),
     } satisfies Partial<RunRecord>);
     record.pof_path_core_s_per_gb = pofPathCost(record);

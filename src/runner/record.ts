@@ -68,6 +68,10 @@ export interface RunRecord {
   nfs_server_cpu_s?: number;
   /** the harness itself: the runner and its children (probe, tunnels), host samplers, the SSH sessions serving it */
   harness_cpu_s?: number;
+  /** its parts: the runner's process tree (controller), the host samplers, the sshd sessions serving the runner */
+  harness_runner_cpu_s?: number;
+  harness_sampler_cpu_s?: number;
+  harness_sshd_cpu_s?: number;
   /** harness_cpu_s as a share of one core over the same window (%) */
   harness_core_pct?: number;
   /** QEMU stream the pof agents carried, and their + the NAS views' CPU per GB of it */

@@ -1,10 +1,9 @@
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { MigrationStrategy, StrategyContext, MigrationPath, SrcVmExtras } from './types.js';
-import type { WatchedProcess } from '../metrics/cpuAccounting.js';
 import type { Scenario } from '../scenario/types.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
-import { openNasView, type NasView } from '../testbed/nasView.js';
+import { nasImageSpec } from '../testbed/nasView.js';
 import { UserError } from '../util/errors.js';
 import type { IndexStatus } from '../agent/source.js';
 import { sleep } from '../util/exec.js';
@@ -26,6 +25,7 @@ interface AgentStats {
   full_pages?: number; ref_pages?: number; zero_pages?: number;
   index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
   nas_read_bytes?: number; verify_mismatches?: number; fallback_pages?: number;
+  nas_unavailable_pages?: number; nas_down_after_ms?: number;
   bytes_in?: number; bytes_out?: number; stream_identical?: boolean;
 }
 
@@ -38,7 +38,6 @@ interface AgentStats {
 export class PofStrategy implements MigrationStrategy {
   readonly name: 'pof' | 'pof-scan';
   private agents: AgentProc[] = [];
-  private views: { host: 'src' | 'dst'; view: NasView }[] = [];
 
   constructor(private readonly index: 'trace' | 'scan' = 'trace') {
     this.name = index === 'scan' ? 'pof-scan' : 'pof';
@@ -72,11 +71,6 @@ export class PofStrategy implements MigrationStrategy {
     const r = await ctx.src.exec(`cat ${sh([`/sys/class/net/${nic}/speed`])} 2>/dev/null`, { allowFail: true });
     const speed = Number(r.stdout.trim());
     return Number.isInteger(speed) && speed > 0 ? speed : undefined;
-  }
-
-  /** The NAS views of the run (qemu-storage-daemon on the local testbed): CPU components of the record. */
-  processes(): WatchedProcess[] {
-    return this.views.filter((v) => v.view.pid).map((v) => ({ host: v.host, role: `${v.host}_nas_view`, pid: v.view.pid! }));
   }
 
   /** The agents started for the current run (fault injection, leftovers checks). */
@@ -114,22 +108,20 @@ export class PofStrategy implements MigrationStrategy {
       await h.exec(`mkdir -p ${sh([dir])} && umask 077 && cat > ${sh([secretPath])}`, { input: secret });
     }
     const rel = posix.join('runs', ctx.runId, 'data.raw');
-    const srcView = await openNasView(ctx.src, ctx.testbed, rel, posix.join(dir, 'view'));
-    this.views.push({ host: 'src', view: srcView });
-    const dstView = await openNasView(ctx.dst, ctx.testbed, rel, posix.join(dir, 'view'));
-    this.views.push({ host: 'dst', view: dstView });
+    const srcImage = await nasImageSpec(ctx.src, ctx.testbed, rel);
+    const dstImage = await nasImageSpec(ctx.dst, ctx.testbed, rel);
 
     const label = ctx.runId;
     const incomingSock = posix.join(dir, 'dst-qemu.sock');
     const srcSock = this.srcSockPath(ctx);
     await this.startAgent(ctx, ctx.dst, 'target', dir, [
       '--listen', `tcp:${dstAddr}:${POF_AGENT_PORT}`, '--qemu', `unix:${incomingSock}`,
-      '--nas-image', dstView.path, '--secret-file', secretPath, '--label', label,
+      '--nas-image', dstImage, '--secret-file', secretPath, '--label', label,
     ]);
     const indexArgs = [...(this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!]), '--status-file', this.statusPath(ctx)];
     await this.startAgent(ctx, ctx.src, 'source', dir, [
       '--listen', `unix:${srcSock}`, '--target', `tcp:${dstAddr}:${POF_AGENT_PORT}`,
-      '--nas-image', srcView.path, '--secret-file', secretPath, '--label', label, ...indexArgs,
+      '--nas-image', srcImage, '--secret-file', secretPath, '--label', label, ...indexArgs,
     ]);
     return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
   }
@@ -219,6 +211,7 @@ export class PofStrategy implements MigrationStrategy {
       pof_stream_identical: s.stream_identical === undefined ? undefined : 1,
       agent_cpu_s: s.cpu_s !== undefined && t.cpu_s !== undefined ? Number((s.cpu_s + t.cpu_s).toFixed(2)) : undefined,
       src_agent_cpu_s: s.cpu_s, dst_agent_cpu_s: t.cpu_s,
+      pof_nas_unavailable_pages: t.nas_unavailable_pages, pof_nas_down_after_ms: s.nas_down_after_ms,
       source_agent_cpu_s: s.migration_cpu_s, target_agent_cpu_s: t.migration_cpu_s,
       pof_qemu_stream_bytes: s.bytes_in,
     };
@@ -240,7 +233,5 @@ export class PofStrategy implements MigrationStrategy {
       await a.host.exec(`kill ${a.pid} 2>/dev/null; for i in $(seq 30); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${a.pid} 2>/dev/null; true`, { allowFail: true }).catch(() => undefined);
     }
     this.agents = [];
-    for (const v of this.views) await v.view.close();
-    this.views = [];
   }
 }
