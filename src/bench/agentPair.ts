@@ -29,6 +29,8 @@ export async function runAgentPair(dir: string, o: {
   beforeStream?: () => Promise<void>;
 }): Promise<AgentPairResult> {
   const [node, main] = pofbenchCommand();
+  // as for the runner's agents: POFBENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") go to both agents' node
+  const nodeArgs = process.env.POFBENCH_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const secret = randomBytes(32).toString('hex');
   writeFileSync(join(dir, 'src.secret'), o.srcSecret ?? secret);
   writeFileSync(join(dir, 'dst.secret'), o.dstSecret ?? secret);
@@ -42,12 +44,12 @@ export async function runAgentPair(dir: string, o: {
   const procs: ResultPromise[] = [];
   const t0 = Date.now();
   try {
-    const target = execa(node, [main, 'agent', 'target', '--listen', `tcp:127.0.0.1:${o.port}`, '--qemu', `unix:${qemuSock}`,
+    const target = execa(node, [...nodeArgs, main, 'agent', 'target', '--listen', `tcp:127.0.0.1:${o.port}`, '--qemu', `unix:${qemuSock}`,
       '--nas-image', o.dstImage, '--secret-file', join(dir, 'dst.secret'), '--label', 'test-run', '--stats-json', join(dir, 'target.json'), ...(o.targetArgs ?? [])],
     { reject: false, all: true, timeout: 120000 });
     procs.push(target);
     await sleep(400);
-    const source = execa(node, [main, 'agent', 'source', '--listen', `unix:${srcSock}`, '--target', `tcp:127.0.0.1:${o.port}`,
+    const source = execa(node, [...nodeArgs, main, 'agent', 'source', '--listen', `unix:${srcSock}`, '--target', `tcp:127.0.0.1:${o.port}`,
       '--nas-image', o.srcImage, '--secret-file', join(dir, 'src.secret'), '--label', 'test-run', '--stats-json', join(dir, 'source.json'),
       ...(o.index ?? ['--index', 'scan']), ...(o.sourceArgs ?? [])],
     { reject: false, all: true, timeout: 120000 });
