@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { UserError, errorMessage } from '../util/errors.js';
-import { registerCommands } from './commands.js';
+
+/**
+ * Commands the runner starts on the hosts load only their own module: the POF agents and the host
+ * sampler start during a run's warm-up, and loading every command (reports, Vega, ssh2, …) cost
+ * each of them ~1 core-second on the machine under test.
+ */
+const HOST_SIDE: Record<string, () => Promise<(p: Command) => void>> = {
+  agent: async () => (await import('./agent.js')).registerAgentCommand,
+  host: async () => (await import('./host.js')).registerHostCommand,
+};
 
 const program = new Command();
 program
@@ -11,7 +20,9 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerCommands(program);
+const hostSide = HOST_SIDE[process.argv[2] ?? ''];
+if (hostSide) (await hostSide())(program);
+else (await import('./commands.js')).registerCommands(program);
 
 try {
   await program.parseAsync(process.argv);

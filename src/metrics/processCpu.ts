@@ -81,17 +81,17 @@ export function pidsNamed(s: ProcSnapshot, names: readonly string[]): number[] {
 }
 
 /**
- * CPU seconds the given processes used between two snapshots: a process in both counts its
- * difference, one that started in between counts all its CPU, one that ended in between is lost
- * (callers account for processes that exit themselves, e.g. the agents' own stats).
+ * CPU seconds the given processes used between two snapshots: each process in both counts its
+ * difference. One that started in between is left out (its start-up is not the window's work; the
+ * callers snapshot the processes they care about first), one that ended in between is lost (the
+ * POF agents report their own migration CPU instead).
  */
 export function cpuBetween(before: ProcSnapshot, after: ProcSnapshot, pids: Iterable<number>): number {
   let sum = 0;
   for (const pid of new Set(pids)) {
     const b = before.procs.get(pid);
     const a = after.procs.get(pid);
-    if (!a) continue;
-    sum += b && b.comm === a.comm ? a.cpuS - b.cpuS : a.cpuS;
+    if (a && b && b.comm === a.comm) sum += a.cpuS - b.cpuS;
   }
   return Math.max(0, sum);
 }

@@ -342,6 +342,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const cpuPids = (role: 'src' | 'dst' | 'nas') => [...watched.filter((w) => w.host === role).map((w) => w.pid),
       ...(role !== 'nas' && samplerPids[role] ? [samplerPids[role]!] : [])];
     const snapCpu = () => snapshotCpu(hosts, { src: cpuPids('src'), dst: cpuPids('dst'), nas: cpuPids('nas') });
+    // the samplers' pids come with their first rows: they must be in the first snapshot to be counted
+    await waitFor('the host samplers to report', 15000, async () => Boolean(samplerPids.src && samplerPids.dst), 50).catch(() => undefined);
     const cpuBefore = await snapCpu();
 
     // 6. migrate, sampling QMP at 20 Hz
