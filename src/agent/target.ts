@@ -30,6 +30,8 @@ export interface TargetAgentOptions {
   warmUp?: boolean;
   /** Each connection refused before authentication, and how far it got. */
   onRefused?: (r: Refusal) => void;
+  /** Stops waiting for the source (the agent then fails): for in-process runs that must not linger. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -94,7 +96,10 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     // one authenticated peer per run; everyone else is refused before any byte reaches QEMU
     const srv = createServer();
     server = srv;
-    const serverFailed = new Promise<never>((_, reject) => srv.on('error', reject));
+    const serverFailed = new Promise<never>((_, reject) => {
+      srv.on('error', reject);
+      o.signal?.addEventListener('abort', () => reject(new Error('stopped before a source authenticated')));
+    });
     serverFailed.catch(() => undefined);
     gate = admitSource(srv, {
       secret, label: o.label, maxPending: o.maxPending, handshakeMs: o.handshakeMs, log,
