@@ -30,7 +30,8 @@ test('known_hosts: plain, port, hashed, revoked entries', () => {
 test('the example inventory gives one testbed per pair', () => {
   const doc = parse(readFileSync(join(projectRoot, 'ansible', 'inventory.example.yaml'), 'utf8'));
   const seen: string[] = [];
-  const tbs = inventoryTestbeds(doc, { baseDir: '/etc', hostKeys: (file, host) => { seen.push(`${file} ${host}`); return host === '10.20.0.12' ? [] : [`ssh-ed25519 ${K1}`]; } });
+  const hostKeys = (file: string, host: string) => { seen.push(`${file} ${host}`); return [`ssh-ed25519 ${K1}`]; };
+  const tbs = inventoryTestbeds(doc, { baseDir: '/etc', hostKeys });
   assert.deepEqual(tbs.map((t) => [t.pair, t.hosts.src.name, t.hosts.dst.name]), [['a', 'kvm-a1', 'kvm-a2'], ['b', 'kvm-b1', 'kvm-b2']]);
   const a = tbs[0];
   assert.equal(a.kind, 'lab');
@@ -40,7 +41,8 @@ test('the example inventory gives one testbed per pair', () => {
   assert.equal(a.hosts.src.ssh.username, 'root');
   assert.match(a.hosts.src.ssh.privateKeyPath, /\/\.ssh\/pofbench_ed25519$/);
   assert.equal(a.hosts.src.ssh.knownHostsFile, '/etc/pofbench/known_hosts');
-  assert.deepEqual(a.hosts.dst.ssh.knownHostKeys, [], 'no entry: connect refuses the host');
+  assert.deepEqual(a.hosts.dst.ssh.knownHostKeys, [`ssh-ed25519 ${K1}`]);
+  assert.equal(a.hosts.dst.ssh.hostPublicKey, `ssh-ed25519 ${K1}`);
   assert.deepEqual(a.nas, { server: '10.22.0.20', exportPath: '/srv/pofbench', localPath: '/srv/pofbench', hostMountPath: '/srv/pofbench-nas' });
   assert.equal(a.vm.guestCidr, '10.23.0.100/24');
   assert.equal(tbs[1].vm.mac, '52:54:00:50:4f:47');
@@ -50,7 +52,7 @@ test('the example inventory gives one testbed per pair', () => {
 
 test('inventory errors name the host and the variable', () => {
   const base = () => parse(readFileSync(join(projectRoot, 'ansible', 'inventory.example.yaml'), 'utf8'));
-  const opts = { baseDir: '/', hostKeys: () => [] };
+  const opts = { baseDir: '/', hostKeys: () => [`ssh-ed25519 ${K1}`] };
   const noNic = base();
   delete noNic.all.children.kvm_hosts.vars.pofbench_nic_migration;
   assert.throws(() => inventoryTestbeds(noNic, opts), /host kvm-a1 has no pofbench_nic_migration/);

@@ -33,6 +33,8 @@ export interface SourceAgentOptions {
   statusFile?: string;
   /** Pages sent by reference and kept until the target confirms them (the fallback window). */
   retentionPages?: number;
+  /** Run the hot paths over a synthetic stream before QEMU connects (default true; off for fuzzing). */
+  warmUp?: boolean;
   log?: (line: string) => void;
 }
 
@@ -57,6 +59,10 @@ export interface SourceStats {
   fallback_requests: number;
   /** The target said the NAS was unreachable: pages went in full from then on (ms after the stream started). */
   nas_down_after_ms?: number;
+  /** Frames read from the target after authentication (ACK, NEED, DONE, ...). */
+  backchannel_frames: number;
+  /** The END frame went out: QEMU's whole stream was sent. */
+  end_sent: boolean;
   retention_peak_pages: number;
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
   warmup_ms: number;
@@ -86,7 +92,8 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats: SourceStats = {
     role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
-    index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, retention_peak_pages: 0, warmup_ms: 0, cpu_s: 0, elapsed_ms: 0,
+    index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, backchannel_frames: 0,
+    end_sent: false, retention_peak_pages: 0, warmup_ms: 0, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
   let index: BlockIndex;
@@ -120,7 +127,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   // `retentionPages` unacknowledged refs, the slack covers the refs of the chunk being encoded.
   // Touched now, before QEMU connects, so the migration's first refs do not pay for page faults.
   const ring = Buffer.allocUnsafe((retentionPages(o) + 1024) * PAGE_SIZE).fill(0);
-  stats.warmup_ms = Math.round(warmUpCodec());
+  if (o.warmUp !== false) stats.warmup_ms = Math.round(warmUpCodec());
   if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true });
   let qemu: Socket | undefined;
   let peer: Socket | undefined;
@@ -133,8 +140,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     const tMig = Date.now();
     const cpuMig = process.cpuUsage();
     log('QEMU connected; authenticating to the target agent');
-    peer = await connectTo(o.target);
-    await handshake(peer, secret, o.label);
+    peer = await connectAuthenticated(o.target, secret, o.label, log);
     log('target agent authenticated');
     await stream(qemu, peer, ring, image, index, o, stats, log);
     stats.migration_ms = Date.now() - tMig;
@@ -166,6 +172,27 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
 
 const retentionPages = (o: SourceAgentOptions): number => o.retentionPages ?? 16384;
 
+/**
+ * Connects to the target agent and authenticates. A target holding its most unauthenticated
+ * connections closes new ones before HELLO (gate.ts): tried again for up to 10 s.
+ */
+async function connectAuthenticated(target: Endpoint, secret: Buffer, label: string,
+  log: (l: string) => void): Promise<Socket> {
+  const until = Date.now() + 10000;
+  for (let attempt = 1; ; attempt++) {
+    const peer = await connectTo(target);
+    try {
+      await handshake(peer, secret, label);
+      return peer;
+    } catch (err) {
+      peer.destroy();
+      if (!(err instanceof ClosedBeforeHelloError) || Date.now() > until) throw err;
+      log(`${(err as Error).message} (busy?): trying again (${attempt})`);
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+    }
+  }
+}
+
 /** The index status the runner waits on before `migrate` (written atomically). */
 export interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
 
@@ -175,19 +202,30 @@ function writeStatus(file: string, status: string): void {
   renameSync(`${file}.tmp`, file);
 }
 
+/** The target closed the connection before its HELLO: busy with other connections (gate.ts), worth another try. */
+export class ClosedBeforeHelloError extends Error {}
+
 /** HELLO → AUTH → AUTH_OK; resolves once both sides proved the per-run secret. */
 export function handshake(peer: Socket, secret: Buffer, label: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const nonceS = newNonce();
     let nonceT: Buffer | undefined;
-    const timer = setTimeout(() => reject(new Error('target agent did not complete the handshake within 10 s')), 10000);
+    let settled = false;
+    const timer = setTimeout(() => finish(new Error('target agent did not complete the handshake within 10 s')), 10000);
     const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       peer.removeAllListeners('data');
+      peer.removeListener('close', onClose);
       if (err) reject(err);
       else resolve();
     };
+    const onClose = () => finish(nonceT
+      ? new Error('target agent closed the connection during the handshake')
+      : new ClosedBeforeHelloError('target agent closed the connection before its HELLO'));
     peer.once('error', (e) => finish(new Error(`target agent connection: ${e.message}`)));
+    peer.on('close', onClose);
     readFrames(peer, (f) => {
       if (f.type === FrameType.HELLO && !nonceT) {
         if (f.payload.length !== 33 || f.payload[0] !== PROTOCOL_VERSION) return finish(new Error(`target agent speaks protocol ${f.payload[0]}, not ${PROTOCOL_VERSION}`));
@@ -294,6 +332,7 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
         stats.ref_pages = s.refPages;
         stats.zero_pages = s.zeroPages;
         peer.write(encodeFrame(FrameType.END), () => { stats.last_byte_out_at = Date.now(); });
+        stats.end_sent = true;
         log(`QEMU stream ended: ${stats.bytes_in} bytes in, ${stats.bytes_out} out, ${s.refPages} pages by reference, ${s.fullPages} in full`);
       } catch (err) {
         fail(err as Error);
@@ -303,19 +342,25 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
     peer.on('error', (e) => fail(new Error(`target agent connection: ${e.message}`)));
     peer.on('close', () => fail(new Error('target agent closed the connection before confirming the end of the stream')));
 
+    // a NEED per page at most: a target asking again and again would make us queue pages without end
+    const served = new Set<number>();
     readFrames(peer, (f: Frame) => {
+      stats.backchannel_frames++;
       try {
         switch (f.type) {
           case FrameType.ACK: {
             const upTo = readU64(f.payload);
             if (upTo < acked || upTo > nextSeq) throw new Error(`target acknowledged refs up to #${upTo}, outside ${acked}..${nextSeq}`);
             acked = upTo;
+            for (const seq of served) if (seq < acked) served.delete(seq);
             maybeResume();
             break;
           }
           case FrameType.NEED: {
             const seq = readU64(f.payload);
             if (seq < acked || seq >= nextSeq) throw new Error(`target asked for page #${seq}, which is outside the retention window (${acked}..${nextSeq - 1})`);
+            if (served.has(seq)) throw new Error(`target asked for page #${seq} twice`);
+            served.add(seq);
             const slot = (seq % ringPages) * PAGE_SIZE;
             stats.fallback_requests++;
             peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), ring.subarray(slot, slot + PAGE_SIZE)])));

@@ -3,9 +3,8 @@ import { sha256, sha256Key } from '../codec/bytes.js';
 import { writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { appendFileSync } from 'node:fs';
-import {
-  FrameType, FrameReader, encodeFrame, readFrames, newNonce, readSecret, helloPayload, checkAuth, authOkPayload, u64, readU64, frameName, type Frame,
-} from './channel.js';
+import { FrameType, FrameReader, encodeFrame, readSecret, u64, readU64, frameName, type Frame } from './channel.js';
+import { admitSource, type Gate, type Refusal } from './gate.js';
 import { openNasImage, BLOCK, type BlockImage } from './nasImage.js';
 import { Decoder, type DecodedItem } from '../codec/decoder.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
@@ -28,6 +27,15 @@ export interface TargetAgentOptions {
   maxReadBlocks?: number;
   /** Bytes of decoded-but-unwritten stream held before the agent stops reading from the source. */
   maxBufferedBytes?: number;
+  /** Unauthenticated connections held at once (gate.ts; default 4), and how long each may take (default 3 s). */
+  maxPending?: number;
+  handshakeMs?: number;
+  /** Run the hot paths over a synthetic stream before listening (default true; off for fuzzing). */
+  warmUp?: boolean;
+  /** Each connection refused before authentication, and how far it got. */
+  onRefused?: (r: Refusal) => void;
+  /** Stops waiting for the source (the agent then fails): for in-process runs that must not linger. */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -48,6 +56,10 @@ export interface TargetStats {
   /** The first NAS failure, when there was one (the source then sent every page in full). */
   nas_error?: string;
   refused_peers: number;
+  /** Bytes of agent-channel frames parsed after authentication (headers included). */
+  channel_bytes: number;
+  /** The END frame was reached and the stream decoded to its end (the CRC check comes after). */
+  end_seen: boolean;
   cpu_s: number;
   /** CPU seconds from the source agent's authentication (the migration's start) to the end of the stream. */
   migration_cpu_s?: number;
@@ -81,49 +93,35 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats: TargetStats = {
     role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, ref_pages: 0, nas_read_bytes: 0,
-    verify_mismatches: 0, fallback_pages: 0, nas_unavailable_pages: 0, refused_peers: 0, cpu_s: 0, elapsed_ms: 0, socket_reads: 0, batches: 0, warmup_ms: 0,
+    verify_mismatches: 0, fallback_pages: 0, nas_unavailable_pages: 0, refused_peers: 0, channel_bytes: 0, end_seen: false, cpu_s: 0,
+    elapsed_ms: 0, socket_reads: 0, batches: 0, warmup_ms: 0,
   };
   const concurrency = o.concurrency ?? 64;
   const maxBuffered = o.maxBufferedBytes ?? 32 * 1024 * 1024;
 
 
-  stats.warmup_ms = Math.round(warmUpCodec());
+  if (o.warmUp !== false) stats.warmup_ms = Math.round(warmUpCodec());
 
   let server: Server | undefined;
+  let gate: Gate | undefined;
   try {
-    const peer = await new Promise<Socket>((resolve, reject) => {
-      server = createServer((sock) => {
-        // one authenticated peer per run; everyone else is refused before any byte reaches QEMU
-        sock.setNoDelay(true);
-        const nonceT = newNonce();
-        const timer = setTimeout(() => refuse('no authentication within 10 s'), 10000);
-        const refuse = (why: string) => {
-          clearTimeout(timer);
-          stats.refused_peers++;
-          log(`refused peer ${sock.remoteAddress}: ${why}`);
-          sock.end(encodeFrame(FrameType.ERROR, Buffer.from(`refused: ${why}`)));
-          sock.destroy();
-        };
-        let done = false;
-        sock.on('error', () => undefined);
-        readFrames(sock, (f) => {
-          if (done) return;
-          done = true;
-          if (f.type !== FrameType.AUTH) return refuse(`expected AUTH, got ${frameName(f.type)}`);
-          const nonceS = checkAuth(secret, o.label, nonceT, f.payload);
-          if (!nonceS) return refuse('bad secret or label');
-          clearTimeout(timer);
-          sock.removeAllListeners('data');
-          sock.pause();
-          sock.write(encodeFrame(FrameType.AUTH_OK, authOkPayload(secret, o.label, nonceS, nonceT)));
-          server!.close();
-          resolve(sock);
-        }, (e) => refuse(e.message));
-        sock.write(encodeFrame(FrameType.HELLO, helloPayload(nonceT)));
-      });
-      server.on('error', reject);
-      listenOn(server, o.listen).then(() => log(`listening on ${describe(o.listen)}`), reject);
+    // one authenticated peer per run; everyone else is refused before any byte reaches QEMU
+    const srv = createServer();
+    server = srv;
+    const serverFailed = new Promise<never>((_, reject) => {
+      srv.on('error', reject);
+      o.signal?.addEventListener('abort', () => reject(new Error('stopped before a source authenticated')));
     });
+    serverFailed.catch(() => undefined);
+    gate = admitSource(srv, {
+      secret, label: o.label, maxPending: o.maxPending, handshakeMs: o.handshakeMs, log,
+      onRefused: (r) => { stats.refused_peers++; o.onRefused?.(r); },
+    });
+    await listenOn(srv, o.listen);
+    log(`listening on ${describe(o.listen)}`);
+    const peer = await Promise.race([gate.peer, serverFailed]);
+    srv.close();
+    gate.close();
     log('source agent authenticated; connecting to the destination QEMU');
     const cpuMig = process.cpuUsage();
     const qemu = await connectTo(o.qemu);
@@ -133,6 +131,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     stats.error = (err as Error).message;
     throw err;
   } finally {
+    gate?.close();
     server?.close();
     stats.nas_read_bytes = image.bytesRead;
     stats.cpu_s = cpuSecondsSince(cpu0);
@@ -307,6 +306,7 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
       case FrameType.END:
         for (const it of decoder.end()) items.push(it);
         sawEnd = true;
+        stats.end_seen = true;
         break;
       case FrameType.PAGE: {
         const seq = readU64(f.payload, 0);
@@ -347,6 +347,8 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
     } catch (err) {
       readerFailed = true;
       fail(err as Error);
+    } finally {
+      stats.channel_bytes = frames.offset;
     }
   };
   peer.on('data', (d: Buffer) => {

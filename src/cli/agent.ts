@@ -6,6 +6,17 @@ import { UserError } from '../util/errors.js';
 
 const NAS_IMAGE_HELP = 'the guest disk image on the NAS: a path (the host\'s NFS mount) or nfs://HOST/EXPORT/PATH (read with the agent\'s own NFSv3 client)';
 
+interface TargetFlags {
+  listen: string; qemu: string; nasImage: string; nasTimeoutMs: string; secretFile: string; label: string; statsJson?: string;
+  concurrency: string; maxReadBlocks: string; maxPending: string; handshakeMs: string;
+}
+
+function positiveInt(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got "${v}"`);
+  return n;
+}
+
 const stamp = (role: string) => (line: string) => process.stderr.write(`${new Date().toISOString()} ${role}: ${line}\n`);
 
 /** `pofbench agent source|target` — the POF-SVLM agents the runner starts on src and dst. */
@@ -22,12 +33,16 @@ export function registerAgentCommand(program: Command): void {
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
     .option('--concurrency <n>', 'NAS reads in flight', '64')
     .option('--max-read-blocks <n>', 'most blocks per NAS read (refs to consecutive blocks are read together)', '64')
-    .action(async (o: { listen: string; qemu: string; nasImage: string; nasTimeoutMs: string; secretFile: string; label: string; statsJson?: string; concurrency: string; maxReadBlocks: string }) => {
+    .option('--max-pending <n>', 'unauthenticated connections held at once; more are closed on arrival', '4')
+    .option('--handshake-ms <ms>', 'how long a connection has to authenticate', '3000')
+    .action(async (o: TargetFlags) => {
       const listen = parseEndpoint(o.listen, '--listen');
       if (listen.kind !== 'tcp') throw new UserError('--listen must be tcp:HOST:PORT for the target agent');
       const stats = await runTargetAgent({
         listen, qemu: parseEndpoint(o.qemu, '--qemu'), nasImage: o.nasImage, nasTimeoutMs: Number(o.nasTimeoutMs), secretFile: o.secretFile, label: o.label,
         statsJson: o.statsJson, concurrency: Number(o.concurrency), maxReadBlocks: Number(o.maxReadBlocks), log: stamp('target'),
+        maxPending: positiveInt(o.maxPending, '--max-pending'),
+        handshakeMs: positiveInt(o.handshakeMs, '--handshake-ms'),
       });
       console.log(JSON.stringify(stats));
     });

@@ -2,6 +2,8 @@
  * Builds QEMU pre-copy migration streams (the 7.2-10.x format) byte by byte (DESIGN.md §3): exact control for the
  * codec tests, and a realistic load for warming up the agents' hot paths (see agent/warmup.ts).
  */
+import { mulberry32 } from '../util/prng.js';
+
 export const PAGE = 4096;
 
 export interface SynthPage { addr: number; content?: Buffer; zero?: boolean }
@@ -66,3 +68,23 @@ export function randomPage(rand: () => number): Buffer {
   return b;
 }
 
+
+/**
+ * A small disk image (`blocks` random 4 KiB blocks) and a QEMU stream of `pages` pages of which a
+ * third are blocks of that image (sent by reference), a third zero and a third random; seeded.
+ * For agent tests and hostile-input runs that need a consistent pair without QEMU.
+ */
+export function synthImageAndStream(seed: number, blocks = 64, pages = 192): { image: Buffer; stream: Buffer } {
+  const rand = mulberry32(seed);
+  const image = Buffer.concat(Array.from({ length: blocks }, () => randomPage(rand)));
+  const list: SynthPage[] = [];
+  for (let n = 0; n < pages; n++) {
+    const addr = n * PAGE;
+    const b = Math.floor(rand() * blocks);
+    if (n % 3 === 0) list.push({ addr, content: image.subarray(b * PAGE, (b + 1) * PAGE) });
+    else if (n % 3 === 1) list.push({ addr, zero: true });
+    else list.push({ addr, content: randomPage(rand) });
+  }
+  const sections = [list.slice(0, pages >> 1), list.slice(pages >> 1)];
+  return { image, stream: synthStream({ sections, blockBytes: pages * PAGE }) };
+}

@@ -49,8 +49,13 @@ export class SshHost {
     const privateKey = await readFile(target.privateKeyPath).catch(() => {
       throw new UserError(`host ${name}: private key ${target.privateKeyPath} is unreadable`, 'run "pofbench testbed up" (local) or fix the testbed file');
     });
-    const [, pinned] = target.hostPublicKey.split(/\s+/);
+    const [, pinned] = (target.hostPublicKey ?? '').trim().split(/\s+/);
     const accepted = hostKeyPolicy(name, target);
+    if (!accepted && !pinned) {
+      const where = `host ${name} (${target.host}:${target.port})`;
+      throw new UserError(`${where}: no host key pinned (ssh.hostPublicKey is empty)`,
+        'pin the host\'s public key in the testbed file (ssh-keyscan -t ed25519 HOST, checked out of band)');
+    }
     const deadline = Date.now() + (opts.timeoutMs ?? 15000);
     let lastErr: Error | undefined;
     while (Date.now() < deadline) {
@@ -78,7 +83,7 @@ export class SshHost {
             keepaliveCountMax: 6,
             algorithms: accepted?.algorithms ? { serverHostKey: accepted.algorithms } : undefined,
             hostVerifier: (key: Buffer) => {
-              const ok = accepted ? accepted.keys.includes(key.toString('base64')) : (!pinned || key.toString('base64') === pinned);
+              const ok = accepted ? accepted.keys.includes(key.toString('base64')) : key.toString('base64') === pinned;
               if (!ok) hostKeyMismatch = true;
               return ok;
             },

@@ -87,9 +87,9 @@ interface HostCounters {
 }
 
 /** NIC byte counters, QEMU CPU seconds and the host's busy CPU time, read on a host in one exec. */
-async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<HostCounters> {
+export async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<HostCounters> {
   const parts = ['head -n 1 /proc/stat', 'nproc'];
-  parts.push(...nics.map((n) => `cat /sys/class/net/${n}/statistics/rx_bytes /sys/class/net/${n}/statistics/tx_bytes`));
+  parts.push(...nics.map((n) => `cat ${sh(['rx', 'tx'].map((d) => `/sys/class/net/${n}/statistics/${d}_bytes`))}`));
   if (pid) parts.push(`cat /proc/${pid}/stat 2>/dev/null || echo gone`);
   const out = (await host.exec(parts.join('; '))).stdout.trim().split('\n');
   const at = Date.now();

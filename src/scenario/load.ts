@@ -7,6 +7,7 @@ import { projectRoot } from '../util/paths.js';
 import type { Scenario } from './types.js';
 import { locate, locateExact, type Loc, type Located } from './located.js';
 import { parseDocuments, resolveExtends, type ReadText } from './extends.js';
+import { SCENARIO_NAME_RE } from '../runner/runId.js';
 import { applyPoint, expandGrid, formatValue, gridSize, sweepAxes, type GridPoint } from './sweep.js';
 
 export const SCENARIO_SCHEMA_PATH = join(projectRoot, 'scenarios', 'schema', 'scenario.schema.json');
@@ -14,7 +15,7 @@ export const SCENARIO_SCHEMA_PATH = join(projectRoot, 'scenarios', 'schema', 'sc
 export const MAX_SWEEP_CONFIGS = 10000;
 
 type Validator = ReturnType<Ajv['compile']>;
-let validators: { scenario: Validator; sweep: Validator } | undefined;
+let validators: { scenario: Validator; sweep: Validator; fields: ReadonlySet<string> } | undefined;
 function getValidators() {
   if (!validators) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
@@ -23,6 +24,7 @@ function getValidators() {
       scenario: ajv.compile(schema),
       // the sweep block alone: checked before the grid is expanded
       sweep: ajv.compile({ type: 'object', properties: { sweep: schema.properties.sweep, extends: schema.properties.extends } }),
+      fields: new Set(Object.keys(schema.properties)),
     };
   }
   return validators;
@@ -119,10 +121,20 @@ function replacedFields(data: Record<string, unknown>): { path: string[]; messag
   return REPLACED_FIELDS.filter(([path]) => at(path) !== undefined).map(([path, message]) => ({ path, message }));
 }
 
-/** The scenario name of document `index` of `count` in `file` (its own `name`, else from the file name). */
+/**
+ * The scenario name of document `index` of `count` in `file` when it has no `name:`: from the file
+ * name, which must then follow the rule the schema sets for `name` (run ids, paths and QEMU options
+ * are made of it).
+ */
 function defaultName(file: string, index: number, count: number): string {
   const base = basename(file, extname(file));
-  return count > 1 ? `${base}-${index + 1}` : base;
+  const name = count > 1 ? `${base}-${index + 1}` : base;
+  if (!SCENARIO_NAME_RE.test(name)) {
+    const [shown, rule] = [JSON.stringify(name), SCENARIO_NAME_RE.source];
+    throw new UserError(`scenario ${file}: the name taken from the file name, ${shown}, does not match ${rule}`,
+      'rename the file or give the scenario a name: (letters, digits, ".", "_" and "-"; at most 64)');
+  }
+  return name;
 }
 
 /**
@@ -133,7 +145,7 @@ function defaultName(file: string, index: number, count: number): string {
  * from there), the field and, for sweeps, the swept path and value — raised before anything starts.
  */
 export function parseScenarios(text: string, file: string, read?: ReadText): Scenario[] {
-  const { scenario: validate, sweep: validateSweep } = getValidators();
+  const { scenario: validate, sweep: validateSweep, fields } = getValidators();
   const out: Scenario[] = [];
   const names = new Map<string, number | undefined>();
   for (const src of parseDocuments(text, file)) {
@@ -143,7 +155,7 @@ export function parseScenarios(text: string, file: string, read?: ReadText): Sce
       throw new UserError(`scenario ${file}:${at.line ?? names.get(name) ?? 1}: two documents are named "${name}"`, 'give each document its own name');
     }
     names.set(name, locate(src.locs, ['name']).line);
-    const doc = resolveExtends(src, read);
+    const doc = resolveExtends(src, { read, fields });
     if (!validateSweep(structuredClone(doc.data))) throw schemaError(validateSweep.errors ?? [], file, doc);
     const axes = sweepAxes(doc);
     const size = gridSize(axes);

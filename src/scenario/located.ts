@@ -76,22 +76,26 @@ export interface Located {
  * values, so an error still points at the file and line where the value was written.
  */
 export function mergeLocated(base: Located, child: Located): Located {
+  // a key "__proto__" (YAML allows it) stays an own field, for validation to refuse: never a prototype
+  const set = (o: Record<string, unknown>, k: string, value: unknown) => {
+    Object.defineProperty(o, k, { value, enumerable: true, writable: true, configurable: true });
+  };
   const merge = (b: unknown, bl: LocTree, c: unknown, cl: LocTree): { v: unknown; l: LocTree } => {
     if (!isPlainObject(b) || !isPlainObject(c)) return { v: c, l: cl };
     const v: Record<string, unknown> = {};
     const kids = new Map<string, LocTree>();
     for (const [k, bv] of Object.entries(b)) {
-      v[k] = bv;
+      set(v, k, bv);
       kids.set(k, bl.kids?.get(k) ?? { loc: bl.loc });
     }
     for (const [k, cv] of Object.entries(c)) {
       const ckid = cl.kids?.get(k) ?? { loc: cl.loc };
-      if (k in b) {
+      if (Object.hasOwn(b, k)) {
         const m = merge(b[k], kids.get(k)!, cv, ckid);
-        v[k] = m.v;
+        set(v, k, m.v);
         kids.set(k, m.l);
       } else {
-        v[k] = cv;
+        set(v, k, cv);
         kids.set(k, ckid);
       }
     }

@@ -1,4 +1,9 @@
+import { UserError } from '../util/errors.js';
 import { isPlainObject, locate, type Loc, type Located } from './located.js';
+
+/** Path segments that would reach an object's prototype instead of a parameter: refused. */
+export const RESERVED_SEGMENTS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+const reservedIn = (path: string) => path.split('.').find((seg) => RESERVED_SEGMENTS.includes(seg));
 
 /** One swept parameter: its dotted path, its short name in config ids, its values. */
 export interface SweepAxis {
@@ -43,6 +48,14 @@ export function sweepAxes(doc: Located): SweepAxis[] {
   const sweep = doc.data.sweep;
   if (!isPlainObject(sweep)) return [];
   const paths = Object.keys(sweep);
+  for (const path of paths) {
+    const seg = reservedIn(path);
+    if (seg === undefined) continue;
+    const at = locate(doc.locs, ['sweep', path]);
+    const where = `${at.file}${at.line ? `:${at.line}` : ''}`;
+    throw new UserError(`scenario ${where}: field "sweep.${path}" has the segment "${seg}"`,
+      `${RESERVED_SEGMENTS.join(', ')} are not parameters: sweep a path such as migration.link_cap_mbit`);
+  }
   const shorts = shortNames(paths);
   return paths.map((path, i) => ({
     path,
@@ -68,10 +81,11 @@ export function expandGrid(axes: readonly SweepAxis[]): GridPoint[] {
 export function applyPoint(data: Record<string, unknown>, point: GridPoint): Record<string, unknown> {
   const out = structuredClone(data);
   for (const [path, value] of Object.entries(point.values)) {
+    if (reservedIn(path) !== undefined) throw new Error(`sweep path ${path} reaches an object's prototype`);
     const segs = path.split('.');
     let at: Record<string, unknown> = out;
     for (const s of segs.slice(0, -1)) {
-      if (!isPlainObject(at[s])) at[s] = {};
+      if (!Object.hasOwn(at, s) || !isPlainObject(at[s])) at[s] = {};
       at = at[s] as Record<string, unknown>;
     }
     at[segs[segs.length - 1]] = structuredClone(value);

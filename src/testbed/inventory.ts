@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve, posix } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { pofbenchCommand } from '../util/paths.js';
-import type { HostSpec, TestbedSpec } from './spec.js';
+import { hostKeyProblem, ifNameProblem, macProblem, type HostSpec, type TestbedSpec } from './spec.js';
 
 /**
  * Reads an Ansible YAML inventory (already parsed) as testbeds: one TestbedSpec per host pair.
@@ -56,6 +56,30 @@ function str(vars: Vars, key: string, where: string, fallback?: string): string 
 
 const optStr = (vars: Vars, key: string, where: string): string | undefined => (vars[key] === undefined || vars[key] === null ? undefined : str(vars, key, where));
 
+/** A value `problem` finds nothing wrong with, or an error naming the variable and the host. */
+function checked(value: string, problem: (v: unknown) => string | undefined, key: string, where: string): string {
+  const why = problem(value);
+  if (why) throw new UserError(`inventory: ${key} of ${where}: ${why}`);
+  return value;
+}
+
+/** A NIC name variable (it reaches host commands): a Linux interface name. */
+function nic(vars: Vars, key: string, where: string, required: boolean): string | undefined {
+  const v = required ? str(vars, key, where) : optStr(vars, key, where);
+  return v === undefined ? undefined : checked(v, ifNameProblem, key, where);
+}
+
+/** The host's keys from its known_hosts file: none would leave nothing to check the host against. */
+function pinnedKeys(o: InventoryOptions, file: string, name: string, host: string, port: number): string[] {
+  const keys = o.hostKeys(file, host, port);
+  if (keys.length === 0) {
+    throw new UserError(`inventory: host ${name} (${host}:${port}) has no key in known_hosts ${file}`,
+      `add the host's key after checking it, e.g. ssh-keyscan -p ${port} -t ed25519 ${host} >> ${file}`);
+  }
+  for (const k of keys) checked(k, hostKeyProblem, `its key in known_hosts ${file}`, `host ${name}`);
+  return keys;
+}
+
 /** `~/x` → home, relative → next to the inventory file. */
 function filePath(p: string, baseDir: string): string {
   if (p === '~' || p.startsWith('~/')) return posix.join(homedir(), p.slice(1));
@@ -75,10 +99,14 @@ function sshHost(name: string, role: HostSpec['role'], vars: Vars, o: InventoryO
   const port = Number(str(vars, 'ansible_port', where, '22'));
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`inventory: ansible_port of ${where} is not a port number`);
   const knownHosts = filePath(str(vars, 'pofbench_known_hosts', where, '~/.ssh/known_hosts'), o.baseDir);
-  const keys = o.hostKeys(knownHosts, host, port);
+  const keys = pinnedKeys(o, knownHosts, name, host, port);
   const nics = role === 'nas'
-    ? { storage: optStr(vars, 'pofbench_nic_storage', where) }
-    : { migration: str(vars, 'pofbench_nic_migration', where), storage: str(vars, 'pofbench_nic_storage', where), vm: optStr(vars, 'pofbench_nic_vm', where) };
+    ? { storage: nic(vars, 'pofbench_nic_storage', where, false) }
+    : {
+      migration: nic(vars, 'pofbench_nic_migration', where, true),
+      storage: nic(vars, 'pofbench_nic_storage', where, true),
+      vm: nic(vars, 'pofbench_nic_vm', where, false),
+    };
   return {
     name,
     role,
@@ -86,7 +114,7 @@ function sshHost(name: string, role: HostSpec['role'], vars: Vars, o: InventoryO
       host, port,
       username: str(vars, 'ansible_user', where, 'root'),
       privateKeyPath: filePath(str(vars, 'ansible_ssh_private_key_file', where, '~/.ssh/id_ed25519'), o.baseDir),
-      hostPublicKey: keys[0] ?? '',
+      hostPublicKey: keys[0],
       knownHostKeys: keys,
       knownHostsFile: knownHosts,
     },
@@ -94,6 +122,8 @@ function sshHost(name: string, role: HostSpec['role'], vars: Vars, o: InventoryO
     migrationAddress: role === 'nas' ? undefined : str(vars, 'pofbench_migration_address', where),
   };
 }
+
+const DEFAULT_MAC = '52:54:00:50:4f:46';
 
 /** The testbeds of an inventory, one per `pair` of kvm_hosts, in inventory order. */
 export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOptions): TestbedSpec[] {
@@ -144,8 +174,8 @@ export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOpti
       },
       vm: {
         guestCidr: str(sv, 'pofbench_guest_cidr', where),
-        tap: str(sv, 'pofbench_vm_tap', where, 'tap0'),
-        mac: str(sv, 'pofbench_guest_mac', where, '52:54:00:50:4f:46'),
+        tap: checked(str(sv, 'pofbench_vm_tap', where, 'tap0'), ifNameProblem, 'pofbench_vm_tap', where),
+        mac: checked(str(sv, 'pofbench_guest_mac', where, DEFAULT_MAC), macProblem, 'pofbench_guest_mac', where),
       },
       guestFilesDir: str(sv, 'pofbench_images_dir', where, '/var/lib/pofbench/images'),
       hostRunDir: str(sv, 'pofbench_host_run_dir', where, '/run/pofbench'),

@@ -10,11 +10,11 @@ export interface SshTarget {
   port: number;
   username: string;
   privateKeyPath: string;
-  /** Pinned host key: the `ssh-ed25519 AAAA...` line of the host's public key. */
+  /** Pinned host key: the `ssh-ed25519 AAAA...` line of the host's public key (never empty: see hostKeyProblem). */
   hostPublicKey: string;
   /**
    * Lab: the host's keys from a known_hosts file (`type base64` each). When set, the host must
-   * present one of them (none listed = refused); `hostPublicKey` is then the first or empty.
+   * present one of them (none listed = refused); `hostPublicKey` is then the first.
    */
   knownHostKeys?: string[];
   /** The known_hosts file the keys came from (named in errors). */
@@ -67,4 +67,27 @@ export interface TestbedSpec {
 
 export function guestAddress(spec: TestbedSpec): string {
   return spec.vm.guestCidr.split('/')[0];
+}
+
+/** Linux interface names (the kernel allows 1-15 bytes without '/', ':' or spaces; we allow fewer). */
+export const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+const MAC_RE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
+const KEY_RE = /^(ssh-[a-z0-9-]+|ecdsa-sha2-nistp\d+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+={0,2}( .*)?$/;
+
+/** Why `v` is not an interface name NIC names and taps may have (they reach host commands and QEMU options). */
+export function ifNameProblem(v: unknown): string | undefined {
+  if (typeof v === 'string' && IFNAME_RE.test(v) && v !== '.' && v !== '..') return undefined;
+  return `${JSON.stringify(v)} is not an interface name (1-15 of A-Z a-z 0-9 _ . -, not "." or "..")`;
+}
+
+/** Why `v` is not a MAC address (it reaches the QEMU -device option). */
+export function macProblem(v: unknown): string | undefined {
+  if (typeof v === 'string' && MAC_RE.test(v)) return undefined;
+  return `${JSON.stringify(v)} is not a MAC address (52:54:00:xx:xx:xx)`;
+}
+
+/** Why `v` is not a pinned host key line (`ssh-ed25519 AAAA...`): an empty key would accept any host. */
+export function hostKeyProblem(v: unknown): string | undefined {
+  if (typeof v !== 'string' || v.trim() === '') return 'is empty or missing (every host key must be pinned)';
+  return KEY_RE.test(v.trim()) ? undefined : 'is not a public key line such as "ssh-ed25519 AAAA..."';
 }

@@ -4,7 +4,9 @@
  */
 import { mulberry32 } from '../../src/util/prng.js';
 
-export { PAGE, synthStream, randomPage, type SynthPage, type SynthOptions } from '../../src/codec/synth.js';
+export {
+  PAGE, synthStream, randomPage, synthImageAndStream, type SynthPage, type SynthOptions,
+} from '../../src/codec/synth.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), for page contents and fuzzing. */
 export const prng = mulberry32;
