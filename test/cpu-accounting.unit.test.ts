@@ -7,6 +7,7 @@ import {
 import { cpuComponents, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
 import { pofPathCost } from '../src/metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../src/metrics/switchover.js';
+import { pairVsRelay } from '../src/bench/codecBench.js';
 
 /** A /proc/<pid>/stat line with the given pid, name, parent and utime/stime ticks. */
 const stat = (pid: number, comm: string, ppid: number, utime: number, stime = 0) =>
@@ -75,4 +76,10 @@ test('switchover breakdown: each step in ms after the guest stopped on the sourc
     switchover_src_sent_ms: 120, switchover_dst_loaded_ms: 300, switchover_dst_running_ms: 350, switchover_first_reply_ms: 420,
   });
   assert.deepEqual(switchoverBreakdown({ src: [], dst, replies }), {}, 'no STOP event: nothing to say');
+});
+
+test('bench codec: the agent pair against the relay as ratios of time and CPU per GB', () => {
+  const row = (mbps: number, coreSPerGb?: number) => ({ name: 'x', bytes: 1e9, mbps, min: mbps, max: mbps, note: '', coreSPerGb });
+  assert.deepEqual(pairVsRelay(row(250, 5), row(1000, 0.5)), { timeRatio: 4, cpuRatio: 10, agentsCoreSPerGb: 5, relayCoreSPerGb: 0.5 });
+  assert.equal(pairVsRelay(row(250), row(1000, 0.5)), undefined, 'no CPU figure, no ratio');
 });

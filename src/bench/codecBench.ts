@@ -25,6 +25,22 @@ export interface BenchRow {
   min: number;
   max: number;
   note: string;
+  /** CPU seconds (all processes of the path) per GB of stream, median over the repetitions, where measured. */
+  coreSPerGb?: number;
+}
+
+/** The agent pair against the plain relay, same stream, same run: how many times its time and its CPU. */
+export interface PairVsRelay { timeRatio: number; cpuRatio: number; agentsCoreSPerGb: number; relayCoreSPerGb: number }
+
+const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The ratio row of two measured rows (agent pair / relay). */
+export function pairVsRelay(pair: BenchRow, relay: BenchRow): PairVsRelay | undefined {
+  if (pair.coreSPerGb === undefined || relay.coreSPerGb === undefined || relay.coreSPerGb <= 0) return undefined;
+  return {
+    timeRatio: Number((relay.mbps / pair.mbps).toFixed(2)), cpuRatio: Number((pair.coreSPerGb / relay.coreSPerGb).toFixed(2)),
+    agentsCoreSPerGb: pair.coreSPerGb, relayCoreSPerGb: relay.coreSPerGb,
+  };
 }
 
 const MB = 1e6;
@@ -94,22 +110,28 @@ export async function benchCodec(o: { stream: string; image: string; repeat: num
   try {
     log('plain TCP relay over loopback (socat, same hops as the agents)');
     let relayPort = port;
-    rows.push(await measure('plain TCP relay (socat, loopback)', stream.length, o.repeat, 'unix → socat → TCP → socat → unix', async () => {
+    const relayCpu: number[] = [];
+    rows.push(await measure('plain TCP relay (socat, loopback)', stream.length, o.repeat, 'unix → socat → TCP → socat → unix, 256 KiB buffers', async () => {
       const r = await runPlainRelay(dir, o.stream, relayPort++);
       if (r.bytes !== stream.length) throw new Error(`relay delivered ${r.bytes} bytes, expected ${stream.length}`);
+      relayCpu.push(r.cpuS / (stream.length / 1e9));
       return r.elapsedMs;
     }));
+    rows[rows.length - 1].coreSPerGb = Number(medianOf(relayCpu).toFixed(2));
     log('live agent pair over loopback');
     let agentPort = port + 50;
     let linkBytes = 0;
+    const pairCpu: number[] = [];
     rows.push(await measure('live agent pair (scan index, loopback)', stream.length, o.repeat, '', async () => {
       const r = await runAgentPair(dir, { stream: o.stream, srcImage: o.image, dstImage: o.image, port: agentPort++, index: ['--index', 'scan'] });
       if (r.source.code !== 0 || r.target.code !== 0) throw new Error(`agents failed: ${r.source.log.slice(-300)} ${r.target.log.slice(-300)}`);
       if (!r.received.equals(stream)) throw new Error('the agent pair delivered different bytes');
       linkBytes = Number(r.source.stats?.bytes_out ?? 0);
+      pairCpu.push((Number(r.source.stats?.migration_cpu_s) + Number(r.target.stats?.migration_cpu_s)) / (stream.length / 1e9));
       return r.streamMs ?? r.elapsedMs;
     }));
     rows[rows.length - 1].note = `agent link ${(linkBytes / MB).toFixed(1)} MB; byte-identical output checked`;
+    rows[rows.length - 1].coreSPerGb = Number(medianOf(pairCpu).toFixed(2));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,15 +1,20 @@
 import { execa, type ResultPromise } from 'execa';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { sleep } from '../util/exec.js';
+import { processCpuSeconds } from '../util/procStat.js';
+
+function cpuOf(pid: number): number {
+  try { return processCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return 0; }
+}
 
 /**
  * The baseline for the agent pair: the same hops with no codec — writer → unix socket → socat →
  * TCP loopback → socat → unix socket → sink. Returns the bytes delivered and the elapsed time.
  */
-export async function runPlainRelay(dir: string, stream: string, port: number): Promise<{ bytes: number; elapsedMs: number }> {
+export async function runPlainRelay(dir: string, stream: string, port: number): Promise<{ bytes: number; elapsedMs: number; cpuS: number }> {
   const sinkSock = join(dir, 'relay-sink.sock');
   const inSock = join(dir, 'relay-in.sock');
   let bytes = 0;
@@ -40,7 +45,10 @@ export async function runPlainRelay(dir: string, stream: string, port: number): 
     }
     await pipeline(createReadStream(stream, { highWaterMark: 1 << 20 }), w);
     await finished;
-    return { bytes, elapsedMs: performance.now() - t0 };
+    const elapsedMs = performance.now() - t0;
+    // both socat processes' CPU (they are idle now: the stream is through)
+    const cpuS = procs.reduce((sum, p) => sum + (p.pid ? cpuOf(p.pid) : 0), 0);
+    return { bytes, elapsedMs, cpuS };
   } finally {
     for (const p of procs) if (p.pid && p.exitCode === null) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
     await new Promise<void>((r) => sink.close(() => r()));

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table } from 'table';
-import { benchCodec } from '../bench/codecBench.js';
+import { benchCodec, pairVsRelay } from '../bench/codecBench.js';
 import { buildImage, firstDatasetFiles } from '../image/build.js';
 import { captureStream } from '../qemu/capture.js';
 import { UserError } from '../util/errors.js';
@@ -35,13 +35,21 @@ export function registerBenchCommand(program: Command): void {
           img = captured.disk;
         }
         const rows = await benchCodec({ stream, image: img!, repeat, log });
+        const pair = rows.find((r) => r.name.startsWith('live agent pair'));
+        const relay = rows.find((r) => r.name.startsWith('plain TCP relay'));
+        const ratio = pair && relay ? pairVsRelay(pair, relay) : undefined;
         if (o.json) {
-          console.log(JSON.stringify({ repeat, rows }, null, 2));
+          console.log(JSON.stringify({ repeat, rows, agent_pair_vs_relay: ratio }, null, 2));
           return;
         }
-        console.log(table([['measurement', 'MB/s (median)', 'min–max', 'MB per run', 'note'],
-          ...rows.map((r) => [r.name, r.mbps.toFixed(0), `${r.min.toFixed(0)}–${r.max.toFixed(0)}`, (r.bytes / 1e6).toFixed(1), r.note])],
-        { columns: { 4: { width: 44, wrapWord: true } } }));
+        console.log(table([['measurement', 'MB/s (median)', 'min–max', 'MB per run', 'core-s per GB', 'note'],
+          ...rows.map((r) => [r.name, r.mbps.toFixed(0), `${r.min.toFixed(0)}–${r.max.toFixed(0)}`, (r.bytes / 1e6).toFixed(1),
+            r.coreSPerGb?.toFixed(2) ?? '', r.note])],
+        { columns: { 5: { width: 44, wrapWord: true } } }));
+        if (ratio) {
+          console.log(`agent pair / relay: ${ratio.timeRatio}x the time, ${ratio.cpuRatio}x the CPU `
+            + `(${ratio.agentsCoreSPerGb} vs ${ratio.relayCoreSPerGb} core-s per GB of QEMU stream)`);
+        }
       } finally {
         captured?.cleanup();
       }
