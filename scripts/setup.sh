@@ -8,7 +8,7 @@ PACKAGES=(
   qemu-system-x86 qemu-block-extra qemu-utils          # guests, libnfs block driver
   nfs-ganesha nfs-ganesha-vfs rpcbind                  # the NAS (userspace NFS)
   openssh-server openssh-client socat                  # per-host sshd, controller tunnel
-  iproute2 iputils-ping util-linux procps kmod         # namespaces, tc, probe
+  iproute2 iputils-ping fping util-linux procps kmod   # namespaces, tc, probe (fping)
   linux-image-cloud-amd64 busybox-static stress-ng sysbench e2fsprogs cpio gzip  # guest image
   git ca-certificates
   victoria-metrics                                     # InfluxDB-protocol server for the sink test

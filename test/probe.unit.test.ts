@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { largestGap, type ProbeReply } from '../src/metrics/probe.js';
+import { largestGap, FPING_REPLY, PING_REPLY, type ProbeReply } from '../src/metrics/probe.js';
 
 const at = (...ts: number[]): ProbeReply[] => ts.map((t, i) => ({ t, seq: i, rttMs: 0.1 }));
 
@@ -20,4 +20,12 @@ test('no reply after the window start: the gap runs to the end of the window', (
 
 test('stops at the first reply at or after the window end', () => {
   assert.equal(largestGap(at(0, 100, 1000), 50, 100).gapMs, 100);
+});
+
+test('probe reply lines: fping -D -l (the default) and iputils ping -D (the fallback)', () => {
+  const f = FPING_REPLY.exec('[1796088253.67820] 198.18.3.100 : [17], 64 bytes, 0.039 ms (0.039 avg, 0% loss)');
+  assert.deepEqual(f?.slice(1), ['1796088253.67820', '17', '0.039']);
+  const p = PING_REPLY.exec('[1796088253.678200] 64 bytes from 198.18.3.100: icmp_seq=18 ttl=64 time=0.120 ms');
+  assert.deepEqual(p?.slice(1), ['1796088253.678200', '18', '0.120']);
+  assert.equal(FPING_REPLY.exec('198.18.3.100 : xmt/rcv/%loss = 5/5/0%'), null);
 });

@@ -29,7 +29,7 @@ export function localPaths() {
 const REQUIRED = {
   ip: 'iproute2', tc: 'iproute2', unshare: 'util-linux', sshd: 'openssh-server', 'ssh-keygen': 'openssh-client',
   'ganesha.nfsd': 'nfs-ganesha nfs-ganesha-vfs', rpcbind: 'rpcbind', socat: 'socat', 'qemu-system-x86_64': 'qemu-system-x86',
-  ping: 'iputils-ping',
+  ping: 'iputils-ping', fping: 'fping',
 };
 
 type Log = (line: string) => void;
