@@ -128,11 +128,23 @@ function place(s: Segment, j: number, block: number, hashPrefix: number, fingerp
 
 function rebuild(s: Segment): void {
   const old = s.slots;
-  s.capacity = capacityFor(s.live);
-  s.slots = new Uint32Array(s.capacity * STRIDE).fill(NO_BLOCK);
-  s.scale = homeScale(s.capacity);
-  for (let j = 0; j < old.length; j += STRIDE) {
-    const b = old[j];
-    if (b !== NO_BLOCK) place(s, home(mix32(b), s.scale) * STRIDE, b, old[j + HASH_PREFIX], old[j + FINGERPRINT]);
+  const capacity = capacityFor(s.live);
+  const slots = new Uint32Array(capacity * STRIDE).fill(NO_BLOCK);
+  const scale = homeScale(capacity);
+  const end = capacity * STRIDE;
+  for (let i = 0; i < old.length; i += STRIDE) {
+    const b = old[i];
+    if (b === NO_BLOCK) continue;
+    let j = home(mix32(b), scale) * STRIDE;
+    while (slots[j] !== NO_BLOCK) {
+      j += STRIDE;
+      if (j === end) j = 0;
+    }
+    slots[j] = b;
+    slots[j + HASH_PREFIX] = old[i + HASH_PREFIX];
+    slots[j + FINGERPRINT] = old[i + FINGERPRINT];
   }
+  s.slots = slots;
+  s.capacity = capacity;
+  s.scale = scale;
 }

@@ -1,11 +1,12 @@
 /**
  * Content → indexed blocks: the block index's search by page content, a segmented linear-probing
  * table (see `slots.ts`) of 7-byte slots: the block number (Uint32Array) and 24 bits of the entry's
- * 32-bit content hash (the top 8 pick the segment): an 8-bit tag (Uint8Array, 1-255; 0 = empty) and
- * 16 low bits (Uint16Array). The slot an entry's probe starts from is a function of those 24 bits,
- * so rebuilding a segment and shifting entries back after a deletion need nothing else. The
+ * 32-bit content hash (the top 8 pick the segment): bits 8-23 (Uint16Array) and an 8-bit tag from
+ * bits 0-7 (Uint8Array, 1-255; 0 = empty). The slot an entry's probe starts from is those 24 bits
+ * scaled to the capacity, so rebuilding a segment and shifting entries back after a deletion need
+ * nothing else; and neighbours in a run differ in their tags, which probes compare first. The
  * entry's key (fingerprint, hash prefix) itself is in the `BlockTable` slot of its block, looked up
- * ("deref") only when tag and low bits match, i.e. for a real candidate.
+ * ("deref") only when tag and bits 8-23 match, i.e. for a real candidate.
  *
  * The content hash: normally the fingerprint alone ("cold"), so a page whose fingerprint no indexed
  * block has is turned away by scanning tags, before any SHA-256. A fingerprint that more than
@@ -25,18 +26,18 @@ export const DUP_LIMIT = 16;
 const EMPTY = 0;
 /** Tag values (1-255). */
 const TAGS = 255;
-/** Values of (low bits, tag) a probe's first slot is scaled from. */
+/** Values of (bits 8-23, tag) a probe's first slot is scaled from. */
 const SPAN = 65536 * TAGS;
 
 class Segment {
   tags: Uint8Array;
-  lows: Uint16Array;
+  mids: Uint16Array;
   blocks: Uint32Array;
   scale: number;
   live = 0;
   constructor(public capacity: number) {
     this.tags = new Uint8Array(capacity);
-    this.lows = new Uint16Array(capacity);
+    this.mids = new Uint16Array(capacity);
     this.blocks = new Uint32Array(capacity);
     this.scale = capacity / SPAN;
   }
@@ -49,10 +50,12 @@ export function hashPrefixOf(key: string): number {
 
 const coldHash = (fp: number): number => mix32(fp);
 const hotHash = (fp: number, prefix: number): number => mix32(fp ^ Math.imul(prefix, 0x9e3779b1));
-/** Tag of a content hash: from bits 16-23 (the low 16 bits are stored as they are). */
-const tagOf = (h: number): number => 1 + (((h & 0xffffff) * TAGS) >>> 24);
-/** First slot of a probe: the low bits place it, the tag refines (so neighbours' tags differ). */
-const homeOf = (s: Segment, tag: number, low: number): number => ((low * TAGS + tag - 1) * s.scale) | 0;
+/** Tag of a content hash: bits 0-7 scaled to 1-255. */
+const tagOf = (h: number): number => 1 + (((h & 0xff) * TAGS) >>> 8);
+/** Bits 8-23 of a content hash. */
+const midOf = (h: number): number => (h >>> 8) & 0xffff;
+/** First slot of a probe: bits 8-23 and the tag (~ bits 0-23 of the hash) scaled to the capacity. */
+const homeOf = (s: Segment, tag: number, mid: number): number => ((mid * TAGS + tag - 1) * s.scale) | 0;
 
 export class ContentTable {
   private readonly segments: Segment[] = Array.from({ length: SEGMENTS }, () => new Segment(MIN_CAPACITY));
@@ -86,7 +89,7 @@ export class ContentTable {
 
   get bytes(): number {
     let n = this.hot.bytes;
-    for (const s of this.segments) n += s.tags.byteLength + s.lows.byteLength + s.blocks.byteLength;
+    for (const s of this.segments) n += s.tags.byteLength + s.mids.byteLength + s.blocks.byteLength;
     return n;
   }
 
@@ -161,11 +164,11 @@ export class ContentTable {
    */
   private search(h: number, fp: number, prefix: number, page: Buffer | undefined): number {
     const s = this.segments[segmentOf(h)];
-    const { tags, lows, blocks, capacity } = s;
+    const { tags, mids, blocks, capacity } = s;
     const tag = tagOf(h);
-    const low = h & 0xffff;
-    for (let i = homeOf(s, tag, low), t = tags[i]; t !== EMPTY; t = tags[i]) {
-      if (t === tag && lows[i] === low) {
+    const mid = midOf(h);
+    for (let i = homeOf(s, tag, mid), t = tags[i]; t !== EMPTY; t = tags[i]) {
+      if (t === tag && mids[i] === mid) {
         const b = blocks[i];
         const j = this.table.locate(b);
         const d = this.table.data;
@@ -185,13 +188,13 @@ export class ContentTable {
    */
   private scan(h: number, fp: number, prefix: number, block: number): number {
     const s = this.segments[segmentOf(h)];
-    const { tags, lows, blocks, capacity } = s;
+    const { tags, mids, blocks, capacity } = s;
     const tag = tagOf(h);
-    const low = h & 0xffff;
+    const mid = midOf(h);
     let found = -1;
     this.sameFp = this.sameKey = 0;
-    for (let i = homeOf(s, tag, low), t = tags[i]; t !== EMPTY; t = tags[i]) {
-      if (t === tag && lows[i] === low) {
+    for (let i = homeOf(s, tag, mid), t = tags[i]; t !== EMPTY; t = tags[i]) {
+      if (t === tag && mids[i] === mid) {
         if (blocks[i] === block) found = i;
         else {
           const j = this.table.locate(blocks[i]);
@@ -221,12 +224,12 @@ export class ContentTable {
   private makeHot(fp: number): void {
     const h = coldHash(fp);
     const s = this.segments[segmentOf(h)];
-    const { tags, lows, blocks, capacity } = s;
+    const { tags, mids, blocks, capacity } = s;
     const tag = tagOf(h);
-    const low = h & 0xffff;
+    const mid = midOf(h);
     let n = 0;
-    for (let i = homeOf(s, tag, low), t = tags[i]; t !== EMPTY; t = tags[i]) {
-      if (t === tag && lows[i] === low && this.keyOf(blocks[i], FINGERPRINT) === fp) {
+    for (let i = homeOf(s, tag, mid), t = tags[i]; t !== EMPTY; t = tags[i]) {
+      if (t === tag && mids[i] === mid && this.keyOf(blocks[i], FINGERPRINT) === fp) {
         if (n === this.moving.length) throw new Error(`content table: over ${HOT_LIMIT} cold entries of a fingerprint`);
         this.moving[n++] = blocks[i];
       }
@@ -251,20 +254,20 @@ export class ContentTable {
   /** Adds an entry with content hash h at the end of its run. */
   private put(h: number, block: number): void {
     const s = this.segments[segmentOf(h)];
-    place(s, tagOf(h), h & 0xffff, block);
+    place(s, tagOf(h), midOf(h), block);
     s.live++;
     if (needsRebuild(s.live, s.capacity)) rebuild(s);
   }
 
   /** Empties slot i; later entries of its run move back into the gap unless that passes their first slot. */
   private deleteAt(s: Segment, i: number): void {
-    const { tags, lows, blocks, capacity } = s;
+    const { tags, mids, blocks, capacity } = s;
     let hole = i;
     for (let j = i + 1 === capacity ? 0 : i + 1; tags[j] !== EMPTY; j = j + 1 === capacity ? 0 : j + 1) {
-      const k = homeOf(s, tags[j], lows[j]);
+      const k = homeOf(s, tags[j], mids[j]);
       if (hole <= j ? k <= hole || k > j : k <= hole && k > j) {
         tags[hole] = tags[j];
-        lows[hole] = lows[j];
+        mids[hole] = mids[j];
         blocks[hole] = blocks[j];
         hole = j;
       }
@@ -276,21 +279,34 @@ export class ContentTable {
 }
 
 /** Puts an entry in the first empty slot from its first slot on. */
-function place(s: Segment, tag: number, low: number, block: number): void {
-  let i = homeOf(s, tag, low);
+function place(s: Segment, tag: number, mid: number, block: number): void {
+  let i = homeOf(s, tag, mid);
   while (s.tags[i] !== EMPTY) if (++i === s.capacity) i = 0;
   s.tags[i] = tag;
-  s.lows[i] = low;
+  s.mids[i] = mid;
   s.blocks[i] = block;
 }
 
 /** Re-places a segment's entries in a capacity sized for them (`capacityFor`). */
 function rebuild(s: Segment): void {
-  const { tags, lows, blocks } = s;
-  s.capacity = capacityFor(s.live);
-  s.tags = new Uint8Array(s.capacity);
-  s.lows = new Uint16Array(s.capacity);
-  s.blocks = new Uint32Array(s.capacity);
-  s.scale = s.capacity / SPAN;
-  for (let i = 0; i < tags.length; i++) if (tags[i] !== EMPTY) place(s, tags[i], lows[i], blocks[i]);
+  const { tags, mids, blocks } = s;
+  const capacity = capacityFor(s.live);
+  const newTags = new Uint8Array(capacity);
+  const newMids = new Uint16Array(capacity);
+  const newBlocks = new Uint32Array(capacity);
+  const scale = capacity / SPAN;
+  for (let i = 0; i < tags.length; i++) {
+    const t = tags[i];
+    if (t === EMPTY) continue;
+    let j = ((mids[i] * TAGS + t - 1) * scale) | 0;
+    while (newTags[j] !== EMPTY) if (++j === capacity) j = 0;
+    newTags[j] = t;
+    newMids[j] = mids[i];
+    newBlocks[j] = blocks[i];
+  }
+  s.tags = newTags;
+  s.mids = newMids;
+  s.blocks = newBlocks;
+  s.capacity = capacity;
+  s.scale = scale;
 }
