@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BlockIndex, pageFingerprint } from '../src/codec/blockindex.js';
+import { BlockIndex, FINGERPRINT_OFFSETS, pageFingerprint } from '../src/codec/blockindex.js';
 import { hashPrefixOf, DUP_LIMIT, HOT_LIMIT } from '../src/codec/contentTable.js';
 import { sha256, sha256Key } from '../src/codec/bytes.js';
 import { prng, randomPage } from './helpers/synthStream.js';
@@ -173,4 +173,22 @@ test('lookup returns the SHA-256 of the page it was given: a key collision can o
   assert.equal(ref.block, 42);
   assert.deepEqual(ref.hash, sha256(page), 'the full SHA-256 of the page, computed from the page');
   assert.equal(hashPrefixOf(sha256Key(page)), sha256(page).readUInt32LE(0));
+});
+
+test('pageFingerprint: the eight sampled words mixed as before (readUInt32LE loop), for any page', () => {
+  const reference = (page: Buffer) => {
+    let h = 0x811c9dc5;
+    for (const o of FINGERPRINT_OFFSETS) {
+      h = Math.imul(h ^ page.readUInt32LE(o), 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    return h >>> 0;
+  };
+  const r = prng(10);
+  for (let i = 0; i < 200; i++) {
+    const page = randomPage(r);
+    if (i % 2) for (const o of FINGERPRINT_OFFSETS) page.fill(0xff, o, o + 4);
+    assert.equal(pageFingerprint(page), reference(page));
+  }
+  assert.equal(pageFingerprint(Buffer.alloc(4096)), reference(Buffer.alloc(4096)));
 });
