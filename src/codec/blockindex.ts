@@ -11,8 +11,8 @@
  * Memory: 21-24 bytes per indexed block, in typed arrays: no per-entry JS objects and no Map size
  * limit (block numbers up to 2^32 - 2, i.e. 16 TiB of disk). Two tables (src/codec/blockTable.ts,
  * contentTable.ts): block → key (12-byte slots) and content → block (7-byte slots), each 80-90 %
- * full while the index grows: 19 / 0.9 = 21.1 bytes per block just after a table grew, 19 / 0.8 =
- * 23.75 just before.
+ * full while the index grows: 19 / 0.8 = 23.75 bytes per block just after a table grew, 19 / 0.9 =
+ * 21.1 just before.
  *
  * The key is not the whole SHA-256: it is the fingerprint and the first 32 bits of the SHA-256. Two
  * different contents with the same key would make `lookup` return a block that holds the other
