@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { table } from 'table';
 import { benchCodec, pairVsRelay } from '../bench/codecBench.js';
+import { registerIndexBench } from './benchIndex.js';
 import { buildImage, firstDatasetFiles } from '../image/build.js';
 import { captureStream } from '../qemu/capture.js';
 import { UserError } from '../util/errors.js';
@@ -8,6 +9,7 @@ import { UserError } from '../util/errors.js';
 /** `pofbench bench codec` — measured codec throughput (see src/bench/codecBench.ts). */
 export function registerBenchCommand(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print measured numbers');
+  registerIndexBench(bench);
   bench.command('codec')
     .description('encode/decode throughput on a real QEMU stream and of a live agent pair on loopback, next to a raw SHA-256 loop and a plain TCP relay measured in the same run')
     .option('--stream <FILE>', 'a captured QEMU stream (default: capture one from the project\'s guest with a warm page cache)')
