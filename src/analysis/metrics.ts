@@ -27,7 +27,7 @@ const NOT_METRICS = new Set(['repeat', 'qmp_sample_hz', 'probe_rate_hz']);
 export const DEFAULT_COMPARE_FIELDS: readonly string[] = [
   'total_time_ms', 'downtime_ms', 'app_downtime_ms', 'migration_link_bytes', 'storage_link_bytes',
   'qmp_transferred_bytes', 'passes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s', 'source_agent_cpu_s', 'target_agent_cpu_s',
-  'dst_nas_view_cpu_s', 'nfs_server_cpu_s', 'harness_cpu_s', 'pof_path_core_s_per_gb',
+  'nfs_server_cpu_s', 'harness_cpu_s', 'pof_path_core_s_per_gb',
 ];
 
 export const DEFAULT_OBJECTIVES: readonly string[] = ['total_time_ms', 'downtime_ms', 'migration_link_bytes'];
