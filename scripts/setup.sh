@@ -11,6 +11,7 @@ PACKAGES=(
   iproute2 iputils-ping fping util-linux procps kmod   # namespaces, tc, probe (fping)
   linux-image-cloud-amd64 busybox-static stress-ng sysbench e2fsprogs cpio gzip  # guest image
   git ca-certificates
+  gcc libc6-dev make python3                           # node-gyp: the native hot path (native/pofhot.c)
   victoria-metrics                                     # InfluxDB-protocol server for the sink test
   chromium fonts-dejavu-core                           # headless browser for the HTML report test
   ansible-core ansible-lint                            # lab provisioning (ansible/), its lint and local run tests

@@ -9,6 +9,7 @@ import { Encoder, type PageRef } from '../codec/encoder.js';
 import type { BlockIndex } from '../codec/blockindex.js';
 import { scanImageIndex } from './scanIndex.js';
 import { PAGE_SIZE } from '../codec/bytes.js';
+import { sha256Native } from '../codec/sha256.js';
 import { TraceIndexer } from './indexer.js';
 import { warmUpCodec } from './warmup.js';
 import { listenOn, connectTo, describe } from './target.js';
@@ -66,6 +67,8 @@ export interface SourceStats {
   retention_peak_pages: number;
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
   warmup_ms: number;
+  /** SHA-256 through native/pofhot.c (false: Node's crypto, same hashes, ~2x the CPU). */
+  native_sha256: boolean;
   cpu_s: number;
   /** CPU seconds from QEMU's connection (the migration's start) to the end of the stream. */
   migration_cpu_s?: number;
@@ -93,7 +96,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const stats: SourceStats = {
     role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
     index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, backchannel_frames: 0,
-    end_sent: false, retention_peak_pages: 0, warmup_ms: 0, cpu_s: 0, elapsed_ms: 0,
+    end_sent: false, retention_peak_pages: 0, warmup_ms: 0, native_sha256: sha256Native, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
   let index: BlockIndex;
@@ -255,7 +258,7 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
     const ref = index.lookup(page);
     if (ref) {
       if (nextSeq - acked >= ringPages) throw new Error(`retention window overflow: ${nextSeq - acked} unacknowledged refs`);
-      page.copy(ring, (nextSeq % ringPages) * PAGE_SIZE);
+      ring.set(page, (nextSeq % ringPages) * PAGE_SIZE);
       nextSeq++;
       if (nextSeq - acked > stats.retention_peak_pages) stats.retention_peak_pages = nextSeq - acked;
     }
@@ -274,35 +277,36 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
       reject(e);
     };
     /**
-     * One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames, fewer writes). The
-     * frame header and the encoder's buffers (views of QEMU's chunks) go out corked: one writev, no copy.
+     * One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames), the frame headers
+     * and the encoder's buffers (views of QEMU's chunks, REF frames) copied into one buffer: one
+     * write of a few KiB-64 KiB costs less than a writev entry per 41-byte REF.
      */
     const send = (chunks: Buffer[]): boolean => {
-      let left = 0;
-      for (const c of chunks) left += c.length;
-      if (left === 0) return true;
-      let ok = true;
+      let total = 0;
+      for (const c of chunks) total += c.length;
+      if (total === 0) return true;
+      const out = Buffer.allocUnsafe(total + 5 * Math.ceil(total / MAX_DATA_FRAME));
+      let at = 0;
       let frameLeft = 0;
-      peer.cork();
+      let left = total;
       for (let c of chunks) {
         while (c.length > 0) {
           if (frameLeft === 0) {
             frameLeft = Math.min(left, MAX_DATA_FRAME);
-            const header = Buffer.allocUnsafe(5);
-            header[0] = FrameType.DATA;
-            header.writeUInt32BE(frameLeft, 1);
-            ok = peer.write(header) && ok;
-            stats.bytes_out += frameLeft;
+            out[at] = FrameType.DATA;
+            out.writeUInt32BE(frameLeft, at + 1);
+            at += 5;
           }
-          const part = c.length <= frameLeft ? c : c.subarray(0, frameLeft);
-          ok = peer.write(part) && ok;
-          frameLeft -= part.length;
-          left -= part.length;
-          c = c.subarray(part.length);
+          const n = Math.min(c.length, frameLeft);
+          out.set(n === c.length ? c : c.subarray(0, n), at); // TypedArray#set: no view object per copy, unlike Buffer#copy
+          at += n;
+          frameLeft -= n;
+          left -= n;
+          c = c.subarray(n);
         }
       }
-      peer.uncork();
-      return ok;
+      stats.bytes_out += total;
+      return peer.write(out);
     };
     /** QEMU is read only while the link drains and the retention window has room. */
     const maybeResume = () => {

@@ -23,14 +23,16 @@
  * fingerprint) / 2^32 per page whose fingerprint is indexed.
  */
 import { open } from 'node:fs/promises';
-import { PAGE_SIZE, isZeroPage, sha256Key } from './bytes.js';
+import { PAGE_SIZE, isZeroPage } from './bytes.js';
+import { sha256Into } from './sha256.js';
 import { BlockTable, FINGERPRINT, HASH_PREFIX, NO_BLOCK } from './blockTable.js';
-import { ContentTable, hashPrefixOf } from './contentTable.js';
+import { ContentTable } from './contentTable.js';
 import type { PageRef } from './encoder.js';
 
 export class BlockIndex {
   private readonly table = new BlockTable();
   private readonly content = new ContentTable(this.table);
+  private readonly scratch = Buffer.alloc(32);
   lookups = 0;
   hits = 0;
 
@@ -81,7 +83,8 @@ export class BlockIndex {
       this.invalidate(block);
       return false;
     }
-    this.addKey(block, pageFingerprint(content), hashPrefixOf(sha256Key(content)));
+    sha256Into(content, this.scratch, 0);
+    this.addKey(block, pageFingerprint(content), this.scratch.readUInt32LE(0));
     return true;
   }
 
@@ -161,7 +164,7 @@ export class BlockIndex {
     const block = this.content.lookup(pageFingerprint(page), page, -1);
     if (block < 0) return undefined;
     this.hits++;
-    return { block, hash: Buffer.from(this.content.key, 'latin1') };
+    return { block, hash: Buffer.from(this.content.pageHash) };
   }
 }
 

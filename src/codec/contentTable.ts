@@ -16,7 +16,7 @@
  * findable; further copies are held by the block table only (`shadows`) and are not found until
  * indexed again.
  */
-import { sha256Key } from './bytes.js';
+import { sha256Into } from './sha256.js';
 import { type BlockTable, FINGERPRINT, HASH_PREFIX } from './blockTable.js';
 import { FpCounts } from './fpCounts.js';
 import { SEGMENTS, MIN_CAPACITY, capacityFor, mix32, needsRebuild, segmentOf } from './slots.js';
@@ -69,8 +69,8 @@ export class ContentTable {
   shadows = 0;
   /** Pages `lookup` hashed. */
   hashed = 0;
-  /** The SHA-256 key (`sha256Key`) of the page `lookup` hashed last. */
-  key = '';
+  /** The SHA-256 of the page `lookup` hashed last (overwritten by the next lookup that hashes). */
+  readonly pageHash = Buffer.alloc(32);
   // results of scan(): entries other than the one looked for with the same fingerprint / key
   private sameFp = 0;
   private sameKey = 0;
@@ -154,8 +154,8 @@ export class ContentTable {
 
   private hash(page: Buffer): number {
     this.hashed++;
-    this.key = sha256Key(page);
-    return hashPrefixOf(this.key);
+    sha256Into(page, this.pageHash, 0);
+    return this.pageHash.readUInt32LE(0);
   }
 
   /**

@@ -9,7 +9,7 @@
  * The output does not depend on how the input is chunked (literals are flushed on size, before a
  * REF and at the end); a live agent that sees its input go idle calls `flush()` so no bytes linger.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { HASH_SIZE } from './bytes.js';
 import { DEFAULT_MAX_LITERAL, MAX_LITERAL, encodeEnd, encodeHeader, encodeLiteralHeader, encodeRef } from './format.js';
 import { QemuStreamParser, type QemuItem } from './qemu.js';

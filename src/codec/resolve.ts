@@ -9,7 +9,7 @@
  * bytes waiting behind an unresolved reference. Ready output is yielded without waiting for more
  * input, so a stalled input never holds back bytes that could already be written.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 import { PAGE_SIZE, hex, sha256 } from './bytes.js';
 import type { Decoder, DecodedItem } from './decoder.js';
 import { CodecError, RefMismatchError } from './errors.js';

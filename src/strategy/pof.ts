@@ -24,7 +24,8 @@ interface AgentStats {
   last_byte_out_at?: number; last_byte_to_qemu_at?: number;
   full_pages?: number; ref_pages?: number; zero_pages?: number;
   index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
-  nas_read_bytes?: number; verify_mismatches?: number; fallback_pages?: number;
+  nas_read_bytes?: number; nas_reads?: number; verify_mismatches?: number; fallback_pages?: number;
+  native_sha256?: boolean;
   nas_unavailable_pages?: number; nas_down_after_ms?: number;
   bytes_in?: number; bytes_out?: number; stream_identical?: boolean;
 }
@@ -214,6 +215,9 @@ export class PofStrategy implements MigrationStrategy {
       pof_nas_unavailable_pages: t.nas_unavailable_pages, pof_nas_down_after_ms: s.nas_down_after_ms,
       source_agent_cpu_s: s.migration_cpu_s, target_agent_cpu_s: t.migration_cpu_s,
       pof_qemu_stream_bytes: s.bytes_in,
+      pof_nas_reads: t.nas_reads,
+      // 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto
+      pof_native_sha256: s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
     };
     return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Record<string, number>;
   }
