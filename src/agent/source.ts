@@ -15,6 +15,7 @@ import { warmUpCodec } from './warmup.js';
 import { listenOn, connectTo, describe } from './target.js';
 import type { Endpoint } from './endpoint.js';
 import { cpuSecondsSince } from './cpu.js';
+import { SlabWriter } from './slabWriter.js';
 
 export interface SourceAgentOptions {
   listen: Endpoint;
@@ -278,35 +279,35 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
     };
     /**
      * One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames), the frame headers
-     * and the encoder's buffers (views of QEMU's chunks, REF frames) copied into one buffer: one
-     * write of a few KiB-64 KiB costs less than a writev entry per 41-byte REF.
+     * and the encoder's buffers (views of QEMU's chunks, REF frames) copied into reused slabs: one
+     * write per QEMU chunk costs less than a writev entry per 41-byte REF, and reused slabs cost no
+     * page faults or garbage collection.
      */
+    const out = new SlabWriter(peer);
+    const header = Buffer.alloc(5);
     const send = (chunks: Buffer[]): boolean => {
       let total = 0;
       for (const c of chunks) total += c.length;
       if (total === 0) return true;
-      const out = Buffer.allocUnsafe(total + 5 * Math.ceil(total / MAX_DATA_FRAME));
-      let at = 0;
       let frameLeft = 0;
       let left = total;
       for (let c of chunks) {
         while (c.length > 0) {
           if (frameLeft === 0) {
             frameLeft = Math.min(left, MAX_DATA_FRAME);
-            out[at] = FrameType.DATA;
-            out.writeUInt32BE(frameLeft, at + 1);
-            at += 5;
+            header[0] = FrameType.DATA;
+            header.writeUInt32BE(frameLeft, 1);
+            out.append(header);
           }
           const n = Math.min(c.length, frameLeft);
-          out.set(n === c.length ? c : c.subarray(0, n), at); // TypedArray#set: no view object per copy, unlike Buffer#copy
-          at += n;
+          out.append(n === c.length ? c : c.subarray(0, n));
           frameLeft -= n;
           left -= n;
           c = c.subarray(n);
         }
       }
       stats.bytes_out += total;
-      return peer.write(out);
+      return out.flush();
     };
     /** QEMU is read only while the link drains and the retention window has room. */
     const maybeResume = () => {

@@ -1,0 +1,52 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Gathers many small buffers into reused 1 MiB slabs and writes each slab with one socket write.
+ * A slab goes back to the pool when the socket has handed its bytes to the kernel (the write's
+ * callback), so the agents' output costs no allocation per write: fresh large buffers cost page
+ * faults on first touch and garbage collection after (measured live on the target agent: ~2.5
+ * core-seconds per GB of QEMU stream between them, more than the copy itself).
+ */
+export class SlabWriter {
+  private readonly pool: Buffer[] = [];
+  private slab: Buffer | undefined;
+  private at = 0;
+  /** Slabs allocated (the pool grows to what is in flight at once). */
+  slabsAllocated = 0;
+
+  /** `onSlab` sees every slab's bytes just before they are written (e.g. a running CRC). */
+  constructor(private readonly socket: Socket, private readonly onSlab?: (bytes: Buffer) => void,
+    private readonly slabBytes = 1 << 20, private readonly maxPooled = 64) {}
+
+  /** Copies `b` into the current slab, writing every slab it fills. Returns false once a write reported a full queue. */
+  append(b: Buffer): boolean {
+    let ok = true;
+    while (b.length > 0) {
+      const slab = this.slab ??= this.take();
+      const n = Math.min(b.length, slab.length - this.at);
+      slab.set(n === b.length ? b : b.subarray(0, n), this.at);
+      this.at += n;
+      b = b.subarray(n);
+      if (this.at === slab.length) ok = this.flush() && ok;
+    }
+    return ok;
+  }
+
+  /** Writes what the current slab holds. Returns the socket's write result (false: wait for 'drain'). */
+  flush(): boolean {
+    const slab = this.slab;
+    if (!slab || this.at === 0) return !this.socket.writableNeedDrain;
+    const bytes = slab.subarray(0, this.at);
+    this.slab = undefined;
+    this.at = 0;
+    this.onSlab?.(bytes);
+    return this.socket.write(bytes, () => { if (this.pool.length < this.maxPooled) this.pool.push(slab); });
+  }
+
+  private take(): Buffer {
+    const s = this.pool.pop();
+    if (s) return s;
+    this.slabsAllocated++;
+    return Buffer.allocUnsafe(this.slabBytes);
+  }
+}
