@@ -4,8 +4,7 @@
  * SHA-256 of 4 KiB pages is the largest single cost of both agents: Node's crypto API costs ~1.6 µs
  * of call overhead per page on top of the hash itself (617 MB/s per core for 4 KiB pages here, where
  * OpenSSL's low-level SHA-256 with SHA-NI does ~1.4 GB/s). These functions hash straight from the
- * caller's buffer into the caller's buffer: no allocation, no string, one call per page or per run
- * of pages. The hash is OpenSSL's (the one Node itself links and exports to addons).
+ * caller's buffer into the caller's buffer (or compare in place): no allocation, no string per page. The hash is OpenSSL's (the one Node itself links and exports to addons).
  *
  * Pure: no I/O, no state. src/codec/sha256.ts loads this module and falls back to Node's crypto
  * (same results, slower) where it is not built; tests check both against each other.
@@ -86,31 +85,10 @@ static napi_value sha256_matches(napi_env env, napi_callback_info info) {
   return r;
 }
 
-/*
- * sha256Pages(data, pageSize, out): the SHA-256 of each consecutive pageSize bytes of data, written
- * one after the other into out (32 bytes each). Returns the number of pages hashed.
- */
-static napi_value sha256_pages(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  unsigned char *data, *out;
-  size_t len, out_len, page;
-  if (argc < 3 || !bytes_of(env, argv[0], &data, &len) || !index_of(env, argv[1], &page) || !bytes_of(env, argv[2], &out, &out_len) || page == 0)
-    return throw_error(env, "sha256Pages(data: Uint8Array, pageSize: number, out: Uint8Array)");
-  size_t n = len / page;
-  if (out_len / DIGEST < n) return throw_error(env, "sha256Pages: out holds fewer than one hash per page");
-  for (size_t i = 0; i < n; i++) sha256(data + i * page, page, out + i * DIGEST);
-  napi_value r;
-  napi_create_double(env, (double)n, &r);
-  return r;
-}
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sha256Into", NULL, sha256_into, NULL, NULL, NULL, napi_enumerable, NULL},
     {"sha256Matches", NULL, sha256_matches, NULL, NULL, NULL, napi_enumerable, NULL},
-    {"sha256Pages", NULL, sha256_pages, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

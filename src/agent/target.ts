@@ -232,13 +232,15 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
   };
 
   /**
-   * Reads the blocks `first .. first + count - 1` with one NAS request, bounded by `concurrency`
-   * requests in flight, and verifies the block of every ref of the run against the hash the source
-   * sent (refs may share a block). Resolves to the (reusable) buffer the run was read into, once
+   * Reads the blocks of a run of refs (sorted by block, adjacent or shared) with one NAS request,
+   * bounded by `concurrency` requests in flight, and verifies the block of every ref against the
+   * hash the source sent. Resolves to the (reusable) buffer the run was read into, once
    * every page of the run is in.
    */
-  const readRun = async (first: number, count: number, run: RefPart[]): Promise<Buffer | undefined> => {
+  const readRun = async (run: RefPart[]): Promise<Buffer | undefined> => {
     if (nasDown) return void (await unavailable(run));
+    const first = run[0].block;
+    const count = run[run.length - 1].block - first + 1;
     while (inFlight >= concurrency) await new Promise<void>((r) => readSlots.push(r));
     inFlight++;
     let buf: Buffer;
@@ -270,11 +272,9 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
     const sorted = refs.length > 1 ? [...refs].sort((a, b) => a.block - b.block) : refs;
     const reads: Promise<void>[] = [];
     for (let i = 0; i < sorted.length;) {
-      const first = sorted[i].block;
       let j = i + 1;
-      while (j < sorted.length && sorted[j].block - first < maxRun && sorted[j].block - sorted[j - 1].block <= 1) j++;
-      const count = sorted[j - 1].block - first + 1;
-      reads.push(readRun(first, count, sorted.slice(i, j)).then((buf) => { if (buf) runBuffers.push(buf); }));
+      while (j < sorted.length && sorted[j].block - sorted[i].block < maxRun && sorted[j].block - sorted[j - 1].block <= 1) j++;
+      reads.push(readRun(sorted.slice(i, j)).then((buf) => { if (buf) runBuffers.push(buf); }));
       i = j;
     }
     stats.nas_reads += reads.length;

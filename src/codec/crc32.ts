@@ -19,7 +19,7 @@ function loadSimd(): Crc32 | undefined {
 const simd = loadSimd();
 
 /** CRC-32 of data continuing from `crc` (0 to start); unsigned. */
-export const crc32: Crc32 = simd ? (data, crc = 0) => simd(data, crc) : (data, crc = 0) => zlibCrc32(data, crc) >>> 0;
+export const crc32: Crc32 = simd ?? ((data, crc = 0) => zlibCrc32(data, crc) >>> 0);
 
 /** The SIMD CRC-32 is in use. */
 export const crc32Simd: boolean = simd !== undefined;

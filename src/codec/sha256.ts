@@ -8,12 +8,11 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { sha256 } from './bytes.js';
 
 interface PofHot {
   sha256Into(data: Uint8Array, out: Uint8Array, outOffset: number): void;
   sha256Matches(data: Uint8Array, hash: Uint8Array, hashOffset: number): boolean;
-  sha256Pages(data: Uint8Array, pageSize: number, out: Uint8Array): number;
 }
 
 /** build/Release/pofhot.node from the project root (dist/src/codec → ../../..), unless POFBENCH_NO_NATIVE=1. */
@@ -29,9 +28,8 @@ const native = loadNative();
 /** The native SHA-256 is in use (false: Node's crypto, same results, ~2x the CPU). */
 export const sha256Native: boolean = native !== undefined;
 
-const digest = (data: Uint8Array): Buffer => (typeof oneShotHash === 'function'
-  ? oneShotHash('sha256', data, 'buffer')
-  : createHash('sha256').update(data).digest());
+/** Node's SHA-256 (bytes.ts) of any byte view. */
+const digest = (data: Uint8Array): Buffer => sha256(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
 
 /** out[outOffset .. +32] = SHA-256(data). */
 export const sha256Into: (data: Uint8Array, out: Uint8Array, outOffset: number) => void = native
@@ -47,14 +45,4 @@ export const sha256Matches: (data: Uint8Array, hash: Uint8Array, hashOffset: num
   : (data, hash, hashOffset) => {
     if (!(hashOffset >= 0 && hashOffset + 32 <= hash.length)) throw new TypeError('sha256Matches: no 32-byte hash at hashOffset');
     return Buffer.compare(digest(data), hash.subarray(hashOffset, hashOffset + 32)) === 0;
-  };
-
-/** The SHA-256 of each consecutive `pageSize` bytes of data, 32 bytes each into out; returns the pages hashed. */
-export const sha256Pages: (data: Uint8Array, pageSize: number, out: Uint8Array) => number = native
-  ? native.sha256Pages
-  : (data, pageSize, out) => {
-    const n = Math.floor(data.length / pageSize);
-    if (out.length < n * 32) throw new TypeError('sha256Pages: out holds fewer than one hash per page');
-    for (let i = 0; i < n; i++) out.set(digest(data.subarray(i * pageSize, (i + 1) * pageSize)), i * 32);
-    return n;
   };
