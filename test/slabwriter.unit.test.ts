@@ -9,7 +9,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { SlabWriter } from '../src/agent/slabWriter.js';
 import { crc32 } from '../src/codec/crc32.js';
 
-test('SlabWriter: a real socket receives exactly the appended bytes, in order; slabs are reused; onSlab sees every byte', async () => {
+test('SlabWriter: a real socket receives exactly the appended bytes, in order; slabs are reused; onSlab sees every byte, onWritten counts them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pofb-slab-'));
   const path = join(dir, 's.sock');
   const received: Buffer[] = [];
@@ -22,7 +22,8 @@ test('SlabWriter: a real socket receives exactly the appended bytes, in order; s
     sock = connect(path);
     await new Promise<void>((r, j) => { sock!.once('connect', r); sock!.once('error', j); });
     let seen = 0;
-    const w = new SlabWriter(sock, (b) => { seen = crc32(b, seen); }, 64 * 1024, 4);
+    let written = 0;
+    const w = new SlabWriter(sock, { onSlab: (b) => { seen = crc32(b, seen); }, onWritten: (n) => { written += n; }, slabBytes: 64 * 1024, maxPooled: 4 });
     const sent: Buffer[] = [];
     // sizes like the agents': 8-byte headers, 41-byte REFs, 4 KiB pages, and pieces larger than a slab
     const sizes = [8, 4096, 41, 5, 100000, 8, 4096, 1, 70000, 0, 65536, 3];
@@ -34,13 +35,14 @@ test('SlabWriter: a real socket receives exactly the appended bytes, in order; s
       }
       if (!w.flush()) await new Promise((r) => sock!.once('drain', r));
     }
-    sock.end();
+    await new Promise<void>((r) => sock!.end(r));
     await ended;
     const all = Buffer.concat(sent);
     const got = Buffer.concat(received);
     assert.equal(got.length, all.length);
     assert.ok(got.equals(all), 'the bytes arrive unchanged and in order');
     assert.equal(seen, zlibCrc32(all) >>> 0, 'onSlab saw every byte once, in order');
+    assert.equal(written, all.length, 'onWritten was told every written byte');
     assert.ok(w.slabsAllocated < 200, `slabs are reused (${w.slabsAllocated} allocated for ${Math.round(all.length / 65536)} slabs written)`);
   } finally {
     sock?.destroy();

@@ -17,20 +17,22 @@ import type { Socket } from 'node:net';
  * Stream:  source → DATA (POF stream bytes) …, END
  * Back-channel: target → ACK u64 (refs resolved so far, cumulative), NEED u64 (ref sequence whose
  *   NAS block failed verification, or could not be read), NAS_DOWN (the NAS is unreachable or too slow:
- *   the source sends pages in full from then on); source → PAGE u64 seq | page[4096] (from its
- *   retention window).
+ *   the source sends pages in full from then on), DELIVERED u64 (QEMU stream bytes handed to the
+ *   destination QEMU so far, cumulative: the source's stream window); source → PAGE u64 seq | page[4096]
+ *   (from its retention window).
  * Close:   target → DONE (JSON stats) after the destination QEMU has every byte; ERROR utf8 either way.
  */
 export const FrameType = {
   HELLO: 0x01, AUTH: 0x02, AUTH_OK: 0x03,
   DATA: 0x10, END: 0x11,
-  ACK: 0x20, NEED: 0x21, PAGE: 0x22, NAS_DOWN: 0x23,
+  ACK: 0x20, NEED: 0x21, PAGE: 0x22, NAS_DOWN: 0x23, DELIVERED: 0x24,
   DONE: 0x30, ERROR: 0x7f,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 const NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, v]) => [v, k as FrameTypeName]));
 
-export const PROTOCOL_VERSION = 1;
+/** 2: DELIVERED (the stream window). */
+export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME = 1024 * 1024 + 64;
 
 export interface Frame { type: number; payload: Buffer }

@@ -18,7 +18,7 @@ import { synthImageAndStream } from '../codec/synth.js';
 import { randomFrames, rawHeader, settled, sleep, within, type FuzzCase } from './fuzzUtil.js';
 
 export const BACKCHANNEL_KINDS = [
-  'bc-ack', 'bc-need', 'bc-done', 'bc-short', 'bc-oversized', 'bc-random-frames',
+  'bc-ack', 'bc-need', 'bc-delivered', 'bc-done', 'bc-short', 'bc-oversized', 'bc-random-frames',
 ] as const;
 export type BackchannelKind = typeof BACKCHANNEL_KINDS[number];
 
@@ -38,12 +38,17 @@ export function backchannelFrames(kind: BackchannelKind, refs: number, r: () => 
       const seq = pick(r, [n, n + 5n, n > 0n ? BigInt(Math.floor(r() * refs)) : 0n, ...huge]);
       return [encodeFrame(FrameType.NEED, u64(seq)), encodeFrame(FrameType.NEED, u64(seq))];
     }
+    case 'bc-delivered': {
+      // stream bytes the destination took: backwards, beyond what QEMU sent, or plausible
+      const values = [0n, 1n, n * 4096n, n * 4096n + (1n << 30n), ...huge];
+      return Array.from({ length: 1 + Math.floor(r() * 5) }, () => encodeFrame(FrameType.DELIVERED, u64(pick(r, values))));
+    }
     case 'bc-done': {
       const payloads = ['{"bytes_out":1,"qemu_crc32":2}', '{"__proto__":{"x":1},"bytes_out":"a"}', 'null', '[]', '{',
         'x'.repeat(1 << 20)];
       return [encodeFrame(FrameType.DONE, Buffer.from(pick(r, payloads)))];
     }
-    case 'bc-short': return [encodeFrame(pick(r, [FrameType.ACK, FrameType.NEED]), Buffer.alloc(Math.floor(r() * 8)))];
+    case 'bc-short': return [encodeFrame(pick(r, [FrameType.ACK, FrameType.NEED, FrameType.DELIVERED]), Buffer.alloc(Math.floor(r() * 8)))];
     case 'bc-oversized': {
       return [rawHeader(pick(r, [FrameType.DONE, FrameType.ACK, 0x99]), MAX_FRAME + 1 + Math.floor(r() * 1e9))];
     }

@@ -1,5 +1,16 @@
 import type { Socket } from 'node:net';
 
+export interface SlabWriterOptions {
+  /** Sees every slab's bytes just before they are written (e.g. a running CRC). */
+  onSlab?: (bytes: Buffer) => void;
+  /** Told each slab's length once the socket has handed it to the kernel, in order. */
+  onWritten?: (bytes: number) => void;
+  /** Bytes per slab (default 1 MiB). */
+  slabBytes?: number;
+  /** Slabs kept for reuse (default 64). */
+  maxPooled?: number;
+}
+
 /**
  * Gathers many small buffers into reused 1 MiB slabs and writes each slab with one socket write.
  * A slab goes back to the pool when the socket has handed its bytes to the kernel (the write's
@@ -14,9 +25,17 @@ export class SlabWriter {
   /** Slabs allocated (the pool grows to what is in flight at once). */
   slabsAllocated = 0;
 
-  /** `onSlab` sees every slab's bytes just before they are written (e.g. a running CRC). */
-  constructor(private readonly socket: Socket, private readonly onSlab?: (bytes: Buffer) => void,
-    private readonly slabBytes = 1 << 20, private readonly maxPooled = 64) {}
+  private readonly onSlab?: (bytes: Buffer) => void;
+  private readonly onWritten?: (bytes: number) => void;
+  private readonly slabBytes: number;
+  private readonly maxPooled: number;
+
+  constructor(private readonly socket: Socket, o: SlabWriterOptions = {}) {
+    this.onSlab = o.onSlab;
+    this.onWritten = o.onWritten;
+    this.slabBytes = o.slabBytes ?? 1 << 20;
+    this.maxPooled = o.maxPooled ?? 64;
+  }
 
   /** Copies `b` into the current slab, writing every slab it fills. Returns false once a write reported a full queue. */
   append(b: Buffer): boolean {
@@ -40,7 +59,10 @@ export class SlabWriter {
     this.slab = undefined;
     this.at = 0;
     this.onSlab?.(bytes);
-    return this.socket.write(bytes, () => { if (this.pool.length < this.maxPooled) this.pool.push(slab); });
+    return this.socket.write(bytes, (err) => {
+      if (this.pool.length < this.maxPooled) this.pool.push(slab);
+      if (!err) this.onWritten?.(bytes.length);
+    });
   }
 
   private take(): Buffer {

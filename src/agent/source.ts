@@ -35,6 +35,13 @@ export interface SourceAgentOptions {
   statusFile?: string;
   /** Pages sent by reference and kept until the target confirms them (the fallback window). */
   retentionPages?: number;
+  /**
+   * QEMU stream bytes read from QEMU and not yet handed to the destination QEMU (the target reports
+   * DELIVERED): QEMU is read only while fewer are in the pipeline (default 8 MiB). So QEMU's own
+   * bandwidth estimate is the pipeline's delivery rate, and at switchover at most one window is
+   * still in the agents, the link and the NAS reads.
+   */
+  streamWindowBytes?: number;
   /** Run the hot paths over a synthetic stream before QEMU connects (default true; off for fuzzing). */
   warmUp?: boolean;
   log?: (line: string) => void;
@@ -66,6 +73,11 @@ export interface SourceStats {
   /** The END frame went out: QEMU's whole stream was sent. */
   end_sent: boolean;
   retention_peak_pages: number;
+  /** The stream window (bytes) and how often it stopped QEMU (reading paused until the target caught up). */
+  stream_window_bytes: number;
+  stream_window_waits: number;
+  /** Most QEMU stream bytes in the pipeline at once (read from QEMU, not yet handed to the destination QEMU). */
+  stream_window_peak_bytes: number;
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
   warmup_ms: number;
   /** SHA-256 through native/pofhot.c (false: Node's crypto, same hashes, ~2x the CPU). */
@@ -97,7 +109,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const stats: SourceStats = {
     role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
     index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, backchannel_frames: 0,
-    end_sent: false, retention_peak_pages: 0, warmup_ms: 0, native_sha256: sha256Native, cpu_s: 0, elapsed_ms: 0,
+    end_sent: false, retention_peak_pages: 0, stream_window_bytes: streamWindowBytes(o), stream_window_waits: 0, stream_window_peak_bytes: 0, warmup_ms: 0, native_sha256: sha256Native, cpu_s: 0, elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
   let index: BlockIndex;
@@ -175,6 +187,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
 }
 
 const retentionPages = (o: SourceAgentOptions): number => o.retentionPages ?? 16384;
+const streamWindowBytes = (o: SourceAgentOptions): number => o.streamWindowBytes ?? 8 * 1024 * 1024;
 
 /**
  * Connects to the target agent and authenticates. A target holding its most unauthenticated
@@ -266,6 +279,9 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
     return ref;
   };
   const unacked = () => nextSeq - acked;
+  const windowBytes = streamWindowBytes(o);
+  let delivered = 0;
+  const inPipeline = () => stats.bytes_in - delivered;
   const encoder = new Encoder({ lookup, imageBlocks: image.blocks });
 
   return new Promise<void>((resolve, reject) => {
@@ -309,9 +325,9 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
       stats.bytes_out += total;
       return out.flush();
     };
-    /** QEMU is read only while the link drains and the retention window has room. */
+    /** QEMU is read only while the link drains, the retention window has room and the stream window too. */
     const maybeResume = () => {
-      if (!peer.writableNeedDrain && unacked() < retentionLimit && qemu.isPaused()) qemu.resume();
+      if (!peer.writableNeedDrain && unacked() < retentionLimit && inPipeline() < windowBytes && qemu.isPaused()) qemu.resume();
     };
     peer.on('drain', maybeResume);
 
@@ -324,7 +340,10 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
         const ok = send([...encoder.push(chunk), ...encoder.flush()]);
         // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
         stats.qemu_crc32 = encoder.qemuCrc32;
-        if (!ok || unacked() >= retentionLimit) qemu.pause();
+        const pending = inPipeline();
+        if (pending > stats.stream_window_peak_bytes) stats.stream_window_peak_bytes = pending;
+        if (pending >= windowBytes && !qemu.isPaused()) stats.stream_window_waits++;
+        if (!ok || unacked() >= retentionLimit || pending >= windowBytes) qemu.pause();
       } catch (err) {
         fail(err as Error);
       }
@@ -358,6 +377,13 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
             if (upTo < acked || upTo > nextSeq) throw new Error(`target acknowledged refs up to #${upTo}, outside ${acked}..${nextSeq}`);
             acked = upTo;
             for (const seq of served) if (seq < acked) served.delete(seq);
+            maybeResume();
+            break;
+          }
+          case FrameType.DELIVERED: {
+            const upTo = readU64(f.payload);
+            if (upTo < delivered || upTo > stats.bytes_in) throw new Error(`target reported ${upTo} stream bytes delivered, outside ${delivered}..${stats.bytes_in}`);
+            delivered = upTo;
             maybeResume();
             break;
           }

@@ -81,6 +81,7 @@ export interface TargetStats {
 /** Reads from the source are decoded together when they arrive within this long, or add up to this much. */
 const COALESCE_MS = 1;
 const COALESCE_BYTES = 256 * 1024;
+const DELIVERED_EVERY = 512 * 1024;
 
 
 /**
@@ -388,9 +389,26 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
    * costs less than a writev entry per 8-byte record header and per page), each slab's CRC-32 taken
    * in one call and written with one write. The NAS read buffers go back to the pool at once.
    */
-  const out = new SlabWriter(qemu, (bytes) => {
-    stats.qemu_crc32 = crc32(bytes, stats.qemu_crc32);
-    if (tee) appendFileSync(`${tee}/target-out.bin`, bytes);
+  /**
+   * DELIVERED: the QEMU stream bytes the destination QEMU's socket has taken, reported back at least
+   * every DELIVERED_EVERY bytes and whenever nothing more is queued. The source reads QEMU only while
+   * less than its stream window is undelivered: that keeps QEMU's bandwidth estimate (and so its
+   * switchover decision) the pipeline's real rate, and the backlog at switchover one window.
+   */
+  let written = 0;
+  let reported = 0;
+  const reportDelivered = () => {
+    if (written === reported || ended) return;
+    if (written - reported < DELIVERED_EVERY && qemu.writableLength > 0) return;
+    reported = written;
+    peer.write(encodeFrame(FrameType.DELIVERED, u64(written)));
+  };
+  const out = new SlabWriter(qemu, {
+    onSlab: (bytes) => {
+      stats.qemu_crc32 = crc32(bytes, stats.qemu_crc32);
+      if (tee) appendFileSync(`${tee}/target-out.bin`, bytes);
+    },
+    onWritten: (n) => { written += n; reportDelivered(); },
   });
   const writeBatch = (batch: Batch) => new Promise<void>((resolve) => {
     for (const p of batch.parts) out.append(Buffer.isBuffer(p) ? p : p.page!);

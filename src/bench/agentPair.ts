@@ -25,6 +25,8 @@ export interface AgentPairResult {
 export async function runAgentPair(dir: string, o: {
   stream: string; srcImage: string; dstImage: string; port: number;
   srcSecret?: string; dstSecret?: string; index?: string[]; targetArgs?: string[]; sourceArgs?: string[];
+  /** The destination QEMU takes at most this many bytes per second (a slow consumer; default: as fast as it can). */
+  sinkBytesPerSec?: number;
   /** Called once both agents are up, right before the stream starts (fault injection). */
   beforeStream?: () => Promise<void>;
 }): Promise<AgentPairResult> {
@@ -39,7 +41,21 @@ export async function runAgentPair(dir: string, o: {
   const chunks: Buffer[] = [];
   let tWrite = 0;
   let tEnd = 0;
-  const sink: Server = createServer((s) => { s.on('data', (d: Buffer) => chunks.push(d)); s.on('end', () => { tEnd = performance.now(); }); });
+  const sink: Server = createServer((s) => {
+    let taken = 0;
+    let t1 = 0;
+    s.on('data', (d: Buffer) => {
+      chunks.push(d);
+      const rate = o.sinkBytesPerSec;
+      if (!rate) return;
+      // a slow destination: stop reading while ahead of `rate` (the agent's writes back up behind it)
+      t1 ||= performance.now();
+      taken += d.length;
+      const ahead = (taken / rate) * 1000 - (performance.now() - t1);
+      if (ahead > 1) { s.pause(); setTimeout(() => s.resume(), ahead); }
+    });
+    s.on('end', () => { tEnd = performance.now(); });
+  });
   await new Promise<void>((r) => sink.listen(qemuSock, r));
   const procs: ResultPromise[] = [];
   const t0 = Date.now();

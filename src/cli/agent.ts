@@ -58,13 +58,15 @@ export function registerAgentCommand(program: Command): void {
     .option('--stats-json <F>', 'write the agent\'s stats here on exit')
     .option('--status-file <F>', 'keep the index status here (JSON; caught_up: the trace log is indexed, or the scan is done)')
     .option('--retention-pages <n>', 'pages sent by reference kept until the target confirms them (4 KiB each)', '16384')
-    .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; statusFile?: string; retentionPages: string }) => {
+    .option('--stream-window-mib <n>', 'QEMU stream MiB in the pipeline at most (read, not yet handed to the destination QEMU)', '8')
+    .action(async (o: { listen: string; target: string; nasImage: string; secretFile: string; label: string; traceLog?: string; index?: string; statsJson?: string; statusFile?: string; retentionPages: string; streamWindowMib: string }) => {
       if (o.index !== undefined && o.index !== 'scan') throw new UserError(`--index must be "scan", got "${o.index}"`);
       if (!o.traceLog && !o.index) throw new UserError('the source agent needs --trace-log LOG or --index scan');
       const stats = await runSourceAgent({
         listen: parseEndpoint(o.listen, '--listen'), target: parseEndpoint(o.target, '--target'), nasImage: o.nasImage,
         secretFile: o.secretFile, label: o.label, traceLog: o.traceLog, scan: o.index === 'scan', statsJson: o.statsJson,
         retentionPages: Number(o.retentionPages), statusFile: o.statusFile, log: stamp('source'),
+        streamWindowBytes: positiveInt(o.streamWindowMib, '--stream-window-mib') * 1024 * 1024,
       });
       console.log(JSON.stringify(stats));
     });

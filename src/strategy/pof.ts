@@ -28,6 +28,18 @@ interface AgentStats {
   native_sha256?: boolean;
   nas_unavailable_pages?: number; nas_down_after_ms?: number;
   bytes_in?: number; bytes_out?: number; stream_identical?: boolean;
+  stream_window_bytes?: number; stream_window_waits?: number; stream_window_peak_bytes?: number;
+}
+
+/**
+ * The source agent's stream window (MiB): 64 ms of the link's rate, at least 4 MiB (8 MiB at
+ * 1 Gbit/s, 80 MiB at 10 Gbit/s), 8 MiB when the rate is unknown. Measured on the quick scenario
+ * (1 Gbit/s, CPU-bound pipeline): 16 and 32 MiB moved no faster than 8 and left 30-110 ms of
+ * backlog at switchover where 8 MiB left 1-3 ms.
+ */
+export function streamWindowMib(linkMbit: number | undefined): number {
+  if (!linkMbit) return 8;
+  return Math.max(4, Math.ceil((linkMbit * 1e6 / 8) * 0.064 / (1 << 20)));
 }
 
 /**
@@ -52,17 +64,26 @@ export class PofStrategy implements MigrationStrategy {
 
   /**
    * QEMU's switchover decision through the agents: QEMU measures the rate at which the source agent
-   * takes its stream — the logical rate, which references make far higher than the link's — and
-   * stops the guest once the rest fits into the downtime limit at that rate. The final pass is
-   * mostly recently dirtied pages, which go in full at the link's rate: with the logical rate QEMU
-   * stopped the guest with up to ~2x the bytes the link could carry in the downtime limit. The
-   * honest rate for the switchover is the link's own (avail-switchover-bandwidth): the link cap, or
-   * the migration NIC's speed. A scenario's own `avail_switchover_bandwidth_mbit` wins.
+   * takes its stream and stops the guest once the rest fits into the downtime limit at that rate.
+   * Two things keep that honest. The stream window (`streamWindowMib`): the source agent reads QEMU
+   * only while less than one window is undelivered to the destination QEMU, so QEMU measures the
+   * pipeline's delivery rate and at most one window is still in the agents, the link and the NAS
+   * reads when the guest stops (without it the target buffered up to 32 MiB of references whose NAS
+   * reads then ran in the downtime: +150-430 ms on the quick scenario). And the switchover rate:
+   * references make the delivery rate far higher than the link's, while the final pass is mostly
+   * recently dirtied pages that go in full, so QEMU is told the link's own rate
+   * (avail-switchover-bandwidth: the link cap, or the migration NIC's speed). A scenario's own
+   * `avail_switchover_bandwidth_mbit` wins.
    */
   async migrationParameters(ctx: StrategyContext): Promise<Record<string, number>> {
     if (ctx.scenario.migration.avail_switchover_bandwidth_mbit) return {};
-    const mbit = ctx.scenario.migration.link_cap_mbit || await this.nicSpeedMbit(ctx);
+    const mbit = await this.linkMbit(ctx);
     return mbit ? { 'avail-switchover-bandwidth': Math.round((mbit * 1e6) / 8) } : {};
+  }
+
+  /** The migration link's rate (Mbit/s): the scenario's cap, else the source NIC's speed, if known. */
+  private async linkMbit(ctx: StrategyContext): Promise<number | undefined> {
+    return ctx.scenario.migration.link_cap_mbit || await this.nicSpeedMbit(ctx);
   }
 
   /** The source's migration NIC speed (Mbit/s) when the kernel knows it (not for veth). */
@@ -123,6 +144,7 @@ export class PofStrategy implements MigrationStrategy {
     await this.startAgent(ctx, ctx.src, 'source', dir, [
       '--listen', `unix:${srcSock}`, '--target', `tcp:${dstAddr}:${POF_AGENT_PORT}`,
       '--nas-image', srcImage, '--secret-file', secretPath, '--label', label, ...indexArgs,
+      '--stream-window-mib', String(streamWindowMib(await this.linkMbit(ctx))),
     ]);
     return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
   }
@@ -216,6 +238,8 @@ export class PofStrategy implements MigrationStrategy {
       source_agent_cpu_s: s.migration_cpu_s, target_agent_cpu_s: t.migration_cpu_s,
       pof_qemu_stream_bytes: s.bytes_in,
       pof_nas_reads: t.nas_reads,
+      pof_stream_window_mib: s.stream_window_bytes === undefined ? undefined : s.stream_window_bytes / (1 << 20),
+      pof_stream_window_waits: s.stream_window_waits,
       // 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto
       pof_native_sha256: s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
     };
