@@ -15,14 +15,21 @@ function frame(body: Buffer, last = true): Buffer {
 
 test('record parser: several records per chunk, records split anywhere, multi-fragment records', () => {
   const got: Buffer[] = [];
-  const p = new RecordParser((r) => got.push(r));
+  // a record is valid only during the callback (views of the chunk, or the parser's reused scratch)
+  const p = new RecordParser((r) => got.push(Buffer.from(r)));
   const a = Buffer.from('first record');
   const b = Buffer.from('second, in two fragments');
   const c = Buffer.alloc(0);
   const stream = Buffer.concat([frame(a), frame(b.subarray(0, 7), false), frame(b.subarray(7)), frame(c)]);
   p.push(stream);
   assert.deepEqual(got.map(String), [String(a), String(b), '']);
-  assert.equal(got[0].buffer, stream.buffer, 'a record inside one chunk is a view of it (no copy)');
+  const views: Buffer[] = [];
+  new RecordParser((r) => views.push(r)).push(stream);
+  assert.equal(views[0].buffer, stream.buffer, 'a record inside one chunk is a view of it (no copy)');
+  const scratch: Buffer[] = [];
+  const split = new RecordParser((r) => scratch.push(r));
+  for (const byte of Buffer.concat([frame(a), frame(Buffer.from('another'))])) split.push(Buffer.from([byte]));
+  assert.equal(scratch[0].buffer, scratch[1].buffer, 'records spread over chunks are assembled in one reused buffer');
   got.length = 0;
   for (const byte of stream) p.push(Buffer.from([byte]));
   assert.deepEqual(got.map(String), [String(a), String(b), '']);

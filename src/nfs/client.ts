@@ -123,19 +123,23 @@ export class NfsClient {
 
   /**
    * One NFSv3 call: the status is checked (NFS3ERR_JUKEBOX, "try again later", is retried a few
-   * times), `onOk` reads the rest of a successful reply.
+   * times), `onOk` reads the rest of a successful reply as it arrives (see `ReplyDecoder`: it copies
+   * what it keeps).
    */
   async call<T>(proc: number, op: string, path: string, args: (w: XdrWriter) => void, onOk: (r: XdrReader) => T,
     what = `${op} ${path}`, replyBytes?: number): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const r = await this.conn.call(NFS_PROG, NFS_V3, proc, args, what, { replyBytes });
+    const decode = (r: XdrReader): { ok: true; value: T } | { ok: false; status: number } => {
       const status = r.u32();
-      if (status === NFS3_OK) return onOk(r);
-      if (status === NFS3ERR_JUKEBOX && attempt < 5) {
+      return status === NFS3_OK ? { ok: true, value: onOk(r) } : { ok: false, status };
+    };
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.conn.call(NFS_PROG, NFS_V3, proc, args, what, { replyBytes }, decode);
+      if (res.ok) return res.value;
+      if (res.status === NFS3ERR_JUKEBOX && attempt < 5) {
         await sleep(20 << attempt);
         continue;
       }
-      throw new NfsError(op, path, status, nfs3StatusName(status), this.conn.endpoint);
+      throw new NfsError(op, path, res.status, nfs3StatusName(res.status), this.conn.endpoint);
     }
   }
 
@@ -180,16 +184,23 @@ export class NfsClient {
     return new NfsFile(this, fh, path, attrs.size);
   }
 
-  /** One READ call (at most `info.maxRead` bytes); `data` is a view of the received reply. */
-  async readRaw(fh: Buffer, offset: number, count: number, path = '?'): Promise<ReadResult> {
+  /**
+   * One READ call (at most `info.maxRead` bytes). The data is copied out of the receive buffer once:
+   * into `into` when given (at least `count` bytes; `data` is then a view of it), else into a new buffer.
+   */
+  async readRaw(fh: Buffer, offset: number, count: number, path = '?', into?: Buffer): Promise<ReadResult> {
     if (count > this.info.maxRead) throw new RangeError(`READ of ${count} bytes exceeds ${this.info.maxRead}`);
+    if (into && into.length < count) throw new RangeError(`READ of ${count} bytes into a buffer of ${into.length}`);
     const res = await this.call(NFSPROC3_READ, 'READ', path, (w) => {
       writeFh(w, fh);
       w.u64(offset).u32(count);
-    }, readRead3Ok, `READ ${path} @${offset}+${count}`, count);
-    if (res.data.length > count) {
-      throw new Error(`READ ${path} @${offset}: asked ${count} bytes, got ${res.data.length}`);
-    }
+    }, (r) => {
+      const got = readRead3Ok(r);
+      if (got.data.length > count) throw new Error(`READ ${path} @${offset}: asked ${count} bytes, got ${got.data.length}`);
+      const data = into ? into.subarray(0, got.data.length) : Buffer.allocUnsafe(got.data.length);
+      data.set(got.data);
+      return { data, eof: got.eof };
+    }, `READ ${path} @${offset}+${count}`, count);
     this.stats.reads++;
     this.stats.bytesRead += res.data.length;
     return res;
@@ -219,32 +230,27 @@ export class NfsFile {
   }
 
   /**
-   * Reads `length` bytes at `offset`; shorter only where the file ends. A read that one READ
-   * answers returns a view of the reply; larger ones are assembled (into `into` when it is large
-   * enough).
+   * Reads `length` bytes at `offset`; shorter only where the file ends. The data is copied once, out
+   * of the connection's receive buffer: into `into` when it holds `length` bytes (the result is a
+   * view of it), else into a new buffer. Reads larger than one READ are split and sent together.
    */
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`bad read of ${this.path}: offset ${offset}, length ${length}`);
     }
+    const out = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     const max = this.client.info.maxRead;
-    if (length <= max) return this.readSpan(offset, length);
-    const spans: Promise<Buffer>[] = [];
-    for (let at = 0; at < length; at += max) spans.push(this.readSpan(offset + at, Math.min(max, length - at)));
-    const parts = await Promise.all(spans);
+    if (length <= max) return out.subarray(0, await this.readSpan(offset, out));
+    const spans: Promise<number>[] = [];
+    for (let at = 0; at < length; at += max) spans.push(this.readSpan(offset + at, out.subarray(at, Math.min(length, at + max))));
+    const got = await Promise.all(spans);
+    // the file ends in the first span that came back short
     let total = 0;
-    for (const p of parts) {
-      total += p.length;
-      if (p.length < max) break;
+    for (const n of got) {
+      total += n;
+      if (n < max) break;
     }
-    const out = into && into.length >= total ? into.subarray(0, total) : Buffer.allocUnsafe(total);
-    let pos = 0;
-    for (const p of parts) {
-      if (pos >= total) break;
-      p.copy(out, pos);
-      pos += p.length;
-    }
-    return out;
+    return out.subarray(0, total);
   }
 
   /** `count` blocks of `blockSize` from block `first`; throws when they do not all lie in the file. */
@@ -258,19 +264,14 @@ export class NfsFile {
     return buf;
   }
 
-  /** Up to `max` bytes at `offset`: one READ, plus more when the server answers short before EOF. */
-  private async readSpan(offset: number, length: number): Promise<Buffer> {
-    if (length === 0) return Buffer.alloc(0);
-    const first = await this.client.readRaw(this.fh, offset, length, this.path);
-    if (first.data.length === length || first.eof) return first.data;
-    const parts = [first.data];
-    let got = first.data.length;
-    while (got < length) {
-      const r = await this.client.readRaw(this.fh, offset + got, length - got, this.path);
-      parts.push(r.data);
+  /** Fills `into` from `offset`: one READ, plus more when the server answers short before EOF. Resolves to the bytes read. */
+  private async readSpan(offset: number, into: Buffer): Promise<number> {
+    let got = 0;
+    while (got < into.length) {
+      const r = await this.client.readRaw(this.fh, offset + got, into.length - got, this.path, into.subarray(got));
       got += r.data.length;
       if (r.eof || r.data.length === 0) break;
     }
-    return Buffer.concat(parts, got);
+    return got;
   }
 }

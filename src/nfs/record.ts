@@ -16,7 +16,10 @@ export class RecordError extends Error {
 
 /**
  * Splits a TCP byte stream into records. A record that lies whole inside one received chunk is
- * handed on as a view of that chunk (no copy); one spread over chunks is assembled once.
+ * handed on as a view of that chunk (no copy); one spread over chunks is assembled in a scratch
+ * buffer the parser reuses (no allocation per record). Either way the record is valid only during
+ * the `onRecord` call: a consumer that keeps bytes copies them (the chunk may be a reused receive
+ * buffer, and the scratch holds the next record next).
  */
 export class RecordParser {
   private readonly hdr = Buffer.alloc(4);
@@ -28,6 +31,8 @@ export class RecordParser {
   private fragHave = 0;
   private parts: Buffer[] = [];
   private partsLen = 0;
+  /** Where fragments spread over chunks are assembled; grows to the largest such fragment. */
+  private scratch = Buffer.alloc(0);
 
   constructor(private readonly onRecord: (record: Buffer) => void, private readonly maxRecord = 16 << 20) {}
 
@@ -50,7 +55,10 @@ export class RecordParser {
         this.endFragment(whole);
         continue;
       }
-      this.frag ??= Buffer.allocUnsafe(this.fragLen);
+      if (!this.frag) {
+        if (this.scratch.length < this.fragLen) this.scratch = Buffer.allocUnsafe(this.fragLen);
+        this.frag = this.scratch.subarray(0, this.fragLen);
+      }
       const n = Math.min(avail, this.fragLen - this.fragHave);
       chunk.copy(this.frag, this.fragHave, off, off + n);
       this.fragHave += n;
@@ -94,7 +102,8 @@ export class RecordParser {
     this.frag = undefined;
     this.fragHave = 0;
     if (!this.fragLast) {
-      this.parts.push(f);
+      // the fragments of a multi-fragment record are kept until its last one: copies (rare)
+      this.parts.push(Buffer.from(f));
       this.partsLen += f.length;
       return;
     }

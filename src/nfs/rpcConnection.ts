@@ -3,7 +3,7 @@
  * replies are matched to calls by xid in whatever order they come, every call has a timeout, and a
  * connection that dies rejects everything still pending with one error saying so.
  */
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tcpConnect, type Socket, type OnReadOpts } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { RecordParser, markRecord } from './record.js';
 import { MSG_REPLY, readReplyHeader, writeCallHeader, authNone, type RpcAuth } from './rpcMessage.js';
@@ -38,6 +38,19 @@ export interface CallOptions {
   replyBytes?: number;
 }
 
+/**
+ * Reads an accepted reply's results, synchronously, while the reply's bytes are valid (they sit in
+ * the connection's reused receive buffer): whatever it keeps it copies, e.g. a READ's data into the
+ * caller's buffer. Its result (or error) settles the call.
+ */
+export type ReplyDecoder<T> = (r: XdrReader) => T;
+
+/** The default decoder: the results as a reader over a copy of them. */
+const copyResults: ReplyDecoder<XdrReader> = (r) => new XdrReader(Buffer.from(r.buf.subarray(r.pos)));
+
+/** Bytes the socket reads into, reused for every read (a fresh 64 KiB buffer per read costs allocation and GC). */
+const RECEIVE_BUFFER_BYTES = 512 * 1024;
+
 export class RpcConnectionError extends Error {
   constructor(message: string) {
     super(message);
@@ -59,18 +72,19 @@ interface Pending {
   replyBytes: number;
   sent: boolean;
   timer: NodeJS.Timeout;
-  resolve: (r: XdrReader) => void;
+  decode: ReplyDecoder<unknown>;
+  resolve: (v: unknown) => void;
   reject: (e: Error) => void;
 }
 
 /** Opens the TCP connection, from a privileged local port when asked (retrying ports in use). */
-async function openSocket(o: RpcConnectOptions, label: string): Promise<Socket> {
+async function openSocket(o: RpcConnectOptions & { onread: OnReadOpts }, label: string): Promise<Socket> {
   const timeoutMs = o.connectTimeoutMs ?? 5000;
   for (let attempt = 0; ; attempt++) {
     const localPort = o.privilegedPort ? randomInt(600, 1024) : undefined;
     try {
       return await new Promise<Socket>((resolve, reject) => {
-        const s = tcpConnect({ host: o.host, port: o.port, localPort });
+        const s = tcpConnect({ host: o.host, port: o.port, localPort, onread: o.onread });
         const timer = setTimeout(() => {
           s.destroy();
           reject(new RpcConnectionError(`${label}: no TCP connection to ${o.host}:${o.port} within ${timeoutMs} ms`));
@@ -115,15 +129,7 @@ export class RpcConnection {
     readonly label: string,
     private readonly o: RpcConnectOptions,
   ) {
-    const parser = new RecordParser((rec) => this.onRecord(rec));
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        this.fail(`bad data from the server: ${(err as Error).message}`);
-      }
-    });
     socket.on('error', (err) => this.fail(err.message));
     socket.on('close', () => this.fail('connection closed'));
     socket.on('end', () => this.fail('server closed the connection'));
@@ -132,7 +138,26 @@ export class RpcConnection {
 
   static async connect(o: RpcConnectOptions): Promise<RpcConnection> {
     const label = o.label ?? 'RPC';
-    return new RpcConnection(await openSocket(o, label), label, o);
+    // the socket reads into one reused buffer (onread), the parser hands on views of it or of its
+    // own reused scratch, and each reply is decoded before the next read: no allocation per read
+    let conn: RpcConnection | undefined;
+    const parser = new RecordParser((rec) => conn!.onRecord(rec));
+    const receive = Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES);
+    const onread: OnReadOpts = {
+      buffer: receive,
+      callback: (n) => {
+        if (!conn || conn.dead) return false;
+        try {
+          parser.push(receive.subarray(0, n));
+        } catch (err) {
+          conn.fail(`bad data from the server: ${(err as Error).message}`);
+          return false;
+        }
+        return true;
+      },
+    };
+    conn = new RpcConnection(await openSocket({ ...o, onread }, label), label, o);
+    return conn;
   }
 
   get endpoint(): string {
@@ -149,11 +174,14 @@ export class RpcConnection {
   }
 
   /**
-   * Calls `proc` of program `prog` version `vers`; `args` appends the arguments. Resolves with a
-   * reader positioned at the results once the server accepted and ran the call.
+   * Calls `proc` of program `prog` version `vers`; `args` appends the arguments. Resolves once the
+   * server accepted and ran the call: with `decode`'s result (run on the reply as it arrives), by
+   * default a reader positioned at the results (over a copy of them).
    */
-  call(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string,
-    co: CallOptions = {}): Promise<XdrReader> {
+  call(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string, co?: CallOptions): Promise<XdrReader>;
+  call<T>(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string, co: CallOptions, decode: ReplyDecoder<T>): Promise<T>;
+  call<T>(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string,
+    co: CallOptions = {}, decode?: ReplyDecoder<T>): Promise<T | XdrReader> {
     if (this.dead) return Promise.reject(this.dead);
     const xid = this.nextXid;
     this.nextXid = (this.nextXid + 1) >>> 0;
@@ -168,9 +196,12 @@ export class RpcConnection {
     }
     const timeoutMs = co.timeoutMs ?? this.o.callTimeoutMs ?? 10_000;
     const label = `${this.label} ${what}`;
-    return new Promise<XdrReader>((resolve, reject) => {
+    return new Promise<T | XdrReader>((resolve, reject) => {
       const replyBytes = co.replyBytes ?? 0;
-      const p: Pending = { xid, what: label, msg, replyBytes, sent: false, resolve, reject, timer: undefined as never };
+      const p: Pending = {
+        xid, what: label, msg, replyBytes, sent: false, decode: decode ?? copyResults,
+        resolve: resolve as (v: unknown) => void, reject, timer: undefined as never,
+      };
       p.timer = setTimeout(() => this.timeout(p, timeoutMs), timeoutMs);
       this.pending.set(xid, p);
       if (this.pending.size === 1) this.socket.ref();
@@ -244,7 +275,7 @@ export class RpcConnection {
     this.settle(p);
     try {
       readReplyHeader(r, p.what);
-      p.resolve(r);
+      p.resolve(p.decode(r));
     } catch (err) {
       p.reject(err as Error);
     }
