@@ -62,10 +62,10 @@ test('frame reader: a DATA frame does not wait to be complete, and bad headers n
   assert.throws(() => new FrameReader().push(big), /frame length 67108864 at byte 0 exceeds/);
 });
 
-test('stream window: 64 ms of the link rate, at least 4 MiB, 8 MiB when the rate is unknown', async () => {
+test('stream window: 64 ms of the link rate, at least 8 MiB, 8 MiB when the rate is unknown', async () => {
   const { streamWindowMib } = await import('../src/strategy/pof.js');
   assert.equal(streamWindowMib(undefined), 8);
-  assert.equal(streamWindowMib(100), 4);
+  assert.equal(streamWindowMib(100), 8);
   assert.equal(streamWindowMib(1000), 8);
   assert.equal(streamWindowMib(10000), 77);
 });
