@@ -28,7 +28,7 @@ test('fuzz: streams, handshakes and the back-channel are all rejected, depth rep
   assert.ok(enc.stats().refPages > 0);
 
   const r = await fuzzTargetAgent({ pof, image: imagePath, cases: 8, handshakeCases: 24, backchannelCases: 12, seed: 5,
-    basePort: 47420 });
+    basePort: 27420 });
   console.log(`fuzz: ${JSON.stringify(r.byKind)}`);
   console.log(`depth: ${JSON.stringify(r.depth)}, RSS growth ${r.rssGrowthMb} MB`);
   assert.equal(r.cases.length, 8 + 24 + 12, 'no case hung');

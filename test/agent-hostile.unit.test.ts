@@ -16,7 +16,7 @@ import { runSourceAgent } from '../src/agent/source.js';
 import { pofbenchCommand } from '../src/util/paths.js';
 import { synthImageAndStream } from './helpers/synthStream.js';
 
-const PORT = 47391;
+const PORT = 27391;
 const dir = mkdtempSync(join(tmpdir(), 'pofbench-agent-hostile-'));
 let target: ChildProcess | undefined;
 const handles: { close(): unknown }[] = [];

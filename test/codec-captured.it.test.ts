@@ -98,7 +98,7 @@ test('a guest with virtio-mem: QEMU\'s early-setup device section passes through
   const scan = await buildScanIndex(c.disk);
   const s = encodeAll(stream, scan.index, scan.imageBlocks);
   assert.deepEqual(await decodeAll(s.pof, disk, scan.imageBlocks), stream, 'decode(encode(s)) == s');
-  const live = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 47314, index: ['--index', 'scan'] });
+  const live = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 27314, index: ['--index', 'scan'] });
   assert.equal(live.source.code, 0, live.source.log);
   assert.equal(live.target.code, 0, live.target.log);
   assert.ok(live.received.equals(stream), 'the live agents hand on exactly the stream');
@@ -166,7 +166,7 @@ test('pofbench stream encode | decode on a real stream: byte-identical, with sta
 test('live agents on loopback deliver the exact stream; changed NAS blocks come from the source', { timeout: 300_000 }, async () => {
   const c = cap.pagecache!;
   const stream = readFileSync(c.stream);
-  const ok = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 47311, index: ['--trace-log', c.trace] });
+  const ok = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 27311, index: ['--trace-log', c.trace] });
   assert.equal(ok.source.code, 0, ok.source.log);
   assert.equal(ok.target.code, 0, ok.target.log);
   assert.ok(ok.received.equals(stream), `destination got ${ok.received.length} bytes, expected ${stream.length}`);
@@ -193,7 +193,7 @@ test('live agents on loopback deliver the exact stream; changed NAS blocks come 
     n++;
   }
   closeSync(fd);
-  const fb = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: changed, port: 47312, index: ['--index', 'scan'] });
+  const fb = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: changed, port: 27312, index: ['--index', 'scan'] });
   assert.equal(fb.target.code, 0, fb.target.log);
   assert.ok(fb.received.equals(stream), 'byte-exact despite changed blocks');
   assert.ok(Number(fb.target.stats!.verify_mismatches) > 0 && fb.target.stats!.verify_mismatches === fb.target.stats!.fallback_pages,
@@ -203,7 +203,7 @@ test('live agents on loopback deliver the exact stream; changed NAS blocks come 
 test('a source agent with the wrong secret is refused before any byte reaches QEMU', { timeout: 120_000 }, async () => {
   const c = cap.idle!;
   writeFileSync(join(c.dir, 'x'), '');
-  const r = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 47313, srcSecret: 'b'.repeat(40), targetArgs: [] });
+  const r = await runAgentPair(c.dir, { stream: c.stream, srcImage: c.disk, dstImage: c.disk, port: 27313, srcSecret: 'b'.repeat(40), targetArgs: [] });
   assert.notEqual(r.source.code, 0);
   assert.equal(r.received.length, 0, 'nothing reached the destination QEMU');
   assert.match(r.source.log, /refused|authentication/);
@@ -213,7 +213,7 @@ test('fuzz: the real target agent rejects truncated/mutated real streams and ran
   const c = cap.idle!;
   const scan = await buildScanIndex(c.disk);
   const { pof } = encodeAll(readFileSync(c.stream), scan.index, scan.imageBlocks);
-  const r = await fuzzTargetAgent({ pof, image: c.disk, cases: 24, seed: 7, basePort: 47700 });
+  const r = await fuzzTargetAgent({ pof, image: c.disk, cases: 24, seed: 7, basePort: 27700 });
   console.log(`fuzz: ${JSON.stringify(r.byKind)}, RSS growth ${r.rssGrowthMb} MB`);
   assert.equal(r.cases.length, 24, 'no case hung');
   for (const k of r.cases) assert.equal(k.outcome, 'rejected', `case ${k.index} (${k.kind}): ${k.outcome}`);

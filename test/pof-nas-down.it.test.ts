@@ -61,7 +61,7 @@ for (const how of ['killed', 'hung'] as const) {
     writeFileSync(file, s);
     const ganesha = nas.ganeshaPid;
     const r = await runAgentPair(dir, {
-      stream: file, srcImage: join(dir, 'disk.raw'), dstImage: `nfs://${nas.server}/export/runs/disk.raw`, port: 47520 + (how === 'killed' ? 0 : 1),
+      stream: file, srcImage: join(dir, 'disk.raw'), dstImage: `nfs://${nas.server}/export/runs/disk.raw`, port: 27520 + (how === 'killed' ? 0 : 1),
       targetArgs: ['--nas-timeout-ms', '500'], sourceArgs: ['--retention-pages', '256'],
       // the target has opened the image over NFS; now the NAS goes away
       beforeStream: async () => { process.kill(ganesha, how === 'killed' ? 'SIGKILL' : 'SIGSTOP'); },

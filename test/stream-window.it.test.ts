@@ -20,7 +20,7 @@ test('stream window: with a slow destination QEMU the source keeps at most one w
     writeFileSync(join(dir, 'stream.bin'), stream);
     const windowMib = 1;
     const r = await runAgentPair(dir, {
-      stream: join(dir, 'stream.bin'), srcImage: join(dir, 'disk.raw'), dstImage: join(dir, 'disk.raw'), port: 47321,
+      stream: join(dir, 'stream.bin'), srcImage: join(dir, 'disk.raw'), dstImage: join(dir, 'disk.raw'), port: 27321,
       sourceArgs: ['--stream-window-mib', String(windowMib)], sinkBytesPerSec: 12 * 1024 * 1024,
     });
     assert.equal(r.source.code, 0, r.source.log);

@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunRecord } from '../runner/record.js';
 import { UserError } from '../util/errors.js';
+import { paramsDiff, recordParamsHash } from '../results/params.js';
 
 export interface ConfigKey {
   scenario: string;
@@ -27,13 +28,31 @@ export interface RecordGroup extends ConfigKey {
   workload: string;
 }
 
-async function readRecord(path: string): Promise<RunRecord | undefined> {
+/** Where loading and grouping say what they skipped or kept apart (default: stderr). */
+export type Warn = (message: string) => void;
+const warned = new Set<string>();
+/** Each warning once per process (the report groups the same records for several charts). */
+const toStderr: Warn = (m) => {
+  if (warned.has(m)) return;
+  warned.add(m);
+  console.error(`warning: ${m}`);
+};
+
+async function readRecord(path: string, warn: Warn): Promise<RunRecord | undefined> {
+  let text: string;
   try {
-    const r = JSON.parse(await readFile(path, 'utf8')) as RunRecord;
-    return r && typeof r === 'object' && typeof r.scenario === 'string' && typeof r.strategy === 'string' ? r : undefined;
+    text = await readFile(path, 'utf8');
   } catch {
-    return undefined; // not a run directory, or a run that never wrote its record
+    return undefined; // not a run directory
   }
+  try {
+    const r = JSON.parse(text) as RunRecord;
+    if (r && typeof r === 'object' && typeof r.scenario === 'string' && typeof r.strategy === 'string') return r;
+    warn(`${path} is not a run record (no scenario or strategy): not counted`);
+  } catch (err) {
+    warn(`${path} cannot be read as JSON (${(err as Error).message}): not counted`);
+  }
+  return undefined;
 }
 
 async function subdirs(dir: string): Promise<string[]> {
@@ -46,29 +65,29 @@ async function subdirs(dir: string): Promise<string[]> {
  * and run dirs one level deeper (a dir of result dirs). Oldest first within each level (run ids
  * start with a timestamp).
  */
-async function recordsIn(dir: string): Promise<RunRecord[]> {
+async function recordsIn(dir: string, warn: Warn): Promise<RunRecord[]> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`result directory ${dir} does not exist`, 'give directories written by "pofbench run --out DIR"');
-  const own = await readRecord(join(dir, 'run.json'));
+  const own = await readRecord(join(dir, 'run.json'), warn);
   if (own) return [own];
   const out: RunRecord[] = [];
   for (const name of await subdirs(dir)) {
-    const r = await readRecord(join(dir, name, 'run.json'));
+    const r = await readRecord(join(dir, name, 'run.json'), warn);
     if (r) { out.push(r); continue; }
     for (const inner of await subdirs(join(dir, name))) {
-      const r2 = await readRecord(join(dir, name, inner, 'run.json'));
+      const r2 = await readRecord(join(dir, name, inner, 'run.json'), warn);
       if (r2) out.push(r2);
     }
   }
   return out;
 }
 
-/** Records from all `dirs`, each run once (by run_id) even when dirs overlap. */
-export async function loadRecords(dirs: readonly string[]): Promise<RunRecord[]> {
+/** Records from all `dirs`, each run once (by run_id) even when dirs overlap; unreadable records are named. */
+export async function loadRecords(dirs: readonly string[], warn: Warn = toStderr): Promise<RunRecord[]> {
   const seen = new Set<string>();
   const out: RunRecord[] = [];
   for (const d of dirs) {
-    for (const r of await recordsIn(d)) {
+    for (const r of await recordsIn(d, warn)) {
       const id = typeof r.run_id === 'string' ? r.run_id : undefined;
       if (id !== undefined) {
         if (seen.has(id)) continue;
@@ -113,10 +132,93 @@ export function compareKeys(a: ConfigKey, b: ConfigKey, first = 'stock'): number
     || cmp(a.strategy, b.strategy);
 }
 
-/** Groups records by scenario + config_id + strategy, sorted by compareKeys. */
-export function groupRecords(records: readonly RunRecord[], baseline = 'stock'): RecordGroup[] {
-  const groups = new Map<string, RecordGroup>();
+/** What makes two runs of one scenario and config different experiments. */
+interface Variant { hash: string; qemu: string; rev: string; params: unknown }
+
+/**
+ * Runs of one scenario and config that differ in parameters (their hash), QEMU version or pofbench
+ * revision are different experiments (e.g. two sessions of one scenario name with other link caps).
+ * Unless `pool`, each variant becomes its own configuration: its config_id gains a label naming what
+ * differs (`link_cap_mbit=500`, `qemu 10.0.2`, `rev 1a2b3c`), and a warning says so.
+ */
+function separateVariants(records: readonly RunRecord[], pool: boolean, warn: Warn): RunRecord[] {
+  const byConfig = new Map<string, RunRecord[]>();
   for (const r of records) {
+    const k = JSON.stringify([r.scenario, configKey(r).config_id ?? null]);
+    (byConfig.get(k) ?? byConfig.set(k, []).get(k)!).push(r);
+  }
+  const out: RunRecord[] = [];
+  for (const rs of byConfig.values()) {
+    const hashOf = (r: RunRecord) => recordParamsHash(r);
+    const revOf = (r: RunRecord) => (typeof r.pofbench_rev === 'string' ? r.pofbench_rev : '');
+    // a run that failed before QEMU answered has no version: it belongs with the runs of its parameters and revision
+    const qemuOf = (r: RunRecord): string => {
+      if (typeof r.qemu_version === 'string' && r.qemu_version) return r.qemu_version;
+      const seen = new Set(rs.filter((x) => hashOf(x) === hashOf(r) && revOf(x) === revOf(r) && x.qemu_version).map((x) => x.qemu_version!));
+      return seen.size === 1 ? [...seen][0] : '';
+    };
+    const variants = new Map<string, Variant>();
+    const variantOf = new Map<RunRecord, string>();
+    for (const r of rs) {
+      const v: Variant = { hash: hashOf(r), qemu: qemuOf(r), rev: revOf(r), params: r.params };
+      const k = JSON.stringify([v.hash, v.qemu, v.rev]);
+      if (!variants.has(k)) variants.set(k, v);
+      variantOf.set(r, k);
+    }
+    if (variants.size < 2) {
+      out.push(...rs);
+      continue;
+    }
+    const all = [...variants.values()];
+    const ref = all[0];
+    const fields = [...new Set(all.flatMap((v) => paramsDiff(ref.params, v.params).map((d) => d.field)))];
+    const qemuDiffers = new Set(all.map((v) => v.qemu)).size > 1;
+    const revDiffers = new Set(all.map((v) => v.rev)).size > 1;
+    const what = [...fields, ...(qemuDiffers ? ['qemu_version'] : []), ...(revDiffers ? ['pofbench_rev'] : [])];
+    const name = `${rs[0].scenario}${configKey(rs[0]).config_id !== undefined ? ` [${configKey(rs[0]).config_id}]` : ''}`;
+    const values = (f: string) => [...new Set(all.map((v) => (f === 'qemu_version' ? v.qemu : f === 'pofbench_rev' ? v.rev : valueAt(v.params, f))))].join(' vs ');
+    const detail = what.map((f) => `${f} (${values(f)})`).join(', ') || `parameters' hash (${all.map((v) => v.hash).join(' vs ')})`;
+    if (pool) {
+      warn(`--pool: merging ${rs.length} runs of scenario ${name} that differ in ${detail}`);
+      out.push(...rs);
+      continue;
+    }
+    warn(`runs of scenario ${name} differ in ${detail}: kept apart as ${variants.size} configurations (--pool merges them)`);
+    const labelOf = (v: Variant): string => {
+      const parts = fields.map((f) => `${f.replace(/^.*\./, '')}=${valueAt(v.params, f)}`);
+      if (qemuDiffers) parts.push(`qemu ${v.qemu || '?'}`);
+      if (revDiffers) parts.push(`rev ${v.rev || '?'}`);
+      return parts.join(', ') || `params ${v.hash}`;
+    };
+    for (const r of rs) {
+      const label = labelOf(variants.get(variantOf.get(r)!)!);
+      const base = configKey(r).config_id;
+      out.push({ ...r, config_id: base !== undefined ? `${base}; ${label}` : label });
+    }
+  }
+  return out;
+}
+
+/** A parameter's value by dotted path, for labels. */
+function valueAt(params: unknown, path: string): string {
+  let v: unknown = params;
+  for (const k of path.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v === undefined ? '(absent)' : typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export interface GroupOptions {
+  /** Merge runs that differ in parameters, QEMU version or revision (with a warning). */
+  pool?: boolean;
+  warn?: Warn;
+}
+
+/**
+ * Groups records by scenario + config_id + strategy, sorted by compareKeys. Runs that differ in
+ * parameters, QEMU version or pofbench revision are never pooled (see separateVariants).
+ */
+export function groupRecords(records: readonly RunRecord[], baseline = 'stock', o: GroupOptions = {}): RecordGroup[] {
+  const groups = new Map<string, RecordGroup>();
+  for (const r of separateVariants(records, o.pool ?? false, o.warn ?? toStderr)) {
     const key = configKey(r);
     const id = JSON.stringify([key.scenario, key.config_id ?? null, key.strategy]);
     let g = groups.get(id);

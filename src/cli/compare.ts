@@ -7,31 +7,37 @@ import { COMPARE_FORMATS, renderComparison, type CompareFormat } from '../report
 import { UserError } from '../util/errors.js';
 import { parseChoice, parseInteger } from './analysisArgs.js';
 
-interface CompareOpts { format: string; fields?: string; baseline?: string; seed: string; resamples: string }
+interface CompareOpts { format: string; fields?: string; baseline?: string; seed: string; resamples: string; pool?: boolean }
+
+/** What `pofbench compare` prints for `dirs` (also the end of `pofbench run` with two or more strategies). */
+export async function comparisonText(dirs: string[], o: { format?: string; fields?: string; baseline?: string; seed?: string; resamples?: string; pool?: boolean } = {}): Promise<string> {
+  const format = parseChoice<CompareFormat>(o.format ?? 'table', '--format', COMPARE_FORMATS);
+  const seed = parseInteger(o.seed ?? String(DEFAULT_SEED), '--seed', 0);
+  const resamples = parseInteger(o.resamples ?? String(DEFAULT_RESAMPLES), '--resamples', 1);
+  const records = await loadRecords(dirs);
+  const fields = o.fields === undefined ? [...DEFAULT_COMPARE_FIELDS] : parseFieldList(o.fields, '--fields', records);
+  const baseline = o.baseline ?? 'stock';
+  const groups = groupRecords(records, baseline, { pool: o.pool });
+  if (o.baseline !== undefined && !groups.some((g) => g.strategy === baseline)) {
+    throw new UserError(`no runs with --baseline strategy "${baseline}"`, `strategies present: ${[...new Set(groups.map((g) => g.strategy))].sort().join(', ')}`);
+  }
+  if (groups.length === 0) throw new UserError(`only warm-up runs in ${dirs.join(', ')}`, 'nothing to compare');
+  const comparison = compareGroups(groups, { fields, baseline, seed, resamples });
+  return renderComparison(comparison, format, { baseline, resamples });
+}
 
 /** `pofbench compare DIR... [--format table|markdown|csv|json] [--fields f1,f2] [--baseline stock]` */
 export function registerCompareCommand(program: Command): void {
   program.command('compare')
     .description('per scenario/config: median, IQR and n of each metric per strategy, and the change against the baseline with a 95 % bootstrap interval')
-    .argument('<dirs...>', 'result directories (run dirs <run-id>/run.json, or a dir of such dirs)')
+    .argument('<dirs...>', 'session directories, a results root holding sessions, or run directories (<run-id>/run.json)')
     .option('--format <f>', `output format: ${COMPARE_FORMATS.join(', ')}`, 'table')
     .option('--fields <list>', `comma-separated run.json fields (default: ${DEFAULT_COMPARE_FIELDS.join(',')})`)
     .option('--baseline <strategy>', 'strategy the others are compared against (default: stock)')
     .option('--seed <n>', 'bootstrap seed', String(DEFAULT_SEED))
     .option('--resamples <n>', 'bootstrap resamples', String(DEFAULT_RESAMPLES))
+    .option('--pool', 'merge runs of one scenario/config that differ in parameters, QEMU version or revision (default: kept apart, with a warning)')
     .action(async (dirs: string[], o: CompareOpts) => {
-      const format = parseChoice<CompareFormat>(o.format, '--format', COMPARE_FORMATS);
-      const seed = parseInteger(o.seed, '--seed', 0);
-      const resamples = parseInteger(o.resamples, '--resamples', 1);
-      const records = await loadRecords(dirs);
-      const fields = o.fields === undefined ? [...DEFAULT_COMPARE_FIELDS] : parseFieldList(o.fields, '--fields', records);
-      const baseline = o.baseline ?? 'stock';
-      const groups = groupRecords(records, baseline);
-      if (o.baseline !== undefined && !groups.some((g) => g.strategy === baseline)) {
-        throw new UserError(`no runs with --baseline strategy "${baseline}"`, `strategies present: ${[...new Set(groups.map((g) => g.strategy))].sort().join(', ')}`);
-      }
-      if (groups.length === 0) throw new UserError(`only warm-up runs in ${dirs.join(', ')}`, 'nothing to compare');
-      const comparison = compareGroups(groups, { fields, baseline, seed, resamples });
-      process.stdout.write(renderComparison(comparison, format, { baseline, resamples }));
+      process.stdout.write(await comparisonText(dirs, o));
     });
 }

@@ -4,10 +4,46 @@ import { resolve } from 'node:path';
 import { InfluxSink } from '../sinks/influx.js';
 import { UserError } from '../util/errors.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
+import { table } from 'table';
+import { listSessions, type SessionSummary } from '../results/session.js';
+
+/** One line per session: when, what, how it ended, where. */
+function renderSessions(list: readonly SessionSummary[]): string {
+  const head = ['session', 'started (UTC)', 'status', 'scenarios', 'strategies', 'completed', 'failed', 'path'];
+  const rows = list.map((s) => {
+    const m = s.manifest;
+    const scen = m ? [...new Set(m.scenarios.map((x) => x.name))] : [];
+    const strat = m ? [...new Set(m.scenarios.flatMap((x) => x.strategies))] : [];
+    return [
+      m?.session_id ?? '(no session)', m ? m.started_at.replace('T', ' ').replace(/\.\d+Z$/, '') : '-', m?.status ?? (s.problem ?? '-'),
+      scen.length > 3 ? `${scen.slice(0, 3).join(', ')} +${scen.length - 3}` : scen.join(', ') || '-', strat.join(', ') || '-',
+      String(s.completed), String(s.failed + s.unreadable.length), s.dir,
+    ];
+  });
+  return table([head, ...rows], { columns: { 2: { width: 16, wrapWord: true }, 3: { width: 28, wrapWord: true } } });
+}
 
 /** `pofbench results push DIR [--influx-...]` */
 export function registerResultsCommand(program: Command): void {
-  const results = program.command('results').description('work with result directories (OUT/<run-id>/)');
+  const results = program.command('results').description('work with results: sessions (OUT/<session-id>/session.json) and their runs');
+
+  results.command('list')
+    .description('the sessions under a results root: when, what, how many runs completed and failed')
+    .argument('[dir]', 'results root (the --out of pofbench run)', 'results')
+    .option('--json', 'print the sessions as JSON')
+    .action(async (dir: string, o: { json?: boolean }) => {
+      const list = await listSessions(resolve(dir));
+      if (o.json) {
+        console.log(JSON.stringify(list, null, 2));
+        return;
+      }
+      if (list.length === 0) {
+        console.log(`no sessions under ${resolve(dir)}`);
+        return;
+      }
+      process.stdout.write(renderSessions(list));
+      for (const s of list) for (const f of s.unreadable) console.error(`warning: unreadable run record ${f}`);
+    });
 
   addInfluxOptions(results.command('push')
     .description('send the runs spooled while InfluxDB was unreachable (DIR/<run-id>/influx-spool.lp, or DIR itself); each spool is sent once')

@@ -14,6 +14,13 @@ import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOption
 import { accelConflicts } from '../qemu/migrationSettings.js';
 import type { Scenario } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
+import { countSessionRuns, createSessionDir, readSession, writeSession, type SessionManifest, type SessionStatus } from '../results/session.js';
+import { paramsHash, runParams } from '../results/params.js';
+import { pofbenchRevision } from '../runner/session.js';
+import { defaultSeed } from '../runner/order.js';
+import type { RunRecord } from '../runner/record.js';
+import { loadRecords } from '../analysis/group.js';
+import { comparisonText } from './compare.js';
 
 /** Scenario settings the testbed's accelerator cannot honour are refused before any run starts. */
 function assertAccelSupports(scenarios: Scenario[], accel: 'tcg' | 'kvm'): void {
@@ -32,14 +39,14 @@ async function resolveTestbeds(which: string, log: (l: string) => void): Promise
 /** `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out DIR | --resume DIR]` */
 export function registerRunCommand(program: Command): void {
   addInfluxOptions(program.command('run')
-    .description('run migrations of the given scenarios and print a table; records go to OUT/<run-id>/run.json')
+    .description('run migrations of the given scenarios (one session: OUT/<session-id>/session.json, a directory per run) and print a table; with two or more strategies, the comparison')
     .argument('<scenarios...>', 'scenario YAML files')
     .option('--strategies <list>', 'comma-separated strategies (stock, pof, pof-scan); default: the scenario\'s own list')
     .option('--repeat <n>', 'repeats per configuration and strategy (default: the scenario\'s repeat)')
     .option('--seed <n>', 'seed of the shuffled run order (default: from the clock, printed so the order can be reproduced)')
     .option('--warmup-runs <n>', 'record the first N runs of each configuration and strategy as warmup: true (statistics discard them)', '0')
-    .option('--out <dir>', 'results directory', 'results')
-    .option('--resume <dir>', 'reuse this results directory (instead of --out): skip runs it has completed (same scenario, config, strategy, repeat), run failed and missing ones')
+    .option('--out <dir>', 'results root: the session gets its own directory under it', 'results')
+    .option('--resume <session>', 'continue this session directory (instead of --out): skip runs it has completed (same scenario, config, strategy, repeat and parameters), run failed and missing ones')
     .option('--testbed <local|FILE>', 'the local namespace testbed (brought up if needed), a testbed YAML/JSON file, or an Ansible inventory (lab mode; see ansible/README.md)', 'local')
     .option('--parallel-pairs', 'with several host pairs in the inventory: shard the runs across the pairs, side by side (records carry pair); default: the first pair only')
     .option('--skip-preflight', 'do not check the testbed before the run (ssh, QEMU, /dev/kvm, NAS mount and image, clocks, memory)')
@@ -48,10 +55,12 @@ export function registerRunCommand(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--json', 'print the records as JSON instead of a table'))
     .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean; verifyRam?: boolean; parallelPairs?: boolean; skipPreflight?: boolean }) => {
-      const { scenarios, strategies, repeat, seed, warmupRuns, resumeDir } = await planInputs(files, o);
+      const inputs = await planInputs(files, o);
+      const { scenarios, strategies, repeat, warmupRuns, resumeDir } = inputs;
+      // the session to resume must be one (its manifest), checked before anything starts
+      const earlier = resumeDir ? await readSession(resumeDir) : undefined;
       // strategy/capability conflicts and unknown strategies are refused here, before anything starts
       planSession(scenarios, { strategies, repeat });
-      const outDir = resumeDir ?? resolve(o.out);
       const log = (l: string) => { if (!o.quiet) console.error(`  ${l}`); };
       const influx = influxConfig(o);
       const sink = influx ? new InfluxSink(influx, log) : undefined;
@@ -65,10 +74,55 @@ export function registerRunCommand(program: Command): void {
         await assertPreflight(pairs, { image, memoryMib: Math.max(...scenarios.map((s) => s.guest.memory_mib)) }, log);
       }
       const testbed = pairs[0];
-      const records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, pairs, image, outDir, quiet: o.quiet, verifyRam: o.verifyRam,
-        onRecord: sink && (async (record, runDir) => { await sink.writeRun(record, runDir); }) });
-      console.log(o.json ? JSON.stringify(records, null, 2) : renderRunTable(records));
-      if (!o.quiet) console.error(`results: ${outDir}/<run-id>/run.json`);
+      const seed = inputs.seed ?? defaultSeed();
+      const started = new Date().toISOString();
+      const names = scenarios.map((sc) => sc.name);
+      const session = earlier && resumeDir ? { id: earlier.session_id, dir: resumeDir } : await createSessionDir(resolve(o.out), names);
+      const plannedStrategies = (sc: Scenario) => strategies ?? sc.strategies;
+      const manifest: SessionManifest = {
+        session_id: session.id, status: 'running', started_at: earlier?.started_at ?? started, seed,
+        command_line: process.argv.slice(2), pofbench_rev: await pofbenchRevision(),
+        testbed: { kind: testbed.kind, accel: testbed.accel, pairs: pairs.map((p) => ({ ...(p.pair !== undefined ? { pair: p.pair } : {}), src: p.hosts.src.name, dst: p.hosts.dst.name, nas: p.hosts.nas.name })) },
+        qemu_versions: { ...earlier?.qemu_versions },
+        scenarios: scenarios.map((sc) => {
+          const params = runParams(sc, testbed.accel, image.id);
+          return { name: sc.name, file: sc.file, ...(sc.config_id ? { config_id: sc.config_id } : {}), strategies: plannedStrategies(sc), repeat: repeat ?? sc.repeat, params_hash: paramsHash(params), params };
+        }),
+        runs: { planned: 0, completed: 0, failed: 0, warmups: 0 },
+        ...(earlier ? { resumed_at: [...(earlier.resumed_at ?? []), started] } : {}),
+      };
+      await writeSession(session.dir, manifest);
+      log(`session ${session.id}: ${session.dir}`);
+      const finish = async (status: SessionStatus, records: readonly RunRecord[]) => {
+        for (const r of records) if (r.qemu_version) manifest.qemu_versions[r.src_host] = r.qemu_version;
+        manifest.runs = { planned: records.length, ...(await countSessionRuns(session.dir)) };
+        manifest.status = status;
+        manifest.ended_at = new Date().toISOString();
+        await writeSession(session.dir, manifest);
+      };
+      let records: RunRecord[];
+      try {
+        records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, pairs, image, outDir: session.dir, quiet: o.quiet, verifyRam: o.verifyRam,
+          onRecord: sink && (async (record, runDir) => { await sink.writeRun(record, runDir); }),
+          onInterrupted: (sig, done) => finish('interrupted', done) });
+      } catch (err) {
+        await finish('failed', []).catch(() => undefined);
+        throw err;
+      }
+      await finish(records.some((r) => r.status !== 'completed') ? 'failed' : 'completed', records);
+      if (o.json) {
+        console.log(JSON.stringify(records, null, 2));
+        console.error(`session: ${session.dir}`);
+      } else {
+        console.log(renderRunTable(records));
+        // the session's stock-vs-pof comparison, exactly as `pofbench compare SESSION` prints it
+        const ran = new Set((await loadRecords([session.dir]).catch(() => [])).filter((r) => r.status === 'completed' && r.warmup !== true).map((r) => r.strategy));
+        if (ran.size >= 2) {
+          console.log(`\ncomparison (pofbench compare ${session.dir}):\n`);
+          process.stdout.write(await comparisonText([session.dir]));
+        }
+        console.log(`session: ${session.dir}`);
+      }
       if (records.some((r) => r.status !== 'completed')) process.exitCode = 1;
     });
 }

@@ -13,6 +13,7 @@ import { parseScenario } from '../scenario/load.js';
 import { runSession } from '../runner/session.js';
 import type { RunRecord } from '../runner/record.js';
 import { readRecords } from '../sinks/resultStore.js';
+import { listSessions } from '../results/session.js';
 import { InfluxSink } from '../sinks/influx.js';
 import { pofbenchCommand } from '../util/paths.js';
 import { sleep } from '../util/exec.js';
@@ -124,7 +125,9 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
       }
     });
     await child;
-    const after = await readRecords(out);
+    // `pofbench run` made one session under `out`: the records, and what --resume continues
+    const session = (await listSessions(out).catch(() => [])).find((x) => x.manifest)?.dir ?? out;
+    const after = await readRecords(session);
     const interrupted = after.find((r) => r.scenario === `fault-${name}`);
     // SIGINT: the runner cleans up before it exits, so nothing of the run may be left even before --resume
     let leftovers = (await leftoversAfter()).map((l) => `after ${signal}: ${l}`);
@@ -136,9 +139,9 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
       leftovers = [...runLeftovers(), ...pofbenchNamespaces().map((n) => `netns ${n}`)];
       testbed = await o.bringUp();
     }
-    const resumed = await execa(node, [main, 'run', file, '--strategies', 'stock', '--verify-ram', '--resume', out, '--seed', '1', '--quiet'], { reject: false, all: true });
+    const resumed = await execa(node, [main, 'run', file, '--strategies', 'stock', '--verify-ram', '--resume', session, '--seed', '1', '--quiet'], { reject: false, all: true });
     leftovers = [...leftovers, ...await leftoversAfter()];
-    const final = (await readRecords(out)).filter((r) => r.scenario === `fault-${name}`);
+    const final = (await readRecords(session)).filter((r) => r.scenario === `fault-${name}`);
     const completed = final.filter((r) => r.status === 'completed').length;
     const done = final.find((r) => r.status === 'completed');
     // SIGINT: the runner writes the reason before it exits; SIGKILL: the provisional record stays

@@ -28,7 +28,8 @@ import { processCpuSeconds } from '../util/procStat.js';
 import { cpuComponents, snapshotCpu } from '../metrics/cpuAccounting.js';
 import { pofPathCost } from '../metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../metrics/switchover.js';
-import { accelConflicts, migrationParams, qemuMigrationSettings, usesDirtyLimit } from '../qemu/migrationSettings.js';
+import { accelConflicts, qemuMigrationSettings, usesDirtyLimit } from '../qemu/migrationSettings.js';
+import { paramsHash, runParams } from '../results/params.js';
 
 export interface TestbedHosts { src: SshHost; dst: SshHost; nas: SshHost }
 
@@ -199,11 +200,9 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     error: 'runner did not finish this run (interrupted)', started_at: new Date().toISOString(),
     testbed: testbed.kind, ...(testbed.pair !== undefined ? { pair: testbed.pair } : {}),
     src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name, pofbench_rev: o.pofbenchRev,
-    params: {
-      memory_mib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus, accel: testbed.accel,
-      ...migrationParams(scenario.migration), workload: scenario.workload, image_id: image.id,
-    },
+    params: runParams(scenario, testbed.accel, image.id),
   };
+  record.params_hash = paramsHash(record.params);
   await dir.writeRecord(record);
   await dir.writeText('scenario.json', `${JSON.stringify(scenario, null, 2)}\n`);
   const env = await collectEnvironment(testbed, hosts, o.pofbenchRev);

@@ -27,6 +27,8 @@ export interface RunRecord {
   qemu_version?: string;
   pofbench_rev: string;
   params: Record<string, unknown>;
+  /** 12 hex digits of the SHA-256 of `params` (canonical JSON): runs with equal hashes ran the same experiment. */
+  params_hash?: string;
   // times
   total_time_ms?: number;
   /** From `migrate` until the destination holds the whole state (its incoming migration completed; it then runs at once, or stays paused under --verify-ram). For pof this includes draining the agents' pipeline, which the source's QMP times do not see. */

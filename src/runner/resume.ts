@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { readRecords } from '../sinks/resultStore.js';
 import { UserError } from '../util/errors.js';
+import type { Scenario } from '../scenario/types.js';
+import { describeDiffs, paramsDiff, paramsHash, recordParamsHash, runParams } from '../results/params.js';
 
 /** What identifies a run across sessions (never the run id: it holds a timestamp). */
 export interface RunIdentity {
@@ -20,12 +22,39 @@ export function groupKey(r: Omit<RunIdentity, 'repeat'>): string {
   return JSON.stringify([r.scenario, r.config_id ?? '', r.strategy]);
 }
 
+/** A completed run of the session being resumed: who it is, and what it ran with. */
+export interface CompletedRun extends RunIdentity {
+  params?: Record<string, unknown>;
+  params_hash?: string;
+}
+
 /**
  * The runs recorded as completed under a results directory (its `<run-id>/run.json` files); failed
  * and interrupted runs are not, so they run again.
  */
-export async function completedRuns(dir: string): Promise<RunIdentity[]> {
+export async function completedRuns(dir: string): Promise<CompletedRun[]> {
   const st = await stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new UserError(`--resume ${dir}: no such results directory`, 'pass the --out directory of the session to resume');
   return (await readRecords(dir)).filter((r) => r.status === 'completed' && typeof r.scenario === 'string' && typeof r.strategy === 'string' && typeof r.repeat === 'number');
+}
+
+/**
+ * Resuming continues the same experiment: a completed run of a configuration the scenario files now
+ * describe with other parameters (a different link cap, guest size, image, accelerator …) would be
+ * counted as done, and its numbers pooled with the new runs'. Refused, naming what changed.
+ */
+export function assertSameParams(completed: readonly CompletedRun[], scenarios: readonly Scenario[], accel: string, imageId: string): void {
+  for (const s of scenarios) {
+    const planned = runParams(s, accel, imageId);
+    const hash = paramsHash(planned);
+    const configId = s.config_id ?? '';
+    const earlier = completed.find((r) => r.scenario === s.name && (r.config_id ?? '') === configId && r.params !== undefined
+      && recordParamsHash(r) !== hash);
+    if (!earlier) continue;
+    const diffs = paramsDiff(earlier.params, planned);
+    const what = `${s.name}${s.config_id ? ` [${s.config_id}]` : ''}`;
+    throw new UserError(`--resume: scenario ${what} was run in this session with other parameters: `
+      + `${diffs.length ? describeDiffs(diffs.map((d) => ({ ...d, a: `${d.a ?? '(absent)'} (session)`, b: `${d.b ?? '(absent)'} (now)` }))) : `params hash ${recordParamsHash(earlier)} vs ${hash}`}`,
+    'resume with the scenario files the session ran, or start a new session (--out)');
+  }
 }

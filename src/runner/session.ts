@@ -9,7 +9,7 @@ import type { MigrationStrategy } from '../strategy/types.js';
 import { planSession } from '../plan/plan.js';
 import { etaSeconds, formatDuration } from '../plan/estimate.js';
 import { defaultSeed } from './order.js';
-import { completedRuns } from './resume.js';
+import { assertSameParams, completedRuns } from './resume.js';
 import { createWorkload } from '../workload/index.js';
 import { runMigration, type TestbedHosts, type MigrationRunOptions } from './migrationRun.js';
 import { shardRuns } from './shard.js';
@@ -59,6 +59,8 @@ export interface SessionOptions {
   onRecord?: (record: RunRecord, runDir: string) => Promise<void>;
   /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
   verifyRam?: boolean;
+  /** Called after an interrupt (SIGINT/SIGTERM), once the runs in flight wrote their records, right before the process exits. */
+  onInterrupted?: (signal: string, records: readonly RunRecord[]) => Promise<void>;
   /** Fault injection: called once each migration has started (see src/faults). */
   onMigrating?: MigrationRunOptions['onMigrating'];
   /**
@@ -80,6 +82,7 @@ export interface SessionOptions {
 export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const seed = o.seed ?? defaultSeed();
   const completed = o.resume ? await completedRuns(o.outDir) : [];
+  assertSameParams(completed, o.scenarios, o.testbed.accel, o.image.id);
   const plan = planSession(o.scenarios, { strategies: o.strategies, repeat: o.repeat, seed, warmupRuns: o.warmupRuns, completed });
   for (const s of o.scenarios) {
     if (o.verifyRam && s.workload.type === 'web') {
@@ -126,6 +129,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
       // each interrupted run then fails fast and writes its record with the reason before we exit
       await Promise.race([Promise.allSettled(running), sleep(RECORD_AFTER_SIGNAL_MS)]);
+      await o.onInterrupted?.(sig, records).catch(() => undefined);
       closeAll();
       process.exit(130);
     })();

@@ -59,10 +59,15 @@ export async function readRunDir(dir: string): Promise<RunData | undefined> {
   let record: RunRecord;
   try {
     record = JSON.parse(text) as RunRecord;
-  } catch {
-    return undefined; // a record being written by a crashed runner: not a run we can report
+  } catch (err) {
+    // e.g. a record a crashed runner was writing: named, never skipped silently
+    console.error(`warning: ${join(dir, 'run.json')} cannot be read as JSON (${(err as Error).message}): not reported`);
+    return undefined;
   }
-  if (!isObj(record) || typeof record.run_id !== 'string') return undefined;
+  if (!isObj(record) || typeof record.run_id !== 'string') {
+    console.error(`warning: ${join(dir, 'run.json')} is not a run record (no run_id): not reported`);
+    return undefined;
+  }
   const qmp = parseJsonl(await readOptional(join(dir, 'series', 'qmp.jsonl')) ?? '', isQmpRow);
   const webText = await readOptional(join(dir, 'series', 'web.jsonl'));
   return { dir, record, qmp, ...(webText === undefined ? {} : { web: parseJsonl(webText, isWebRow) }) };
