@@ -85,3 +85,37 @@ test('recommend picks within the limit and names the constraint when nothing qua
   await assert.rejects(run('recommend', dir, '--workload', 'pagecache', '--max-downtime-ms', 'soon'), userError(/--max-downtime-ms must be a number/));
   await assert.rejects(run('recommend', dir, '--workload', 'pagecache', '--max-downtime-ms', '100', '--prefer', 'speed'), userError(/^unknown field "speed" in --prefer/));
 });
+
+test('release gate: compare --baseline SESSION --fail-above PCT exits 3 on a regression beyond PCT, 0 without', async () => {
+  const base = tempDir();
+  const same = tempDir();
+  const slower = tempDir();
+  try {
+  const runs = (dir: string, times: number[]) => writeRecords(dir, [
+    ...times.map((t) => rec({ strategy: 'stock' }, { total_time_ms: t, migration_link_bytes: 1000 })),
+    ...times.map((t) => rec({ strategy: 'pof' }, { total_time_ms: t / 2, migration_link_bytes: 200 })),
+  ]);
+  runs(base, [1000, 1010, 990, 1005, 995]);
+  runs(same, [1002, 1008, 992, 1001, 997]);
+  runs(slower, [1300, 1310, 1290, 1305, 1295]);
+  const judge = async (dir: string) => {
+    process.exitCode = 0;
+    const out = await run('compare', dir, '--baseline', base, '--fail-above', '10', '--fields', 'total_time_ms,migration_link_bytes');
+    const code = process.exitCode;
+    process.exitCode = 0;
+    return { out, code };
+  };
+  const ok = await judge(same);
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /gate: no metric regressed by more than 10 %/);
+  const bad = await judge(slower);
+  assert.equal(bad.code, 3, bad.out);
+  assert.match(bad.out, /REGRESSED quick \/ stock total_time_ms: 1000 -> 1300 \(\+30\.0 %/);
+  assert.match(bad.out, /REGRESSED quick \/ pof total_time_ms: 500 -> 650 \(\+30\.0 %/);
+  assert.match(bad.out, /ok {8}quick \/ stock migration_link_bytes: 1000 -> 1000 \(\+0\.0 %/);
+  assert.match(bad.out, /gate: 2 metric\(s\) regressed by more than 10 %/);
+  await assert.rejects(run('compare', slower, '--fail-above', '10'), userError(/--fail-above needs --baseline SESSION/));
+  } finally {
+    for (const d of [base, same, slower]) rmSync(d, { recursive: true, force: true });
+  }
+});

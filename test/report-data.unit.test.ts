@@ -68,11 +68,10 @@ before(async () => {
   // pof r1: failed (timeout), with a QMP series that never converged and no measurements
   await writeRun(root, record({
     run_id: 'r-anon-pof-r1', strategy: 'pof', repeat: 1, status: 'failed', error: 'migration did not complete within migration.timeout_s=300 s',
-    qemu_version: '8.2.0', pofbench_rev: 'def5678',
   }), { qmp: jsonl([qmpRow(T0 + 200000, 'active', 2, 510, 1), qmpRow(T0 + 500000, 'cancelling', 9000, 300, 40)]) });
-  // a warm-up run (in a nested results dir): counted, never drawn
+  // a warm-up run (in a nested results dir), of another QEMU and revision: counted, never drawn
   await writeRun(root, record({
-    run_id: 'r-anon-stock-w0', strategy: 'stock', warmup: true, total_time_ms: 99000, downtime_ms: 9999, app_downtime_ms: 9999,
+    run_id: 'r-anon-stock-w0', strategy: 'stock', warmup: true, qemu_version: '8.2.0', pofbench_rev: 'def5678', total_time_ms: 99000, downtime_ms: 9999, app_downtime_ms: 9999,
     migration_link_bytes: 9999 * MiB, storage_link_bytes: 9999 * MiB,
   }), { qmp: jsonl([qmpRow(T0 - 60000, 'completed', 512, 0, 1)]), web: jsonl([{ t: T0 - 60000, p50_ms: 1, p99_ms: 2, max_ms: 3, rps: 1, errors: 0 }]) });
   // a second scenario swept over two link caps (two configurations)

@@ -278,5 +278,6 @@ test('pofbench plan prints the expanded matrix and its estimate as JSON, startin
   assert.equal(table.exitCode, 0, table.stderr);
   assert.match(table.stdout, /scenario.*config.*strategy.*repeat.*guest MiB.*workload.*link cap/);
   assert.match(table.stdout, /link_cap_mbit=250,downtime_limit_ms=100/);
-  assert.match(table.stdout, /91 runs.*\nestimated duration: \d+/);
+  // + quick.yaml: stock and pof, one repeat each
+  assert.match(table.stdout, /92 runs.*\nestimated duration: \d+/);
 });

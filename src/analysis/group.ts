@@ -159,10 +159,11 @@ function separateVariants(records: readonly RunRecord[], pool: boolean, warn: Wa
     };
     const variants = new Map<string, Variant>();
     const variantOf = new Map<RunRecord, string>();
-    for (const r of rs) {
+    // warm-up runs are discarded by every analysis: they never make a variant of their own
+    for (const r of [...rs.filter((x) => x.warmup !== true), ...rs.filter((x) => x.warmup === true)]) {
       const v: Variant = { hash: hashOf(r), qemu: qemuOf(r), rev: revOf(r), params: r.params };
       const k = JSON.stringify([v.hash, v.qemu, v.rev]);
-      if (!variants.has(k)) variants.set(k, v);
+      if (!variants.has(k) && r.warmup !== true) variants.set(k, v);
       variantOf.set(r, k);
     }
     if (variants.size < 2) {
@@ -191,7 +192,9 @@ function separateVariants(records: readonly RunRecord[], pool: boolean, warn: Wa
       return parts.join(', ') || `params ${v.hash}`;
     };
     for (const r of rs) {
-      const label = labelOf(variants.get(variantOf.get(r)!)!);
+      const v = variants.get(variantOf.get(r)!);
+      if (!v) continue; // a warm-up of no measured variant: nothing would ever show it
+      const label = labelOf(v);
       const base = configKey(r).config_id;
       out.push({ ...r, config_id: base !== undefined ? `${base}; ${label}` : label });
     }
