@@ -90,6 +90,8 @@ test('compare JSON: rows and changes field by field', () => {
     min: { total_time_ms: 1000, downtime_ms: 100, app_downtime_ms: 100 },
     max: { total_time_ms: 10000, downtime_ms: 100, app_downtime_ms: 100 },
     ci95: { total_time_ms: bootstrapMedianCI(STOCK_T, { seed: 5 }), downtime_ms: [100, 100], app_downtime_ms: [100, 100] },
+    // median 2500, MAD 1000: 10000 lies 7500 > 3 x 1.4826 x 1000 away
+    outliers: { total_time_ms: [10000] },
   });
   const pof = json.rows[1];
   assert.equal(pof.strategy, 'pof');
@@ -130,11 +132,11 @@ test('compare markdown is ready for release notes', () => {
   assert.deepEqual(md.slice(0, 11), [
     '### quick',
     '',
-    'stock: 4 runs, 1 failed · pof: 3 runs',
+    'stock: 4 runs, 1 failed · pof: 3 runs — warning: fewer than 5 runs per strategy, spread and changes are rough',
     '',
     '| metric | stock | pof | pof vs stock |',
     '|---|---:|---:|---:|',
-    `| total_time_ms (ms) | 2500 (IQR 3000, n=4) | 1500 (IQR 500, n=3) | ${total.replace(' (within noise)', ' _(within noise)_')} |`,
+    `| total_time_ms (ms) | 2500 (IQR 3000, n=4, 1 outlier) | 1500 (IQR 500, n=3) | ${total.replace(' (within noise)', ' _(within noise)_')} |`,
     '| downtime_ms (ms) | 100 (IQR 0.0, n=4) | 100 (IQR 0.0, n=3) | 0.0 % [0.0, 0.0] _(within noise)_ |',
     '| app_downtime_ms (ms) | 100 (IQR 0.0, n=4) | 250 (IQR 50.0, n=2) | +150.0 % [+100.0, +200.0] _(n too small)_ |',
     '| agent_cpu_s (s) | - | 2.00 (IQR 1.00, n=3) | - |',
@@ -158,7 +160,7 @@ test('compare CSV and table', () => {
   assert.ok(capPof.endsWith(`,stock,-0.6,${10 / 60 - 1},${30 / 40 - 1},false,`));
 
   const t = renderCompareTable(c, { baseline: 'stock' });
-  assert.match(t, /^quick — stock: 4 runs, 1 failed · pof: 3 runs\n/);
+  assert.match(t, /^quick — stock: 4 runs, 1 failed · pof: 3 runs — warning: fewer than 5 runs per strategy, spread and changes are rough\n/);
   assert.match(t, /quick \[cap=100,dl=300\] — stock: 3 runs · pof: 3 runs/);
-  assert.match(t, /│ 2500 \(IQR 3000, n=4\) +│ 1500 \(IQR 500, n=3\) +│ -40\.0 % \[/);
+  assert.match(t, /│ 2500 \(IQR 3000, n=4, 1 outlier\) +│ 1500 \(IQR 500, n=3\) +│ -40\.0 % \[/);
 });

@@ -2,7 +2,7 @@
  * Side-by-side statistics per configuration (scenario + config_id) and strategy, and the relative
  * change of every other strategy against a baseline strategy. Field names are run.json's.
  */
-import { bootstrapMedianCI, relativeChange, summarize, type BootstrapOptions } from './stats.js';
+import { bootstrapMedianCI, madOutliers, relativeChange, summarize, type BootstrapOptions } from './stats.js';
 import { metricValue } from './metrics.js';
 import { sameConfig, type RecordGroup } from './group.js';
 
@@ -29,6 +29,8 @@ export interface CompareRow {
   max: Record<string, number>;
   /** Bootstrap percentile interval of the median. */
   ci95: Record<string, [number, number]>;
+  /** Values more than 3 scaled MADs from the median (see stats.madOutliers), per field that has some. */
+  outliers: Record<string, number[]>;
 }
 
 export interface CompareChange {
@@ -70,7 +72,7 @@ function keyOf(g: RecordGroup): { scenario: string; config_id?: string } {
 export function compareRow(g: RecordGroup, fields: readonly string[], o?: BootstrapOptions): CompareRow {
   const row: CompareRow = {
     ...keyOf(g), strategy: g.strategy, runs: g.completed.length, failed: g.failed,
-    n: {}, median: {}, q1: {}, q3: {}, iqr: {}, min: {}, max: {}, ci95: {},
+    n: {}, median: {}, q1: {}, q3: {}, iqr: {}, min: {}, max: {}, ci95: {}, outliers: {},
   };
   for (const f of fields) {
     const xs = fieldValues(g, f);
@@ -84,6 +86,8 @@ export function compareRow(g: RecordGroup, fields: readonly string[], o?: Bootst
     row.min[f] = s.min;
     row.max[f] = s.max;
     row.ci95[f] = bootstrapMedianCI(xs, o);
+    const out = madOutliers(xs);
+    if (out.length) row.outliers[f] = out;
   }
   return row;
 }

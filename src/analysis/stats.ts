@@ -82,6 +82,21 @@ export function median(xs: readonly number[]): number {
   return quantileSorted(ascending(xs), 0.5);
 }
 
+/**
+ * Outliers by the median absolute deviation: values further than 3 scaled MADs (1.4826 x MAD, the
+ * normal-consistent scale) from the median. None when the MAD is 0 or there are fewer than 3 values.
+ */
+export function madOutliers(xs: readonly number[]): number[] {
+  if (xs.length < 3) return [];
+  const m = median(xs);
+  const mad = median(xs.map((x) => Math.abs(x - m)));
+  if (mad === 0) return [];
+  return xs.filter((x) => Math.abs(x - m) > 3 * 1.4826 * mad);
+}
+
+/** Fewer runs than this per group: the spread and the changes are flagged as not trustworthy. */
+export const MIN_RUNS_TRUSTED = 5;
+
 /** n, median, quartiles (type 7), IQR, min and max. */
 export function summarize(xs: readonly number[]): Summary {
   checkSample(xs, 'summary');

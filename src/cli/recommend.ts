@@ -19,7 +19,7 @@ export function registerRecommendCommand(program: Command): void {
     .requiredOption('--max-downtime-ms <x>', 'limit on the median downtime')
     .option('--objectives <list>', 'comma-separated run.json fields spanning the front (the --prefer and downtime fields are always added)', DEFAULT_OBJECTIVES.join(','))
     .option('--prefer <field>', 'objective to be best on', 'total_time_ms')
-    .option('--downtime-field <field>', `which downtime the limit applies to: ${DOWNTIME_FIELDS.join(', ')}`, 'downtime_ms')
+    .option('--downtime-field <field>', `which downtime the limit applies to: ${DOWNTIME_FIELDS.join(', ')} (default: the app downtime the probe saw; downtime_ms is QMP's, QEMU's view from the source)`, 'app_downtime_ms')
     .option('--json', 'print the choice and the eligible configurations as JSON')
     .option('--pool', 'merge runs of one scenario/config that differ in parameters, QEMU version or revision (default: kept apart, with a warning)')
     .action(async (dirs: string[], o: RecommendOpts) => {

@@ -5,7 +5,7 @@
 import { table } from 'table';
 import type { CompareChange, CompareRow, Comparison } from '../analysis/compare.js';
 import { formatMetric, metricLabel } from '../analysis/metrics.js';
-import { DEFAULT_RESAMPLES, MIN_RUNS_FOR_CHANGE } from '../analysis/stats.js';
+import { DEFAULT_RESAMPLES, MIN_RUNS_FOR_CHANGE, MIN_RUNS_TRUSTED } from '../analysis/stats.js';
 
 export type CompareFormat = 'table' | 'markdown' | 'csv' | 'json';
 
@@ -59,7 +59,8 @@ export function formatChange(ch: CompareChange): string {
 function cell(r: CompareRow, field: string): string {
   const n = r.n[field] ?? 0;
   if (n === 0) return '-';
-  return `${formatMetric(field, r.median[field])} (IQR ${formatMetric(field, r.iqr[field])}, n=${n})`;
+  const out = r.outliers[field]?.length ?? 0;
+  return `${formatMetric(field, r.median[field])} (IQR ${formatMetric(field, r.iqr[field])}, n=${n}${out ? `, ${out} outlier${out === 1 ? '' : 's'}` : ''})`;
 }
 
 function blockTitle(b: Block): string {
@@ -67,7 +68,9 @@ function blockTitle(b: Block): string {
 }
 
 function runsLine(b: Block): string {
-  return b.rows.map((r) => `${r.strategy}: ${r.runs} run${r.runs === 1 ? '' : 's'}${r.failed ? `, ${r.failed} failed` : ''}`).join(' · ');
+  const few = b.rows.some((r) => r.runs < MIN_RUNS_TRUSTED);
+  return b.rows.map((r) => `${r.strategy}: ${r.runs} run${r.runs === 1 ? '' : 's'}${r.failed ? `, ${r.failed} failed` : ''}`).join(' · ')
+    + (few ? ` — warning: fewer than ${MIN_RUNS_TRUSTED} runs per strategy, spread and changes are rough` : '');
 }
 
 /** The cells of one block: header row, then one row per field. */
@@ -109,7 +112,7 @@ function legend(o: CompareRenderOptions, kind: 'table' | 'markdown'): string {
   const mark = (t: string): string => (kind === 'markdown' ? `_(${t})_` : `(${t})`);
   return `\nCells: median (IQR, n) over completed runs; bytes in MiB. Changes: median / median(${o.baseline}) − 1 `
     + `with a 95 % bootstrap interval (${o.resamples ?? DEFAULT_RESAMPLES} resamples); ${mark('within noise')} when the interval contains 0, `
-    + `${mark('n too small')} under ${MIN_RUNS_FOR_CHANGE} runs.\n`;
+    + `${mark('n too small')} under ${MIN_RUNS_FOR_CHANGE} runs; outliers: values more than 3 scaled MADs from the median.\n`;
 }
 
 const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
