@@ -93,13 +93,16 @@ export function registerRunCommand(program: Command): void {
       };
       await writeSession(session.dir, manifest);
       log(`session ${session.id}: ${session.dir}`);
-      const finish = async (status: SessionStatus, records: readonly RunRecord[]) => {
+      // the end of the session is written once per outcome, one write at a time: after SIGINT the
+      // interrupt handler and the returning run loop both finish it, and "interrupted" stays
+      let writing = Promise.resolve();
+      const finish = (status: SessionStatus, records: readonly RunRecord[]): Promise<void> => (writing = writing.then(async () => {
         for (const r of records) if (r.qemu_version) manifest.qemu_versions[r.src_host] = r.qemu_version;
-        manifest.runs = { planned: records.length, ...(await countSessionRuns(session.dir)) };
-        manifest.status = status;
+        manifest.runs = { planned: Math.max(manifest.runs.planned, records.length), ...(await countSessionRuns(session.dir)) };
+        if (manifest.status !== 'interrupted') manifest.status = status;
         manifest.ended_at = new Date().toISOString();
         await writeSession(session.dir, manifest);
-      };
+      }));
       let records: RunRecord[];
       try {
         records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, pairs, image, outDir: session.dir, quiet: o.quiet, verifyRam: o.verifyRam,

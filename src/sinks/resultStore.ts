@@ -3,9 +3,11 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRecord } from '../runner/record.js';
 
-/** Writes a file atomically: a crash leaves either the old or the new content, never half. */
+let tmpCounter = 0;
+
+/** Writes a file atomically: a crash leaves either the old or the new content, never half (concurrent writers each use their own temporary file). */
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
+  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
   await writeFile(tmp, content);
   await rename(tmp, path);
 }
