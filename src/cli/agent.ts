@@ -21,7 +21,7 @@ const stamp = (role: string) => (line: string) => process.stderr.write(`${new Da
 
 /** `pofbench agent source|target` — the POF-SVLM agents the runner starts on src and dst. */
 export function registerAgentCommand(program: Command): void {
-  const agent = program.command('agent').description('POF-SVLM migration agents (started on the hosts by the runner)');
+  const agent = program.command('agent', { hidden: true }).description('POF-SVLM migration agents (started on the hosts by the runner)');
   agent.command('target')
     .description('receive the POF stream from the source agent, restore pages from the NAS, feed the destination QEMU; exits after one migration')
     .requiredOption('--listen <tcp:HOST:PORT>', 'where the source agent connects (migration network)')

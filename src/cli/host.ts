@@ -7,7 +7,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** `pofbench host ...` — helpers the runner starts on testbed hosts over SSH. */
 export function registerHostCommand(program: Command): void {
-  const host = program.command('host').description('host-side helpers started by the runner over SSH');
+  const host = program.command('host', { hidden: true }).description('host-side helpers started by the runner over SSH');
   host.command('sample')
     .description('print NIC byte counters and process CPU seconds as JSON lines until stdin closes')
     .option('--nic <name>', 'NIC to sample (repeatable)', collect, [])
