@@ -149,7 +149,9 @@ function separateVariants(records: readonly RunRecord[], pool: boolean, warn: Wa
   }
   const out: RunRecord[] = [];
   for (const rs of byConfig.values()) {
-    const hashOf = (r: RunRecord) => recordParamsHash(r);
+    // one hash per record (records from before params_hash have theirs computed from params)
+    const hashes = new Map(rs.map((r) => [r, recordParamsHash(r)]));
+    const hashOf = (r: RunRecord) => hashes.get(r)!;
     const revOf = (r: RunRecord) => (typeof r.pofbench_rev === 'string' ? r.pofbench_rev : '');
     // a run that failed before QEMU answered has no version: it belongs with the runs of its parameters and revision
     const qemuOf = (r: RunRecord): string => {

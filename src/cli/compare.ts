@@ -52,12 +52,13 @@ export function registerCompareCommand(program: Command): void {
         return;
       }
       // the release gate: these runs against the baseline session's, per strategy
+      const format = parseChoice<CompareFormat>(o.format, '--format', COMPARE_FORMATS);
       const failAbovePct = parseNonNegative(o.failAbove ?? '0', '--fail-above');
       const current = await loadRecords(dirs);
       const base = await loadRecords([baselineDir]);
       const fields = o.fields === undefined ? [...DEFAULT_COMPARE_FIELDS] : parseFieldList(o.fields, '--fields', current);
       const r = gate(base, current, { fields, failAbovePct, seed: parseInteger(o.seed, '--seed', 0), resamples: parseInteger(o.resamples, '--resamples', 1) });
-      if (o.format === 'json') console.log(JSON.stringify({ fail_above_pct: failAbovePct, ...r }, null, 2));
+      if (format === 'json') console.log(JSON.stringify({ fail_above_pct: failAbovePct, ...r }, null, 2));
       else process.stdout.write(renderGate(r, failAbovePct));
       if (r.regressions.length) process.exitCode = 3;
     });
