@@ -97,6 +97,13 @@ test('spool: lines are kept once, a pushed spool is renamed and no longer found'
     assert.equal(existsSync(join(run, SPOOL_FILE)), false);
     assert.equal(existsSync(join(run, PUSHED_FILE)), true);
     assert.deepEqual(await findSpooledRuns(root), []);
+    // a results root holding sessions: the runs of each session are found, no deeper
+    const sessionRun = join(root, '20261201T000000-quick', 'run-c');
+    mkdirSync(join(sessionRun, 'series', 'deeper'), { recursive: true });
+    await spoolLines(sessionRun, ['m f=4 4']);
+    await spoolLines(join(sessionRun, 'series', 'deeper'), ['m f=5 5']);
+    assert.deepEqual(await findSpooledRuns(root), [sessionRun]);
+    assert.deepEqual(await findSpooledRuns(join(root, '20261201T000000-quick')), [sessionRun]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

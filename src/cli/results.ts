@@ -46,8 +46,8 @@ export function registerResultsCommand(program: Command): void {
     });
 
   addInfluxOptions(results.command('push')
-    .description('send the runs spooled while InfluxDB was unreachable (DIR/<run-id>/influx-spool.lp, or DIR itself); each spool is sent once')
-    .argument('<dir>', 'results directory (or one run directory)'))
+    .description('send the runs spooled while InfluxDB was unreachable (the runs under DIR: a results root, a session or one run directory); each spool is sent once')
+    .argument('<dir>', 'results root, session directory or run directory'))
     .option('--quiet', 'print only the summary')
     .action(async (dir: string, o: InfluxFlags & { quiet?: boolean }) => {
       const cfg = influxConfig(o);

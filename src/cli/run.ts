@@ -36,7 +36,7 @@ async function resolveTestbeds(which: string, log: (l: string) => void): Promise
   return loadTestbedFile(which);
 }
 
-/** `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out DIR | --resume DIR]` */
+/** `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out ROOT | --resume SESSION]`: one session */
 export function registerRunCommand(program: Command): void {
   addInfluxOptions(program.command('run')
     .description('run migrations of the given scenarios (one session: OUT/<session-id>/session.json, a directory per run) and print a table; with two or more strategies, the comparison')

@@ -41,13 +41,17 @@ export async function settleSpool(runDir: string, unsent: string[]): Promise<voi
   else await rename(spoolPath(runDir), join(runDir, PUSHED_FILE));
 }
 
-/** Run directories with a spool waiting: `dir` itself, or its immediate subdirectories. */
-export async function findSpooledRuns(dir: string): Promise<string[]> {
+/**
+ * Run directories with a spool waiting: `dir` itself, its run directories (a session), or the run
+ * directories of its sessions (a results root).
+ */
+export async function findSpooledRuns(dir: string, depth = 2): Promise<string[]> {
   if (await exists(spoolPath(dir))) return [dir];
+  if (depth === 0) return [];
   const entries = await readdir(dir, { withFileTypes: true });
   const out: string[] = [];
   for (const e of entries.filter((x) => x.isDirectory()).map((x) => x.name).sort()) {
-    if (await exists(spoolPath(join(dir, e)))) out.push(join(dir, e));
+    out.push(...await findSpooledRuns(join(dir, e), depth - 1));
   }
   return out;
 }
