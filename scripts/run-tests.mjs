@@ -15,9 +15,12 @@ const files = [];
     else if (name.endsWith('.test.js')) files.push(p);
   }
 })('dist/test');
-const selected = files.filter((f) =>
-  (!unitOnly || f.endsWith('.unit.test.js')) && (only.length === 0 || only.some((o) => f.includes(o))));
+const selected = files.filter(
+  (f) => (!unitOnly || f.endsWith('.unit.test.js')) && (only.length === 0 || only.some((o) => f.includes(o))),
+);
 // unit tests first: they fail fast
 selected.sort((a, b) => Number(!a.endsWith('.unit.test.js')) - Number(!b.endsWith('.unit.test.js')));
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...selected], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...selected], {
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

@@ -27,8 +27,15 @@ test('fuzz: streams, handshakes and the back-channel are all rejected, depth rep
   const pof = Buffer.concat([...enc.push(stream), ...enc.end()]);
   assert.ok(enc.stats().refPages > 0);
 
-  const r = await fuzzTargetAgent({ pof, image: imagePath, cases: 8, handshakeCases: 24, backchannelCases: 12, seed: 5,
-    basePort: 27420 });
+  const r = await fuzzTargetAgent({
+    pof,
+    image: imagePath,
+    cases: 8,
+    handshakeCases: 24,
+    backchannelCases: 12,
+    seed: 5,
+    basePort: 27420,
+  });
   console.log(`fuzz: ${JSON.stringify(r.byKind)}`);
   console.log(`depth: ${JSON.stringify(r.depth)}, RSS growth ${r.rssGrowthMb} MB`);
   assert.equal(r.cases.length, 8 + 24 + 12, 'no case hung');
@@ -42,6 +49,9 @@ test('fuzz: streams, handshakes and the back-channel are all rejected, depth rep
   assert.ok(depth.stream.pastEnd > 0, 'some mutated streams were only caught at or after END');
   assert.ok(depth.backchannel.pastHeader > 0 && depth.backchannel.pastEnd > 0, 'back-channel cases got in deep');
   const hostile = r.cases.filter((c) => c.kind.startsWith('hs-'));
-  assert.ok(hostile.every((c) => c.deliveredBytes === 0), 'no byte reached QEMU');
+  assert.ok(
+    hostile.every((c) => c.deliveredBytes === 0),
+    'no byte reached QEMU',
+  );
   assert.equal(r.legitAfterHandshakes, true, `an authenticated source migrated afterwards: ${r.legitError}`);
 });

@@ -31,14 +31,22 @@ after(() => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One raw connection: when it connected, what it received, when it closed (ms since t0). */
-interface Probe { sock: Socket; received: number; closedMs?: number }
+interface Probe {
+  sock: Socket;
+  received: number;
+  closedMs?: number;
+}
 
 function probe(t0: number, send?: Buffer): Probe {
   const p: Probe = { sock: connect({ host: '127.0.0.1', port: PORT }), received: 0 };
   sockets.push(p.sock);
-  p.sock.on('data', (d: Buffer) => { p.received += d.length; });
+  p.sock.on('data', (d: Buffer) => {
+    p.received += d.length;
+  });
   p.sock.on('error', () => undefined);
-  p.sock.on('close', () => { p.closedMs = performance.now() - t0; });
+  p.sock.on('close', () => {
+    p.closedMs = performance.now() - t0;
+  });
   if (send) p.sock.on('connect', () => p.sock.write(send));
   return p;
 }
@@ -51,12 +59,29 @@ async function untilClosed(probes: Probe[], ms: number): Promise<void> {
 async function startTarget(image: string, qemuSock: string): Promise<{ log: () => string }> {
   let log = '';
   const [node, main] = pofbenchCommand();
-  const args = ['agent', 'target', '--listen', `tcp:127.0.0.1:${PORT}`, '--qemu', `unix:${qemuSock}`,
-    '--nas-image', image, '--secret-file', join(dir, 'secret'), '--label', 'flood',
-    '--stats-json', join(dir, 'target.json')];
+  const args = [
+    'agent',
+    'target',
+    '--listen',
+    `tcp:127.0.0.1:${PORT}`,
+    '--qemu',
+    `unix:${qemuSock}`,
+    '--nas-image',
+    image,
+    '--secret-file',
+    join(dir, 'secret'),
+    '--label',
+    'flood',
+    '--stats-json',
+    join(dir, 'target.json'),
+  ];
   target = spawn(node, [main, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  target.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
-  target.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+  target.stdout!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  target.stderr!.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
   for (let i = 0; i < 100 && !/listening on/.test(log); i++) await sleep(100);
   assert.match(log, /listening on/, `the target agent started: ${log}`);
   return { log: () => log };
@@ -108,8 +133,13 @@ test('target agent: a flood of unauthenticated connections is bounded, and an au
   const srcLog: string[] = [];
   const srcSock = join(dir, 'src-agent.sock');
   const source = runSourceAgent({
-    listen: { kind: 'unix', path: srcSock }, target: { kind: 'tcp', host: '127.0.0.1', port: PORT },
-    nasImage: join(dir, 'disk.img'), secretFile: join(dir, 'secret'), label: 'flood', scan: true, retentionPages: 256,
+    listen: { kind: 'unix', path: srcSock },
+    target: { kind: 'tcp', host: '127.0.0.1', port: PORT },
+    nasImage: join(dir, 'disk.img'),
+    secretFile: join(dir, 'secret'),
+    label: 'flood',
+    scan: true,
+    retentionPages: 256,
     log: (l) => srcLog.push(l),
   });
   source.catch(() => undefined);
@@ -127,7 +157,10 @@ test('target agent: a flood of unauthenticated connections is bounded, and an au
     await sleep(50);
   }
   const stats = await source;
-  assert.ok(srcLog.some((l) => /closed the connection before its HELLO .*trying again/.test(l)), srcLog.join('\n'));
+  assert.ok(
+    srcLog.some((l) => /closed the connection before its HELLO .*trying again/.test(l)),
+    srcLog.join('\n'),
+  );
   assert.equal(stats.stream_identical, true);
   assert.ok(stats.ref_pages > 0, 'pages went by reference');
   for (let i = 0; i < 50 && target!.exitCode === null; i++) await sleep(100);

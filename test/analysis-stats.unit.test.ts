@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  bootstrapMedianCI, median, mulberry32, quantile, quantileSorted, relativeChange, summarize,
+  bootstrapMedianCI,
+  median,
+  mulberry32,
+  quantile,
+  quantileSorted,
+  relativeChange,
+  summarize,
 } from '../src/analysis/stats.js';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} ≉ ${b}`);
@@ -33,7 +39,8 @@ test('mulberry32 matches the reference implementation', () => {
   // the widely used reference (Tommy Ettinger's mulberry32, as commonly written in JS)
   function reference(a: number) {
     return () => {
-      a |= 0; a = (a + 0x6d2b79f5) | 0;
+      a |= 0;
+      a = (a + 0x6d2b79f5) | 0;
       let t = Math.imul(a ^ (a >>> 15), 1 | a);
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
       return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -104,7 +111,14 @@ test('relative change: fewer than 3 runs on a side is "n too small" even with a 
   assert.equal(rc.note, 'n too small');
   assert.equal(rc.n_a, 2);
   assert.equal(rc.n_b, 3);
-  assert.deepEqual(relativeChange([], [1, 2, 3]), { n_a: 0, n_b: 3, change: null, ci: null, within_noise: true, note: 'n too small' });
+  assert.deepEqual(relativeChange([], [1, 2, 3]), {
+    n_a: 0,
+    n_b: 3,
+    change: null,
+    ci: null,
+    within_noise: true,
+    note: 'n too small',
+  });
 });
 
 test('relative change against a zero baseline median is undefined', () => {

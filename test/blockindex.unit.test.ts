@@ -26,10 +26,19 @@ function checkModel(idx: BlockIndex, model: Map<number, Key>): void {
     assert.equal(keyId(model.get(b)!), keyId(k), `key ${keyId(k)} gives a block holding it`);
   }
   const listed = [...idx.blocks()].sort((a, b) => a - b);
-  assert.deepEqual(listed, [...model.keys()].sort((a, b) => a - b), 'blocks()');
+  assert.deepEqual(
+    listed,
+    [...model.keys()].sort((a, b) => a - b),
+    'blocks()',
+  );
 }
 
-interface OpsMix { ops: number; blocks: number; fps: number; prefixes: number }
+interface OpsMix {
+  ops: number;
+  blocks: number;
+  fps: number;
+  prefixes: number;
+}
 
 function randomOps(idx: BlockIndex, model: Map<number, Key>, r: () => number, o: OpsMix): void {
   const int = (n: number) => Math.floor(r() * n);
@@ -164,7 +173,7 @@ test('many blocks sharing one fingerprint (hot): all found by content, pages wit
   assert.equal(idx.hashed, before, 'no indexed block has the fingerprint any more: not hashed');
 });
 
-test('lookup returns the SHA-256 of the page it was given: a key collision can only fail the target\'s verify', () => {
+test("lookup returns the SHA-256 of the page it was given: a key collision can only fail the target's verify", () => {
   const idx = new BlockIndex();
   const page = randomPage(prng(9));
   // block 42 claims the page's key (as a different content colliding in 64 bits would)

@@ -33,7 +33,7 @@ test('frame reader: DATA is handed on in pieces as it arrives, other frames whol
     const reader = new FrameReader();
     const gotData: Buffer[] = [];
     const gotControl: { type: number; payload: Buffer }[] = [];
-    for (let at = 0; at < wire.length;) {
+    for (let at = 0; at < wire.length; ) {
       const n = Math.min(wire.length - at, 1 + Math.floor(r() * (seed === 1 ? 9 : 70_000)));
       for (const f of reader.push(wire.subarray(at, at + n))) {
         if (f.type === FrameType.DATA) gotData.push(f.payload);
@@ -54,7 +54,10 @@ test('frame reader: a DATA frame does not wait to be complete, and bad headers n
   const first = reader.push(frame.subarray(0, 5 + 1000));
   assert.equal(first.length, 1);
   assert.equal(first[0].payload.length, 1000, 'the first 1000 payload bytes are out before the rest arrives');
-  assert.equal(reader.push(frame.subarray(5 + 1000)).reduce((n, f) => n + f.payload.length, 0), 99_000);
+  assert.equal(
+    reader.push(frame.subarray(5 + 1000)).reduce((n, f) => n + f.payload.length, 0),
+    99_000,
+  );
   assert.throws(() => reader.push(Buffer.from([0x99, 0, 0, 0, 0])), /unknown frame type 0x99 at byte 100005/);
   const big = Buffer.alloc(5);
   big[0] = FrameType.DATA;

@@ -9,7 +9,10 @@ import { pofbenchProcesses } from './helpers/leftovers.js';
 
 const bin = join(projectRoot, 'bin', 'pofbench');
 
-function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { env, timeout: 120000 }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -17,10 +20,21 @@ function cli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ co
   });
 }
 
-const oneLine = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('pofbench:'));
+const oneLine = (s: string) =>
+  s
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('pofbench:'));
 
 test('--help works on every command', async () => {
-  for (const args of [['--help'], ['run', '--help'], ['testbed', '--help'], ['testbed', 'up', '--help'], ['image', '--help'], ['image', 'build', '--help']]) {
+  for (const args of [
+    ['--help'],
+    ['run', '--help'],
+    ['testbed', '--help'],
+    ['testbed', 'up', '--help'],
+    ['image', '--help'],
+    ['image', 'build', '--help'],
+  ]) {
     const r = await cli(args);
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stdout, /Usage: pofbench/);
@@ -38,7 +52,10 @@ test('an invalid scenario fails before anything starts, naming file, line and fi
   assert.equal(r.code, 2);
   const lines = oneLine(r.stderr);
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: field "workload.dataset_mib" must be >= 1`));
+  assert.match(
+    lines[0],
+    new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:5: field "workload.dataset_mib" must be >= 1`),
+  );
   assert.equal(pofbenchProcesses().length, before, 'nothing was started');
 });
 

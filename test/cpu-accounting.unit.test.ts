@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  parseProcSnapshot, parseStatLine, procSnapshotCommand, cpuBetween, processTree, sshdSessions, localSnapshot, type ProcSnapshot,
+  parseProcSnapshot,
+  parseStatLine,
+  procSnapshotCommand,
+  cpuBetween,
+  processTree,
+  sshdSessions,
+  localSnapshot,
+  type ProcSnapshot,
 } from '../src/metrics/processCpu.js';
 import { cpuComponents, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
 import { pofPathCost } from '../src/metrics/pofPathCost.js';
@@ -16,7 +23,12 @@ const stat = (pid: number, comm: string, ppid: number, utime: number, stime = 0)
 const snap = (machine: string, lines: string[]): ProcSnapshot => parseProcSnapshot([machine, ...lines].join('\n'));
 
 test('stat lines: names with spaces and parentheses, user + system ticks', () => {
-  assert.deepEqual(parseStatLine(stat(42, 'qemu-system-x86', 1, 250, 50)), { pid: 42, ppid: 1, comm: 'qemu-system-x86', cpuS: 3 });
+  assert.deepEqual(parseStatLine(stat(42, 'qemu-system-x86', 1, 250, 50)), {
+    pid: 42,
+    ppid: 1,
+    comm: 'qemu-system-x86',
+    cpuS: 3,
+  });
   assert.deepEqual(parseStatLine(stat(7, 'a b) c', 3, 10)), { pid: 7, ppid: 3, comm: 'a b) c', cpuS: 0.1 });
   assert.equal(parseStatLine('garbage'), undefined);
 });
@@ -40,17 +52,31 @@ test('CPU between snapshots: differences only; a process that started in between
 });
 
 test('components: watched roles, the NFS server, and the harness counted once per machine', () => {
-  const hostBefore = snap('box', [stat(1, 'sshd', 0, 0), stat(20, 'sshd', 1, 100), stat(30, 'ganesha.nfsd', 1, 500),
-    stat(40, 'qemu-storage-da', 1, 100), stat(50, 'node', 20, 10)]);
-  const hostAfter = snap('box', [stat(1, 'sshd', 0, 0), stat(20, 'sshd', 1, 130), stat(30, 'ganesha.nfsd', 1, 580),
-    stat(40, 'qemu-storage-da', 1, 160), stat(50, 'node', 20, 15)]);
+  const hostBefore = snap('box', [
+    stat(1, 'sshd', 0, 0),
+    stat(20, 'sshd', 1, 100),
+    stat(30, 'ganesha.nfsd', 1, 500),
+    stat(40, 'qemu-storage-da', 1, 100),
+    stat(50, 'node', 20, 10),
+  ]);
+  const hostAfter = snap('box', [
+    stat(1, 'sshd', 0, 0),
+    stat(20, 'sshd', 1, 130),
+    stat(30, 'ganesha.nfsd', 1, 580),
+    stat(40, 'qemu-storage-da', 1, 160),
+    stat(50, 'node', 20, 15),
+  ]);
   const ctlBefore = snap('box', [stat(900, 'node', 1, 1000), stat(901, 'ping', 900, 10)]);
   const ctlAfter = snap('box', [stat(900, 'node', 1, 1040), stat(901, 'ping', 900, 12)]);
   const before: CpuSnapshots = { hosts: { src: hostBefore, dst: hostBefore, nas: hostBefore }, controller: ctlBefore };
   const after: CpuSnapshots = { hosts: { src: hostAfter, dst: hostAfter, nas: hostAfter }, controller: ctlAfter };
   assert.deepEqual(sshdSessions(hostAfter), [20]);
-  const c = cpuComponents(before, after, { watched: [{ host: 'dst', role: 'dst_nas_view', pid: 40 }], samplers: { src: 50, dst: 50 },
-    controllerPid: 900, windowMs: 2000 });
+  const c = cpuComponents(before, after, {
+    watched: [{ host: 'dst', role: 'dst_nas_view', pid: 40 }],
+    samplers: { src: 50, dst: 50 },
+    controllerPid: 900,
+    windowMs: 2000,
+  });
   assert.equal(c.roles.dst_nas_view_cpu_s, 0.6);
   assert.equal(c.nfs_server_cpu_s, 0.8);
   // runner 0.4 + ping 0.02 + sshd session 0.3 + sampler 0.05, each once although three hosts share the machine
@@ -60,26 +86,61 @@ test('components: watched roles, the NFS server, and the harness counted once pe
 });
 
 test('pof path cost: both agents and the NAS views per GB of QEMU stream', () => {
-  assert.equal(pofPathCost({ source_agent_cpu_s: 1, target_agent_cpu_s: 1.5, dst_nas_view_cpu_s: 0.5, pof_qemu_stream_bytes: 1.5e9 }), 2);
+  assert.equal(
+    pofPathCost({
+      source_agent_cpu_s: 1,
+      target_agent_cpu_s: 1.5,
+      dst_nas_view_cpu_s: 0.5,
+      pof_qemu_stream_bytes: 1.5e9,
+    }),
+    2,
+  );
   assert.equal(pofPathCost({ source_agent_cpu_s: 1, pof_qemu_stream_bytes: 1e9 }), undefined);
 });
 
 test('switchover breakdown: each step in ms after the guest stopped on the source', () => {
-  const src = [{ event: 'MIGRATION', status: 'active', t: 900 }, { event: 'STOP', t: 1000 }, { event: 'MIGRATION', status: 'completed', t: 1120 }];
-  const dst = [{ event: 'MIGRATION', status: 'completed', t: 1300 }, { event: 'RESUME', t: 1350 }];
+  const src = [
+    { event: 'MIGRATION', status: 'active', t: 900 },
+    { event: 'STOP', t: 1000 },
+    { event: 'MIGRATION', status: 'completed', t: 1120 },
+  ];
+  const dst = [
+    { event: 'MIGRATION', status: 'completed', t: 1300 },
+    { event: 'RESUME', t: 1350 },
+  ];
   const replies = [500, 990, 1420, 1430];
   assert.deepEqual(switchoverBreakdown({ src, dst, agentOutAt: 1200, qemuInAt: 1290, replies }), {
-    switchover_src_sent_ms: 120, switchover_agent_out_ms: 200, switchover_dst_loaded_ms: 290, switchover_dst_running_ms: 350, switchover_first_reply_ms: 420,
+    switchover_src_sent_ms: 120,
+    switchover_agent_out_ms: 200,
+    switchover_dst_loaded_ms: 290,
+    switchover_dst_running_ms: 350,
+    switchover_first_reply_ms: 420,
   });
   // stock: no agents; the destination's own completed event says when it had the last byte
   assert.deepEqual(switchoverBreakdown({ src, dst, replies }), {
-    switchover_src_sent_ms: 120, switchover_dst_loaded_ms: 300, switchover_dst_running_ms: 350, switchover_first_reply_ms: 420,
+    switchover_src_sent_ms: 120,
+    switchover_dst_loaded_ms: 300,
+    switchover_dst_running_ms: 350,
+    switchover_first_reply_ms: 420,
   });
   assert.deepEqual(switchoverBreakdown({ src: [], dst, replies }), {}, 'no STOP event: nothing to say');
 });
 
 test('bench codec: the agent pair against the relay as ratios of time and CPU per GB', () => {
-  const row = (mbps: number, coreSPerGb?: number) => ({ name: 'x', bytes: 1e9, mbps, min: mbps, max: mbps, note: '', coreSPerGb });
-  assert.deepEqual(pairVsRelay(row(250, 5), row(1000, 0.5)), { timeRatio: 4, cpuRatio: 10, agentsCoreSPerGb: 5, relayCoreSPerGb: 0.5 });
+  const row = (mbps: number, coreSPerGb?: number) => ({
+    name: 'x',
+    bytes: 1e9,
+    mbps,
+    min: mbps,
+    max: mbps,
+    note: '',
+    coreSPerGb,
+  });
+  assert.deepEqual(pairVsRelay(row(250, 5), row(1000, 0.5)), {
+    timeRatio: 4,
+    cpuRatio: 10,
+    agentsCoreSPerGb: 5,
+    relayCoreSPerGb: 0.5,
+  });
   assert.equal(pairVsRelay(row(250), row(1000, 0.5)), undefined, 'no CPU figure, no ratio');
 });

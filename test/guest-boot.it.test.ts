@@ -29,49 +29,77 @@ const garbage: string[] = [];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-before(async () => {
-  const t0 = Date.now();
-  image = await buildImage({ datasetMib: DATASET_MIB, log: (l) => console.log(`# image: ${l}`) });
-  buildMs = Date.now() - t0;
+before(
+  async () => {
+    const t0 = Date.now();
+    image = await buildImage({ datasetMib: DATASET_MIB, log: (l) => console.log(`# image: ${l}`) });
+    buildMs = Date.now() - t0;
 
-  await mkdir(run);
-  const disk = join(run, 'data.raw');
-  await copyFile(image.dataDisk, disk); // the guest writes to its disk: never boot the cached one
-  const ctlPath = join(run, 'ctl.sock');
-  const args = [
-    '-accel', 'tcg', '-m', '256', '-smp', '1', '-nic', 'none', '-display', 'none', '-no-reboot',
-    '-kernel', image.kernel, '-initrd', image.initrd, '-append', guestKernelCmdline({}),
-    '-serial', `file:${join(run, 'console.log')}`,
-    '-chardev', `socket,id=ctl,path=${ctlPath},server=on,wait=off`, '-serial', 'chardev:ctl',
-    '-drive', `file=${disk},if=virtio,format=raw`,
-    '-qmp', `unix:${join(run, 'qmp.sock')},server=on,wait=off`,
-  ];
-  const tBoot = Date.now();
-  qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  qemu.stderr!.on('data', (b: Buffer) => { qemuStderr += b.toString(); });
-  qemu.on('error', (err) => { qemuStderr += `spawn error: ${err.message}`; });
+    await mkdir(run);
+    const disk = join(run, 'data.raw');
+    await copyFile(image.dataDisk, disk); // the guest writes to its disk: never boot the cached one
+    const ctlPath = join(run, 'ctl.sock');
+    const args = [
+      '-accel',
+      'tcg',
+      '-m',
+      '256',
+      '-smp',
+      '1',
+      '-nic',
+      'none',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      image.kernel,
+      '-initrd',
+      image.initrd,
+      '-append',
+      guestKernelCmdline({}),
+      '-serial',
+      `file:${join(run, 'console.log')}`,
+      '-chardev',
+      `socket,id=ctl,path=${ctlPath},server=on,wait=off`,
+      '-serial',
+      'chardev:ctl',
+      '-drive',
+      `file=${disk},if=virtio,format=raw`,
+      '-qmp',
+      `unix:${join(run, 'qmp.sock')},server=on,wait=off`,
+    ];
+    const tBoot = Date.now();
+    qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    qemu.stderr!.on('data', (b: Buffer) => {
+      qemuStderr += b.toString();
+    });
+    qemu.on('error', (err) => {
+      qemuStderr += `spawn error: ${err.message}`;
+    });
 
-  for (let i = 0; ; i++) {
-    if (qemu.exitCode !== null || qemu.signalCode !== null || qemuStderr.includes('spawn error')) {
-      throw new Error(`qemu exited at start: ${qemuStderr.trim()}`);
+    for (let i = 0; ; i++) {
+      if (qemu.exitCode !== null || qemu.signalCode !== null || qemuStderr.includes('spawn error')) {
+        throw new Error(`qemu exited at start: ${qemuStderr.trim()}`);
+      }
+      try {
+        await access(ctlPath);
+        break;
+      } catch {
+        if (i > 500) throw new Error(`qemu did not create ${ctlPath} within 10 s`);
+        await sleep(20);
+      }
     }
-    try {
-      await access(ctlPath);
-      break;
-    } catch {
-      if (i > 500) throw new Error(`qemu did not create ${ctlPath} within 10 s`);
-      await sleep(20);
-    }
-  }
-  sock = connect(ctlPath);
-  await new Promise<void>((resolve, reject) => {
-    sock!.once('connect', resolve);
-    sock!.once('error', reject);
-  });
-  ctl = new GuestControl(sock, { onGarbage: (l) => garbage.push(l) });
-  await ctl.waitReady(90_000);
-  bootMs = Date.now() - tBoot;
-}, { timeout: 180_000 });
+    sock = connect(ctlPath);
+    await new Promise<void>((resolve, reject) => {
+      sock!.once('connect', resolve);
+      sock!.once('error', reject);
+    });
+    ctl = new GuestControl(sock, { onGarbage: (l) => garbage.push(l) });
+    await ctl.waitReady(90_000);
+    bootMs = Date.now() - tBoot;
+  },
+  { timeout: 180_000 },
+);
 
 after(async () => {
   ctl?.close();
@@ -88,7 +116,8 @@ after(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-const sh = async (script: string, timeoutMs = 60_000): Promise<{ rc: number; output: string }> => ctl!.exec(script, { timeoutMs });
+const sh = async (script: string, timeoutMs = 60_000): Promise<{ rc: number; output: string }> =>
+  ctl!.exec(script, { timeoutMs });
 
 test('image: built into POFBENCH_HOME, complete, cached and reused', async (t) => {
   t.diagnostic(`build of the ${DATASET_MIB} MiB image: ${buildMs} ms`);
@@ -101,7 +130,8 @@ test('image: built into POFBENCH_HOME, complete, cached and reused', async (t) =
   assert.equal(image.dataset.files[0].path, '/data/dataset/f0001.bin');
   assert.equal(image.dataset.seed, 'pofbench');
   assert.match(image.kernelVersion, /-cloud-amd64$/);
-  for (const p of ['busybox-static', 'stress-ng', 'sysbench', 'e2fsprogs', 'libc6']) assert.ok(image.packages[p], `package ${p} recorded`);
+  for (const p of ['busybox-static', 'stress-ng', 'sysbench', 'e2fsprogs', 'libc6'])
+    assert.ok(image.packages[p], `package ${p} recorded`);
   const manifest = JSON.parse(await readFile(join(image.dir, 'image.json'), 'utf8')) as { id: string };
   assert.equal(manifest.id, image.id);
   const loaded = await loadImage({ datasetMib: DATASET_MIB });
@@ -176,7 +206,10 @@ test('large output (100 KB, binary) and a large script (100 KB) survive the seri
   t.diagnostic(`100 KB output: ${Date.now() - t0} ms`);
   assert.equal(r.rc, 0);
   assert.ok(r.output.equals(first.subarray(0, 100_000)));
-  const text = Array.from({ length: 2700 }, (_, i) => `line ${i} ${'abcdefghijklmnopqrstuvwxyz'.slice(i % 26)} '"$\`\\ @@RESULT`).join('\n');
+  const text = Array.from(
+    { length: 2700 },
+    (_, i) => `line ${i} ${'abcdefghijklmnopqrstuvwxyz'.slice(i % 26)} '"$\`\\ @@RESULT`,
+  ).join('\n');
   t0 = Date.now();
   const s = await sh(`cat <<'POF_EOF' | sha256sum\n${text}\nPOF_EOF\n`);
   t.diagnostic(`${(text.length / 1024).toFixed(0)} KB script: ${Date.now() - t0} ms`);

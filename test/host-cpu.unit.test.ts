@@ -15,16 +15,20 @@ test('host CPU: busy seconds from /proc/stat (idle and iowait excluded) and util
   assert.deepEqual(hostCpuUse({ nic: {}, at: 0 }, { nic: {}, ...b, at: 1000 }), {});
 });
 
-test('/proc/<pid>/stat: fields are counted after the last ")", so a command name with spaces and ")" does not shift them', () => {
-  // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
-  const stat = '4242 (qemu) x (y)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 1000 1 1\n';
-  assert.deepEqual(statFieldsAfterComm(stat).slice(0, 2), ['S', '1']);
-  assert.equal(processCpuSeconds(stat), 3.25);
-  assert.equal(processEnded(stat), false);
-  assert.equal(processEnded(stat.replace(') S ', ') Z ')), true, 'a zombie has ended');
-  // this process's own line parses to a state and a non-negative CPU time
-  const own = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
-  assert.match(statFieldsAfterComm(own)[0], /^[RS]$/);
-  assert.ok(processCpuSeconds(own) >= 0);
-  assert.equal(processEnded(own), false);
-});
+test(
+  '/proc/<pid>/stat: fields are counted after the last ")", so a command name with spaces and ")" does not ' +
+    'shift them',
+  () => {
+    // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime …
+    const stat = '4242 (qemu) x (y)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0 1000 1 1\n';
+    assert.deepEqual(statFieldsAfterComm(stat).slice(0, 2), ['S', '1']);
+    assert.equal(processCpuSeconds(stat), 3.25);
+    assert.equal(processEnded(stat), false);
+    assert.equal(processEnded(stat.replace(') S ', ') Z ')), true, 'a zombie has ended');
+    // this process's own line parses to a state and a non-negative CPU time
+    const own = readFileSync(`/proc/${process.pid}/stat`, 'utf8');
+    assert.match(statFieldsAfterComm(own)[0], /^[RS]$/);
+    assert.ok(processCpuSeconds(own) >= 0);
+    assert.equal(processEnded(own), false);
+  },
+);

@@ -7,10 +7,13 @@ import { crc32, crc32Simd } from '../src/codec/crc32.js';
 
 const ref = (b: Uint8Array): Buffer => createHash('sha256').update(b).digest();
 
-test('the native SHA-256 and the SIMD CRC-32 are the ones in use on this machine kind (npm run build builds them)', () => {
-  assert.equal(sha256Native, process.env.POFBENCH_NO_NATIVE !== '1', 'build/Release/pofhot.node did not load');
-  assert.equal(crc32Simd, true, '@node-rs/crc32 did not load');
-});
+test(
+  'the native SHA-256 and the SIMD CRC-32 are the ones in use on this machine kind (npm run build ' + 'builds them)',
+  () => {
+    assert.equal(sha256Native, process.env.POFBENCH_NO_NATIVE !== '1', 'build/Release/pofhot.node did not load');
+    assert.equal(crc32Simd, true, '@node-rs/crc32 did not load');
+  },
+);
 
 test('sha256Into / sha256Matches agree with node:crypto on pages and odd sizes', () => {
   for (const size of [0, 1, 55, 64, 4095, 4096, 4097, 65536]) {
@@ -37,14 +40,17 @@ test('the native functions refuse bad arguments instead of reading out of bounds
   }
 });
 
-test('crc32 chained over any split equals zlib\'s CRC-32 of the whole', () => {
+test("crc32 chained over any split equals zlib's CRC-32 of the whole", () => {
   const data = randomBytes(300000);
   const whole = zlibCrc32(data) >>> 0;
   assert.equal(crc32(data), whole);
   for (const cuts of [[1], [8, 4096, 4104], [65536, 131072, 299999]]) {
     let c = 0;
     let from = 0;
-    for (const to of [...cuts, data.length]) { c = crc32(data.subarray(from, to), c); from = to; }
+    for (const to of [...cuts, data.length]) {
+      c = crc32(data.subarray(from, to), c);
+      from = to;
+    }
     assert.equal(c, whole, `cuts ${cuts}`);
   }
   assert.equal(crc32(Buffer.alloc(0), 1234), 1234);

@@ -8,7 +8,11 @@ import { Duplex, PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import {
-  DATASET_FILE_BYTES, parseManifest, planDataset, validateDatasetParams, writeDataset,
+  DATASET_FILE_BYTES,
+  parseManifest,
+  planDataset,
+  validateDatasetParams,
+  writeDataset,
 } from '../src/image/dataset.js';
 import { guestKernelCmdline } from '../src/image/build.js';
 import { seededUuid, wantedFreeBytes } from '../src/image/disk.js';
@@ -41,13 +45,22 @@ describe('dataset', () => {
   test('plan: 4 MiB files, remainder last, every 10th file (index 3, 13, ...) text', () => {
     const p = planDataset(41);
     assert.equal(p.length, 11);
-    assert.deepEqual(p.slice(0, 10).map((e) => e.bytes), Array(10).fill(DATASET_FILE_BYTES));
+    assert.deepEqual(
+      p.slice(0, 10).map((e) => e.bytes),
+      Array(10).fill(DATASET_FILE_BYTES),
+    );
     assert.equal(p[10].bytes, 1 * MiB);
-    assert.deepEqual(p.filter((e) => e.kind === 'text').map((e) => e.name), ['f0004.txt']);
+    assert.deepEqual(
+      p.filter((e) => e.kind === 'text').map((e) => e.name),
+      ['f0004.txt'],
+    );
     assert.equal(p[0].name, 'f0001.bin');
     assert.equal(planDataset(640).length, 160);
     assert.equal(planDataset(640).filter((e) => e.kind === 'text').length, 16);
-    assert.equal(planDataset(640).reduce((a, e) => a + e.bytes, 0), 640 * MiB);
+    assert.equal(
+      planDataset(640).reduce((a, e) => a + e.bytes, 0),
+      640 * MiB,
+    );
   });
 
   test('invalid size or seed is a UserError', () => {
@@ -64,13 +77,15 @@ describe('dataset', () => {
     const rc = await writeDataset(c, { datasetMib: 18, seed: 'beta' });
     const [fa, fb, fc] = [await filesOf(a), await filesOf(b), await filesOf(c)];
     assert.deepEqual([...fa.keys()], ['MANIFEST', 'f0001.bin', 'f0002.bin', 'f0003.bin', 'f0004.txt', 'f0005.bin']);
-    for (const [name, buf] of fa) assert.ok(buf.equals(fb.get(name)!), `${name} differs between two builds with the same seed`);
-    for (const [name, buf] of fa) if (name !== 'MANIFEST') assert.ok(!buf.equals(fc.get(name)!), `${name} is the same for two seeds`);
+    for (const [name, buf] of fa)
+      assert.ok(buf.equals(fb.get(name)!), `${name} differs between two builds with the same seed`);
+    for (const [name, buf] of fa)
+      if (name !== 'MANIFEST') assert.ok(!buf.equals(fc.get(name)!), `${name} is the same for two seeds`);
     assert.equal(ra.manifest, rb.manifest);
     assert.notEqual(ra.manifest, rc.manifest);
 
     // MANIFEST: one `name bytes sha256` per file, matching the files on disk
-    const manifest = parseManifest((await readFile(join(a, 'MANIFEST'), 'utf8')));
+    const manifest = parseManifest(await readFile(join(a, 'MANIFEST'), 'utf8'));
     assert.equal(manifest.length, 5);
     let total = 0;
     for (const e of manifest) {
@@ -105,7 +120,7 @@ describe('dataset', () => {
         assert.ok(!block.equals(Buffer.alloc(4096, block[0])), `${name} block at ${off} is constant`);
       }
     }
-    assert.equal(seen.size, 16 * MiB / 4096);
+    assert.equal(seen.size, (16 * MiB) / 4096);
   });
 });
 
@@ -133,21 +148,30 @@ describe('image helpers', () => {
   });
 
   test('kernel versions sort numerically', () => {
-    assert.deepEqual(['6.1.0-9-cloud-amd64', '6.1.0-56-cloud-amd64', '6.1.0-10-cloud-amd64'].sort(compareVersions),
-      ['6.1.0-9-cloud-amd64', '6.1.0-10-cloud-amd64', '6.1.0-56-cloud-amd64']);
+    assert.deepEqual(['6.1.0-9-cloud-amd64', '6.1.0-56-cloud-amd64', '6.1.0-10-cloud-amd64'].sort(compareVersions), [
+      '6.1.0-9-cloud-amd64',
+      '6.1.0-10-cloud-amd64',
+      '6.1.0-56-cloud-amd64',
+    ]);
   });
 
   test('modules resolve via modules.dep, skip built-ins, and the order must satisfy dependencies', async () => {
     const d = await tmp();
-    await writeFile(join(d, 'modules.dep'), [
-      'kernel/drivers/virtio/virtio_ring.ko:',
-      'kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko',
-      'kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko',
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(d, 'modules.dep'),
+      [
+        'kernel/drivers/virtio/virtio_ring.ko:',
+        'kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko',
+        'kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko',
+        '',
+      ].join('\n'),
+    );
     await writeFile(join(d, 'modules.builtin'), 'kernel/net/core/failover.ko\n');
-    assert.deepEqual(await resolveModules(d, ['virtio_ring', 'virtio', 'failover', 'virtio_blk']),
-      ['kernel/drivers/virtio/virtio_ring.ko', 'kernel/drivers/virtio/virtio.ko', 'kernel/drivers/block/virtio_blk.ko']);
+    assert.deepEqual(await resolveModules(d, ['virtio_ring', 'virtio', 'failover', 'virtio_blk']), [
+      'kernel/drivers/virtio/virtio_ring.ko',
+      'kernel/drivers/virtio/virtio.ko',
+      'kernel/drivers/block/virtio_blk.ko',
+    ]);
     await assert.rejects(resolveModules(d, ['virtio', 'virtio_ring']), /needs virtio_ring/);
     await assert.rejects(resolveModules(d, ['nosuch']), UserError);
   });
@@ -169,11 +193,26 @@ describe('image helpers', () => {
     await writeCpioGz(entries, join(d, 'a.cpio.gz'));
     const listing = await execa('sh', ['-c', `gzip -dc ${join(d, 'a.cpio.gz')} | cpio -itv --quiet`]);
     const lines = listing.stdout.split('\n');
-    assert.ok(lines.some((l) => /^-rwxr-xr-x .* 5 .* usr\/bin\/prog$/.test(l)), listing.stdout);
-    assert.ok(lines.some((l) => /^lrwxrwxrwx .* bin\/sh -> \/bin\/busybox$/.test(l)), listing.stdout);
-    assert.ok(lines.some((l) => /^crw------- .* 5,\s+1 .* dev\/console$/.test(l)), listing.stdout);
-    assert.ok(lines.some((l) => /^drwxr-xr-x .* usr$/.test(l)), listing.stdout);
-    const x = await execa('sh', ['-c', `cd ${d} && mkdir out && cd out && gzip -dc ../a.cpio.gz | cpio -id --quiet etc/x usr/bin/prog && cat etc/x`]);
+    assert.ok(
+      lines.some((l) => /^-rwxr-xr-x .* 5 .* usr\/bin\/prog$/.test(l)),
+      listing.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^lrwxrwxrwx .* bin\/sh -> \/bin\/busybox$/.test(l)),
+      listing.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^crw------- .* 5,\s+1 .* dev\/console$/.test(l)),
+      listing.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^drwxr-xr-x .* usr$/.test(l)),
+      listing.stdout,
+    );
+    const x = await execa('sh', [
+      '-c',
+      `cd ${d} && mkdir out && cd out && gzip -dc ../a.cpio.gz | cpio -id --quiet etc/x usr/bin/prog && cat etc/x`,
+    ]);
     assert.equal(x.stdout, 'hello');
     assert.ok((await readFile(join(d, 'out/usr/bin/prog'))).equals(Buffer.alloc(5, 7)));
   });
@@ -214,7 +253,10 @@ describe('guest control protocol', () => {
     const p = new GuestLineParser((m) => msgs.push(m), 64);
     const data = Buffer.from(`junk\n\n\r\n@@REA${''}DY\n${'x'.repeat(100)}\n@@RESULT a 0 QUJD\n`);
     for (const b of data) p.push(Buffer.from([b]));
-    assert.deepEqual(msgs.map((m) => m.kind), ['garbage', 'ready', 'garbage', 'result']);
+    assert.deepEqual(
+      msgs.map((m) => m.kind),
+      ['garbage', 'ready', 'garbage', 'result'],
+    );
     assert.match((msgs[2] as { line: string }).line, /longer than 64 bytes/);
   });
 });
@@ -232,15 +274,18 @@ interface FakeAgent {
   maxInFlight: number;
 }
 
-function fakeAgent(opts: {
-  answerPingsAfter?: number;
-  respond?: (cmd: { id: string; script: string }, agent: FakeAgent) => void;
-} = {}): FakeAgent {
+function fakeAgent(
+  opts: { answerPingsAfter?: number; respond?: (cmd: { id: string; script: string }, agent: FakeAgent) => void } = {},
+): FakeAgent {
   const toGuest = new PassThrough();
   const toHost = new PassThrough();
   const host = Duplex.from({ readable: toHost, writable: toGuest });
   const agent: FakeAgent = {
-    host, commands: [], pings: 0, inFlight: 0, maxInFlight: 0,
+    host,
+    commands: [],
+    pings: 0,
+    inFlight: 0,
+    maxInFlight: 0,
     write: (s: string) => void toHost.write(s),
   };
   let buf = '';
@@ -271,7 +316,8 @@ function fakeAgent(opts: {
   return agent;
 }
 
-const result = (id: string, rc: number, out: string | Buffer): string => `@@RESULT ${id} ${rc} ${Buffer.from(out).toString('base64')}\n`;
+const result = (id: string, rc: number, out: string | Buffer): string =>
+  `@@RESULT ${id} ${rc} ${Buffer.from(out).toString('base64')}\n`;
 
 describe('GuestControl over a fake agent', () => {
   test('waitReady pings until the agent answers', async () => {
@@ -305,7 +351,9 @@ describe('GuestControl over a fake agent', () => {
     const a = fakeAgent({
       respond: (cmd, ag) => {
         ag.inFlight--;
-        const text = `[    3.1] virtio_net: noise\nping\r\n@@RESULT\n\x00\xff@@RES\n${result(cmd.id, 7, 'out\nput')}more noise`;
+        const text =
+          `[    3.1] virtio_net: ` +
+          `noise\nping\r\n@@RESULT\n\x00\xff@@RES\n${result(cmd.id, 7, 'out\nput')}more noise`;
         let i = 0;
         const tick = (): void => {
           if (i < text.length) {
@@ -374,7 +422,10 @@ describe('GuestControl over a fake agent', () => {
     const g = new GuestControl(a.host, { onGarbage: (l) => garbage.push(l) });
     await assert.rejects(g.exec('slow', { timeoutMs: 50 }), /timed out after 50 ms/);
     assert.deepEqual(await g.exec('fast'), { rc: 0, output: 'ok fast' });
-    assert.ok(garbage.some((l) => l.includes(first!.id)), 'late result reported as stale');
+    assert.ok(
+      garbage.some((l) => l.includes(first!.id)),
+      'late result reported as stale',
+    );
     g.close();
   });
 
@@ -389,9 +440,15 @@ describe('GuestControl over a fake agent', () => {
     });
     const g = new GuestControl(a.host);
     const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => g.exec(`echo ${i}`)));
-    assert.deepEqual(rs.map((r) => r.output), Array.from({ length: 200 }, (_, i) => `echo ${i}`));
+    assert.deepEqual(
+      rs.map((r) => r.output),
+      Array.from({ length: 200 }, (_, i) => `echo ${i}`),
+    );
     assert.equal(a.maxInFlight, 1);
-    assert.deepEqual(a.commands.map((c) => c.script), rs.map((r) => r.output));
+    assert.deepEqual(
+      a.commands.map((c) => c.script),
+      rs.map((r) => r.output),
+    );
     assert.equal(new Set(a.commands.map((c) => c.id)).size, 200);
     g.close();
   });

@@ -6,30 +6,64 @@ import { join } from 'node:path';
 import type { RunRecord } from '../src/runner/record.js';
 import { runLines, paramsHash, stableJson } from '../src/sinks/influxPoints.js';
 import { readRunSeries } from '../src/sinks/runDirSeries.js';
-import { spoolLines, readSpool, settleSpool, findSpooledRuns, SPOOL_FILE, PUSHED_FILE } from '../src/sinks/influxSpool.js';
+import {
+  spoolLines,
+  readSpool,
+  settleSpool,
+  findSpooledRuns,
+  SPOOL_FILE,
+  PUSHED_FILE,
+} from '../src/sinks/influxSpool.js';
 import { influxConfig } from '../src/cli/influxOptions.js';
 import { UserError } from '../src/util/errors.js';
 
 const record: RunRecord = {
-  run_id: '20240501T100000-quick-stock-r1', scenario: 'quick', config_id: 'mem=512', sweep: { 'guest.memory_mib': 512 }, strategy: 'stock', repeat: 1, warmup: false, status: 'completed',
-  started_at: '2024-05-01T10:00:00.123Z', testbed: 'local', src_host: 'pofb-src', dst_host: 'pofb-dst',
-  qemu_version: '7.2.22', pofbench_rev: 'abc123', params: { memory_mib: 512, workload: { type: 'idle' }, capabilities: undefined },
-  total_time_ms: 1234, downtime_ms: 12, migration_link_bytes: 5e8, src_qemu_cpu_s: 1.25, guest_on_dst: true,
-  pof_ref_pages: 77, nested: { ignored: 1 }, not_a_number: Number.NaN,
+  run_id: '20240501T100000-quick-stock-r1',
+  scenario: 'quick',
+  config_id: 'mem=512',
+  sweep: { 'guest.memory_mib': 512 },
+  strategy: 'stock',
+  repeat: 1,
+  warmup: false,
+  status: 'completed',
+  started_at: '2024-05-01T10:00:00.123Z',
+  testbed: 'local',
+  src_host: 'pofb-src',
+  dst_host: 'pofb-dst',
+  qemu_version: '7.2.22',
+  pofbench_rev: 'abc123',
+  params: { memory_mib: 512, workload: { type: 'idle' }, capabilities: undefined },
+  total_time_ms: 1234,
+  downtime_ms: 12,
+  migration_link_bytes: 5e8,
+  src_qemu_cpu_s: 1.25,
+  guest_on_dst: true,
+  pof_ref_pages: 77,
+  nested: { ignored: 1 },
+  not_a_number: Number.NaN,
 };
 
 test('a record becomes one `migration` line: tags, float/bool/string fields, started_at in ms', () => {
   const [line] = runLines(record, { qmp: [], hostSrc: [], hostDst: [] });
-  assert.equal(line,
-    `migration,config_id=mem\\=512,dst_host=pofb-dst,params_hash=${paramsHash(record.params)},repeat=1,scenario=quick,src_host=pofb-src,status=completed,strategy=stock,testbed=local `
-    + 'downtime_ms=12,guest_on_dst=T,migration_link_bytes=500000000,pof_ref_pages=77,pofbench_rev="abc123",qemu_version="7.2.22",'
-    + 'run_id="20240501T100000-quick-stock-r1",src_qemu_cpu_s=1.25,total_time_ms=1234,warmup=F 1714557600123');
+  assert.equal(
+    line,
+    `migration,config_id=mem\\=512,dst_host=pofb-dst,params_hash=${paramsHash(record.params)},repeat=1,` +
+      'scenario=quick,src_host=pofb-src,status=completed,strategy=stock,testbed=local ' +
+      'downtime_ms=12,guest_on_dst=T,migration_link_bytes=500000000,pof_ref_pages=77,pofbench_rev="abc123",' +
+      'qemu_version="7.2.22",' +
+      'run_id="20240501T100000-quick-stock-r1",src_qemu_cpu_s=1.25,total_time_ms=1234,warmup=F 1714557600123',
+  );
   // a record from before sweeps (no config_id) or not swept ("") has no config_id tag
   assert.doesNotMatch(runLines({ ...record, config_id: '' }, { qmp: [], hostSrc: [], hostDst: [] })[0], /config_id/);
 });
 
 test('a failed record carries its error as a string field, escaped', () => {
-  const failed: RunRecord = { ...record, status: 'failed', error: 'migration failed: "x", y=1', total_time_ms: undefined };
+  const failed: RunRecord = {
+    ...record,
+    status: 'failed',
+    error: 'migration failed: "x", y=1',
+    total_time_ms: undefined,
+  };
   const [line] = runLines(failed, { qmp: [], hostSrc: [], hostDst: [] });
   assert.match(line, /,status=failed,/);
   assert.ok(line.includes(String.raw`,error="migration failed: \"x\", y=1",`), line);
@@ -40,7 +74,11 @@ test('series rows become migration_progress and host_link lines with their own t
   const lines = runLines(record, {
     qmp: [
       { t: 1714557600200, status: 'setup' },
-      { t: 1714557600250, status: 'active', ram: { transferred: 1000, remaining: 500, mbps: 812.5, 'dirty-sync-count': 2, 'dirty-pages-rate': 30 } },
+      {
+        t: 1714557600250,
+        status: 'active',
+        ram: { transferred: 1000, remaining: 500, mbps: 812.5, 'dirty-sync-count': 2, 'dirty-pages-rate': 30 },
+      },
     ],
     hostSrc: [{ t: 1714557600210, nic: { sto0: [1, 2], mig0: [3, 4] } }],
     hostDst: [{ t: 1714557600220, nic: { mig0: [5, 6] } }],
@@ -48,7 +86,9 @@ test('series rows become migration_progress and host_link lines with their own t
   const tags = 'run_id=20240501T100000-quick-stock-r1,scenario=quick,strategy=stock';
   assert.deepEqual(lines.slice(1), [
     `migration_progress,${tags} status="setup" 1714557600200`,
-    `migration_progress,${tags} dirty_pages_rate=30,dirty_sync_count=2,mbps=812.5,remaining_bytes=500,status="active",transferred_bytes=1000 1714557600250`,
+    `migration_progress,${tags} ` +
+      `dirty_pages_rate=30,dirty_sync_count=2,mbps=812.5,remaining_bytes=500,status="active",transferred_bytes=1000 ` +
+      `1714557600250`,
     `host_link,nic=mig0,role=src,${tags} rx_bytes=3,tx_bytes=4 1714557600210`,
     `host_link,nic=sto0,role=src,${tags} rx_bytes=1,tx_bytes=2 1714557600210`,
     `host_link,nic=mig0,role=dst,${tags} rx_bytes=5,tx_bytes=6 1714557600220`,
@@ -56,7 +96,10 @@ test('series rows become migration_progress and host_link lines with their own t
 });
 
 test('the same run gives the same lines; params_hash ignores key order and undefined values', () => {
-  assert.deepEqual(runLines(record, { qmp: [], hostSrc: [], hostDst: [] }), runLines({ ...record }, { qmp: [], hostSrc: [], hostDst: [] }));
+  assert.deepEqual(
+    runLines(record, { qmp: [], hostSrc: [], hostDst: [] }),
+    runLines({ ...record }, { qmp: [], hostSrc: [], hostDst: [] }),
+  );
   assert.equal(paramsHash({ b: 1, a: { y: 2, x: 1 }, c: undefined }), paramsHash({ a: { x: 1, y: 2 }, b: 1 }));
   assert.notEqual(paramsHash({ a: 1 }), paramsHash({ a: 2 }));
   assert.match(paramsHash({}), /^[0-9a-f]{12}$/);
@@ -64,7 +107,10 @@ test('the same run gives the same lines; params_hash ignores key order and undef
 });
 
 test('a record without a usable started_at is refused by name', () => {
-  assert.throws(() => runLines({ ...record, started_at: 'yesterday' }, { qmp: [], hostSrc: [], hostDst: [] }), /started_at "yesterday"/);
+  assert.throws(
+    () => runLines({ ...record, started_at: 'yesterday' }, { qmp: [], hostSrc: [], hostDst: [] }),
+    /started_at "yesterday"/,
+  );
 });
 
 test('series files: missing ones give nothing, a partial last line is skipped', async () => {
@@ -111,10 +157,25 @@ test('spool: lines are kept once, a pushed spool is renamed and no longer found'
 
 test('influx config: flags win over env, nothing set means no sink, partial config is named', () => {
   assert.equal(influxConfig({}, {}), undefined);
-  assert.deepEqual(influxConfig({ influxUrl: 'http://a:8086/' }, { INFLUX_URL: 'http://b:8086', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_TOKEN: 't' }),
-    { url: 'http://a:8086', token: 't', org: 'o', bucket: 'b' });
-  assert.throws(() => influxConfig({ influxUrl: 'http://a:8086' }, {}), (e: unknown) =>
-    e instanceof UserError && /--influx-org \(or INFLUX_ORG\), --influx-bucket \(or INFLUX_BUCKET\) are missing/.test(e.message));
-  assert.throws(() => influxConfig({ influxUrl: 'a:b:c', influxOrg: 'o', influxBucket: 'b' }, {}), (e: unknown) => e instanceof UserError && /must be http/.test(e.message));
-  assert.throws(() => influxConfig({ influxUrl: 'not a url', influxOrg: 'o', influxBucket: 'b' }, {}), (e: unknown) => e instanceof UserError && /is not a URL/.test(e.message));
+  assert.deepEqual(
+    influxConfig(
+      { influxUrl: 'http://a:8086/' },
+      { INFLUX_URL: 'http://b:8086', INFLUX_ORG: 'o', INFLUX_BUCKET: 'b', INFLUX_TOKEN: 't' },
+    ),
+    { url: 'http://a:8086', token: 't', org: 'o', bucket: 'b' },
+  );
+  assert.throws(
+    () => influxConfig({ influxUrl: 'http://a:8086' }, {}),
+    (e: unknown) =>
+      e instanceof UserError &&
+      /--influx-org \(or INFLUX_ORG\), --influx-bucket \(or INFLUX_BUCKET\) are missing/.test(e.message),
+  );
+  assert.throws(
+    () => influxConfig({ influxUrl: 'a:b:c', influxOrg: 'o', influxBucket: 'b' }, {}),
+    (e: unknown) => e instanceof UserError && /must be http/.test(e.message),
+  );
+  assert.throws(
+    () => influxConfig({ influxUrl: 'not a url', influxOrg: 'o', influxBucket: 'b' }, {}),
+    (e: unknown) => e instanceof UserError && /is not a URL/.test(e.message),
+  );
 });

@@ -17,8 +17,13 @@ test('known_hosts: plain, port, hashed, revoked entries', () => {
   const salt = Buffer.from('0123456789abcdef0123');
   const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update('10.0.0.5').digest('base64')}`;
   const text = [
-    '# comment', `10.0.0.1,kvm-a ssh-ed25519 ${K1}`, `[10.0.0.2]:2222 ssh-ed25519 ${K2}`, `${hashed} ssh-rsa ${K2}`,
-    `10.0.0.9 ssh-ed25519 ${K1}`, `@revoked 10.0.0.9 ssh-ed25519 ${K1}`, `10.0.0.1* ecdsa-sha2-nistp256 ${K2}`,
+    '# comment',
+    `10.0.0.1,kvm-a ssh-ed25519 ${K1}`,
+    `[10.0.0.2]:2222 ssh-ed25519 ${K2}`,
+    `${hashed} ssh-rsa ${K2}`,
+    `10.0.0.9 ssh-ed25519 ${K1}`,
+    `@revoked 10.0.0.9 ssh-ed25519 ${K1}`,
+    `10.0.0.1* ecdsa-sha2-nistp256 ${K2}`,
   ].join('\n');
   assert.deepEqual(knownHostKeys(text, '10.0.0.1', 22), [`ssh-ed25519 ${K1}`, `ecdsa-sha2-nistp256 ${K2}`]);
   assert.deepEqual(knownHostKeys(text, '10.0.0.2', 22), []);
@@ -30,9 +35,18 @@ test('known_hosts: plain, port, hashed, revoked entries', () => {
 test('the example inventory gives one testbed per pair', () => {
   const doc = parse(readFileSync(join(projectRoot, 'ansible', 'inventory.example.yaml'), 'utf8'));
   const seen: string[] = [];
-  const hostKeys = (file: string, host: string) => { seen.push(`${file} ${host}`); return [`ssh-ed25519 ${K1}`]; };
+  const hostKeys = (file: string, host: string) => {
+    seen.push(`${file} ${host}`);
+    return [`ssh-ed25519 ${K1}`];
+  };
   const tbs = inventoryTestbeds(doc, { baseDir: '/etc', hostKeys });
-  assert.deepEqual(tbs.map((t) => [t.pair, t.hosts.src.name, t.hosts.dst.name]), [['a', 'kvm-a1', 'kvm-a2'], ['b', 'kvm-b1', 'kvm-b2']]);
+  assert.deepEqual(
+    tbs.map((t) => [t.pair, t.hosts.src.name, t.hosts.dst.name]),
+    [
+      ['a', 'kvm-a1', 'kvm-a2'],
+      ['b', 'kvm-b1', 'kvm-b2'],
+    ],
+  );
   const a = tbs[0];
   assert.equal(a.kind, 'lab');
   assert.equal(a.accel, 'kvm');
@@ -43,7 +57,12 @@ test('the example inventory gives one testbed per pair', () => {
   assert.equal(a.hosts.src.ssh.knownHostsFile, '/etc/pofbench/known_hosts');
   assert.deepEqual(a.hosts.dst.ssh.knownHostKeys, [`ssh-ed25519 ${K1}`]);
   assert.equal(a.hosts.dst.ssh.hostPublicKey, `ssh-ed25519 ${K1}`);
-  assert.deepEqual(a.nas, { server: '10.22.0.20', exportPath: '/srv/pofbench', localPath: '/srv/pofbench', hostMountPath: '/srv/pofbench-nas' });
+  assert.deepEqual(a.nas, {
+    server: '10.22.0.20',
+    exportPath: '/srv/pofbench',
+    localPath: '/srv/pofbench',
+    hostMountPath: '/srv/pofbench-nas',
+  });
   assert.equal(a.vm.guestCidr, '10.23.0.100/24');
   assert.equal(tbs[1].vm.mac, '52:54:00:50:4f:47');
   assert.deepEqual(a.hostPofbench, ['/usr/bin/node', '/opt/pofbench/app/dist/src/cli/main.js']);
@@ -64,7 +83,9 @@ test('inventory errors name the host and the variable', () => {
   assert.throws(() => inventoryTestbeds(tmpl, opts), /Jinja template/);
 });
 
-test('testbed/local-inventory.yaml is what "pofbench testbed inventory" generates', { skip: process.env.POFBENCH_HOME ? 'POFBENCH_HOME is set: the file names the default paths' : false }, () => {
+test('testbed/local-inventory.yaml is what "pofbench testbed inventory" generates', {
+  skip: process.env.POFBENCH_HOME ? 'POFBENCH_HOME is set: the file names the default paths' : false,
+}, () => {
   assert.equal(readFileSync(join(projectRoot, 'testbed', 'local-inventory.yaml'), 'utf8'), localInventoryYaml());
   const tbs = inventoryTestbeds(parse(localInventoryYaml()), { baseDir: '/', hostKeys: () => ['ssh-ed25519 X'] });
   assert.equal(tbs.length, 1);
@@ -77,12 +98,25 @@ test('shardRuns: every run once, balanced by estimate, plan order kept per pair,
   const runs = [30, 10, 10, 20, 5, 5, 40, 10].map((estimate_s, i) => ({ i, estimate_s }));
   assert.deepEqual(shardRuns(runs, 1), [runs]);
   const two = shardRuns(runs, 2);
-  assert.deepEqual(two.flat().map((r) => r.i).sort((a, b) => a - b), runs.map((r) => r.i));
-  for (const s of two) assert.deepEqual(s.map((r) => r.i), [...s.map((r) => r.i)].sort((a, b) => a - b));
+  assert.deepEqual(
+    two
+      .flat()
+      .map((r) => r.i)
+      .sort((a, b) => a - b),
+    runs.map((r) => r.i),
+  );
+  for (const s of two)
+    assert.deepEqual(
+      s.map((r) => r.i),
+      [...s.map((r) => r.i)].sort((a, b) => a - b),
+    );
   const loads = two.map((s) => s.reduce((t, r) => t + r.estimate_s, 0));
   assert.ok(Math.abs(loads[0] - loads[1]) <= 40, `loads ${loads}`);
   assert.deepEqual(shardRuns(runs, 2), two, 'deterministic');
   const many = shardRuns(runs.slice(0, 2), 4);
-  assert.deepEqual(many.map((s) => s.length), [1, 1, 0, 0]);
+  assert.deepEqual(
+    many.map((s) => s.length),
+    [1, 1, 0, 0],
+  );
   assert.throws(() => shardRuns(runs, 0));
 });

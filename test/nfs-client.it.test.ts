@@ -20,11 +20,18 @@ let data: Buffer;
 let client: NfsClient;
 let file: NfsFile;
 
-const namespaces = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n')
-  .map((l) => l.split(' ')[0]).filter((n) => n.startsWith('pofnfs-clientit'));
+const namespaces = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n.startsWith('pofnfs-clientit'));
 /** Every thread of `pid` is in state `state` (T = stopped). */
-const allThreads = (pid: number, state: string) => readdirSync(`/proc/${pid}/task`)
-  .every((t) => readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').replace(/^.*\) /s, '').startsWith(state));
+const allThreads = (pid: number, state: string) =>
+  readdirSync(`/proc/${pid}/task`).every((t) =>
+    readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8')
+      .replace(/^.*\) /s, '')
+      .startsWith(state),
+  );
 /** SIGSTOP, and wait until no thread of the process runs any more (kill() returns before that). */
 async function stopProcess(pid: number): Promise<void> {
   process.kill(pid, 'SIGSTOP');
@@ -32,22 +39,28 @@ async function stopProcess(pid: number): Promise<void> {
   assert.ok(allThreads(pid, 'T'), `pid ${pid} stopped`);
 }
 
-before(async () => {
-  nas = await startScratchNas({ name: 'clientit', slot: 0 });
-  data = randomBytes(SIZE);
-  await mkdir(join(nas.exportDir, 'runs', 'x'), { recursive: true });
-  await writeFile(join(nas.exportDir, REL), data);
-  client = await NfsClient.connect({ host: nas.server, exportPath: nas.exportPath, uid: 0, gid: 0, timeoutMs: 5000 });
-  file = await client.open(REL);
-}, { timeout: 60_000 });
+before(
+  async () => {
+    nas = await startScratchNas({ name: 'clientit', slot: 0 });
+    data = randomBytes(SIZE);
+    await mkdir(join(nas.exportDir, 'runs', 'x'), { recursive: true });
+    await writeFile(join(nas.exportDir, REL), data);
+    client = await NfsClient.connect({ host: nas.server, exportPath: nas.exportPath, uid: 0, gid: 0, timeoutMs: 5000 });
+    file = await client.open(REL);
+  },
+  { timeout: 60_000 },
+);
 
-after(async () => {
-  await client?.close().catch(() => undefined);
-  const pids = nas ? [nas.ganeshaPid, nas.rpcbindPid ?? 0].filter(Boolean) : [];
-  await nas?.stop();
-  assert.deepEqual(namespaces(), [], 'no pofnfs-clientit namespace left');
-  for (const pid of pids) assert.equal(await pidRunning(pid), false, `pid ${pid} (ganesha/rpcbind) stopped`);
-}, { timeout: 60_000 });
+after(
+  async () => {
+    await client?.close().catch(() => undefined);
+    const pids = nas ? [nas.ganeshaPid, nas.rpcbindPid ?? 0].filter(Boolean) : [];
+    await nas?.stop();
+    assert.deepEqual(namespaces(), [], 'no pofnfs-clientit namespace left');
+    for (const pid of pids) assert.equal(await pidRunning(pid), false, `pid ${pid} (ganesha/rpcbind) stopped`);
+  },
+  { timeout: 60_000 },
+);
 
 test('ports come from the portmapper; MOUNT from an unprivileged port is accepted; READ size is 256 KiB', () => {
   assert.equal(client.info.nfsPort, 2049);
@@ -62,8 +75,19 @@ test('ports come from the portmapper; MOUNT from an unprivileged port is accepte
 
 test('reads at many offsets and lengths are byte-identical to the file, short only at EOF', async () => {
   const cases: [number, number][] = [
-    [0, 4096], [7 * 4096, 4096], [1, 1], [12345, 54321], [0, 256 * 1024], [100, 256 * 1024], [4095, 8194],
-    [3 * MiB + 17, MiB + 5], [0, SIZE], [SIZE - 4096, 4096], [SIZE - 100, 4096], [SIZE, 4096], [SIZE + 8192, 10],
+    [0, 4096],
+    [7 * 4096, 4096],
+    [1, 1],
+    [12345, 54321],
+    [0, 256 * 1024],
+    [100, 256 * 1024],
+    [4095, 8194],
+    [3 * MiB + 17, MiB + 5],
+    [0, SIZE],
+    [SIZE - 4096, 4096],
+    [SIZE - 100, 4096],
+    [SIZE, 4096],
+    [SIZE + 8192, 10],
     [5 * MiB, 0],
   ];
   for (const [offset, length] of cases) {
@@ -92,7 +116,9 @@ test('200 reads in flight at once on one connection, pipelined, each byte-identi
   const before = client.stats.reads;
   const offsets = Array.from({ length: 200 }, (_, i) => (i * 7919 * 4096 + (i % 3 === 0 ? 513 : 0)) % (SIZE - 4096));
   const got = await Promise.all(offsets.map((o) => file.read(o, 4096)));
-  got.forEach((b, i) => assert.ok(b.equals(data.subarray(offsets[i], offsets[i] + 4096)), `read ${i} @${offsets[i]}`));
+  for (const [i, b] of got.entries()) {
+    assert.ok(b.equals(data.subarray(offsets[i], offsets[i] + 4096)), `read ${i} @${offsets[i]}`);
+  }
   assert.equal(client.stats.reads - before, 200);
   assert.ok(client.peakInFlight >= 100, `pipelined: ${client.peakInFlight} calls were out at once`);
   const big = await Promise.all(Array.from({ length: 32 }, (_, i) => file.read(i * 256 * 1024, 256 * 1024)));
@@ -109,8 +135,10 @@ test('errors name the NFS status and the path', async () => {
   await assert.rejects(client.open('runs/x/disk.raw/deeper'), /NFS3ERR_NOTDIR/);
   await assert.rejects(client.open('runs/x'), /\/export\/runs\/x on .* is a directory, not a file/);
   // ganesha answers MNT3ERR_ACCES (not NOENT) for an export it does not have
-  await assert.rejects(NfsClient.connect({ host: nas!.server, exportPath: '/no-such-export' }),
-    (err: unknown) => err instanceof NfsError && /^MNT3ERR_/.test(err.code) && err.message.includes('/no-such-export'));
+  await assert.rejects(
+    NfsClient.connect({ host: nas!.server, exportPath: '/no-such-export' }),
+    (err: unknown) => err instanceof NfsError && /^MNT3ERR_/.test(err.code) && err.message.includes('/no-such-export'),
+  );
   // the AUTH_SYS credential is what the server checks: another uid may not read a 0600 root file
   await writeFile(join(nas!.exportDir, 'runs', 'secret.raw'), 'x', { mode: 0o600 });
   const other = await NfsClient.connect({ host: nas!.server, exportPath: '/export', uid: 12345, gid: 12345 });
@@ -124,7 +152,11 @@ test('errors name the NFS status and the path', async () => {
 
 test('explicit ports skip the portmapper; a privileged source port works too', async () => {
   const c = await NfsClient.connect({
-    host: nas!.server, exportPath: '/export', nfsPort: 2049, mountPort: client.info.mountPort, portmapPort: 9,
+    host: nas!.server,
+    exportPath: '/export',
+    nfsPort: 2049,
+    mountPort: client.info.mountPort,
+    portmapPort: 9,
     privilegedPort: true,
   });
   try {
@@ -143,10 +175,19 @@ test('a server that stops answering times calls out; one that dies fails every p
   await stopProcess(pid);
   try {
     const t0 = Date.now();
-    await assert.rejects(f.read(0, 4096), (err: unknown) => err instanceof RpcTimeoutError &&
-      /^NFS READ \/export\/runs\/x\/disk\.raw @0\+4096: no reply from .* within 400 ms$/.test(err.message));
+    await assert.rejects(
+      f.read(0, 4096),
+      (err: unknown) =>
+        err instanceof RpcTimeoutError &&
+        /^NFS READ \/export\/runs\/x\/disk\.raw @0\+4096: no reply from .* within 400 ms$/.test(err.message),
+    );
     assert.ok(Date.now() - t0 < 2000);
-    const pending = Array.from({ length: 20 }, (_, i) => file.read(i * 4096, 4096).then(() => 'ok', (e: Error) => e));
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      file.read(i * 4096, 4096).then(
+        () => 'ok',
+        (e: Error) => e,
+      ),
+    );
     await sleep(200);
     process.kill(pid, 'SIGKILL');
     const results = await Promise.all(pending);

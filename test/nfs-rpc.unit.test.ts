@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import {
-  RecordParser, RpcConnection, RpcConnectionError, RpcError, RpcTimeoutError, XdrReader, XdrWriter, authSys,
+  RecordParser,
+  RpcConnection,
+  RpcConnectionError,
+  RpcError,
+  RpcTimeoutError,
+  XdrReader,
+  XdrWriter,
+  authSys,
 } from '../src/nfs/index.js';
 
 // ONC-RPC record marking and the pipelined connection, against a fake server on loopback.
@@ -56,7 +63,12 @@ test('XDR round trip: uint64 beyond 32 bits, padded opaques, strings', () => {
   assert.throws(() => authSys({ uid: 0, gid: 0, gids: Array(17).fill(0) }), /at most 16 groups/);
 });
 
-interface Call { xid: number; proc: number; arg: number; sock: Socket }
+interface Call {
+  xid: number;
+  proc: number;
+  arg: number;
+  sock: Socket;
+}
 
 /** A fake RPC server: hands each parsed call (xid, proc, first argument word) to `onCall`. */
 async function fakeServer(onCall: (c: Call) => void): Promise<{ server: Server; port: number }> {
@@ -100,9 +112,13 @@ test('replies out of order and coalesced are matched by xid; at most maxInFlight
   });
   const c = await RpcConnection.connect({ host: '127.0.0.1', port, maxInFlight: 8, label: 'T' });
   try {
-    const results = await Promise.all(Array.from({ length: 64 }, (_, i) =>
-      c.call(1, 1, 1, (w) => w.u32(i), `call ${i}`).then((r) => r.u32())));
-    assert.deepEqual(results, Array.from({ length: 64 }, (_, i) => i * 10));
+    const results = await Promise.all(
+      Array.from({ length: 64 }, (_, i) => c.call(1, 1, 1, (w) => w.u32(i), `call ${i}`).then((r) => r.u32())),
+    );
+    assert.deepEqual(
+      results,
+      Array.from({ length: 64 }, (_, i) => i * 10),
+    );
     assert.equal(peakHeld, 8);
     assert.equal(c.peakInFlight, 8);
   } finally {
@@ -124,7 +140,8 @@ test('maxInFlightBytes bounds the replies expected in flight; an oversized call 
   const c = await RpcConnection.connect({ host: '127.0.0.1', port, maxInFlightBytes: 1000 });
   try {
     const small = Array.from({ length: 10 }, (_, i) =>
-      c.call(1, 1, 1, (w) => w.u32(i), 'small', { replyBytes: 400 }).then((r) => r.u32()));
+      c.call(1, 1, 1, (w) => w.u32(i), 'small', { replyBytes: 400 }).then((r) => r.u32()),
+    );
     const big = c.call(1, 1, 1, (w) => w.u32(99), 'big', { replyBytes: 5000 }).then((r) => r.u32());
     assert.deepEqual(await Promise.all([...small, big]), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99]);
     assert.equal(peak, 2);
@@ -142,21 +159,36 @@ test('timeouts, refused calls, and a dead connection failing every pending call'
   });
   const c = await RpcConnection.connect({ host: '127.0.0.1', port, label: 'NFS', callTimeoutMs: 150 });
   try {
-    await assert.rejects(c.call(1, 3, 2, () => undefined, 'READ x'),
-      (e: unknown) => e instanceof RpcError && e.code === 'PROG_MISMATCH' && /versions 3\.\.3/.test(e.message));
-    await assert.rejects(c.call(1, 3, 1, () => undefined, 'READ y'), RpcTimeoutError);
-    await assert.rejects(c.call(1, 3, 1, (w) => w.string('x'.repeat(300), 255), 'LOOKUP'), /exceeds its limit of 255/);
+    await assert.rejects(
+      c.call(1, 3, 2, () => undefined, 'READ x'),
+      (e: unknown) => e instanceof RpcError && e.code === 'PROG_MISMATCH' && /versions 3\.\.3/.test(e.message),
+    );
+    await assert.rejects(
+      c.call(1, 3, 1, () => undefined, 'READ y'),
+      RpcTimeoutError,
+    );
+    await assert.rejects(
+      c.call(1, 3, 1, (w) => w.string('x'.repeat(300), 255), 'LOOKUP'),
+      /exceeds its limit of 255/,
+    );
     const pending = Array.from({ length: 5 }, () => c.call(1, 3, 1, () => undefined, 'READ z', { timeoutMs: 5000 }));
     setTimeout(() => void c.call(1, 3, 3, () => undefined, 'kill').catch(() => undefined), 50);
     for (const p of pending) {
-      await assert.rejects(p, (e: unknown) =>
-        e instanceof RpcConnectionError && /is dead .*6 call\(s\) pending/.test(e.message));
+      await assert.rejects(
+        p,
+        (e: unknown) => e instanceof RpcConnectionError && /is dead .*6 call\(s\) pending/.test(e.message),
+      );
     }
-    await assert.rejects(c.call(1, 3, 1, () => undefined, 'after'), RpcConnectionError);
+    await assert.rejects(
+      c.call(1, 3, 1, () => undefined, 'after'),
+      RpcConnectionError,
+    );
   } finally {
     await c.close();
     server.close();
   }
-  await assert.rejects(RpcConnection.connect({ host: '127.0.0.1', port, label: 'NFS' }),
-    /NFS: cannot connect to 127\.0\.0\.1/);
+  await assert.rejects(
+    RpcConnection.connect({ host: '127.0.0.1', port, label: 'NFS' }),
+    /NFS: cannot connect to 127\.0\.0\.1/,
+  );
 });

@@ -23,15 +23,18 @@ let nas: ScratchNas;
 let dir: string;
 let disk: Buffer;
 
-before(async () => {
-  nas = await startScratchNas({ name: 'nasdown', slot: 2 });
-  dir = mkdtempSync(join(tmpdir(), 'pofbench-nasdown-'));
-  const r = mulberry32(5);
-  disk = Buffer.concat(Array.from({ length: DISK_BLOCKS }, () => randomPage(r)));
-  await mkdir(join(nas.exportDir, 'runs'), { recursive: true });
-  await writeFile(join(nas.exportDir, 'runs', 'disk.raw'), disk);
-  writeFileSync(join(dir, 'disk.raw'), disk);
-}, { timeout: 60_000 });
+before(
+  async () => {
+    nas = await startScratchNas({ name: 'nasdown', slot: 2 });
+    dir = mkdtempSync(join(tmpdir(), 'pofbench-nasdown-'));
+    const r = mulberry32(5);
+    disk = Buffer.concat(Array.from({ length: DISK_BLOCKS }, () => randomPage(r)));
+    await mkdir(join(nas.exportDir, 'runs'), { recursive: true });
+    await writeFile(join(nas.exportDir, 'runs', 'disk.raw'), disk);
+    writeFileSync(join(dir, 'disk.raw'), disk);
+  },
+  { timeout: 60_000 },
+);
 
 after(async () => {
   await nas?.stop();
@@ -55,16 +58,24 @@ function stream(): Buffer {
 }
 
 for (const how of ['killed', 'hung'] as const) {
-  test(`the NAS ${how} for good after the migration began: the agents finish from the source, byte for byte`, { timeout: 120_000 }, async () => {
+  test(`the NAS ${how} for good after the migration began: the agents finish from the source, byte for byte`, {
+    timeout: 120_000,
+  }, async () => {
     const s = stream();
     const file = join(dir, `${how}.stream`);
     writeFileSync(file, s);
     const ganesha = nas.ganeshaPid;
     const r = await runAgentPair(dir, {
-      stream: file, srcImage: join(dir, 'disk.raw'), dstImage: `nfs://${nas.server}/export/runs/disk.raw`, port: 27520 + (how === 'killed' ? 0 : 1),
-      targetArgs: ['--nas-timeout-ms', '500'], sourceArgs: ['--retention-pages', '256'],
+      stream: file,
+      srcImage: join(dir, 'disk.raw'),
+      dstImage: `nfs://${nas.server}/export/runs/disk.raw`,
+      port: 27520 + (how === 'killed' ? 0 : 1),
+      targetArgs: ['--nas-timeout-ms', '500'],
+      sourceArgs: ['--retention-pages', '256'],
       // the target has opened the image over NFS; now the NAS goes away
-      beforeStream: async () => { process.kill(ganesha, how === 'killed' ? 'SIGKILL' : 'SIGSTOP'); },
+      beforeStream: async () => {
+        process.kill(ganesha, how === 'killed' ? 'SIGKILL' : 'SIGSTOP');
+      },
     });
     assert.equal(r.target.code, 0, r.target.log);
     assert.equal(r.source.code, 0, r.source.log);
@@ -72,13 +83,23 @@ for (const how of ['killed', 'hung'] as const) {
     const unavailable = Number(r.target.stats!.nas_unavailable_pages);
     assert.ok(unavailable > 0, `referenced pages fetched from the source: ${unavailable}`);
     assert.equal(r.target.stats!.nas_read_bytes, 0, 'nothing came from the dead NAS');
-    assert.match(String(r.target.stats!.nas_error), how === 'killed' ? /dead|closed|ECONNRESET|connection/i : /within 500 ms|longer than 500 ms/i);
-    assert.equal(typeof r.source.stats!.nas_down_after_ms, 'number', 'the source was told and sent pages in full from then on');
+    assert.match(
+      String(r.target.stats!.nas_error),
+      how === 'killed' ? /dead|closed|ECONNRESET|connection/i : /within 500 ms|longer than 500 ms/i,
+    );
+    assert.equal(
+      typeof r.source.stats!.nas_down_after_ms,
+      'number',
+      'the source was told and sent pages in full from then on',
+    );
     const full = Number(r.source.stats!.full_pages);
     const refs = Number(r.source.stats!.ref_pages);
     assert.ok(full > 16 * 64, `pages in full: ${full} (more than the 1 in 8 random ones), refs ${refs}`);
     assert.equal(refs, unavailable, 'every ref sent before the source knew was served from its window');
-    console.log(`NAS ${how}: ${refs} refs served from the source's window, ${full} pages in full; source learnt after ${r.source.stats!.nas_down_after_ms} ms`);
+    console.log(
+      `NAS ${how}: ${refs} refs served from the source's window, ${full} pages in full; source learnt after ` +
+        `${r.source.stats!.nas_down_after_ms} ms`,
+    );
     // the scratch NAS comes back for the next case
     if (how === 'hung') process.kill(ganesha, 'SIGCONT');
     if (how === 'killed') {

@@ -8,18 +8,25 @@ function fakeQemu(handler: (cmd: { execute: string; arguments?: unknown; id: str
   const toClient = new PassThrough();
   const fromClient = new PassThrough();
   const client = Duplex.from({ readable: toClient, writable: fromClient });
-  toClient.write(`${JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 } }, capabilities: [] } })}\n`);
+  toClient.write(
+    `${JSON.stringify({ QMP: { version: { qemu: { major: 7, minor: 2, micro: 22 } }, capabilities: [] } })}\n`,
+  );
   let buf = '';
   fromClient.on('data', (d: Buffer) => {
     buf += d.toString();
-    let nl;
+    let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const cmd = JSON.parse(buf.slice(0, nl));
       buf = buf.slice(nl + 1);
       const ret = handler(cmd);
       // an event arrives before the reply, as QEMU may interleave them
-      toClient.write(`${JSON.stringify({ event: 'MIGRATION', data: { status: 'active' }, timestamp: { seconds: 1, microseconds: 0 } })}\n`);
-      toClient.write(`${JSON.stringify(ret instanceof Error ? { error: { class: 'GenericError', desc: ret.message }, id: cmd.id } : { return: ret, id: cmd.id })}\n`);
+      const event = { event: 'MIGRATION', data: { status: 'active' }, timestamp: { seconds: 1, microseconds: 0 } };
+      toClient.write(`${JSON.stringify(event)}\n`);
+      const reply =
+        ret instanceof Error
+          ? { error: { class: 'GenericError', desc: ret.message }, id: cmd.id }
+          : { return: ret, id: cmd.id };
+      toClient.write(`${JSON.stringify(reply)}\n`);
     }
   });
   return { client, toClient };

@@ -46,7 +46,9 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-test('the CLI writes a self-contained page; Chromium shows every chart as SVG with marks and axis titles', { timeout: 60_000 }, async () => {
+test('the CLI writes a self-contained page; Chromium shows every chart as SVG with marks and axis titles', {
+  timeout: 60_000,
+}, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium (scripts/setup.sh installs it)`);
   const out = join(tmp, 'report.html');
   const r = await exec(process.execPath, [cli, 'report', join(tmp, 'results'), '--html', out]);
@@ -56,7 +58,11 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
   assert.doesNotMatch(html, /<script|https?:\/\/|\bsrc=|<link /i, 'no script, URL, or external resource');
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  const context = await browser.newContext({ javaScriptEnabled: false, offline: true, viewport: { width: 1150, height: 900 } });
+  const context = await browser.newContext({
+    javaScriptEnabled: false,
+    offline: true,
+    viewport: { width: 1150, height: 900 },
+  });
   const page = await context.newPage();
   const requests: string[] = [];
   page.on('request', (req) => requests.push(req.url()));
@@ -64,11 +70,25 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
 
   assert.equal(await page.locator('h1').innerText(), 'pofbench report: pagecache');
   const runset = await page.locator('dl.runset').innerText();
-  for (const s of ['14 (13 completed, 1 failed)', 'warm-up runs\n1, left out', 'stock, pof', 'local', '7.2.15', '3f2c1ab']) assert.ok(runset.includes(s), `header shows ${s}: ${runset}`);
+  for (const s of [
+    '14 (13 completed, 1 failed)',
+    'warm-up runs\n1, left out',
+    'stock, pof',
+    'local',
+    '7.2.15',
+    '3f2c1ab',
+  ])
+    assert.ok(runset.includes(s), `header shows ${s}: ${runset}`);
   const summary = await page.locator('#summary tbody tr').allInnerTexts();
-  assert.deepEqual(summary.map((row) => row.split('\t').slice(0, 5)), [
-    ['pagecache', 'link_cap_mbit=500', 'stock', '4', '1'], ['pagecache', 'link_cap_mbit=500', 'pof', '3', '0'],
-    ['pagecache', 'link_cap_mbit=1000', 'stock', '3', '0'], ['pagecache', 'link_cap_mbit=1000', 'pof', '3', '0']]);
+  assert.deepEqual(
+    summary.map((row) => row.split('\t').slice(0, 5)),
+    [
+      ['pagecache', 'link_cap_mbit=500', 'stock', '4', '1'],
+      ['pagecache', 'link_cap_mbit=500', 'pof', '3', '0'],
+      ['pagecache', 'link_cap_mbit=1000', 'stock', '3', '0'],
+      ['pagecache', 'link_cap_mbit=1000', 'pof', '3', '0'],
+    ],
+  );
 
   for (const [id, titles] of Object.entries(EXPECTED)) {
     const svg = page.locator(`section#${id} svg`);
@@ -78,11 +98,15 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
     const marks = await svg.locator('g.role-mark path, g.role-mark rect, g.role-mark line').count();
     assert.ok(marks > 0, `${id}: data marks drawn (${marks})`);
     const axisTitles = await svg.locator('g.role-axis-title text').allTextContents();
-    for (const t of titles) assert.ok(axisTitles.includes(t), `${id}: axis title "${t}" in ${JSON.stringify(axisTitles)}`);
+    for (const t of titles)
+      assert.ok(axisTitles.includes(t), `${id}: axis title "${t}" in ${JSON.stringify(axisTitles)}`);
   }
   // line charts: one path per run and panel (13 runs that are not warm-ups), not one path for everything
   assert.equal(await page.locator('section#progress g.mark-line.role-mark path').count(), 2 * 13);
-  assert.ok(await page.locator('section#pareto g.mark-symbol.role-mark path').count() === 4, 'four Pareto points (2 strategies x 2 link caps)');
+  assert.ok(
+    (await page.locator('section#pareto g.mark-symbol.role-mark path').count()) === 4,
+    'four Pareto points (2 strategies x 2 link caps)',
+  );
   assert.equal(await page.locator('table.pareto tr.front').count(), 2);
   assert.match(await page.locator('#failures').innerText(), /did not complete within/);
   assert.deepEqual(requests, [pathToFileURL(out).href], 'the page loads nothing but itself');
@@ -96,14 +120,16 @@ test('without web.jsonl the latency chart is omitted with a note; the others are
   const report = await buildHtmlReport([join(tmp, 'no-web')]);
   assert.deepEqual(report.charts, ['progress', 'links', 'downtime', 'pareto']);
   assert.deepEqual(report.warnings, []);
-  const web = /<section id="web" class="chart">[^]*?<\/section>/.exec(report.html)?.[0] ?? '';
+  const web = /<section id="web" class="chart">[\s\S]*?<\/section>/.exec(report.html)?.[0] ?? '';
   assert.match(web, /No web latency series in these runs.*chart omitted/);
   assert.ok(!web.includes('<svg'), 'no SVG in the web section');
 });
 
 test('the CLI reports a directory without runs in one line, exit code 2', async () => {
   const err = await exec(process.execPath, [cli, 'report', join(tmp, 'empty'), '--html', join(tmp, 'x.html')]).then(
-    () => assert.fail('expected a failure'), (e: { code: number; stderr: string }) => e);
+    () => assert.fail('expected a failure'),
+    (e: { code: number; stderr: string }) => e,
+  );
   assert.equal(err.code, 2);
   assert.equal(err.stderr.trim().split('\n').length, 1, err.stderr);
   assert.match(err.stderr, /^pofbench: no run\.json under .*empty — pass a results directory/);

@@ -14,7 +14,9 @@ import { projectRoot } from '../src/util/paths.js';
 import { UserError } from '../src/util/errors.js';
 
 const temps: string[] = [];
-after(() => { for (const d of temps) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
 
 /** tmp/{sc,secret}: the scenario directory and a foreign directory next to it. */
 function layout(): { sc: string; secret: string } {
@@ -45,7 +47,7 @@ const noSecret = (msg: string) => {
   assert.doesNotMatch(msg, /SECRET|\$6\$|19000|99999/, `the error quotes the file's content: ${msg}`);
 };
 
-test('extends: a file outside the scenario\'s tree and scenarios/ is refused, naming the file and field', async () => {
+test("extends: a file outside the scenario's tree and scenarios/ is refused, naming the file and field", async () => {
   const { sc, secret } = layout();
   const cases: Record<string, string> = {
     'rel.yaml': 'extends: ../secret/shadow\n',
@@ -83,7 +85,7 @@ test('extends: a target inside the tree that is not a scenario mapping is refuse
     'alias.yaml': 'a: *SECRETALIAS\n',
     'keys.yaml': 'root:$6$SECRETHASH$xyz:19000:0:99999:7:::\n',
     'secrets.yaml': 'SECRETKEY: SECRETVALUE\nguest: { memory_mib: 256 }\n',
-    'shadow': 'guest: { memory_mib: 256 }\n',
+    shadow: 'guest: { memory_mib: 256 }\n',
   };
   for (const [base, text] of Object.entries(bases)) {
     writeFileSync(join(sc, base), text);
@@ -94,7 +96,7 @@ test('extends: a target inside the tree that is not a scenario mapping is refuse
   }
 });
 
-test('extends: bases under the scenario\'s tree and in scenarios/ still work', async () => {
+test("extends: bases under the scenario's tree and in scenarios/ still work", async () => {
   const { sc } = layout();
   mkdirSync(join(sc, 'common'));
   writeFileSync(join(sc, 'common', 'b.yaml'), 'guest: { memory_mib: 384 }\n');
@@ -140,7 +142,7 @@ test('a scenario name taken from the file name must be safe, naming the file and
   assert.throws(runId, /scenario name/);
 });
 
-test('the name rule is the schema\'s', () => {
+test("the name rule is the schema's", () => {
   const schema = JSON.parse(readFileSync(SCENARIO_SCHEMA_PATH, 'utf8'));
   assert.equal(schema.properties.name.pattern, SCENARIO_NAME_RE.source);
 });

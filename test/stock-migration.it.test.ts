@@ -15,43 +15,92 @@ const out = tb.out;
 function checkCompleted(r: RunRecord) {
   assert.equal(r.status, 'completed', `run ${r.run_id} failed: ${r.error}`);
   assert.equal(r.guest_on_dst, true, 'the guest answers on dst and src is no longer running');
-  for (const f of ['total_time_ms', 'downtime_ms', 'app_downtime_ms', 'migration_link_bytes', 'storage_link_bytes', 'qmp_transferred_bytes', 'passes', 'src_qemu_cpu_s', 'dst_qemu_cpu_s'] as const) {
+  for (const f of [
+    'total_time_ms',
+    'downtime_ms',
+    'app_downtime_ms',
+    'migration_link_bytes',
+    'storage_link_bytes',
+    'qmp_transferred_bytes',
+    'passes',
+    'src_qemu_cpu_s',
+    'dst_qemu_cpu_s',
+  ] as const) {
     assert.equal(typeof r[f], 'number', `${f} measured`);
   }
-  assert.ok(r.total_time_ms! > 0 && r.downtime_ms! > 0, `QMP times filled in: total ${r.total_time_ms}, downtime ${r.downtime_ms}`);
+  assert.ok(
+    r.total_time_ms! > 0 && r.downtime_ms! > 0,
+    `QMP times filled in: total ${r.total_time_ms}, downtime ${r.downtime_ms}`,
+  );
   // the link carried at least the non-zero RAM QEMU sent (plus protocol and TCP overhead), unless compressed
   if ((r.params.multifd_compression ?? 'none') === 'none') {
-    assert.ok(r.migration_link_bytes! >= r.qmp_normal_bytes!, `link ${r.migration_link_bytes} >= normal ${r.qmp_normal_bytes}`);
+    assert.ok(
+      r.migration_link_bytes! >= r.qmp_normal_bytes!,
+      `link ${r.migration_link_bytes} >= normal ${r.qmp_normal_bytes}`,
+    );
   }
   assert.ok(r.qmp_sample_hz! >= 10, `QMP sampled at ${r.qmp_sample_hz} Hz`);
   assert.ok(r.app_downtime_ms! >= 0 && r.app_downtime_ms! < 30_000);
   const dir = join(out, r.run_id);
   const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   assert.equal(saved.status, 'completed');
-  for (const s of ['qmp', 'host-src', 'host-dst', 'probe']) assert.ok(existsSync(join(dir, 'series', `${s}.jsonl`)), `series ${s}`);
+  for (const s of ['qmp', 'host-src', 'host-dst', 'probe'])
+    assert.ok(existsSync(join(dir, 'series', `${s}.jsonl`)), `series ${s}`);
 }
 
 test('idle and pagecache guests migrate with stock QEMU over the testbed', { timeout: 900_000 }, async () => {
-  const idle = parseScenario('name: it-idle\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 0 }\nmigration: { link_cap_mbit: 0 }\n', 'it-idle.yaml');
-  const pagecache = parseScenario('name: it-pagecache\nguest: { memory_mib: 384 }\nworkload: { type: pagecache, dataset_mib: 160, warmup_s: 1 }\nmigration: { link_cap_mbit: 2000 }\n', 'it-pagecache.yaml');
-  const records = await runSession({ scenarios: [idle, pagecache], strategies: ['stock'], testbed: tb.testbed, image: tb.image, outDir: out });
+  const idle = parseScenario(
+    'name: it-idle\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 0 }\nmigration: { ' +
+      'link_cap_mbit: 0 }\n',
+    'it-idle.yaml',
+  );
+  const pagecache = parseScenario(
+    'name: it-pagecache\nguest: { memory_mib: 384 }\nworkload: { type: pagecache, dataset_mib: 160, warmup_s: 1 ' +
+      '}\nmigration: { link_cap_mbit: 2000 }\n',
+    'it-pagecache.yaml',
+  );
+  const records = await runSession({
+    scenarios: [idle, pagecache],
+    strategies: ['stock'],
+    testbed: tb.testbed,
+    image: tb.image,
+    outDir: out,
+  });
   assert.equal(records.length, 2);
   for (const r of records) {
     checkCompleted(r);
-    console.log(`${r.scenario}: total ${r.total_time_ms} ms, downtime ${r.downtime_ms} ms, app downtime ${r.app_downtime_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, passes ${r.passes}`);
+    console.log(
+      `${r.scenario}: total ${r.total_time_ms} ms, downtime ${r.downtime_ms} ms, app downtime ${r.app_downtime_ms} ` +
+        `ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, passes ${r.passes}`,
+    );
   }
   const pc = records.find((r) => r.scenario === 'it-pagecache')!;
   const idleRun = records.find((r) => r.scenario === 'it-idle')!; // the run order is shuffled
   // the dataset was read over the storage network (NFS), not the migration link
-  assert.ok(pc.warmup_storage_link_bytes! >= 160 * MiB * 0.95, `storage bytes during warm-up: ${pc.warmup_storage_link_bytes}`);
+  assert.ok(
+    pc.warmup_storage_link_bytes! >= 160 * MiB * 0.95,
+    `storage bytes during warm-up: ${pc.warmup_storage_link_bytes}`,
+  );
   // page-cache RAM is non-zero: the pagecache guest sends much more than the idle one
   assert.ok(pc.qmp_normal_bytes! > idleRun.qmp_normal_bytes! + 120 * MiB);
 });
 
-test('stock at its best: multifd with multifd zero-page detection and zstd completes, its settings in the record', { timeout: 600_000 }, async () => {
-  const best = parseScenario('name: it-multifd\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 64, warmup_s: 1 }\n'
-    + 'migration: { link_cap_mbit: 1000, multifd_channels: 2, zero_page_detection: multifd, multifd_compression: zstd }\n', 'it-multifd.yaml');
-  const [r] = await runSession({ scenarios: [best], strategies: ['stock'], testbed: tb.testbed, image: tb.image, outDir: out });
+test('stock at its best: multifd with multifd zero-page detection and zstd completes, its settings in the record', {
+  timeout: 600_000,
+}, async () => {
+  const best = parseScenario(
+    'name: it-multifd\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 64, warmup_s: 1 }\n' +
+      'migration: { link_cap_mbit: 1000, multifd_channels: 2, zero_page_detection: multifd, multifd_compression: ' +
+      'zstd }\n',
+    'it-multifd.yaml',
+  );
+  const [r] = await runSession({
+    scenarios: [best],
+    strategies: ['stock'],
+    testbed: tb.testbed,
+    image: tb.image,
+    outDir: out,
+  });
   checkCompleted(r);
   assert.equal(r.params.multifd_channels, 2);
   assert.equal(r.params.zero_page_detection, 'multifd');
@@ -62,8 +111,14 @@ test('stock at its best: multifd with multifd zero-page detection and zstd compl
   assert.equal(applied.parameters['multifd-compression'], 'zstd');
   assert.equal(applied.parameters['zero-page-detection'], 'multifd');
   assert.equal(applied.capabilities.multifd, true);
-  assert.ok(r.migration_link_bytes! < r.qmp_normal_bytes!, `zstd: the link carried less than the RAM pages (${r.migration_link_bytes} vs ${r.qmp_normal_bytes})`);
-  console.log(`multifd x2 + zstd: total ${r.total_time_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, QMP transferred ${(r.qmp_transferred_bytes! / MiB).toFixed(1)} MiB`);
+  assert.ok(
+    r.migration_link_bytes! < r.qmp_normal_bytes!,
+    `zstd: the link carried less than the RAM pages (${r.migration_link_bytes} vs ${r.qmp_normal_bytes})`,
+  );
+  console.log(
+    `multifd x2 + zstd: total ${r.total_time_ms} ms, link ${(r.migration_link_bytes! / MiB).toFixed(1)} MiB, QMP ` +
+      `transferred ${(r.qmp_transferred_bytes! / MiB).toFixed(1)} MiB`,
+  );
 });
 
 test('an unreachable host is one clear error', { timeout: 60_000 }, async () => {

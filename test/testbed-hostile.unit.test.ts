@@ -34,15 +34,42 @@ const kvm = (d: Inv) => d.all.children.kvm_hosts;
 test('inventory: NIC names and the tap must be interface names, naming host and variable', () => {
   assert.equal(inventoryTestbeds(example(), withKeys).length, 2, 'the example is fine');
   const bad: [(d: Inv) => void, RegExp][] = [
-    [(d) => { kvm(d).vars.pofbench_nic_migration = 'eth0;reboot'; },
-      /pofbench_nic_migration of host kvm-a1: "eth0;reboot"/],
-    [(d) => { kvm(d).hosts['kvm-b2'].pofbench_nic_storage = '$(id)'; }, /pofbench_nic_storage of host kvm-b2/],
-    [(d) => { d.all.children.nas.hosts['bench-nas'].pofbench_nic_storage = '..'; },
-      /pofbench_nic_storage of host bench-nas/],
-    [(d) => { kvm(d).vars.pofbench_nic_vm = 'a-very-long-name0'; }, /pofbench_nic_vm of host kvm-a1/],
-    [(d) => { kvm(d).vars.pofbench_vm_tap = 'tap0,script=/x'; }, /pofbench_vm_tap of host kvm-a1/],
-    [(d) => { kvm(d).hosts['kvm-a1'].pofbench_guest_mac = '52:54:00:00:00:01,x=y'; },
-      /pofbench_guest_mac of host kvm-a1/],
+    [
+      (d) => {
+        kvm(d).vars.pofbench_nic_migration = 'eth0;reboot';
+      },
+      /pofbench_nic_migration of host kvm-a1: "eth0;reboot"/,
+    ],
+    [
+      (d) => {
+        kvm(d).hosts['kvm-b2'].pofbench_nic_storage = '$(id)';
+      },
+      /pofbench_nic_storage of host kvm-b2/,
+    ],
+    [
+      (d) => {
+        d.all.children.nas.hosts['bench-nas'].pofbench_nic_storage = '..';
+      },
+      /pofbench_nic_storage of host bench-nas/,
+    ],
+    [
+      (d) => {
+        kvm(d).vars.pofbench_nic_vm = 'a-very-long-name0';
+      },
+      /pofbench_nic_vm of host kvm-a1/,
+    ],
+    [
+      (d) => {
+        kvm(d).vars.pofbench_vm_tap = 'tap0,script=/x';
+      },
+      /pofbench_vm_tap of host kvm-a1/,
+    ],
+    [
+      (d) => {
+        kvm(d).hosts['kvm-a1'].pofbench_guest_mac = '52:54:00:00:00:01,x=y';
+      },
+      /pofbench_guest_mac of host kvm-a1/,
+    ],
   ];
   for (const [edit, re] of bad) {
     const d = example();
@@ -83,16 +110,41 @@ function specFile(name: string, edit: (s: TestbedSpec) => void): string {
 test('testbed file: an empty or missing host key, or a bad NIC name, is an error naming host and field', async () => {
   assert.equal((await loadTestbedFile(specFile('ok.yaml', () => undefined)))[0].hosts.dst.name, 'h-dst');
   const bad: [string, (s: TestbedSpec) => void, RegExp][] = [
-    ['empty.yaml', (s) => { s.hosts.dst.ssh.hostPublicKey = ''; },
-      /host h-dst \(hosts\.dst\): ssh\.hostPublicKey is empty or missing/],
-    ['missing.yaml', (s) => { delete (s.hosts.nas.ssh as { hostPublicKey?: string }).hostPublicKey; },
-      /host h-nas \(hosts\.nas\): ssh\.hostPublicKey is empty or missing/],
-    ['junk.yaml', (s) => { s.hosts.src.ssh.hostPublicKey = 'yes'; },
-      /host h-src \(hosts\.src\): ssh\.hostPublicKey is not a public key/],
-    ['nic.yaml', (s) => { s.hosts.src.nics.migration = 'mig0 $(id)'; },
-      /host h-src \(hosts\.src\): nics\.migration "mig0 \$\(id\)" is not an interface/],
-    ['tap.yaml', (s) => { s.vm.tap = 'tap0,script=/tmp/x'; },
-      /vm: tap "tap0,script=\/tmp\/x" is not an interface name/],
+    [
+      'empty.yaml',
+      (s) => {
+        s.hosts.dst.ssh.hostPublicKey = '';
+      },
+      /host h-dst \(hosts\.dst\): ssh\.hostPublicKey is empty or missing/,
+    ],
+    [
+      'missing.yaml',
+      (s) => {
+        delete (s.hosts.nas.ssh as { hostPublicKey?: string }).hostPublicKey;
+      },
+      /host h-nas \(hosts\.nas\): ssh\.hostPublicKey is empty or missing/,
+    ],
+    [
+      'junk.yaml',
+      (s) => {
+        s.hosts.src.ssh.hostPublicKey = 'yes';
+      },
+      /host h-src \(hosts\.src\): ssh\.hostPublicKey is not a public key/,
+    ],
+    [
+      'nic.yaml',
+      (s) => {
+        s.hosts.src.nics.migration = 'mig0 $(id)';
+      },
+      /host h-src \(hosts\.src\): nics\.migration "mig0 \$\(id\)" is not an interface/,
+    ],
+    [
+      'tap.yaml',
+      (s) => {
+        s.vm.tap = 'tap0,script=/tmp/x';
+      },
+      /vm: tap "tap0,script=\/tmp\/x" is not an interface name/,
+    ],
   ];
   for (const [name, edit, re] of bad) {
     const named = (e: unknown) => e instanceof UserError && re.test(e.message);
@@ -110,11 +162,12 @@ test('ssh: a target without a pinned key is refused before connecting (it used t
 
 /** A host whose exec runs the command in a local sh, in `cwd`. */
 function localHost(cwd: string): SshHost {
-  const exec = (command: string) => new Promise<ExecResult>((resolve) => {
-    execFile('sh', ['-c', command], { cwd }, (err, stdout, stderr) => {
-      resolve({ stdout, stderr, code: err ? 1 : 0 });
+  const exec = (command: string) =>
+    new Promise<ExecResult>((resolve) => {
+      execFile('sh', ['-c', command], { cwd }, (err, stdout, stderr) => {
+        resolve({ stdout, stderr, code: err ? 1 : 0 });
+      });
     });
-  });
   return { name: 'local', exec } as unknown as SshHost;
 }
 

@@ -24,10 +24,16 @@ test('nearest-rank quantiles', () => {
 function sampleRows(): WebRowWithSamples[] {
   const b = new WebBucketer(1000, 100);
   const rows: WebRowWithSamples[] = [];
-  b.ok(1010, 5, rows); b.ok(1020, 1, rows); b.ok(1050, 3, rows); b.ok(1090, 2, rows);
-  b.ok(1110, 7, rows); b.error(1120, false, rows); b.error(1150, true, rows);
+  b.ok(1010, 5, rows);
+  b.ok(1020, 1, rows);
+  b.ok(1050, 3, rows);
+  b.ok(1090, 2, rows);
+  b.ok(1110, 7, rows);
+  b.error(1120, false, rows);
+  b.error(1150, true, rows);
   b.ok(1420, 100, rows);
-  b.ok(1510, 4, rows); b.ok(1520, 6, rows);
+  b.ok(1510, 4, rows);
+  b.ok(1520, 6, rows);
   b.finish(1550, rows);
   return rows;
 }
@@ -54,12 +60,21 @@ test('responses are cut into 100 ms buckets with their own quantiles, rate, erro
 
 test('phases and record fields of the web load, hand-computed', () => {
   const w = { migrateStart: 1200, migrateEnd: 1450, loadEnd: 1550 };
-  assert.deepEqual(sampleRows().map((r) => webPhase(r.t, w)), ['before', 'before', 'during', 'during', 'during', 'after']);
+  assert.deepEqual(
+    sampleRows().map((r) => webPhase(r.t, w)),
+    ['before', 'before', 'during', 'during', 'during', 'after'],
+  );
   assert.deepEqual(webSummary(sampleRows(), w), {
-    web_requests: 8, web_errors: 2, web_timeouts: 1,
-    web_rps_before: 25, web_p99_ms_before: 7, // (40 + 10) / 2; p99 of 1 2 3 5 7
-    web_rps_during: 3.33, web_p99_ms_during: 100, web_max_latency_ms: 100, // (0 + 0 + 10) / 3
-    web_rps_after: 40, web_p99_ms_after: 6,
+    web_requests: 8,
+    web_errors: 2,
+    web_timeouts: 1,
+    web_rps_before: 25,
+    web_p99_ms_before: 7, // (40 + 10) / 2; p99 of 1 2 3 5 7
+    web_rps_during: 3.33,
+    web_p99_ms_during: 100,
+    web_max_latency_ms: 100, // (0 + 0 + 10) / 3
+    web_rps_after: 40,
+    web_p99_ms_after: 6,
     web_stall_ms: 310,
   });
 
@@ -75,13 +90,22 @@ test('phases and record fields of the web load, hand-computed', () => {
 });
 
 test('request sequence: round robin over files and ranges, or random', () => {
-  const files = [{ path: '/a', bytes: 3072 }, { path: '/b', bytes: 2048 }];
+  const files = [
+    { path: '/a', bytes: 3072 },
+    { path: '/b', bytes: 2048 },
+  ];
   const rr = requestPicker({ files, order: 'round-robin', objectBytes: 1024 });
-  assert.deepEqual(Array.from({ length: 6 }, () => rr()), [
-    { path: '/a', range: 'bytes=0-1023' }, { path: '/b', range: 'bytes=0-1023' },
-    { path: '/a', range: 'bytes=1024-2047' }, { path: '/b', range: 'bytes=1024-2047' },
-    { path: '/a', range: 'bytes=2048-3071' }, { path: '/b', range: 'bytes=0-1023' },
-  ]);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => rr()),
+    [
+      { path: '/a', range: 'bytes=0-1023' },
+      { path: '/b', range: 'bytes=0-1023' },
+      { path: '/a', range: 'bytes=1024-2047' },
+      { path: '/b', range: 'bytes=1024-2047' },
+      { path: '/a', range: 'bytes=2048-3071' },
+      { path: '/b', range: 'bytes=0-1023' },
+    ],
+  );
   const rnd = requestPicker({ files, order: 'random', objectBytes: 1024 }, () => 0.99);
   assert.deepEqual(rnd(), { path: '/b', range: 'bytes=1024-2047' });
   const whole = requestPicker({ files, order: 'round-robin', objectBytes: 0 });
@@ -90,25 +114,59 @@ test('request sequence: round robin over files and ranges, or random', () => {
 
 test('web workload: scenario defaults, guest scripts, controller load, refused parameters', () => {
   const spec = parseScenario('workload: { type: web }\n', 'w.yaml').workload;
-  assert.deepEqual(spec, { type: 'web', connections: 4, files: 16, order: 'round-robin', object_kib: 64, dataset_mib: 64, timeout_s: 10, warmup_s: 2, ready_timeout_s: 300 });
-  assert.throws(() => parseScenario('workload: { type: web, order: sideways }\n', 'bad.yaml'), /field "workload\.order" must be one of "round-robin", "random"/);
+  assert.deepEqual(spec, {
+    type: 'web',
+    connections: 4,
+    files: 16,
+    order: 'round-robin',
+    object_kib: 64,
+    dataset_mib: 64,
+    timeout_s: 10,
+    warmup_s: 2,
+    ready_timeout_s: 300,
+  });
+  assert.throws(
+    () => parseScenario('workload: { type: web, order: sideways }\n', 'bad.yaml'),
+    /field "workload\.order" must be one of "round-robin", "random"/,
+  );
   assert.throws(() => parseScenario('workload: { type: web, connections: 0 }\n', 'bad.yaml'), /workload\.connections/);
   if (spec.type !== 'web') throw new Error('unreachable');
 
   const MiB = 1024 * 1024;
-  const files = Array.from({ length: 20 }, (_, i) => ({ path: `/data/dataset/f${String(i + 1).padStart(4, '0')}.bin`, bytes: 4 * MiB }));
+  const files = Array.from({ length: 20 }, (_, i) => ({
+    path: `/data/dataset/f${String(i + 1).padStart(4, '0')}.bin`,
+    bytes: 4 * MiB,
+  }));
   const image = { dataset: { seed: 's', totalBytes: 80 * MiB, files } } as unknown as GuestImage;
   const wl = new WebWorkload({ ...spec, files: 3, dataset_mib: 8 });
   const start = wl.startScript(image);
-  assert.match(start, /for f in \/data\/dataset\/f0001\.bin \/data\/dataset\/f0002\.bin; do cat "\$f" > \/dev\/null; done/, 'pre-reads dataset_mib (2 files of 4 MiB)');
+  assert.match(
+    start,
+    /for f in \/data\/dataset\/f0001\.bin \/data\/dataset\/f0002\.bin; do cat "\$f" > \/dev\/null; done/,
+    'pre-reads dataset_mib (2 files of 4 MiB)',
+  );
   assert.match(start, /exec httpd -f -p 80 -h \/data\/dataset/);
   assert.match(wl.readyScript(), /wget -q --spider http:\/\/127\.0\.0\.1:80\/MANIFEST/);
   assert.deepEqual(wl.controllerLoad(image), {
-    port: 80, files: [{ path: '/f0001.bin', bytes: 4 * MiB }, { path: '/f0002.bin', bytes: 4 * MiB }, { path: '/f0003.bin', bytes: 4 * MiB }],
-    order: 'round-robin', objectBytes: 65536, connections: 4, timeoutS: 10,
+    port: 80,
+    files: [
+      { path: '/f0001.bin', bytes: 4 * MiB },
+      { path: '/f0002.bin', bytes: 4 * MiB },
+      { path: '/f0003.bin', bytes: 4 * MiB },
+    ],
+    order: 'round-robin',
+    objectBytes: 65536,
+    connections: 4,
+    timeoutS: 10,
   });
-  assert.throws(() => new WebWorkload({ ...spec, files: 21 }).check(image, 256), /workload\.files 21 is more than the image's 20 dataset files/);
-  assert.throws(() => new WebWorkload({ ...spec, dataset_mib: 81 }).check(image, 256), /workload\.dataset_mib 81 is larger than the image's dataset/);
+  assert.throws(
+    () => new WebWorkload({ ...spec, files: 21 }).check(image, 256),
+    /workload\.files 21 is more than the image's 20 dataset files/,
+  );
+  assert.throws(
+    () => new WebWorkload({ ...spec, dataset_mib: 81 }).check(image, 256),
+    /workload\.dataset_mib 81 is larger than the image's dataset/,
+  );
   assert.throws(() => new WebWorkload({ ...spec, dataset_mib: 64 }).check(image, 64), /does not fit/);
   assert.doesNotThrow(() => wl.check(image, 256));
 });

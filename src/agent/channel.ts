@@ -23,10 +23,18 @@ import type { Socket } from 'node:net';
  * Close:   target → DONE (JSON stats) after the destination QEMU has every byte; ERROR utf8 either way.
  */
 export const FrameType = {
-  HELLO: 0x01, AUTH: 0x02, AUTH_OK: 0x03,
-  DATA: 0x10, END: 0x11,
-  ACK: 0x20, NEED: 0x21, PAGE: 0x22, NAS_DOWN: 0x23, DELIVERED: 0x24,
-  DONE: 0x30, ERROR: 0x7f,
+  HELLO: 0x01,
+  AUTH: 0x02,
+  AUTH_OK: 0x03,
+  DATA: 0x10,
+  END: 0x11,
+  ACK: 0x20,
+  NEED: 0x21,
+  PAGE: 0x22,
+  NAS_DOWN: 0x23,
+  DELIVERED: 0x24,
+  DONE: 0x30,
+  ERROR: 0x7f,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 const NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, v]) => [v, k as FrameTypeName]));
@@ -35,7 +43,10 @@ const NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, 
 export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME = 1024 * 1024 + 64;
 
-export interface Frame { type: number; payload: Buffer }
+export interface Frame {
+  type: number;
+  payload: Buffer;
+}
 
 export function encodeFrame(type: number, payload: Buffer = Buffer.alloc(0)): Buffer {
   if (payload.length > MAX_FRAME) throw new Error(`frame of ${payload.length} bytes exceeds the ${MAX_FRAME} limit`);
@@ -80,8 +91,10 @@ export class FrameReader {
       const head = this.peek(5);
       const type = head.readUInt8(0);
       const len = head.readUInt32BE(1);
-      if (!NAMES.has(type)) throw new Error(`agent channel: unknown frame type 0x${type.toString(16)} at byte ${this.offset}`);
-      if (len > MAX_FRAME) throw new Error(`agent channel: frame length ${len} at byte ${this.offset} exceeds ${MAX_FRAME}`);
+      if (!NAMES.has(type))
+        throw new Error(`agent channel: unknown frame type 0x${type.toString(16)} at byte ${this.offset}`);
+      if (len > MAX_FRAME)
+        throw new Error(`agent channel: frame length ${len} at byte ${this.offset} exceeds ${MAX_FRAME}`);
       if (type === FrameType.DATA && len > 0) {
         this.consume(5);
         this.dataLeft = len;

@@ -10,7 +10,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSourceAgent, type SourceStats } from './source.js';
 import {
-  FrameType, FrameReader, encodeFrame, helloPayload, checkAuth, authOkPayload, newNonce, MAX_FRAME,
+  FrameType,
+  FrameReader,
+  encodeFrame,
+  helloPayload,
+  checkAuth,
+  authOkPayload,
+  newNonce,
+  MAX_FRAME,
 } from './channel.js';
 import { AUTH_FRAME_BYTES } from './gate.js';
 import { Decoder } from '../codec/decoder.js';
@@ -18,11 +25,21 @@ import { synthImageAndStream } from '../codec/synth.js';
 import { randomFrames, rawHeader, settled, sleep, within, type FuzzCase } from './fuzzUtil.js';
 
 export const BACKCHANNEL_KINDS = [
-  'bc-ack', 'bc-need', 'bc-delivered', 'bc-done', 'bc-short', 'bc-oversized', 'bc-random-frames',
+  'bc-ack',
+  'bc-need',
+  'bc-delivered',
+  'bc-done',
+  'bc-short',
+  'bc-oversized',
+  'bc-random-frames',
 ] as const;
-export type BackchannelKind = typeof BACKCHANNEL_KINDS[number];
+export type BackchannelKind = (typeof BACKCHANNEL_KINDS)[number];
 
-const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
+const u64 = (n: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(n);
+  return b;
+};
 const pick = <T>(r: () => number, list: T[]): T => list[Math.floor(r() * list.length)];
 
 /** Hostile back-channel frames, given how many refs the source has sent so far. */
@@ -41,18 +58,30 @@ export function backchannelFrames(kind: BackchannelKind, refs: number, r: () => 
     case 'bc-delivered': {
       // stream bytes the destination took: backwards, beyond what QEMU sent, or plausible
       const values = [0n, 1n, n * 4096n, n * 4096n + (1n << 30n), ...huge];
-      return Array.from({ length: 1 + Math.floor(r() * 5) }, () => encodeFrame(FrameType.DELIVERED, u64(pick(r, values))));
+      return Array.from({ length: 1 + Math.floor(r() * 5) }, () =>
+        encodeFrame(FrameType.DELIVERED, u64(pick(r, values))),
+      );
     }
     case 'bc-done': {
-      const payloads = ['{"bytes_out":1,"qemu_crc32":2}', '{"__proto__":{"x":1},"bytes_out":"a"}', 'null', '[]', '{',
-        'x'.repeat(1 << 20)];
+      const payloads = [
+        '{"bytes_out":1,"qemu_crc32":2}',
+        '{"__proto__":{"x":1},"bytes_out":"a"}',
+        'null',
+        '[]',
+        '{',
+        'x'.repeat(1 << 20),
+      ];
       return [encodeFrame(FrameType.DONE, Buffer.from(pick(r, payloads)))];
     }
-    case 'bc-short': return [encodeFrame(pick(r, [FrameType.ACK, FrameType.NEED, FrameType.DELIVERED]), Buffer.alloc(Math.floor(r() * 8)))];
+    case 'bc-short':
+      return [
+        encodeFrame(pick(r, [FrameType.ACK, FrameType.NEED, FrameType.DELIVERED]), Buffer.alloc(Math.floor(r() * 8))),
+      ];
     case 'bc-oversized': {
       return [rawHeader(pick(r, [FrameType.DONE, FrameType.ACK, 0x99]), MAX_FRAME + 1 + Math.floor(r() * 1e9))];
     }
-    case 'bc-random-frames': return randomFrames(r, 10, 2000);
+    case 'bc-random-frames':
+      return randomFrames(r, 10, 2000);
   }
 }
 
@@ -60,8 +89,10 @@ export function backchannelFrames(kind: BackchannelKind, refs: number, r: () => 
  * The hostile target: HELLO, checks AUTH, AUTH_OK; decodes the stream to count refs; sends `frames`
  * at the first DATA frame or once END arrived, then closes.
  */
-function hostileTarget(server: Server, o: { secret: Buffer; label: string; imageBlocks: number; late: boolean;
-  frames: (refs: number) => Buffer[] }): void {
+function hostileTarget(
+  server: Server,
+  o: { secret: Buffer; label: string; imageBlocks: number; late: boolean; frames: (refs: number) => Buffer[] },
+): void {
   server.once('connection', (sock: Socket) => {
     sock.on('error', () => undefined);
     const nonceT = newNonce();
@@ -101,8 +132,15 @@ function hostileTarget(server: Server, o: { secret: Buffer; label: string; image
 }
 
 /** `cases` hostile targets against fresh in-process source agents (each migrating the same synthetic stream). */
-export async function fuzzBackchannel(o: { dir: string; secret: string; cases: number; first: number; seed: number;
-  rand: () => number; log?: (l: string) => void }): Promise<FuzzCase[]> {
+export async function fuzzBackchannel(o: {
+  dir: string;
+  secret: string;
+  cases: number;
+  first: number;
+  seed: number;
+  rand: () => number;
+  log?: (l: string) => void;
+}): Promise<FuzzCase[]> {
   const { image, stream } = synthImageAndStream(o.seed);
   const imagePath = join(o.dir, 'bc-disk.img');
   writeFileSync(imagePath, image);
@@ -112,16 +150,30 @@ export async function fuzzBackchannel(o: { dir: string; secret: string; cases: n
     const t0 = performance.now();
     const late = o.rand() < 0.5;
     const server = createServer();
-    hostileTarget(server, { secret: Buffer.from(o.secret), label: 'fuzz', imageBlocks: image.length / 4096, late,
-      frames: (refs) => backchannelFrames(kind, refs, o.rand) });
+    hostileTarget(server, {
+      secret: Buffer.from(o.secret),
+      label: 'fuzz',
+      imageBlocks: image.length / 4096,
+      late,
+      frames: (refs) => backchannelFrames(kind, refs, o.rand),
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     const statsJson = join(o.dir, `bc${i}.json`);
     const srcSock = join(o.dir, `bc${i}.sock`);
-    const agent = settled(runSourceAgent({
-      listen: { kind: 'unix', path: srcSock }, target: { kind: 'tcp', host: '127.0.0.1', port }, nasImage: imagePath,
-      secretFile: join(o.dir, 'secret'), label: 'fuzz', scan: true, retentionPages: 256, warmUp: false, statsJson,
-    }));
+    const agent = settled(
+      runSourceAgent({
+        listen: { kind: 'unix', path: srcSock },
+        target: { kind: 'tcp', host: '127.0.0.1', port },
+        nasImage: imagePath,
+        secretFile: join(o.dir, 'secret'),
+        label: 'fuzz',
+        scan: true,
+        retentionPages: 256,
+        warmUp: false,
+        statsJson,
+      }),
+    );
     await feedQemu(srcSock, stream);
     const r = await within(agent, 10000);
     server.close();
@@ -130,8 +182,16 @@ export async function fuzzBackchannel(o: { dir: string; secret: string; cases: n
     const error = r && !r.ok ? r.error : undefined;
     const name = `${kind}${late ? '-late' : ''}`;
     const ms = Math.round(performance.now() - t0);
-    cases.push({ index: o.first + i, kind: name, outcome, error, deliveredBytes: 0, ms,
-      pastHeader: (stats?.backchannel_frames ?? 0) > 0, pastEnd: stats?.end_sent === true });
+    cases.push({
+      index: o.first + i,
+      kind: name,
+      outcome,
+      error,
+      deliveredBytes: 0,
+      ms,
+      pastHeader: (stats?.backchannel_frames ?? 0) > 0,
+      pastEnd: stats?.end_sent === true,
+    });
     o.log?.(`case ${o.first + i} ${name}: ${outcome}${error ? ` (${error.slice(0, 100)})` : ''}`);
     if (outcome === 'hang') break;
   }

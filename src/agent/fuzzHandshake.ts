@@ -14,34 +14,52 @@ import { FrameType, encodeFrame, authPayload, newNonce } from './channel.js';
 import { AUTH_FRAME_BYTES, type Refusal } from './gate.js';
 import { dataFrames, qemuSink, rawHeader, seededBytes, settled, within, type FuzzCase } from './fuzzUtil.js';
 
-export const HANDSHAKE_KINDS = ['hs-random', 'hs-mutated-auth', 'hs-wrong-secret', 'hs-wrong-label', 'hs-replay',
-  'hs-truncated', 'hs-oversized', 'hs-excess'] as const;
-export type HandshakeKind = typeof HANDSHAKE_KINDS[number];
+export const HANDSHAKE_KINDS = [
+  'hs-random',
+  'hs-mutated-auth',
+  'hs-wrong-secret',
+  'hs-wrong-label',
+  'hs-replay',
+  'hs-truncated',
+  'hs-oversized',
+  'hs-excess',
+] as const;
+export type HandshakeKind = (typeof HANDSHAKE_KINDS)[number];
 
 const HELLO_BYTES = 5 + 33;
 /** The fuzz's target gives each connection this long (the agent's default is 3 s): cheap holds. */
 const FUZZ_HANDSHAKE_MS = 500;
 
-interface Ctx { secret: Buffer; label: string; nonceT: Buffer; prevNonceT: Buffer; rand: () => number }
+interface Ctx {
+  secret: Buffer;
+  label: string;
+  nonceT: Buffer;
+  prevNonceT: Buffer;
+  rand: () => number;
+}
 
-const auth = (secret: Buffer, label: string, nonceT: Buffer) => encodeFrame(FrameType.AUTH,
-  authPayload(secret, label, nonceT, newNonce()));
+const auth = (secret: Buffer, label: string, nonceT: Buffer) =>
+  encodeFrame(FrameType.AUTH, authPayload(secret, label, nonceT, newNonce()));
 
 /** What a hostile peer sends after HELLO, and whether it then closes (else it holds the connection). */
 export function handshakeBytes(kind: HandshakeKind, c: Ctx): { bytes: Buffer; end: boolean } {
   const r = c.rand;
   const end = r() < 0.5;
   switch (kind) {
-    case 'hs-random': return { bytes: seededBytes(1 + Math.floor(r() * 300), r), end };
+    case 'hs-random':
+      return { bytes: seededBytes(1 + Math.floor(r() * 300), r), end };
     case 'hs-mutated-auth': {
       const b = auth(c.secret, c.label, c.nonceT);
       const n = 1 + Math.floor(r() * 4);
       for (let i = 0; i < n; i++) b[Math.floor(r() * b.length)] ^= 1 + Math.floor(r() * 255);
       return { bytes: b, end };
     }
-    case 'hs-wrong-secret': return { bytes: auth(randomBytes(32), c.label, c.nonceT), end };
-    case 'hs-wrong-label': return { bytes: auth(c.secret, `${c.label}-other`, c.nonceT), end };
-    case 'hs-replay': return { bytes: auth(c.secret, c.label, c.prevNonceT), end };
+    case 'hs-wrong-secret':
+      return { bytes: auth(randomBytes(32), c.label, c.nonceT), end };
+    case 'hs-wrong-label':
+      return { bytes: auth(c.secret, `${c.label}-other`, c.nonceT), end };
+    case 'hs-replay':
+      return { bytes: auth(c.secret, c.label, c.prevNonceT), end };
     case 'hs-truncated': {
       const b = auth(c.secret, c.label, c.nonceT);
       return { bytes: b.subarray(0, Math.floor(r() * AUTH_FRAME_BYTES)), end };
@@ -59,8 +77,12 @@ export function handshakeBytes(kind: HandshakeKind, c: Ctx): { bytes: Buffer; en
 }
 
 /** One hostile connection: the HELLO's nonce, whether AUTH_OK came, whether the target closed it in time. */
-async function hostilePeer(port: number, next: (nonceT: Buffer) => { bytes: Buffer; end: boolean }, rand: () => number,
-  timeoutMs: number): Promise<{ outcome: FuzzCase['outcome']; nonceT?: Buffer; error?: string }> {
+async function hostilePeer(
+  port: number,
+  next: (nonceT: Buffer) => { bytes: Buffer; end: boolean },
+  rand: () => number,
+  timeoutMs: number,
+): Promise<{ outcome: FuzzCase['outcome']; nonceT?: Buffer; error?: string }> {
   const sock: Socket = connect({ host: '127.0.0.1', port });
   let got = Buffer.alloc(0);
   let nonceT: Buffer | undefined;
@@ -85,19 +107,42 @@ async function hostilePeer(port: number, next: (nonceT: Buffer) => { bytes: Buff
   return { outcome: inTime === undefined ? 'hang' : 'rejected', nonceT };
 }
 
-export interface HandshakeFuzz { cases: FuzzCase[]; legitAfter: boolean; legitError?: string }
+export interface HandshakeFuzz {
+  cases: FuzzCase[];
+  legitAfter: boolean;
+  legitError?: string;
+}
 
 /** `cases` hostile handshakes against one in-process target agent, then one authenticated migration of `pof`. */
-export async function fuzzHandshake(o: { pof: Buffer; image: string; dir: string; secret: string; port: number;
-  cases: number; first: number; rand: () => number; log?: (l: string) => void }): Promise<HandshakeFuzz> {
+export async function fuzzHandshake(o: {
+  pof: Buffer;
+  image: string;
+  dir: string;
+  secret: string;
+  port: number;
+  cases: number;
+  first: number;
+  rand: () => number;
+  log?: (l: string) => void;
+}): Promise<HandshakeFuzz> {
   const sink = await qemuSink(join(o.dir, 'hs-qemu.sock'));
   let refusal: Refusal | undefined;
   const stop = new AbortController();
-  const agent = settled(runTargetAgent({
-    listen: { kind: 'tcp', host: '127.0.0.1', port: o.port }, qemu: { kind: 'unix', path: join(o.dir, 'hs-qemu.sock') },
-    nasImage: o.image, secretFile: join(o.dir, 'secret'), label: 'fuzz', warmUp: false, handshakeMs: FUZZ_HANDSHAKE_MS,
-    onRefused: (r) => { refusal = r; }, signal: stop.signal,
-  }));
+  const agent = settled(
+    runTargetAgent({
+      listen: { kind: 'tcp', host: '127.0.0.1', port: o.port },
+      qemu: { kind: 'unix', path: join(o.dir, 'hs-qemu.sock') },
+      nasImage: o.image,
+      secretFile: join(o.dir, 'secret'),
+      label: 'fuzz',
+      warmUp: false,
+      handshakeMs: FUZZ_HANDSHAKE_MS,
+      onRefused: (r) => {
+        refusal = r;
+      },
+      signal: stop.signal,
+    }),
+  );
   const cases: FuzzCase[] = [];
   try {
     await waitListening(o.port);
@@ -113,12 +158,20 @@ export async function fuzzHandshake(o: { pof: Buffer; image: string; dir: string
       prevNonceT = r.nonceT ?? prevNonceT;
       const error = r.error ?? (refusal as Refusal | undefined)?.reason;
       const pastHeader = (refusal as Refusal | undefined)?.pastHeader ?? false;
-      cases.push({ index: o.first + i, kind, outcome: r.outcome, error, deliveredBytes: sink.delivered(),
-        ms: Math.round(performance.now() - t0), pastHeader, pastEnd: false });
+      cases.push({
+        index: o.first + i,
+        kind,
+        outcome: r.outcome,
+        error,
+        deliveredBytes: sink.delivered(),
+        ms: Math.round(performance.now() - t0),
+        pastHeader,
+        pastEnd: false,
+      });
       o.log?.(`case ${o.first + i} ${kind}: ${r.outcome}${error ? ` (${error.slice(0, 100)})` : ''}`);
       if (r.outcome !== 'rejected') break;
     }
-    return { cases, ...await legitMigration(o.port, o.secret, o.pof, agent) };
+    return { cases, ...(await legitMigration(o.port, o.secret, o.pof, agent)) };
   } finally {
     stop.abort();
     await within(agent, 5000);
@@ -129,7 +182,10 @@ export async function fuzzHandshake(o: { pof: Buffer; image: string; dir: string
 async function waitListening(port: number): Promise<void> {
   for (let i = 0; ; i++) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -139,8 +195,12 @@ async function waitListening(port: number): Promise<void> {
 }
 
 /** An authenticated source migrates `pof` through the agent: it must complete (the END frame's CRC included). */
-async function legitMigration(port: number, secret: string, pof: Buffer,
-  agent: Promise<{ ok: true } | { ok: false; error: string }>): Promise<{ legitAfter: boolean; legitError?: string }> {
+async function legitMigration(
+  port: number,
+  secret: string,
+  pof: Buffer,
+  agent: Promise<{ ok: true } | { ok: false; error: string }>,
+): Promise<{ legitAfter: boolean; legitError?: string }> {
   const peer = await connectTo({ kind: 'tcp', host: '127.0.0.1', port }, 5000);
   peer.on('error', () => undefined);
   peer.on('data', () => undefined);

@@ -27,7 +27,13 @@ export type FuzzKind = 'truncated' | 'mutated' | 'random-frames' | 'oversized-fr
 export type FuzzPath = 'stream' | 'handshake' | 'backchannel';
 
 /** Per path: cases, how many got past their first frame header, past END, and (handshake) in. */
-export interface FuzzDepth { path: FuzzPath; cases: number; pastHeader: number; pastEnd: number; authenticated: number }
+export interface FuzzDepth {
+  path: FuzzPath;
+  cases: number;
+  pastHeader: number;
+  pastEnd: number;
+  authenticated: number;
+}
 
 export interface FuzzSummary {
   seed: number;
@@ -58,14 +64,16 @@ export interface FuzzOptions {
 /** The bytes a hostile peer sends after authenticating, as agent-channel frames. */
 function caseFrames(kind: FuzzKind, pof: Buffer, rand: () => number): Buffer[] {
   switch (kind) {
-    case 'truncated': return dataFrames(pof.subarray(0, Math.floor(rand() * pof.length)));
+    case 'truncated':
+      return dataFrames(pof.subarray(0, Math.floor(rand() * pof.length)));
     case 'mutated': {
       const bad = Buffer.from(pof);
       const n = 1 + Math.floor(rand() * 4);
       for (let i = 0; i < n; i++) bad[Math.floor(rand() * bad.length)] ^= 1 + Math.floor(rand() * 255);
       return [...dataFrames(bad), encodeFrame(FrameType.END)];
     }
-    case 'random-frames': return randomFrames(rand);
+    case 'random-frames':
+      return randomFrames(rand);
     case 'oversized-frame': {
       return [rawHeader(FrameType.DATA, MAX_FRAME + 1 + Math.floor(rand() * 1e9)), Buffer.alloc(1024)];
     }
@@ -73,8 +81,13 @@ function caseFrames(kind: FuzzKind, pof: Buffer, rand: () => number): Buffer[] {
 }
 
 /** One stream case against a fresh in-process target agent. */
-async function streamCase(o: FuzzOptions, c: { dir: string; secret: string }, i: number, kind: FuzzKind,
-  rand: () => number): Promise<FuzzCase> {
+async function streamCase(
+  o: FuzzOptions,
+  c: { dir: string; secret: string },
+  i: number,
+  kind: FuzzKind,
+  rand: () => number,
+): Promise<FuzzCase> {
   const { dir, secret } = c;
   const frames = caseFrames(kind, o.pof, rand);
   const qemuSock = join(dir, `q${i}.sock`);
@@ -82,10 +95,17 @@ async function streamCase(o: FuzzOptions, c: { dir: string; secret: string }, i:
   const port = o.basePort + (i % 500);
   const statsJson = join(dir, `t${i}.json`);
   const t0 = performance.now();
-  const agent = settled(runTargetAgent({
-    listen: { kind: 'tcp', host: '127.0.0.1', port }, qemu: { kind: 'unix', path: qemuSock }, nasImage: o.image,
-    secretFile: join(dir, 'secret'), label: 'fuzz', warmUp: false, statsJson,
-  }));
+  const agent = settled(
+    runTargetAgent({
+      listen: { kind: 'tcp', host: '127.0.0.1', port },
+      qemu: { kind: 'unix', path: qemuSock },
+      nasImage: o.image,
+      secretFile: join(dir, 'secret'),
+      label: 'fuzz',
+      warmUp: false,
+      statsJson,
+    }),
+  );
   let outcome: FuzzCase['outcome'] = 'hang';
   let error: string | undefined;
   try {
@@ -108,8 +128,16 @@ async function streamCase(o: FuzzOptions, c: { dir: string; secret: string }, i:
     await sink.close();
   }
   const stats = readStats<TargetStats>(statsJson);
-  return { index: i, kind, outcome, error, deliveredBytes: sink.delivered(), ms: Math.round(performance.now() - t0),
-    pastHeader: (stats?.channel_bytes ?? 0) >= 5, pastEnd: stats?.end_seen === true };
+  return {
+    index: i,
+    kind,
+    outcome,
+    error,
+    deliveredBytes: sink.delivered(),
+    ms: Math.round(performance.now() - t0),
+    pastHeader: (stats?.channel_bytes ?? 0) >= 5,
+    pastEnd: stats?.end_seen === true,
+  };
 }
 
 /** Runs the stream, handshake and back-channel cases; see the file comment. */
@@ -133,8 +161,15 @@ export async function fuzzTargetAgent(o: FuzzOptions): Promise<FuzzSummary> {
     }
     if (o.handshakeCases) {
       const hs = await fuzzHandshake({
-        pof: o.pof, image: o.image, dir, secret, port: o.basePort + 500, cases: o.handshakeCases, first: cases.length,
-        rand, log: o.log,
+        pof: o.pof,
+        image: o.image,
+        dir,
+        secret,
+        port: o.basePort + 500,
+        cases: o.handshakeCases,
+        first: cases.length,
+        rand,
+        log: o.log,
       });
       cases.push(...hs.cases);
       summary.legitAfterHandshakes = hs.legitAfter;
@@ -143,7 +178,7 @@ export async function fuzzTargetAgent(o: FuzzOptions): Promise<FuzzSummary> {
     }
     if (o.backchannelCases) {
       const bc = { dir, secret, cases: o.backchannelCases, first: cases.length, seed: o.seed, rand, log: o.log };
-      cases.push(...await fuzzBackchannel(bc));
+      cases.push(...(await fuzzBackchannel(bc)));
       rssMax = Math.max(rssMax, process.memoryUsage().rss);
     }
   } finally {
@@ -160,14 +195,16 @@ export function pathOf(kind: string): FuzzPath {
 }
 
 export function fuzzDepth(cases: FuzzCase[]): FuzzDepth[] {
-  return (['stream', 'handshake', 'backchannel'] as FuzzPath[]).map((path) => {
-    const own = cases.filter((c) => pathOf(c.kind) === path);
-    return {
-      path,
-      cases: own.length,
-      pastHeader: own.filter((c) => c.pastHeader).length,
-      pastEnd: own.filter((c) => c.pastEnd).length,
-      authenticated: path === 'handshake' ? own.filter((c) => c.outcome === 'completed').length : 0,
-    };
-  }).filter((d) => d.cases > 0);
+  return (['stream', 'handshake', 'backchannel'] as FuzzPath[])
+    .map((path) => {
+      const own = cases.filter((c) => pathOf(c.kind) === path);
+      return {
+        path,
+        cases: own.length,
+        pastHeader: own.filter((c) => c.pastHeader).length,
+        pastEnd: own.filter((c) => c.pastEnd).length,
+        authenticated: path === 'handshake' ? own.filter((c) => c.outcome === 'completed').length : 0,
+      };
+    })
+    .filter((d) => d.cases > 0);
 }

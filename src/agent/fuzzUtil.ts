@@ -25,7 +25,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** `p`'s value, or undefined when it has not settled within `ms` (so `p` should not resolve to undefined). */
 export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((r) => { timer = setTimeout(() => r(undefined), ms); });
+  const late = new Promise<undefined>((r) => {
+    timer = setTimeout(() => r(undefined), ms);
+  });
   try {
     return await Promise.race([p, late]);
   } finally {
@@ -35,7 +37,10 @@ export async function within<T>(p: Promise<T>, ms: number): Promise<T | undefine
 
 /** Whether a promise resolved or rejected, and with what message. */
 export function settled(p: Promise<unknown>): Promise<{ ok: true } | { ok: false; error: string }> {
-  return p.then(() => ({ ok: true as const }), (e: Error) => ({ ok: false as const, error: e.message }));
+  return p.then(
+    () => ({ ok: true as const }),
+    (e: Error) => ({ ok: false as const, error: e.message }),
+  );
 }
 
 export function seededBytes(n: number, rand: () => number): Buffer {
@@ -79,7 +84,9 @@ export function rawHeader(type: number, len: number): Buffer {
 export async function qemuSink(path: string): Promise<{ delivered(): number; close(): Promise<void> }> {
   let delivered = 0;
   const server: Server = createServer((s) => {
-    s.on('data', (d: Buffer) => { delivered += d.length; });
+    s.on('data', (d: Buffer) => {
+      delivered += d.length;
+    });
     s.on('error', () => undefined);
   });
   await new Promise<void>((r) => server.listen(path, r));

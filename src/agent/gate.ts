@@ -14,7 +14,12 @@ export const DEFAULT_HANDSHAKE_MS = 3000;
  * another source was first), `deadline`, `closed` (it went away).
  */
 export type RefusalStage = 'busy' | 'header' | 'auth' | 'deadline' | 'closed';
-export interface Refusal { stage: RefusalStage; reason: string; pastHeader: boolean; bytes: number }
+export interface Refusal {
+  stage: RefusalStage;
+  reason: string;
+  pastHeader: boolean;
+  bytes: number;
+}
 
 export interface GateOptions {
   secret: Buffer;
@@ -46,7 +51,9 @@ export function admitSource(server: Server, o: GateOptions): Gate {
   const pending = new Set<(stage: RefusalStage, why: string) => void>();
   let admitted = false;
   let resolvePeer!: (s: Socket) => void;
-  const peer = new Promise<Socket>((resolve) => { resolvePeer = resolve; });
+  const peer = new Promise<Socket>((resolve) => {
+    resolvePeer = resolve;
+  });
   const refused = (r: Refusal, addr: string | undefined) => {
     o.log?.(`refused peer ${addr}: ${r.reason}`);
     o.onRefused?.(r);
@@ -72,7 +79,12 @@ export function admitSource(server: Server, o: GateOptions): Gate {
     });
     pending.add(refuse);
   });
-  return { peer, close: () => { for (const r of [...pending]) r('closed', 'the target agent stopped waiting'); } };
+  return {
+    peer,
+    close: () => {
+      for (const r of [...pending]) r('closed', 'the target agent stopped waiting');
+    },
+  };
 }
 
 interface HandshakeHooks {

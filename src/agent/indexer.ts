@@ -28,8 +28,13 @@ export class TraceIndexer {
   /** Called after every tick (the source agent publishes its index status from here). */
   onTick?: (indexer: TraceIndexer) => void;
 
-  constructor(private readonly logPath: string, private readonly image: BlockImage, private readonly log: (l: string) => void = () => undefined,
-    private readonly rehashDelayMs = 1000, private readonly pollMs = 100) {}
+  constructor(
+    private readonly logPath: string,
+    private readonly image: BlockImage,
+    private readonly log: (l: string) => void = () => undefined,
+    private readonly rehashDelayMs = 1000,
+    private readonly pollMs = 100,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.pollMs);
@@ -121,13 +126,14 @@ export class TraceIndexer {
     const t0 = performance.now();
     const blocks = [...this.pending].sort((a, b) => a - b);
     this.pending.clear();
-    for (let i = 0; i < blocks.length && !this.stopped;) {
+    for (let i = 0; i < blocks.length && !this.stopped; ) {
       let j = i + 1;
       while (j < blocks.length && blocks[j] === blocks[j - 1] + 1 && j - i < 256) j++;
       const buf = await this.image.readBlocks(blocks[i], j - i);
       this.nasReadBytes += buf.length;
       for (let k = i; k < j; k++) {
-        if (!this.rehashAt.has(blocks[k])) this.index.addBlock(blocks[k], buf.subarray((k - i) * BLOCK, (k - i + 1) * BLOCK));
+        if (!this.rehashAt.has(blocks[k]))
+          this.index.addBlock(blocks[k], buf.subarray((k - i) * BLOCK, (k - i + 1) * BLOCK));
       }
       i = j;
     }

@@ -15,12 +15,16 @@ export interface BlockImage {
 }
 
 /** `nfs://HOST[:PORT]/EXPORT/REL` → its parts; the export is the first path segment unless `exportPath` says more. */
-export function parseNfsUrl(url: string, exportPath?: string): { host: string; port?: number; exportPath: string; rel: string } {
+export function parseNfsUrl(
+  url: string,
+  exportPath?: string,
+): { host: string; port?: number; exportPath: string; rel: string } {
   const m = /^nfs:\/\/([^/:]+)(?::(\d+))?(\/.*)$/.exec(url);
   if (!m) throw new Error(`not an NFS URL (nfs://HOST/EXPORT/PATH): ${url}`);
   const path = m[3];
   const exp = exportPath ?? `/${path.split('/')[1]}`;
-  if (!path.startsWith(`${exp}/`) || path.length <= exp.length + 1) throw new Error(`NFS URL ${url} does not name a file under the export ${exp}`);
+  if (!path.startsWith(`${exp}/`) || path.length <= exp.length + 1)
+    throw new Error(`NFS URL ${url} does not name a file under the export ${exp}`);
   return { host: m[1], ...(m[2] ? { port: Number(m[2]) } : {}), exportPath: exp, rel: path.slice(exp.length + 1) };
 }
 
@@ -44,12 +48,23 @@ export class NfsImage implements BlockImage {
   bytesRead = 0;
   reads = 0;
 
-  private constructor(readonly path: string, private readonly client: NfsClient, private readonly file: NfsFile, readonly blocks: number) {}
+  private constructor(
+    readonly path: string,
+    private readonly client: NfsClient,
+    private readonly file: NfsFile,
+    readonly blocks: number,
+  ) {}
 
   static async open(url: string, o: { exportPath?: string; timeoutMs?: number } = {}): Promise<NfsImage> {
     const u = parseNfsUrl(url, o.exportPath);
-    const client = await NfsClient.connect({ host: u.host, exportPath: u.exportPath, uid: 0, gid: 0, timeoutMs: o.timeoutMs ?? 10000,
-      ...(u.port ? { nfsPort: u.port } : {}) });
+    const client = await NfsClient.connect({
+      host: u.host,
+      exportPath: u.exportPath,
+      uid: 0,
+      gid: 0,
+      timeoutMs: o.timeoutMs ?? 10000,
+      ...(u.port ? { nfsPort: u.port } : {}),
+    });
     try {
       const file = await client.open(u.rel);
       if (file.size < BLOCK) throw new Error(`NAS image ${url} is empty (size ${file.size})`);
@@ -62,7 +77,12 @@ export class NfsImage implements BlockImage {
 
   async readBlocks(block: number, count = 1, into?: Buffer): Promise<Buffer> {
     checkRange(this.path, this.blocks, block, count);
-    const buf = await this.file.readBlocks(block, count, BLOCK, into && into.length >= count * BLOCK ? into : undefined);
+    const buf = await this.file.readBlocks(
+      block,
+      count,
+      BLOCK,
+      into && into.length >= count * BLOCK ? into : undefined,
+    );
     this.bytesRead += buf.length;
     this.reads++;
     return buf;
@@ -82,7 +102,11 @@ export class NasImage implements BlockImage {
   bytesRead = 0;
   reads = 0;
 
-  private constructor(readonly path: string, private readonly fh: FileHandle, readonly blocks: number) {}
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    readonly blocks: number,
+  ) {}
 
   static async open(path: string): Promise<NasImage> {
     const fh = await open(path, 'r');
@@ -97,7 +121,8 @@ export class NasImage implements BlockImage {
    */
   async readBlocks(block: number, count = 1, into?: Buffer): Promise<Buffer> {
     checkRange(this.path, this.blocks, block, count);
-    const buf = into && into.length >= count * BLOCK ? into.subarray(0, count * BLOCK) : Buffer.allocUnsafe(count * BLOCK);
+    const buf =
+      into && into.length >= count * BLOCK ? into.subarray(0, count * BLOCK) : Buffer.allocUnsafe(count * BLOCK);
     let done = 0;
     while (done < buf.length) {
       const { bytesRead } = await this.fh.read(buf, done, buf.length - done, block * BLOCK + done);

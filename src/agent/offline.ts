@@ -18,7 +18,10 @@ export type IndexSpec = { kind: 'scan' } | { kind: 'trace'; log: string };
 export function parseIndexSpec(spec: string): IndexSpec {
   if (spec === 'scan') return { kind: 'scan' };
   if (spec.startsWith('trace:') && spec.length > 6) return { kind: 'trace', log: spec.slice(6) };
-  throw new UserError(`--index "${spec}" is neither "scan" nor "trace:LOG"`, 'use --index scan (hash the whole image) or --index trace:PATH-TO-QEMU-TRACE-LOG');
+  throw new UserError(
+    `--index "${spec}" is neither "scan" nor "trace:LOG"`,
+    'use --index scan (hash the whole image) or --index trace:PATH-TO-QEMU-TRACE-LOG',
+  );
 }
 
 export async function buildIndex(imagePath: string, spec: IndexSpec): Promise<IndexBuild> {
@@ -33,33 +36,58 @@ export async function buildIndex(imagePath: string, spec: IndexSpec): Promise<In
 }
 
 /** QEMU stream (input) → POF stream (output), pages found in `index` sent by reference. */
-export async function encodeStream(input: Readable | AsyncIterable<Buffer>, output: Writable, index: BlockIndex | undefined, imageBlocks: number): Promise<EncoderStats> {
+export async function encodeStream(
+  input: Readable | AsyncIterable<Buffer>,
+  output: Writable,
+  index: BlockIndex | undefined,
+  imageBlocks: number,
+): Promise<EncoderStats> {
   const enc = new Encoder({ lookup: index ? (p) => index.lookup(p) : undefined, imageBlocks });
-  await pipeline(input, async function* (src: AsyncIterable<Buffer>) {
-    // one write per input chunk (the encoder's output is many small views)
-    for await (const c of src) {
-      const out = enc.push(c);
-      if (out.length) yield joinFrames(out);
-    }
-    yield joinFrames(enc.end());
-  }, output);
+  await pipeline(
+    input,
+    async function* (src: AsyncIterable<Buffer>) {
+      // one write per input chunk (the encoder's output is many small views)
+      for await (const c of src) {
+        const out = enc.push(c);
+        if (out.length) yield joinFrames(out);
+      }
+      yield joinFrames(enc.end());
+    },
+    output,
+  );
   return enc.stats();
 }
 
-export interface DecodeResult extends DecoderStats { nasReadBytes: number; verifiedBlocks: number }
+export interface DecodeResult extends DecoderStats {
+  nasReadBytes: number;
+  verifiedBlocks: number;
+}
 
 /**
  * POF stream (input) → QEMU stream (output), references read from `imagePath` and verified
  * against their hashes. Offline there is no source to ask: a mismatch is an error naming the block.
  */
-export async function decodeStream(input: Readable | AsyncIterable<Buffer>, output: Writable, imagePath: string, opts: { concurrency?: number } = {}): Promise<DecodeResult> {
+export async function decodeStream(
+  input: Readable | AsyncIterable<Buffer>,
+  output: Writable,
+  imagePath: string,
+  opts: { concurrency?: number } = {},
+): Promise<DecodeResult> {
   const image = await NasImage.open(imagePath);
   const dec = new Decoder({ imageBlocks: image.blocks });
   let verified = 0;
   try {
-    await pipeline(input, (src: AsyncIterable<Buffer>) => restore(src, dec, (b) => image.readBlocks(b, 1), {
-      concurrency: opts.concurrency ?? 16, onRef: () => { verified++; },
-    }), output);
+    await pipeline(
+      input,
+      (src: AsyncIterable<Buffer>) =>
+        restore(src, dec, (b) => image.readBlocks(b, 1), {
+          concurrency: opts.concurrency ?? 16,
+          onRef: () => {
+            verified++;
+          },
+        }),
+      output,
+    );
   } finally {
     await image.close();
   }

@@ -10,5 +10,11 @@ export async function scanImageIndex(image: BlockImage, chunkBlocks = 1024): Pro
     const n = Math.min(chunkBlocks, image.blocks - b);
     index.addBlocks(b, await image.readBlocks(b, n, buf));
   }
-  return { index, imageBlocks: image.blocks, indexBlocks: index.size, blocksRead: image.blocks, buildMs: performance.now() - t0 };
+  return {
+    index,
+    imageBlocks: image.blocks,
+    indexBlocks: index.size,
+    blocksRead: image.blocks,
+    buildMs: performance.now() - t0,
+  };
 }

@@ -30,18 +30,23 @@ export class SlabWriter {
   private readonly slabBytes: number;
   private readonly maxPooled: number;
 
-  constructor(private readonly socket: Socket, o: SlabWriterOptions = {}) {
+  constructor(
+    private readonly socket: Socket,
+    o: SlabWriterOptions = {},
+  ) {
     this.onSlab = o.onSlab;
     this.onWritten = o.onWritten;
     this.slabBytes = o.slabBytes ?? 1 << 20;
     this.maxPooled = o.maxPooled ?? 64;
   }
 
-  /** Copies `b` into the current slab, writing every slab it fills. Returns false once a write reported a full queue. */
+  /**
+   * Copies `b` into the current slab, writing every slab it fills. Returns false once a write reported a full queue.
+   */
   append(b: Buffer): boolean {
     let ok = true;
     while (b.length > 0) {
-      const slab = this.slab ??= this.take();
+      const slab = (this.slab ??= this.take());
       const n = Math.min(b.length, slab.length - this.at);
       slab.set(n === b.length ? b : b.subarray(0, n), this.at);
       this.at += n;

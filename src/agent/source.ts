@@ -2,7 +2,18 @@ import { createServer, type Socket } from 'node:net';
 import { writeFile, rm } from 'node:fs/promises';
 import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
 import {
-  FrameType, encodeFrame, readFrames, newNonce, readSecret, authPayload, checkAuthOk, u64, readU64, frameName, PROTOCOL_VERSION, type Frame,
+  FrameType,
+  encodeFrame,
+  readFrames,
+  newNonce,
+  readSecret,
+  authPayload,
+  checkAuthOk,
+  u64,
+  readU64,
+  frameName,
+  PROTOCOL_VERSION,
+  type Frame,
 } from './channel.js';
 import { openNasImage, type BlockImage } from './nasImage.js';
 import { Encoder, type PageRef } from '../codec/encoder.js';
@@ -107,9 +118,29 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const secret = await readSecret(o.secretFile);
   const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats: SourceStats = {
-    role: 'source', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, full_pages: 0, ref_pages: 0, zero_pages: 0, hashed_pages: 0,
-    index_blocks: 0, index_build_ms: 0, index_nas_read_bytes: 0, fallback_requests: 0, backchannel_frames: 0,
-    end_sent: false, retention_peak_pages: 0, stream_window_bytes: streamWindowBytes(o), stream_window_waits: 0, stream_window_peak_bytes: 0, warmup_ms: 0, native_sha256: sha256Native, cpu_s: 0, elapsed_ms: 0,
+    role: 'source',
+    status: 'failed',
+    bytes_in: 0,
+    bytes_out: 0,
+    qemu_crc32: 0,
+    full_pages: 0,
+    ref_pages: 0,
+    zero_pages: 0,
+    hashed_pages: 0,
+    index_blocks: 0,
+    index_build_ms: 0,
+    index_nas_read_bytes: 0,
+    fallback_requests: 0,
+    backchannel_frames: 0,
+    end_sent: false,
+    retention_peak_pages: 0,
+    stream_window_bytes: streamWindowBytes(o),
+    stream_window_waits: 0,
+    stream_window_peak_bytes: 0,
+    warmup_ms: 0,
+    native_sha256: sha256Native,
+    cpu_s: 0,
+    elapsed_ms: 0,
   };
   let indexer: TraceIndexer | undefined;
   let index: BlockIndex;
@@ -120,7 +151,13 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
       const file = o.statusFile;
       let last = '';
       indexer.onTick = (ix) => {
-        const status = JSON.stringify({ caught_up: ix.caughtUp, index_blocks: ix.index.size, trace_bytes: ix.traceBytes, busy_ms: Math.round(ix.busyMs), nas_read_bytes: ix.nasReadBytes } satisfies IndexStatus);
+        const status = JSON.stringify({
+          caught_up: ix.caughtUp,
+          index_blocks: ix.index.size,
+          trace_bytes: ix.traceBytes,
+          busy_ms: Math.round(ix.busyMs),
+          nas_read_bytes: ix.nasReadBytes,
+        } satisfies IndexStatus);
         if (status === last) return;
         last = status;
         writeStatus(file, status);
@@ -134,7 +171,17 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     stats.index_build_ms = Math.round(r.buildMs);
     scanReadBytes = r.blocksRead * 4096;
     log(`scan index: ${r.indexBlocks} of ${r.imageBlocks} blocks in ${Math.round(r.buildMs)} ms`);
-    if (o.statusFile) writeStatus(o.statusFile, JSON.stringify({ caught_up: true, index_blocks: index.size, trace_bytes: 0, busy_ms: stats.index_build_ms, nas_read_bytes: scanReadBytes } satisfies IndexStatus));
+    if (o.statusFile)
+      writeStatus(
+        o.statusFile,
+        JSON.stringify({
+          caught_up: true,
+          index_blocks: index.size,
+          trace_bytes: 0,
+          busy_ms: stats.index_build_ms,
+          nas_read_bytes: scanReadBytes,
+        } satisfies IndexStatus),
+      );
   } else {
     throw new Error('the source agent needs --trace-log LOG or --index scan');
   }
@@ -149,7 +196,10 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   let peer: Socket | undefined;
   try {
     qemu = await new Promise<Socket>((resolve, reject) => {
-      const server = createServer((s) => { server.close(); resolve(s); });
+      const server = createServer((s) => {
+        server.close();
+        resolve(s);
+      });
       server.on('error', reject);
       listenOn(server, o.listen).then(() => log(`listening for QEMU on ${describe(o.listen)}`), reject);
     });
@@ -193,8 +243,12 @@ const streamWindowBytes = (o: SourceAgentOptions): number => o.streamWindowBytes
  * Connects to the target agent and authenticates. A target holding its most unauthenticated
  * connections closes new ones before HELLO (gate.ts): tried again for up to 10 s.
  */
-async function connectAuthenticated(target: Endpoint, secret: Buffer, label: string,
-  log: (l: string) => void): Promise<Socket> {
+async function connectAuthenticated(
+  target: Endpoint,
+  secret: Buffer,
+  label: string,
+  log: (l: string) => void,
+): Promise<Socket> {
   const until = Date.now() + 10000;
   for (let attempt = 1; ; attempt++) {
     const peer = await connectTo(target);
@@ -211,7 +265,13 @@ async function connectAuthenticated(target: Endpoint, secret: Buffer, label: str
 }
 
 /** The index status the runner waits on before `migrate` (written atomically). */
-export interface IndexStatus { caught_up: boolean; index_blocks: number; trace_bytes: number; busy_ms: number; nas_read_bytes: number }
+export interface IndexStatus {
+  caught_up: boolean;
+  index_blocks: number;
+  trace_bytes: number;
+  busy_ms: number;
+  nas_read_bytes: number;
+}
 
 /** Writes a serialized IndexStatus so the runner never reads half a file. */
 function writeStatus(file: string, status: string): void {
@@ -238,29 +298,47 @@ export function handshake(peer: Socket, secret: Buffer, label: string): Promise<
       if (err) reject(err);
       else resolve();
     };
-    const onClose = () => finish(nonceT
-      ? new Error('target agent closed the connection during the handshake')
-      : new ClosedBeforeHelloError('target agent closed the connection before its HELLO'));
+    const onClose = () =>
+      finish(
+        nonceT
+          ? new Error('target agent closed the connection during the handshake')
+          : new ClosedBeforeHelloError('target agent closed the connection before its HELLO'),
+      );
     peer.once('error', (e) => finish(new Error(`target agent connection: ${e.message}`)));
     peer.on('close', onClose);
-    readFrames(peer, (f) => {
-      if (f.type === FrameType.HELLO && !nonceT) {
-        if (f.payload.length !== 33 || f.payload[0] !== PROTOCOL_VERSION) return finish(new Error(`target agent speaks protocol ${f.payload[0]}, not ${PROTOCOL_VERSION}`));
-        nonceT = Buffer.from(f.payload.subarray(1));
-        peer.write(encodeFrame(FrameType.AUTH, authPayload(secret, label, nonceT, nonceS)));
-      } else if (f.type === FrameType.AUTH_OK && nonceT) {
-        if (!checkAuthOk(secret, label, nonceS, nonceT, f.payload)) return finish(new Error('target agent failed authentication (wrong secret or run)'));
-        finish();
-      } else if (f.type === FrameType.ERROR) {
-        finish(new Error(`target agent refused us: ${f.payload.toString('utf8')}`));
-      } else {
-        finish(new Error(`unexpected ${frameName(f.type)} frame during the handshake`));
-      }
-    }, (e) => finish(e));
+    readFrames(
+      peer,
+      (f) => {
+        if (f.type === FrameType.HELLO && !nonceT) {
+          if (f.payload.length !== 33 || f.payload[0] !== PROTOCOL_VERSION)
+            return finish(new Error(`target agent speaks protocol ${f.payload[0]}, not ${PROTOCOL_VERSION}`));
+          nonceT = Buffer.from(f.payload.subarray(1));
+          peer.write(encodeFrame(FrameType.AUTH, authPayload(secret, label, nonceT, nonceS)));
+        } else if (f.type === FrameType.AUTH_OK && nonceT) {
+          if (!checkAuthOk(secret, label, nonceS, nonceT, f.payload))
+            return finish(new Error('target agent failed authentication (wrong secret or run)'));
+          finish();
+        } else if (f.type === FrameType.ERROR) {
+          finish(new Error(`target agent refused us: ${f.payload.toString('utf8')}`));
+        } else {
+          finish(new Error(`unexpected ${frameName(f.type)} frame during the handshake`));
+        }
+      },
+      (e) => finish(e),
+    );
   });
 }
 
-async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImage, index: BlockIndex, o: SourceAgentOptions, stats: SourceStats, log: (l: string) => void): Promise<void> {
+async function stream(
+  qemu: Socket,
+  peer: Socket,
+  ring: Buffer,
+  image: BlockImage,
+  index: BlockIndex,
+  o: SourceAgentOptions,
+  stats: SourceStats,
+  log: (l: string) => void,
+): Promise<void> {
   const retentionLimit = retentionPages(o);
   const ringPages = ring.length / PAGE_SIZE;
   let nextSeq = 0;
@@ -271,7 +349,8 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
     if (nasDown) return undefined;
     const ref = index.lookup(page);
     if (ref) {
-      if (nextSeq - acked >= ringPages) throw new Error(`retention window overflow: ${nextSeq - acked} unacknowledged refs`);
+      if (nextSeq - acked >= ringPages)
+        throw new Error(`retention window overflow: ${nextSeq - acked} unacknowledged refs`);
       ring.set(page, (nextSeq % ringPages) * PAGE_SIZE);
       nextSeq++;
       if (nextSeq - acked > stats.retention_peak_pages) stats.retention_peak_pages = nextSeq - acked;
@@ -327,7 +406,8 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
     };
     /** QEMU is read only while the link drains, the retention window has room and the stream window too. */
     const maybeResume = () => {
-      if (!peer.writableNeedDrain && unacked() < retentionLimit && inPipeline() < windowBytes && qemu.isPaused()) qemu.resume();
+      if (!peer.writableNeedDrain && unacked() < retentionLimit && inPipeline() < windowBytes && qemu.isPaused())
+        qemu.resume();
     };
     peer.on('drain', maybeResume);
 
@@ -355,72 +435,94 @@ async function stream(qemu: Socket, peer: Socket, ring: Buffer, image: BlockImag
         stats.full_pages = s.fullPages;
         stats.ref_pages = s.refPages;
         stats.zero_pages = s.zeroPages;
-        peer.write(encodeFrame(FrameType.END), () => { stats.last_byte_out_at = Date.now(); });
+        peer.write(encodeFrame(FrameType.END), () => {
+          stats.last_byte_out_at = Date.now();
+        });
         stats.end_sent = true;
-        log(`QEMU stream ended: ${stats.bytes_in} bytes in, ${stats.bytes_out} out, ${s.refPages} pages by reference, ${s.fullPages} in full`);
+        log(
+          `QEMU stream ended: ${stats.bytes_in} bytes in, ${stats.bytes_out} out, ${s.refPages} pages by reference, ` +
+            `${s.fullPages} in full`,
+        );
       } catch (err) {
         fail(err as Error);
       }
     });
     qemu.on('error', (e) => fail(new Error(`source QEMU socket: ${e.message}`)));
     peer.on('error', (e) => fail(new Error(`target agent connection: ${e.message}`)));
-    peer.on('close', () => fail(new Error('target agent closed the connection before confirming the end of the stream')));
+    peer.on('close', () =>
+      fail(new Error('target agent closed the connection before confirming the end of the stream')),
+    );
 
     // a NEED per page at most: a target asking again and again would make us queue pages without end
     const served = new Set<number>();
-    readFrames(peer, (f: Frame) => {
-      stats.backchannel_frames++;
-      try {
-        switch (f.type) {
-          case FrameType.ACK: {
-            const upTo = readU64(f.payload);
-            if (upTo < acked || upTo > nextSeq) throw new Error(`target acknowledged refs up to #${upTo}, outside ${acked}..${nextSeq}`);
-            acked = upTo;
-            for (const seq of served) if (seq < acked) served.delete(seq);
-            maybeResume();
-            break;
-          }
-          case FrameType.DELIVERED: {
-            const upTo = readU64(f.payload);
-            if (upTo < delivered || upTo > stats.bytes_in) throw new Error(`target reported ${upTo} stream bytes delivered, outside ${delivered}..${stats.bytes_in}`);
-            delivered = upTo;
-            maybeResume();
-            break;
-          }
-          case FrameType.NEED: {
-            const seq = readU64(f.payload);
-            if (seq < acked || seq >= nextSeq) throw new Error(`target asked for page #${seq}, which is outside the retention window (${acked}..${nextSeq - 1})`);
-            if (served.has(seq)) throw new Error(`target asked for page #${seq} twice`);
-            served.add(seq);
-            const slot = (seq % ringPages) * PAGE_SIZE;
-            stats.fallback_requests++;
-            peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), ring.subarray(slot, slot + PAGE_SIZE)])));
-            break;
-          }
-          case FrameType.NAS_DOWN:
-            if (!nasDown) log('the target cannot read the NAS: sending every page in full from now on');
-            nasDown = true;
-            stats.nas_down_after_ms ??= Date.now() - tStream;
-            break;
-          case FrameType.DONE:
-            stats.target = JSON.parse(f.payload.toString('utf8'));
-            {
-              const t = stats.target as { bytes_out?: number; qemu_crc32?: number };
-              stats.stream_identical = t.bytes_out === stats.bytes_in && t.qemu_crc32 === stats.qemu_crc32;
-              if (!stats.stream_identical) throw new Error(`the target handed on ${t.bytes_out} bytes (CRC-32 ${t.qemu_crc32}), QEMU sent ${stats.bytes_in} (CRC-32 ${stats.qemu_crc32})`);
+    readFrames(
+      peer,
+      (f: Frame) => {
+        stats.backchannel_frames++;
+        try {
+          switch (f.type) {
+            case FrameType.ACK: {
+              const upTo = readU64(f.payload);
+              if (upTo < acked || upTo > nextSeq)
+                throw new Error(`target acknowledged refs up to #${upTo}, outside ${acked}..${nextSeq}`);
+              acked = upTo;
+              for (const seq of served) if (seq < acked) served.delete(seq);
+              maybeResume();
+              break;
             }
-            finished = true;
-            peer.end();
-            resolve();
-            break;
-          case FrameType.ERROR:
-            throw new Error(`target agent: ${f.payload.toString('utf8')}`);
-          default:
-            throw new Error(`unexpected ${frameName(f.type)} frame from the target agent`);
+            case FrameType.DELIVERED: {
+              const upTo = readU64(f.payload);
+              if (upTo < delivered || upTo > stats.bytes_in)
+                throw new Error(
+                  `target reported ${upTo} stream bytes delivered, outside ${delivered}..${stats.bytes_in}`,
+                );
+              delivered = upTo;
+              maybeResume();
+              break;
+            }
+            case FrameType.NEED: {
+              const seq = readU64(f.payload);
+              if (seq < acked || seq >= nextSeq)
+                throw new Error(
+                  `target asked for page #${seq}, which is outside the retention window (${acked}..${nextSeq - 1})`,
+                );
+              if (served.has(seq)) throw new Error(`target asked for page #${seq} twice`);
+              served.add(seq);
+              const slot = (seq % ringPages) * PAGE_SIZE;
+              stats.fallback_requests++;
+              peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), ring.subarray(slot, slot + PAGE_SIZE)])));
+              break;
+            }
+            case FrameType.NAS_DOWN:
+              if (!nasDown) log('the target cannot read the NAS: sending every page in full from now on');
+              nasDown = true;
+              stats.nas_down_after_ms ??= Date.now() - tStream;
+              break;
+            case FrameType.DONE:
+              stats.target = JSON.parse(f.payload.toString('utf8'));
+              {
+                const t = stats.target as { bytes_out?: number; qemu_crc32?: number };
+                stats.stream_identical = t.bytes_out === stats.bytes_in && t.qemu_crc32 === stats.qemu_crc32;
+                if (!stats.stream_identical)
+                  throw new Error(
+                    `the target handed on ${t.bytes_out} bytes (CRC-32 ${t.qemu_crc32}), QEMU sent ${stats.bytes_in} ` +
+                      `(CRC-32 ${stats.qemu_crc32})`,
+                  );
+              }
+              finished = true;
+              peer.end();
+              resolve();
+              break;
+            case FrameType.ERROR:
+              throw new Error(`target agent: ${f.payload.toString('utf8')}`);
+            default:
+              throw new Error(`unexpected ${frameName(f.type)} frame from the target agent`);
+          }
+        } catch (err) {
+          fail(err as Error);
         }
-      } catch (err) {
-        fail(err as Error);
-      }
-    }, fail);
+      },
+      fail,
+    );
   });
 }

@@ -83,7 +83,6 @@ const COALESCE_MS = 1;
 const COALESCE_BYTES = 256 * 1024;
 const DELIVERED_EVERY = 512 * 1024;
 
-
 /**
  * The target agent: authenticates the source agent, then turns the POF stream back into the exact
  * QEMU stream, reading referenced blocks from its NAS view (verified by hash; on mismatch the
@@ -98,13 +97,29 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   const secret = await readSecret(o.secretFile);
   const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats: TargetStats = {
-    role: 'target', status: 'failed', bytes_in: 0, bytes_out: 0, qemu_crc32: 0, ref_pages: 0, nas_read_bytes: 0, nas_reads: 0,
-    verify_mismatches: 0, fallback_pages: 0, nas_unavailable_pages: 0, refused_peers: 0, channel_bytes: 0, end_seen: false, native_sha256: sha256Native, cpu_s: 0,
-    elapsed_ms: 0, socket_reads: 0, batches: 0, warmup_ms: 0,
+    role: 'target',
+    status: 'failed',
+    bytes_in: 0,
+    bytes_out: 0,
+    qemu_crc32: 0,
+    ref_pages: 0,
+    nas_read_bytes: 0,
+    nas_reads: 0,
+    verify_mismatches: 0,
+    fallback_pages: 0,
+    nas_unavailable_pages: 0,
+    refused_peers: 0,
+    channel_bytes: 0,
+    end_seen: false,
+    native_sha256: sha256Native,
+    cpu_s: 0,
+    elapsed_ms: 0,
+    socket_reads: 0,
+    batches: 0,
+    warmup_ms: 0,
   };
   const concurrency = o.concurrency ?? 64;
   const maxBuffered = o.maxBufferedBytes ?? 32 * 1024 * 1024;
-
 
   if (o.warmUp !== false) stats.warmup_ms = Math.round(warmUpCodec());
 
@@ -120,8 +135,15 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     });
     serverFailed.catch(() => undefined);
     gate = admitSource(srv, {
-      secret, label: o.label, maxPending: o.maxPending, handshakeMs: o.handshakeMs, log,
-      onRefused: (r) => { stats.refused_peers++; o.onRefused?.(r); },
+      secret,
+      label: o.label,
+      maxPending: o.maxPending,
+      handshakeMs: o.handshakeMs,
+      log,
+      onRefused: (r) => {
+        stats.refused_peers++;
+        o.onRefused?.(r);
+      },
     });
     await listenOn(srv, o.listen);
     log(`listening on ${describe(o.listen)}`);
@@ -131,7 +153,9 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     log('source agent authenticated; connecting to the destination QEMU');
     const cpuMig = process.cpuUsage();
     const qemu = await connectTo(o.qemu);
-    await pump(peer, qemu, image, o, stats, concurrency, maxBuffered, log, () => { stats.migration_cpu_s = cpuSecondsSince(cpuMig); });
+    await pump(peer, qemu, image, o, stats, concurrency, maxBuffered, log, () => {
+      stats.migration_cpu_s = cpuSecondsSince(cpuMig);
+    });
     stats.status = 'completed';
   } catch (err) {
     stats.error = (err as Error).message;
@@ -149,12 +173,31 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
 }
 
 /** A referenced page of a batch: where it comes from and, once read and verified, its bytes. */
-interface RefPart { block: number; hash: Buffer; seq: number; page?: Buffer }
+interface RefPart {
+  block: number;
+  hash: Buffer;
+  seq: number;
+  page?: Buffer;
+}
 /** Decoded items of one socket read, in stream order; written to QEMU in one write once every page is in. */
-interface Batch { parts: (Buffer | RefPart)[]; bytes: number; ready: Promise<void>; runBuffers: Buffer[] }
+interface Batch {
+  parts: (Buffer | RefPart)[];
+  bytes: number;
+  ready: Promise<void>;
+  runBuffers: Buffer[];
+}
 
-async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgentOptions, stats: TargetStats,
-  concurrency: number, maxBuffered: number, log: (l: string) => void, onStreamDone: () => void): Promise<void> {
+async function pump(
+  peer: Socket,
+  qemu: Socket,
+  image: BlockImage,
+  o: TargetAgentOptions,
+  stats: TargetStats,
+  concurrency: number,
+  maxBuffered: number,
+  log: (l: string) => void,
+  onStreamDone: () => void,
+): Promise<void> {
   const decoder = new Decoder({ imageBlocks: image.blocks });
   const frames = new FrameReader();
   const batches: Batch[] = [];
@@ -186,15 +229,25 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
   const nasTimeoutMs = o.nasTimeoutMs ?? 2000;
 
   let fail!: (e: Error) => void;
-  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   failed.catch(() => undefined);
   let wake: (() => void) | undefined;
-  const poke = () => { const w = wake; wake = undefined; w?.(); };
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
 
   qemu.on('error', (e) => fail(new Error(`destination QEMU socket: ${e.message}`)));
-  qemu.on('close', () => { if (!ended) fail(new Error('destination QEMU closed the migration socket early')); });
+  qemu.on('close', () => {
+    if (!ended) fail(new Error('destination QEMU closed the migration socket early'));
+  });
   peer.on('error', (e) => fail(new Error(`source agent connection: ${e.message}`)));
-  peer.on('close', () => { if (!ended) fail(new Error('source agent connection closed before the end of the stream')); });
+  peer.on('close', () => {
+    if (!ended) fail(new Error('source agent connection closed before the end of the stream'));
+  });
 
   // read buffers are reused: fewer large allocations, far less GC
   const readPool: Buffer[] = [];
@@ -219,17 +272,25 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
     log(`NAS unavailable (${err.message}); pages come from the source from now on`);
     peer.write(encodeFrame(FrameType.NAS_DOWN));
   };
-  const unavailable = (run: RefPart[]) => Promise.all(run.map((r) => {
-    stats.nas_unavailable_pages++;
-    return fromSource(r).then((page) => { r.page = page; });
-  }));
+  const unavailable = (run: RefPart[]) =>
+    Promise.all(
+      run.map((r) => {
+        stats.nas_unavailable_pages++;
+        return fromSource(r).then((page) => {
+          r.page = page;
+        });
+      }),
+    );
   const fromSource = (r: RefPart): Promise<Buffer> => {
     return new Promise<Buffer>((resolve) => {
       waitingPages.set(r.seq, { resolve, hash: r.hash });
       peer.write(encodeFrame(FrameType.NEED, u64(r.seq)));
       // the source's answer travels behind the data already in flight: keep reading until it arrives
       if (peer.isPaused()) peer.resume();
-    }).then((page) => { stats.fallback_pages++; return page; });
+    }).then((page) => {
+      stats.fallback_pages++;
+      return page;
+    });
   };
 
   /**
@@ -272,10 +333,19 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
   const readRefs = (refs: RefPart[], runBuffers: Buffer[]): Promise<void>[] => {
     const sorted = refs.length > 1 ? [...refs].sort((a, b) => a.block - b.block) : refs;
     const reads: Promise<void>[] = [];
-    for (let i = 0; i < sorted.length;) {
+    for (let i = 0; i < sorted.length; ) {
       let j = i + 1;
-      while (j < sorted.length && sorted[j].block - sorted[i].block < maxRun && sorted[j].block - sorted[j - 1].block <= 1) j++;
-      reads.push(readRun(sorted.slice(i, j)).then((buf) => { if (buf) runBuffers.push(buf); }));
+      while (
+        j < sorted.length &&
+        sorted[j].block - sorted[i].block < maxRun &&
+        sorted[j].block - sorted[j - 1].block <= 1
+      )
+        j++;
+      reads.push(
+        readRun(sorted.slice(i, j)).then((buf) => {
+          if (buf) runBuffers.push(buf);
+        }),
+      );
       i = j;
     }
     stats.nas_reads += reads.length;
@@ -305,7 +375,13 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
     if (refs.length) {
       const entry = { refs: refs.length, verified: false };
       verifying.push(entry);
-      ready.then(() => { entry.verified = true; ackVerified(); }, () => undefined);
+      ready.then(
+        () => {
+          entry.verified = true;
+          ackVerified();
+        },
+        () => undefined,
+      );
     }
     stats.ref_pages += refs.length;
     batches.push({ parts, bytes, ready, runBuffers });
@@ -314,7 +390,12 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
     // page is awaited (its answer is queued behind data in flight; that is bounded by the source's
     // own back-pressure, and checked against a hard cap here)
     if (bufferedBytes > maxBuffered && waitingPages.size === 0) peer.pause();
-    if (bufferedBytes > maxBuffered * 8) fail(new Error(`more than ${(maxBuffered * 8) >> 20} MiB buffered while waiting for a fallback page from the source`));
+    if (bufferedBytes > maxBuffered * 8)
+      fail(
+        new Error(
+          `more than ${(maxBuffered * 8) >> 20} MiB buffered while waiting for a fallback page from the source`,
+        ),
+      );
     poke();
   };
 
@@ -334,7 +415,8 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
         const w = waitingPages.get(seq);
         const page = f.payload.subarray(8);
         if (!w) throw new Error(`source sent page #${seq} nobody asked for`);
-        if (page.length !== BLOCK || !sha256Matches(page, w.hash, 0)) throw new Error(`source's copy of page #${seq} does not match its reference hash`);
+        if (page.length !== BLOCK || !sha256Matches(page, w.hash, 0))
+          throw new Error(`source's copy of page #${seq} does not match its reference hash`);
         waitingPages.delete(seq);
         w.resolve(Buffer.from(page));
         break;
@@ -408,15 +490,19 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
       stats.qemu_crc32 = crc32(bytes, stats.qemu_crc32);
       if (tee) appendFileSync(`${tee}/target-out.bin`, bytes);
     },
-    onWritten: (n) => { written += n; reportDelivered(); },
+    onWritten: (n) => {
+      written += n;
+      reportDelivered();
+    },
   });
-  const writeBatch = (batch: Batch) => new Promise<void>((resolve) => {
-    for (const p of batch.parts) out.append(Buffer.isBuffer(p) ? p : p.page!);
-    for (const r of batch.runBuffers) if (readPool.length < concurrency) readPool.push(r);
-    stats.bytes_out += batch.bytes;
-    if (out.flush()) resolve();
-    else qemu.once('drain', resolve);
-  });
+  const writeBatch = (batch: Batch) =>
+    new Promise<void>((resolve) => {
+      for (const p of batch.parts) out.append(Buffer.isBuffer(p) ? p : p.page!);
+      for (const r of batch.runBuffers) if (readPool.length < concurrency) readPool.push(r);
+      stats.bytes_out += batch.bytes;
+      if (out.flush()) resolve();
+      else qemu.once('drain', resolve);
+    });
 
   // the writer: batches strictly in order, each once all its pages are in
   const writer = (async () => {
@@ -426,11 +512,16 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
           // the END frame's CRC-32 covers the whole QEMU stream: checked over exactly what QEMU was handed
           const want = decoder.trailer?.crc;
           if (want !== undefined && want !== stats.qemu_crc32 >>> 0) {
-            throw new Error(`the stream handed to the destination QEMU has CRC-32 ${stats.qemu_crc32 >>> 0}, the source's END frame says ${want} (${stats.bytes_out} bytes)`);
+            throw new Error(
+              `the stream handed to the destination QEMU has CRC-32 ${stats.qemu_crc32 >>> 0}, the source's END ` +
+                `frame says ${want} (${stats.bytes_out} bytes)`,
+            );
           }
           break;
         }
-        await new Promise<void>((r) => { wake = r; });
+        await new Promise<void>((r) => {
+          wake = r;
+        });
         continue;
       }
       const batch = batches[0];
@@ -452,16 +543,23 @@ async function pump(peer: Socket, qemu: Socket, image: BlockImage, o: TargetAgen
   stats.last_byte_to_qemu_at = Date.now();
   await new Promise<void>((resolve) => qemu.end(resolve));
   qemu.destroy();
-  log(`stream complete: ${stats.bytes_in} bytes in, ${stats.bytes_out} bytes to QEMU, ${stats.ref_pages} pages from the NAS, ${stats.fallback_pages} from the source`);
+  log(
+    `stream complete: ${stats.bytes_in} bytes in, ${stats.bytes_out} bytes to QEMU, ${stats.ref_pages} pages from ` +
+      `the NAS, ${stats.fallback_pages} from the source`,
+  );
   stats.nas_read_bytes = image.bytesRead;
   onStreamDone();
-  await new Promise<void>((resolve) => peer.end(encodeFrame(FrameType.DONE, Buffer.from(JSON.stringify({ ...stats, status: 'completed' }))), resolve));
+  await new Promise<void>((resolve) =>
+    peer.end(encodeFrame(FrameType.DONE, Buffer.from(JSON.stringify({ ...stats, status: 'completed' }))), resolve),
+  );
 }
 
 /** `p`, or an error once `ms` have passed (the operation itself may still finish later, unseen). */
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms); });
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -480,11 +578,22 @@ export function connectTo(ep: Endpoint, timeoutMs = 10000): Promise<Socket> {
     // (a Duplex option net.Socket honours; @types/node does not list it on the connect options)
     const where: NetConnectOpts = ep.kind === 'unix' ? { path: ep.path } : { port: ep.port, host: ep.host };
     const s = connect(Object.assign(where, { writableHighWaterMark }));
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect to ${describe(ep)} timed out`)); }, timeoutMs);
-    s.once('connect', () => { clearTimeout(timer); s.setNoDelay?.(true); resolve(s); });
-    s.once('error', (e) => { clearTimeout(timer); reject(new Error(`cannot connect to ${describe(ep)}: ${e.message}`)); });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`connect to ${describe(ep)} timed out`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.setNoDelay?.(true);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot connect to ${describe(ep)}: ${e.message}`));
+    });
   });
 }
 
-export const describe = (ep: Endpoint): string => (ep.kind === 'unix' ? `unix:${ep.path}` : `tcp:${ep.host}:${ep.port}`);
+export const describe = (ep: Endpoint): string =>
+  ep.kind === 'unix' ? `unix:${ep.path}` : `tcp:${ep.host}:${ep.port}`;
 export { parseEndpoint };

@@ -32,8 +32,9 @@ export function warmUpCodec(): number {
       const n = s * 256 + i;
       const addr = n * PAGE_SIZE;
       if (i % 4 === 0) pages.push({ addr, zero: true });
-      else if (i % 4 === 1) pages.push({ addr, content: disk.subarray((n % diskBlocks) * PAGE_SIZE, (n % diskBlocks + 1) * PAGE_SIZE) });
-      else pages.push({ addr, content: unique.subarray((n % 64) * PAGE_SIZE, (n % 64 + 1) * PAGE_SIZE) });
+      else if (i % 4 === 1)
+        pages.push({ addr, content: disk.subarray((n % diskBlocks) * PAGE_SIZE, ((n % diskBlocks) + 1) * PAGE_SIZE) });
+      else pages.push({ addr, content: unique.subarray((n % 64) * PAGE_SIZE, ((n % 64) + 1) * PAGE_SIZE) });
     }
     sections.push(pages);
   }
@@ -55,7 +56,8 @@ export function warmUpCodec(): number {
       for (const f of reader.push(p)) {
         for (const it of decoder.push(f.payload)) {
           if (it.kind === 'bytes') restored += it.data.length;
-          else if (sha256(disk.subarray(it.block * PAGE_SIZE, (it.block + 1) * PAGE_SIZE)).equals(it.hash)) restored += PAGE_SIZE;
+          else if (sha256(disk.subarray(it.block * PAGE_SIZE, (it.block + 1) * PAGE_SIZE)).equals(it.hash))
+            restored += PAGE_SIZE;
         }
       }
     }

@@ -71,8 +71,19 @@ function keyOf(g: RecordGroup): { scenario: string; config_id?: string } {
 
 export function compareRow(g: RecordGroup, fields: readonly string[], o?: BootstrapOptions): CompareRow {
   const row: CompareRow = {
-    ...keyOf(g), strategy: g.strategy, runs: g.completed.length, failed: g.failed,
-    n: {}, median: {}, q1: {}, q3: {}, iqr: {}, min: {}, max: {}, ci95: {}, outliers: {},
+    ...keyOf(g),
+    strategy: g.strategy,
+    runs: g.completed.length,
+    failed: g.failed,
+    n: {},
+    median: {},
+    q1: {},
+    q3: {},
+    iqr: {},
+    min: {},
+    max: {},
+    ci95: {},
+    outliers: {},
   };
   for (const f of fields) {
     const xs = fieldValues(g, f);
@@ -110,10 +121,18 @@ export function compareGroups(groups: readonly RecordGroup[], o: CompareOptions)
       if (a.length === 0 || b.length === 0) continue;
       const rc = relativeChange(a, b, o);
       changes.push({
-        ...keyOf(g), field: f, baseline, strategy: g.strategy,
-        baseline_median: summarize(a).median, median: summarize(b).median,
-        change: rc.change, ci95: rc.ci, within_noise: rc.within_noise, ...(rc.note ? { note: rc.note } : {}),
-        n_baseline: a.length, n: b.length,
+        ...keyOf(g),
+        field: f,
+        baseline,
+        strategy: g.strategy,
+        baseline_median: summarize(a).median,
+        median: summarize(b).median,
+        change: rc.change,
+        ci95: rc.ci,
+        within_noise: rc.within_noise,
+        ...(rc.note ? { note: rc.note } : {}),
+        n_baseline: a.length,
+        n: b.length,
       });
     }
   }

@@ -57,7 +57,10 @@ async function readRecord(path: string, warn: Warn): Promise<RunRecord | undefin
 
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /**
@@ -67,13 +70,20 @@ async function subdirs(dir: string): Promise<string[]> {
  */
 async function recordsIn(dir: string, warn: Warn): Promise<RunRecord[]> {
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`result directory ${dir} does not exist`, 'give directories written by "pofbench run --out DIR"');
+  if (!st?.isDirectory())
+    throw new UserError(
+      `result directory ${dir} does not exist`,
+      'give directories written by "pofbench run --out DIR"',
+    );
   const own = await readRecord(join(dir, 'run.json'), warn);
   if (own) return [own];
   const out: RunRecord[] = [];
   for (const name of await subdirs(dir)) {
     const r = await readRecord(join(dir, name, 'run.json'), warn);
-    if (r) { out.push(r); continue; }
+    if (r) {
+      out.push(r);
+      continue;
+    }
     for (const inner of await subdirs(join(dir, name))) {
       const r2 = await readRecord(join(dir, name, inner, 'run.json'), warn);
       if (r2) out.push(r2);
@@ -96,7 +106,11 @@ export async function loadRecords(dirs: readonly string[], warn: Warn = toStderr
       out.push(r);
     }
   }
-  if (out.length === 0) throw new UserError(`no run records (run.json) found in ${dirs.join(', ')}`, 'give directories written by "pofbench run --out DIR"');
+  if (out.length === 0)
+    throw new UserError(
+      `no run records (run.json) found in ${dirs.join(', ')}`,
+      'give directories written by "pofbench run --out DIR"',
+    );
   return out;
 }
 
@@ -124,16 +138,25 @@ export function sameConfig(a: ConfigKey, b: ConfigKey): boolean {
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Orders by scenario, then config_id (absent first; numbers by value), then strategy with `first` ahead of the rest. */
+/**
+ * Orders by scenario, then config_id (absent first; numbers by value), then strategy with `first` ahead of the rest.
+ */
 export function compareKeys(a: ConfigKey, b: ConfigKey, first = 'stock'): number {
-  return cmp(a.scenario, b.scenario)
-    || (a.config_id ?? '').localeCompare(b.config_id ?? '', 'en', { numeric: true })
-    || Number(b.strategy === first) - Number(a.strategy === first)
-    || cmp(a.strategy, b.strategy);
+  return (
+    cmp(a.scenario, b.scenario) ||
+    (a.config_id ?? '').localeCompare(b.config_id ?? '', 'en', { numeric: true }) ||
+    Number(b.strategy === first) - Number(a.strategy === first) ||
+    cmp(a.strategy, b.strategy)
+  );
 }
 
 /** What makes two runs of one scenario and config different experiments. */
-interface Variant { hash: string; qemu: string; rev: string; params: unknown }
+interface Variant {
+  hash: string;
+  qemu: string;
+  rev: string;
+  params: unknown;
+}
 
 /**
  * Runs of one scenario and config that differ in parameters (their hash), QEMU version or pofbench
@@ -156,7 +179,11 @@ function separateVariants(records: readonly RunRecord[], pool: boolean, warn: Wa
     // a run that failed before QEMU answered has no version: it belongs with the runs of its parameters and revision
     const qemuOf = (r: RunRecord): string => {
       if (typeof r.qemu_version === 'string' && r.qemu_version) return r.qemu_version;
-      const seen = new Set(rs.filter((x) => hashOf(x) === hashOf(r) && revOf(x) === revOf(r) && x.qemu_version).map((x) => x.qemu_version!));
+      const seen = new Set(
+        rs
+          .filter((x) => hashOf(x) === hashOf(r) && revOf(x) === revOf(r) && x.qemu_version)
+          .map((x) => x.qemu_version!),
+      );
       return seen.size === 1 ? [...seen][0] : '';
     };
     const variants = new Map<string, Variant>();
@@ -178,15 +205,25 @@ function separateVariants(records: readonly RunRecord[], pool: boolean, warn: Wa
     const qemuDiffers = new Set(all.map((v) => v.qemu)).size > 1;
     const revDiffers = new Set(all.map((v) => v.rev)).size > 1;
     const what = [...fields, ...(qemuDiffers ? ['qemu_version'] : []), ...(revDiffers ? ['pofbench_rev'] : [])];
-    const name = `${rs[0].scenario}${configKey(rs[0]).config_id !== undefined ? ` [${configKey(rs[0]).config_id}]` : ''}`;
-    const values = (f: string) => [...new Set(all.map((v) => (f === 'qemu_version' ? v.qemu : f === 'pofbench_rev' ? v.rev : valueAt(v.params, f))))].join(' vs ');
-    const detail = what.map((f) => `${f} (${values(f)})`).join(', ') || `parameters' hash (${all.map((v) => v.hash).join(' vs ')})`;
+    const name =
+      `${rs[0].scenario}` + `${configKey(rs[0]).config_id !== undefined ? ` [${configKey(rs[0]).config_id}]` : ''}`;
+    const values = (f: string) =>
+      [
+        ...new Set(
+          all.map((v) => (f === 'qemu_version' ? v.qemu : f === 'pofbench_rev' ? v.rev : valueAt(v.params, f))),
+        ),
+      ].join(' vs ');
+    const detail =
+      what.map((f) => `${f} (${values(f)})`).join(', ') || `parameters' hash (${all.map((v) => v.hash).join(' vs ')})`;
     if (pool) {
       warn(`--pool: merging ${rs.length} runs of scenario ${name} that differ in ${detail}`);
       out.push(...rs);
       continue;
     }
-    warn(`runs of scenario ${name} differ in ${detail}: kept apart as ${variants.size} configurations (--pool merges them)`);
+    warn(
+      `runs of scenario ${name} differ in ${detail}: kept apart as ${variants.size} configurations (--pool ` +
+        `merges them)`,
+    );
     const labelOf = (v: Variant): string => {
       const parts = fields.map((f) => `${f.replace(/^.*\./, '')}=${valueAt(v.params, f)}`);
       if (qemuDiffers) parts.push(`qemu ${v.qemu || '?'}`);
@@ -238,5 +275,7 @@ export function groupRecords(records: readonly RunRecord[], baseline = 'stock', 
   // the workload type as seen by the group's completed runs, when it has some
   for (const g of groups.values()) if (g.completed.length) g.workload = workloadOf(g.completed[0]);
   // a configuration seen only in warm-up runs has nothing to report
-  return [...groups.values()].filter((g) => g.completed.length + g.failed > 0).sort((a, b) => compareKeys(a, b, baseline));
+  return [...groups.values()]
+    .filter((g) => g.completed.length + g.failed > 0)
+    .sort((a, b) => compareKeys(a, b, baseline));
 }

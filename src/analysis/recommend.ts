@@ -45,10 +45,15 @@ export function recommend(groups: readonly RecordGroup[], o: RecommendOptions): 
   if (!known.includes(o.workload)) {
     throw new UserError(`no runs of workload "${o.workload}"`, `workloads present: ${known.join(', ') || 'none'}`);
   }
-  const wf = workloadFronts(groups.filter((g) => g.workload === o.workload), objectives)[0];
+  const wf = workloadFronts(
+    groups.filter((g) => g.workload === o.workload),
+    objectives,
+  )[0];
   if (wf.front.length === 0) {
-    throw new UserError(`workload "${o.workload}" has no configuration with completed runs measuring ${objectives.join(', ')}`,
-      wf.skipped.map((s) => `${configLabel(s)}: ${s.reason}`).join('; '));
+    throw new UserError(
+      `workload "${o.workload}" has no configuration with completed runs measuring ${objectives.join(', ')}`,
+      wf.skipped.map((s) => `${configLabel(s)}: ${s.reason}`).join('; '),
+    );
   }
   const eligible = wf.front
     .filter((p) => p.median[downtime] <= o.maxDowntimeMs)
@@ -63,13 +68,21 @@ export function recommend(groups: readonly RecordGroup[], o: RecommendOptions): 
     const best = [...wf.front].sort((a, b) => a.median[downtime] - b.median[downtime])[0];
     throw new UserError(
       `no configuration of workload "${o.workload}" meets ${downtime} ≤ ${o.maxDowntimeMs} ms (--max-downtime-ms)`,
-      `the lowest median ${downtime} is ${withUnit(downtime, best.median[downtime])} (${configLabel(best)}); raise --max-downtime-ms or run configurations with a lower downtime limit`);
+      `the lowest median ${downtime} is ${withUnit(downtime, best.median[downtime])} (${configLabel(best)}); raise ` +
+        `--max-downtime-ms or run configurations with a lower downtime limit`,
+    );
   }
   const choice = eligible[0];
-  const few = choice.runs < MIN_RUNS_FOR_CHANGE ? ` Only ${choice.runs} run${choice.runs === 1 ? '' : 's'}: treat the medians as rough.` : '';
+  const few =
+    choice.runs < MIN_RUNS_FOR_CHANGE
+      ? ` Only ${choice.runs} run${choice.runs === 1 ? '' : 's'}: treat the medians as rough.`
+      : '';
   const explanation = [
-    `${configLabel(choice)} for workload ${o.workload}: median ${prefer} ${withUnit(prefer, choice.median[prefer])}, ${downtime} ${withUnit(downtime, choice.median[downtime])} over ${choice.runs} run${choice.runs === 1 ? '' : 's'}.`,
-    `Lowest ${prefer} among the ${eligible.length} of ${wf.front.length} Pareto-optimal configurations (objectives ${objectives.join(', ')}) with median ${downtime} ≤ ${o.maxDowntimeMs} ms.${few}`,
+    `${configLabel(choice)} for workload ${o.workload}: median ${prefer} ${withUnit(prefer, choice.median[prefer])}, ` +
+      `${downtime} ${withUnit(downtime, choice.median[downtime])} over ${choice.runs} ` +
+      `run${choice.runs === 1 ? '' : 's'}.`,
+    `Lowest ${prefer} among the ${eligible.length} of ${wf.front.length} Pareto-optimal configurations (objectives ` +
+      `${objectives.join(', ')}) with median ${downtime} ≤ ${o.maxDowntimeMs} ms.${few}`,
   ];
   return { choice, eligible, front: wf, objectives, explanation };
 }

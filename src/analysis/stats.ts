@@ -110,7 +110,8 @@ function options(o: BootstrapOptions | undefined): Required<BootstrapOptions> {
   const resamples = o?.resamples ?? DEFAULT_RESAMPLES;
   const level = o?.level ?? DEFAULT_LEVEL;
   const seed = o?.seed ?? DEFAULT_SEED;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new Error(`resamples must be a positive integer, got ${resamples}`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new Error(`resamples must be a positive integer, got ${resamples}`);
   if (!(level > 0 && level < 1)) throw new Error(`level must be in (0, 1), got ${level}`);
   if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
   return { resamples, level, seed };
@@ -166,7 +167,8 @@ export function relativeChange(a: readonly number[], b: readonly number[], o?: B
   const medA = median(a);
   if (medA === 0) return { ...base, change: null, ci: null, within_noise: true, note: 'baseline median is 0' };
   // a percentage against a near-zero baseline (e.g. stock's storage-link bytes) says nothing
-  if (Math.abs(medA) * NEAR_ZERO_RATIO < Math.abs(median(b))) return { ...base, change: null, ci: null, within_noise: false, note: 'baseline near 0' };
+  if (Math.abs(medA) * NEAR_ZERO_RATIO < Math.abs(median(b)))
+    return { ...base, change: null, ci: null, within_noise: false, note: 'baseline near 0' };
   const change = median(b) / medA - 1;
   const rand = mulberry32(seed);
   const bufA = new Float64Array(a.length);

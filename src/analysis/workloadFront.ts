@@ -33,7 +33,11 @@ export interface WorkloadFront {
 }
 
 function keyOf(g: RecordGroup): ConfigKey {
-  return { scenario: g.scenario, ...(g.config_id !== undefined ? { config_id: g.config_id } : {}), strategy: g.strategy };
+  return {
+    scenario: g.scenario,
+    ...(g.config_id !== undefined ? { config_id: g.config_id } : {}),
+    strategy: g.strategy,
+  };
 }
 
 /** The group's medians of `fields` (fields without any value are left out). */
@@ -55,7 +59,11 @@ export function workloadsOf(groups: readonly RecordGroup[]): string[] {
  * One front per workload type (first-seen order), over `objectives`; `extra` fields are carried in
  * each point's medians without taking part in dominance.
  */
-export function workloadFronts(groups: readonly RecordGroup[], objectives: readonly string[], extra: readonly string[] = []): WorkloadFront[] {
+export function workloadFronts(
+  groups: readonly RecordGroup[],
+  objectives: readonly string[],
+  extra: readonly string[] = [],
+): WorkloadFront[] {
   const fields = [...new Set([...objectives, ...extra])];
   return workloadsOf(groups).map((workload) => {
     const points: ConfigPoint[] = [];
@@ -63,8 +71,16 @@ export function workloadFronts(groups: readonly RecordGroup[], objectives: reado
     for (const g of groups.filter((x) => x.workload === workload)) {
       const p = configPoint(g, fields);
       const missing = objectives.filter((o) => p.median[o] === undefined);
-      if (g.completed.length === 0) skipped.push({ ...keyOf(g), workload, runs: 0, failed: g.failed, reason: 'no completed runs' });
-      else if (missing.length) skipped.push({ ...keyOf(g), workload, runs: p.runs, failed: p.failed, reason: `no values for ${missing.join(', ')}` });
+      if (g.completed.length === 0)
+        skipped.push({ ...keyOf(g), workload, runs: 0, failed: g.failed, reason: 'no completed runs' });
+      else if (missing.length)
+        skipped.push({
+          ...keyOf(g),
+          workload,
+          runs: p.runs,
+          failed: p.failed,
+          reason: `no values for ${missing.join(', ')}`,
+        });
       else points.push(p);
     }
     const { front, dominated } = paretoFront(points, (p) => objectives.map((o) => p.median[o]));

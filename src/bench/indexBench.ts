@@ -64,7 +64,10 @@ export function randomPages(n: number): Buffer[] {
  * entries in insertion order, and the last ones would sit together in the CPU cache).
  */
 export function measureLookups(
-  index: LookupIndex, hits: Buffer[], misses: Buffer[], rounds: number,
+  index: LookupIndex,
+  hits: Buffer[],
+  misses: Buffer[],
+  rounds: number,
 ): { miss: number; hit: number } {
   const missPasses = Math.max(1, Math.ceil(200_000 / misses.length));
   const hitPasses = Math.max(1, Math.ceil(20_000 / hits.length));
@@ -86,7 +89,12 @@ export function measureLookups(
   return { miss: median(missRates), hit: median(hitRates) };
 }
 
-export interface IndexBenchOptions { blocks: number; pages: number; rounds: number; log?: (l: string) => void }
+export interface IndexBenchOptions {
+  blocks: number;
+  pages: number;
+  rounds: number;
+  log?: (l: string) => void;
+}
 
 export function benchIndex(o: IndexBenchOptions): IndexBenchResult {
   const log = o.log ?? (() => undefined);
@@ -111,8 +119,12 @@ export function benchIndex(o: IndexBenchOptions): IndexBenchResult {
   log(`lookups: ${hits.length} pages indexed, ${misses.length} not, ${o.rounds} rounds`);
   const rates = measureLookups(index, hits, misses, o.rounds);
   return {
-    blocks: o.blocks, buildNsPerBlock: (buildS * 1e9) / o.blocks, bytesPerBlock: held / o.blocks,
-    measuredBytesPerBlock: grown / o.blocks, pages: hits.length, missLookupsPerSec: rates.miss,
+    blocks: o.blocks,
+    buildNsPerBlock: (buildS * 1e9) / o.blocks,
+    bytesPerBlock: held / o.blocks,
+    measuredBytesPerBlock: grown / o.blocks,
+    pages: hits.length,
+    missLookupsPerSec: rates.miss,
     hitLookupsPerSec: rates.hit,
   };
 }

@@ -40,15 +40,21 @@ export interface Pattern {
 
 export const PATTERNS: Pattern[] = [
   {
-    name: 'sequential 256 KiB', size: 256 * KiB, depth: 8,
+    name: 'sequential 256 KiB',
+    size: 256 * KiB,
+    depth: 8,
     offsets: (n) => Array.from({ length: Math.floor(n / (256 * KiB)) }, (_, i) => i * 256 * KiB),
   },
   {
-    name: 'runs of 16 blocks (64 KiB), random', size: 64 * KiB, depth: 64,
+    name: 'runs of 16 blocks (64 KiB), random',
+    size: 64 * KiB,
+    depth: 64,
     offsets: (n, seed) => randomBlocks(n, seed, 16, n / 2),
   },
   {
-    name: 'single 4 KiB blocks, random', size: BLOCK, depth: 64,
+    name: 'single 4 KiB blocks, random',
+    size: BLOCK,
+    depth: 64,
     offsets: (n, seed) => randomBlocks(n, seed, 1, n / 4),
   },
 ];
@@ -79,19 +85,26 @@ async function cpuOf(pid: number | undefined): Promise<number> {
 }
 
 /** Issues `offsets` through `read`, `depth` at a time; measures time and CPU. */
-async function measure(path: string, p: Pattern, offsets: number[], read: ReadFn,
-  pids: { helper?: number; server: number }): Promise<Sample> {
+async function measure(
+  path: string,
+  p: Pattern,
+  offsets: number[],
+  read: ReadFn,
+  pids: { helper?: number; server: number },
+): Promise<Sample> {
   const [h0, s0] = [await cpuOf(pids.helper), await cpuOf(pids.server)];
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   let next = 0;
   let bytes = 0;
-  await Promise.all(Array.from({ length: p.depth }, async (_, slot) => {
-    while (next < offsets.length) {
-      const n = await read(offsets[next++], p.size, slot);
-      bytes += n;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: p.depth }, async (_, slot) => {
+      while (next < offsets.length) {
+        const n = await read(offsets[next++], p.size, slot);
+        bytes += n;
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const [h1, s1] = [await cpuOf(pids.helper), await cpuOf(pids.server)];
@@ -102,20 +115,34 @@ async function measure(path: string, p: Pattern, offsets: number[], read: ReadFn
 }
 
 /** A qemu-storage-daemon exposing the image over libnfs as a FUSE file, as src/testbed/nasView.ts does. */
-async function startFuseView(nas: ScratchNas, rel: string):
-Promise<{ path: string; pid: number; stop(): Promise<void> }> {
+async function startFuseView(
+  nas: ScratchNas,
+  rel: string,
+): Promise<{ path: string; pid: number; stop(): Promise<void> }> {
   const mountpoint = join(nas.dir, 'fuse-view.raw');
   const pidfile = join(nas.dir, 'fuse-view.pid');
   await writeFile(mountpoint, '');
   const nfs = {
-    driver: 'nfs', 'node-name': 'nas', server: { type: 'inet', host: nas.server }, path: `${nas.exportPath}/${rel}`,
+    driver: 'nfs',
+    'node-name': 'nas',
+    server: { type: 'inet', host: nas.server },
+    path: `${nas.exportPath}/${rel}`,
   };
-  await run('qemu-storage-daemon', [
-    '--blockdev', JSON.stringify({ ...nfs, 'read-only': true }),
-    '--blockdev', JSON.stringify({ driver: 'raw', 'node-name': 'img', file: 'nas', 'read-only': true }),
-    '--export', `type=fuse,id=view,node-name=img,mountpoint=${mountpoint},writable=off`,
-    '--pidfile', pidfile, '--daemonize',
-  ], { timeoutMs: 30000 });
+  await run(
+    'qemu-storage-daemon',
+    [
+      '--blockdev',
+      JSON.stringify({ ...nfs, 'read-only': true }),
+      '--blockdev',
+      JSON.stringify({ driver: 'raw', 'node-name': 'img', file: 'nas', 'read-only': true }),
+      '--export',
+      `type=fuse,id=view,node-name=img,mountpoint=${mountpoint},writable=off`,
+      '--pidfile',
+      pidfile,
+      '--daemonize',
+    ],
+    { timeoutMs: 30000 },
+  );
   const pid = Number((await readFile(pidfile, 'utf8')).trim());
   return {
     path: mountpoint,
@@ -136,7 +163,8 @@ async function plainTcpReceive(nas: ScratchNas, bytes: number): Promise<Sample> 
   await new Promise<void>((r) => server.listen(0, nas.client, r));
   const port = (server.address() as AddressInfo).port;
   const mib = Math.floor(bytes / (1 << 20));
-  const send = `const s=require('net').connect(${port},'${nas.client}');const b=Buffer.alloc(1<<20,1);let n=0;` +
+  const send =
+    `const s=require('net').connect(${port},'${nas.client}');const b=Buffer.alloc(1<<20,1);let n=0;` +
     `function w(){while(n<${mib}){n++;if(!s.write(b))return s.once('drain',w);}s.end();}s.on('connect',w);`;
   const sender = spawn('ip', ['netns', 'exec', nas.ns, process.execPath, '-e', send], { stdio: 'ignore' });
   try {
@@ -245,9 +273,11 @@ export async function benchNfs(o: NfsBenchOptions): Promise<Sample[]> {
 const perGB = (cpu: number, bytes: number) => cpu / (bytes / 1e9);
 
 function describe(s: Sample): string {
-  return `${s.path}, ${s.pattern}: ${(s.bytes / 1e6 / s.seconds).toFixed(0)} MB/s, ` +
+  return (
+    `${s.path}, ${s.pattern}: ${(s.bytes / 1e6 / s.seconds).toFixed(0)} MB/s, ` +
     `reader ${perGB(s.readerCpu, s.bytes).toFixed(2)} + helper ${perGB(s.helperCpu, s.bytes).toFixed(2)} CPU s/GB, ` +
-    `ganesha ${perGB(s.serverCpu, s.bytes).toFixed(2)} CPU s/GB`;
+    `ganesha ${perGB(s.serverCpu, s.bytes).toFixed(2)} CPU s/GB`
+  );
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
@@ -263,8 +293,15 @@ export function summarize(samples: Sample[]): string[][] {
     const ss = samples.filter((s) => s.path === path && s.pattern === pattern);
     const m = (f: (s: Sample) => number) => median(ss.map(f));
     const cpu = (f: (s: Sample) => number) => m((s) => perGB(f(s), s.bytes)).toFixed(2);
-    rows.push([path, pattern, m((s) => s.bytes / 1e6 / s.seconds).toFixed(0), cpu((s) => s.readerCpu),
-      cpu((s) => s.helperCpu), cpu((s) => s.readerCpu + s.helperCpu), cpu((s) => s.serverCpu)]);
+    rows.push([
+      path,
+      pattern,
+      m((s) => s.bytes / 1e6 / s.seconds).toFixed(0),
+      cpu((s) => s.readerCpu),
+      cpu((s) => s.helperCpu),
+      cpu((s) => s.readerCpu + s.helperCpu),
+      cpu((s) => s.serverCpu),
+    ]);
   }
   return rows;
 }
@@ -279,7 +316,10 @@ async function main(argv: string[]): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the NFS bench needs root (network namespace, FUSE)');
   const fuse = !argv.includes('--no-fuse') && spawnSync('sh', ['-c', 'command -v qemu-storage-daemon']).status === 0;
   const samples = await benchNfs({
-    mib: arg('--mib', 256), repeat: arg('--repeat', 3), fuse, log: (l) => process.stderr.write(`nfs-bench: ${l}\n`),
+    mib: arg('--mib', 256),
+    repeat: arg('--repeat', 3),
+    fuse,
+    log: (l) => process.stderr.write(`nfs-bench: ${l}\n`),
   });
   if (argv.includes('--json')) {
     console.log(JSON.stringify(samples, null, 2));

@@ -11,12 +11,14 @@ export function parseChoice<T extends string>(value: string, option: string, all
 
 export function parseNonNegativeNumber(value: string, option: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new UserError(`${option} must be a number ≥ 0, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UserError(`${option} must be a number ≥ 0, got "${value}"`);
   return n;
 }
 
 export function parseInteger(value: string, option: string, min: number): number {
   const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new UserError(`${option} must be an integer ≥ ${min}, got "${value}"`);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw new UserError(`${option} must be an integer ≥ ${min}, got "${value}"`);
   return n;
 }

@@ -13,15 +13,24 @@ const EXTRA = ['influx-unreachable', 'runner-sigint', 'runner-sigkill'];
 
 /** `pofbench faults` — the fault-injection suite on the local testbed. */
 export function registerFaultsCommand(program: Command): void {
-  program.command('faults')
-    .description('inject faults mid-migration on the local testbed (agents/QEMU killed, NAS stalled, link cut, NAS blocks changed, InfluxDB down, runner killed) and check each fails cleanly or completes byte-exact with nothing left running')
+  program
+    .command('faults')
+    .description(
+      'inject faults mid-migration on the local testbed (agents/QEMU killed, NAS stalled, link cut, NAS blocks ' +
+        'changed, InfluxDB down, runner killed) and check each fails cleanly or completes byte-exact with nothing ' +
+        'left running',
+    )
     .option('--only <names>', `comma-separated subset of: ${[...FAULTS.map((f) => f.name), ...EXTRA].join(', ')}`)
     .option('--out <dir>', 'results directory for the fault runs (default: a temp dir)')
     .option('--json', 'print JSON rows')
     .action(async (o: { only?: string; out?: string; json?: boolean }) => {
       const known = [...FAULTS.map((f) => f.name), ...EXTRA];
-      const only = o.only?.split(',').map((s) => s.trim()).filter(Boolean);
-      for (const n of only ?? []) if (!known.includes(n)) throw new UserError(`--only: unknown fault "${n}"`, `choose from ${known.join(', ')}`);
+      const only = o.only
+        ?.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const n of only ?? [])
+        if (!known.includes(n)) throw new UserError(`--only: unknown fault "${n}"`, `choose from ${known.join(', ')}`);
       const log = (l: string) => process.stderr.write(`faults: ${l}\n`);
       const image = await buildImage({ log });
       const testbed = await localUp(log);
@@ -29,9 +38,29 @@ export function registerFaultsCommand(program: Command): void {
       const rows = await runFaultSuite({ testbed, bringUp: () => localUp(log), image, outDir, only, log });
       if (o.json) console.log(JSON.stringify(rows, null, 2));
       else {
-        console.log(table([['fault', 'strategy', 'expected', 'observed', 'source VM after', 'leftovers', 'verdict'],
-          ...rows.map((r) => [r.fault, r.strategy, r.expected, r.observed + (r.detail ? ` [${r.detail}]` : ''), r.src_vm_after, r.leftovers.length ? r.leftovers.join('\n') : 'none', r.ok ? 'ok' : 'NOT OK'])],
-        { columns: { 2: { width: 22, wrapWord: true }, 3: { width: 44, wrapWord: true }, 5: { width: 30, wrapWord: true } } }));
+        console.log(
+          table(
+            [
+              ['fault', 'strategy', 'expected', 'observed', 'source VM after', 'leftovers', 'verdict'],
+              ...rows.map((r) => [
+                r.fault,
+                r.strategy,
+                r.expected,
+                r.observed + (r.detail ? ` [${r.detail}]` : ''),
+                r.src_vm_after,
+                r.leftovers.length ? r.leftovers.join('\n') : 'none',
+                r.ok ? 'ok' : 'NOT OK',
+              ]),
+            ],
+            {
+              columns: {
+                2: { width: 22, wrapWord: true },
+                3: { width: 44, wrapWord: true },
+                5: { width: 30, wrapWord: true },
+              },
+            },
+          ),
+        );
         console.error(`fault runs: ${outDir}`);
       }
       if (rows.some((r) => !r.ok)) process.exitCode = 1;

@@ -8,7 +8,12 @@ import { PassThrough, Readable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 
 interface FuzzFlags {
-  stream: string; nasImage: string; cases: string; handshakeCases: string; backchannelCases: string; seed: string;
+  stream: string;
+  nasImage: string;
+  cases: string;
+  handshakeCases: string;
+  backchannelCases: string;
+  seed: string;
   basePort: string;
 }
 
@@ -20,19 +25,27 @@ function count(v: string, flag: string, min: number): number {
 
 /** The depth table: per path, how many cases got past the first frame header and past END. */
 function depthTable(r: FuzzSummary): string {
-  const rows = r.depth.map((d) => [d.path, String(d.cases), String(d.pastHeader),
-    d.path === 'handshake' ? '–' : String(d.pastEnd), d.path === 'handshake' ? String(d.authenticated) : '–']);
+  const rows = r.depth.map((d) => [
+    d.path,
+    String(d.cases),
+    String(d.pastHeader),
+    d.path === 'handshake' ? '–' : String(d.pastEnd),
+    d.path === 'handshake' ? String(d.authenticated) : '–',
+  ]);
   return table([['path', 'cases', 'past first header', 'past END', 'authenticated'], ...rows]);
 }
 
 /** `pofbench fuzz target` — the longer hostile-input run (the test suite runs a bounded one). */
 export function registerFuzzCommand(program: Command): void {
   const fuzz = program.command('fuzz').description('hostile-input runs against the POF agents');
-  fuzz.command('target')
-    .description('hostile peers against the real agents: an authenticated peer sends truncated/mutated real POF '
-      + 'streams and random frames to a target agent; unauthenticated peers attack its handshake; a hostile target '
-      + 'attacks the source agent\'s back-channel. Every case must be rejected cleanly; the depth table says how far '
-      + 'the cases got')
+  fuzz
+    .command('target')
+    .description(
+      'hostile peers against the real agents: an authenticated peer sends truncated/mutated real POF ' +
+        'streams and random frames to a target agent; unauthenticated peers attack its handshake; a hostile target ' +
+        "attacks the source agent's back-channel. Every case must be rejected cleanly; the depth table says how far " +
+        'the cases got',
+    )
     .requiredOption('--stream <FILE>', 'a captured QEMU stream (encoded to POF against --nas-image first)')
     .requiredOption('--nas-image <IMG>', 'the disk image the stream refers to')
     .option('--cases <n>', 'stream cases (a fresh target agent each)', '200')
@@ -51,8 +64,14 @@ export function registerFuzzCommand(program: Command): void {
       sink.on('data', (d: Buffer) => parts.push(d));
       await encodeStream(Readable.from([readFileSync(o.stream)]), sink, idx.index, idx.imageBlocks);
       const r = await fuzzTargetAgent({
-        pof: Buffer.concat(parts), image: o.nasImage, cases, handshakeCases, backchannelCases, seed: Number(o.seed),
-        basePort: count(o.basePort, '--base-port', 1024), log: (l) => process.stderr.write(`fuzz: ${l}\n`),
+        pof: Buffer.concat(parts),
+        image: o.nasImage,
+        cases,
+        handshakeCases,
+        backchannelCases,
+        seed: Number(o.seed),
+        basePort: count(o.basePort, '--base-port', 1024),
+        log: (l) => process.stderr.write(`fuzz: ${l}\n`),
       });
       console.log(table([['kind:outcome', 'cases'], ...Object.entries(r.byKind).map(([k, v]) => [k, String(v)])]));
       console.log(depthTable(r));

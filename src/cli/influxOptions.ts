@@ -38,13 +38,18 @@ export function influxConfig(flags: InfluxFlags, env: NodeJS.ProcessEnv = proces
   }
   if (!v.url && !v.org && !v.bucket) return undefined;
   const missing = KEYS.filter(([key]) => key !== 'token' && !v[key]).map(([, , f, e]) => `${f} (or ${e})`);
-  if (missing.length) throw new UserError(`InfluxDB is partly configured: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing`, 'give url, org and bucket, or none of them');
+  if (missing.length)
+    throw new UserError(
+      `InfluxDB is partly configured: ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing`,
+      'give url, org and bucket, or none of them',
+    );
   let url: URL;
   try {
     url = new URL(v.url!);
   } catch {
     throw new UserError(`InfluxDB URL ${JSON.stringify(v.url)} is not a URL`, 'e.g. --influx-url http://influx:8086');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UserError(`InfluxDB URL ${JSON.stringify(v.url)} must be http:// or https://`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UserError(`InfluxDB URL ${JSON.stringify(v.url)} must be http:// or https://`);
   return { url: v.url!.replace(/\/+$/, ''), token: v.token, org: v.org!, bucket: v.bucket! };
 }

@@ -8,12 +8,24 @@ import { parseChoice } from './analysisArgs.js';
 
 /** `pofbench pareto DIR... [--objectives a,b,c] [--format table|json]` */
 export function registerParetoCommand(program: Command): void {
-  program.command('pareto')
-    .description('per workload: the non-dominated configurations (medians, all objectives minimised) and, for each dominated one, what dominates it')
+  program
+    .command('pareto')
+    .description(
+      'per workload: the non-dominated configurations (medians, all objectives minimised) and, for each dominated ' +
+        'one, what dominates it',
+    )
     .argument('<dirs...>', 'session directories, a results root holding sessions, or run directories')
-    .option('--objectives <list>', 'comma-separated run.json fields to minimise; cpu_s = src_qemu_cpu_s + dst_qemu_cpu_s + agent_cpu_s', DEFAULT_OBJECTIVES.join(','))
+    .option(
+      '--objectives <list>',
+      'comma-separated run.json fields to minimise; cpu_s = src_qemu_cpu_s + dst_qemu_cpu_s + agent_cpu_s',
+      DEFAULT_OBJECTIVES.join(','),
+    )
     .option('--format <f>', `output format: ${PARETO_FORMATS.join(', ')}`, 'table')
-    .option('--pool', 'merge runs of one scenario/config that differ in parameters, QEMU version or revision (default: kept apart, with a warning)')
+    .option(
+      '--pool',
+      'merge runs of one scenario/config that differ in parameters, QEMU version or revision (default: kept apart, ' +
+        'with a warning)',
+    )
     .action(async (dirs: string[], o: { objectives: string; format: string; pool?: boolean }) => {
       const format = parseChoice<ParetoFormat>(o.format, '--format', PARETO_FORMATS);
       const records = await loadRecords(dirs);

@@ -38,12 +38,22 @@ function count(flag: string, text: string | undefined, min: number): number | un
 export async function planInputs(files: string[], o: PlanFlags): Promise<PlanInputs> {
   const scenarios = (await Promise.all(files.map((f) => loadScenarios(f)))).flat();
   if (o.resume !== undefined && !existsSync(o.resume)) {
-    throw new UserError(`--resume ${o.resume}: no such results directory`, 'pass the --out directory of the session to resume');
+    throw new UserError(
+      `--resume ${o.resume}: no such results directory`,
+      'pass the --out directory of the session to resume',
+    );
   }
-  const strategies = o.strategies ? o.strategies.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
-  if (strategies && strategies.length === 0) throw new UserError(`--strategies lists no strategy`, 'use --strategies stock, pof or stock,pof');
+  const strategies = o.strategies
+    ? o.strategies
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+  if (strategies && strategies.length === 0)
+    throw new UserError(`--strategies lists no strategy`, 'use --strategies stock, pof or stock,pof');
   return {
-    scenarios, strategies,
+    scenarios,
+    strategies,
     repeat: count('--repeat', o.repeat, 1),
     seed: o.seed === undefined ? undefined : parseSeed(o.seed),
     warmupRuns: count('--warmup-runs', o.warmupRuns, 0) ?? 0,

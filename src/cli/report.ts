@@ -7,8 +7,11 @@ import { UserError, errorMessage } from '../util/errors.js';
 
 /** `pofbench report DIR... --html FILE`: one self-contained HTML page with charts of the runs. */
 export function registerReportCommand(program: Command): void {
-  program.command('report')
-    .description('write a self-contained HTML report (charts as inline SVG) of the runs under the given results directories')
+  program
+    .command('report')
+    .description(
+      'write a self-contained HTML report (charts as inline SVG) of the runs under the given results directories',
+    )
     .argument('<dirs...>', 'results directories (holding <run-id>/run.json) or run directories')
     .requiredOption('--html <file>', 'the HTML file to write')
     .option('--title <text>', 'page title (default: the scenarios)')
@@ -17,7 +20,10 @@ export function registerReportCommand(program: Command): void {
       const out = resolve(o.html);
       // checked first, so a typo costs no rendering; not created (the file goes where asked)
       if (!(await stat(dirname(out)).catch(() => undefined))?.isDirectory()) {
-        throw new UserError(`cannot write ${o.html}: directory ${dirname(out)} does not exist`, 'create it first or pass another --html path');
+        throw new UserError(
+          `cannot write ${o.html}: directory ${dirname(out)} does not exist`,
+          'create it first or pass another --html path',
+        );
       }
       const report = await buildHtmlReport(dirs, { title: o.title });
       try {

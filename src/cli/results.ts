@@ -15,9 +15,14 @@ function renderSessions(list: readonly SessionSummary[]): string {
     const scen = m ? [...new Set(m.scenarios.map((x) => x.name))] : [];
     const strat = m ? [...new Set(m.scenarios.flatMap((x) => x.strategies))] : [];
     return [
-      m?.session_id ?? '(no session)', m ? m.started_at.replace('T', ' ').replace(/\.\d+Z$/, '') : '-', m?.status ?? (s.problem ?? '-'),
-      scen.length > 3 ? `${scen.slice(0, 3).join(', ')} +${scen.length - 3}` : scen.join(', ') || '-', strat.join(', ') || '-',
-      String(s.completed), String(s.failed + s.unreadable.length), s.dir,
+      m?.session_id ?? '(no session)',
+      m ? m.started_at.replace('T', ' ').replace(/\.\d+Z$/, '') : '-',
+      m?.status ?? s.problem ?? '-',
+      scen.length > 3 ? `${scen.slice(0, 3).join(', ')} +${scen.length - 3}` : scen.join(', ') || '-',
+      strat.join(', ') || '-',
+      String(s.completed),
+      String(s.failed + s.unreadable.length),
+      s.dir,
     ];
   });
   return table([head, ...rows], { columns: { 2: { width: 16, wrapWord: true }, 3: { width: 28, wrapWord: true } } });
@@ -25,9 +30,12 @@ function renderSessions(list: readonly SessionSummary[]): string {
 
 /** `pofbench results push DIR [--influx-...]` */
 export function registerResultsCommand(program: Command): void {
-  const results = program.command('results').description('work with results: sessions (OUT/<session-id>/session.json) and their runs');
+  const results = program
+    .command('results')
+    .description('work with results: sessions (OUT/<session-id>/session.json) and their runs');
 
-  results.command('list')
+  results
+    .command('list')
     .description('the sessions under a results root: when, what, how many runs completed and failed')
     .argument('[dir]', 'results root (the --out of pofbench run)', 'results')
     .option('--json', 'print the sessions as JSON')
@@ -45,17 +53,30 @@ export function registerResultsCommand(program: Command): void {
       for (const s of list) for (const f of s.unreadable) console.error(`warning: unreadable run record ${f}`);
     });
 
-  addInfluxOptions(results.command('push')
-    .description('send the runs spooled while InfluxDB was unreachable (the runs under DIR: a results root, a session or one run directory); each spool is sent once')
-    .argument('<dir>', 'results root, session directory or run directory'))
+  addInfluxOptions(
+    results
+      .command('push')
+      .description(
+        'send the runs spooled while InfluxDB was unreachable (the runs under DIR: a results root, a session or one ' +
+          'run directory); each spool is sent once',
+      )
+      .argument('<dir>', 'results root, session directory or run directory'),
+  )
     .option('--quiet', 'print only the summary')
     .action(async (dir: string, o: InfluxFlags & { quiet?: boolean }) => {
       const cfg = influxConfig(o);
-      if (!cfg) throw new UserError('no InfluxDB configured', 'pass --influx-url, --influx-org and --influx-bucket (or set INFLUX_URL, INFLUX_ORG, INFLUX_BUCKET)');
+      if (!cfg)
+        throw new UserError(
+          'no InfluxDB configured',
+          'pass --influx-url, --influx-org and --influx-bucket (or set INFLUX_URL, INFLUX_ORG, INFLUX_BUCKET)',
+        );
       const root = resolve(dir);
       const st = await stat(root).catch(() => undefined);
-      if (!st?.isDirectory()) throw new UserError(`${dir}: no such directory`, 'give the results directory of `pofbench run --out`');
-      const sink = new InfluxSink(cfg, (l) => { if (!o.quiet) console.error(`  ${l}`); });
+      if (!st?.isDirectory())
+        throw new UserError(`${dir}: no such directory`, 'give the results directory of `pofbench run --out`');
+      const sink = new InfluxSink(cfg, (l) => {
+        if (!o.quiet) console.error(`  ${l}`);
+      });
       const s = await sink.pushSpools(root);
       if (s.runs === 0 && s.failed.length === 0) {
         console.log(`nothing to push: no spooled runs under ${root}`);
@@ -63,7 +84,10 @@ export function registerResultsCommand(program: Command): void {
       }
       console.log(`pushed ${s.runs} spooled run(s), ${s.lines} points, to ${sink.describe()}`);
       if (s.failed.length) {
-        throw new Error(`${s.failed.length} run(s) still spooled (${s.failed[0].error}); run \`pofbench results push\` again when ${cfg.url} is reachable`);
+        throw new Error(
+          `${s.failed.length} run(s) still spooled (${s.failed[0].error}); run \`pofbench results push\` again when ` +
+            `${cfg.url} is reachable`,
+        );
       }
     });
 }

@@ -14,7 +14,14 @@ import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOption
 import { accelConflicts } from '../qemu/migrationSettings.js';
 import type { Scenario } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
-import { countSessionRuns, createSessionDir, readSession, writeSession, type SessionManifest, type SessionStatus } from '../results/session.js';
+import {
+  countSessionRuns,
+  createSessionDir,
+  readSession,
+  writeSession,
+  type SessionManifest,
+  type SessionStatus,
+} from '../results/session.js';
 import { paramsHash, runParams } from '../results/params.js';
 import { pofbenchRevision } from '../runner/session.js';
 import { defaultSeed } from '../runner/order.js';
@@ -26,7 +33,11 @@ import { comparisonText } from './compare.js';
 function assertAccelSupports(scenarios: Scenario[], accel: 'tcg' | 'kvm'): void {
   for (const s of scenarios) {
     const c = accelConflicts(s.migration, accel)[0];
-    if (c) throw new UserError(`scenario ${s.file}: field "${c.field}": ${c.reason}`, 'drop the field or run on a KVM testbed');
+    if (c)
+      throw new UserError(
+        `scenario ${s.file}: field "${c.field}": ${c.reason}`,
+        'drop the field or run on a KVM testbed',
+      );
   }
 }
 
@@ -36,40 +47,99 @@ async function resolveTestbeds(which: string, log: (l: string) => void): Promise
   return loadTestbedFile(which);
 }
 
-/** `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out ROOT | --resume SESSION]`: one session */
+/**
+ * `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out ROOT | --resume
+ * SESSION]`: one session
+ */
 export function registerRunCommand(program: Command): void {
-  addInfluxOptions(program.command('run')
-    .description('run migrations of the given scenarios (one session: OUT/<session-id>/session.json, a directory per run) and print a table; with two or more strategies, the comparison')
-    .argument('<scenarios...>', 'scenario YAML files')
-    .option('--strategies <list>', 'comma-separated strategies (stock, pof, pof-scan); default: the scenario\'s own list')
-    .option('--repeat <n>', 'repeats per configuration and strategy (default: the scenario\'s repeat)')
-    .option('--seed <n>', 'seed of the shuffled run order (default: from the clock, printed so the order can be reproduced)')
-    .option('--warmup-runs <n>', 'record the first N runs of each configuration and strategy as warmup: true (statistics discard them)', '0')
-    .option('--out <dir>', 'results root: the session gets its own directory under it', 'results')
-    .option('--resume <session>', 'continue this session directory (instead of --out): skip runs it has completed (same scenario, config, strategy, repeat and parameters), run failed and missing ones')
-    .option('--testbed <local|FILE>', 'the local namespace testbed (brought up if needed), a testbed YAML/JSON file, or an Ansible inventory (lab mode; see ansible/README.md)', 'local')
-    .option('--parallel-pairs', 'with several host pairs in the inventory: shard the runs across the pairs, side by side (records carry pair); default: the first pair only')
-    .option('--skip-preflight', 'do not check the testbed before the run (ssh, QEMU, /dev/kvm, NAS mount and image, clocks, memory)')
-    .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
-    .option('--verify-ram', 'compare source and destination RAM byte for byte at switchover (destination starts paused; adds a RAM dump per run)')
-    .option('--quiet', 'no progress output')
-    .option('--json', 'print the records as JSON instead of a table'))
-    .action(async (files: string[], o: InfluxFlags & PlanFlags & { out: string; testbed: string; datasetMib: string; quiet?: boolean; json?: boolean; verifyRam?: boolean; parallelPairs?: boolean; skipPreflight?: boolean }) => {
+  addInfluxOptions(
+    program
+      .command('run')
+      .description(
+        'run migrations of the given scenarios (one session: OUT/<session-id>/session.json, a directory per run) and ' +
+          'print a table; with two or more strategies, the comparison',
+      )
+      .argument('<scenarios...>', 'scenario YAML files')
+      .option(
+        '--strategies <list>',
+        "comma-separated strategies (stock, pof, pof-scan); default: the scenario's own list",
+      )
+      .option('--repeat <n>', "repeats per configuration and strategy (default: the scenario's repeat)")
+      .option(
+        '--seed <n>',
+        'seed of the shuffled run order (default: from the clock, printed so the order can be reproduced)',
+      )
+      .option(
+        '--warmup-runs <n>',
+        'record the first N runs of each configuration and strategy as warmup: true (statistics discard them)',
+        '0',
+      )
+      .option('--out <dir>', 'results root: the session gets its own directory under it', 'results')
+      .option(
+        '--resume <session>',
+        'continue this session directory (instead of --out): skip runs it has completed (same scenario, config, ' +
+          'strategy, repeat and parameters), run failed and missing ones',
+      )
+      .option(
+        '--testbed <local|FILE>',
+        'the local namespace testbed (brought up if needed), a testbed YAML/JSON file, or an Ansible inventory (lab ' +
+          'mode; see ansible/README.md)',
+        'local',
+      )
+      .option(
+        '--parallel-pairs',
+        'with several host pairs in the inventory: shard the runs across the pairs, side by side (records carry ' +
+          'pair); default: the first pair only',
+      )
+      .option(
+        '--skip-preflight',
+        'do not check the testbed before the run (ssh, QEMU, /dev/kvm, NAS mount and image, clocks, memory)',
+      )
+      .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
+      .option(
+        '--verify-ram',
+        'compare source and destination RAM byte for byte at switchover (destination starts paused; adds a RAM dump ' +
+          'per run)',
+      )
+      .option('--quiet', 'no progress output')
+      .option('--json', 'print the records as JSON instead of a table'),
+  ).action(
+    async (
+      files: string[],
+      o: InfluxFlags &
+        PlanFlags & {
+          out: string;
+          testbed: string;
+          datasetMib: string;
+          quiet?: boolean;
+          json?: boolean;
+          verifyRam?: boolean;
+          parallelPairs?: boolean;
+          skipPreflight?: boolean;
+        },
+    ) => {
       const inputs = await planInputs(files, o);
       const { scenarios, strategies, repeat, warmupRuns, resumeDir } = inputs;
       // the session to resume must be one (its manifest), checked before anything starts
       const earlier = resumeDir ? await readSession(resumeDir) : undefined;
       // strategy/capability conflicts and unknown strategies are refused here, before anything starts
       planSession(scenarios, { strategies, repeat });
-      const log = (l: string) => { if (!o.quiet) console.error(`  ${l}`); };
+      const log = (l: string) => {
+        if (!o.quiet) console.error(`  ${l}`);
+      };
       const influx = influxConfig(o);
       const sink = influx ? new InfluxSink(influx, log) : undefined;
-      log(sink ? `influx: sending each run to ${sink.describe()}` : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only');
+      log(
+        sink
+          ? `influx: sending each run to ${sink.describe()}`
+          : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only',
+      );
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
       const all = await resolveTestbeds(o.testbed, log);
       const pairs = o.parallelPairs ? all : all.slice(0, 1);
       assertAccelSupports(scenarios, pairs[0].accel);
-      if (all.length > 1 && !o.parallelPairs) log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
+      if (all.length > 1 && !o.parallelPairs)
+        log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
       if (!o.skipPreflight) {
         await assertPreflight(pairs, { image, memoryMib: Math.max(...scenarios.map((s) => s.guest.memory_mib)) }, log);
       }
@@ -77,16 +147,40 @@ export function registerRunCommand(program: Command): void {
       const seed = inputs.seed ?? defaultSeed();
       const started = new Date().toISOString();
       const names = scenarios.map((sc) => sc.name);
-      const session = earlier && resumeDir ? { id: earlier.session_id, dir: resumeDir } : await createSessionDir(resolve(o.out), names);
+      const session =
+        earlier && resumeDir
+          ? { id: earlier.session_id, dir: resumeDir }
+          : await createSessionDir(resolve(o.out), names);
       const plannedStrategies = (sc: Scenario) => strategies ?? sc.strategies;
       const manifest: SessionManifest = {
-        session_id: session.id, status: 'running', started_at: earlier?.started_at ?? started, seed,
-        command_line: process.argv.slice(2), pofbench_rev: await pofbenchRevision(),
-        testbed: { kind: testbed.kind, accel: testbed.accel, pairs: pairs.map((p) => ({ ...(p.pair !== undefined ? { pair: p.pair } : {}), src: p.hosts.src.name, dst: p.hosts.dst.name, nas: p.hosts.nas.name })) },
+        session_id: session.id,
+        status: 'running',
+        started_at: earlier?.started_at ?? started,
+        seed,
+        command_line: process.argv.slice(2),
+        pofbench_rev: await pofbenchRevision(),
+        testbed: {
+          kind: testbed.kind,
+          accel: testbed.accel,
+          pairs: pairs.map((p) => ({
+            ...(p.pair !== undefined ? { pair: p.pair } : {}),
+            src: p.hosts.src.name,
+            dst: p.hosts.dst.name,
+            nas: p.hosts.nas.name,
+          })),
+        },
         qemu_versions: { ...earlier?.qemu_versions },
         scenarios: scenarios.map((sc) => {
           const params = runParams(sc, testbed.accel, image.id);
-          return { name: sc.name, file: sc.file, ...(sc.config_id ? { config_id: sc.config_id } : {}), strategies: plannedStrategies(sc), repeat: repeat ?? sc.repeat, params_hash: paramsHash(params), params };
+          return {
+            name: sc.name,
+            file: sc.file,
+            ...(sc.config_id ? { config_id: sc.config_id } : {}),
+            strategies: plannedStrategies(sc),
+            repeat: repeat ?? sc.repeat,
+            params_hash: paramsHash(params),
+            params,
+          };
         }),
         runs: { planned: 0, completed: 0, failed: 0, warmups: 0 },
         ...(earlier ? { resumed_at: [...(earlier.resumed_at ?? []), started] } : {}),
@@ -96,18 +190,39 @@ export function registerRunCommand(program: Command): void {
       // the end of the session is written once per outcome, one write at a time: after SIGINT the
       // interrupt handler and the returning run loop both finish it, and "interrupted" stays
       let writing = Promise.resolve();
-      const finish = (status: SessionStatus, records: readonly RunRecord[]): Promise<void> => (writing = writing.then(async () => {
-        for (const r of records) if (r.qemu_version) manifest.qemu_versions[r.src_host] = r.qemu_version;
-        manifest.runs = { planned: Math.max(manifest.runs.planned, records.length), ...(await countSessionRuns(session.dir)) };
-        if (manifest.status !== 'interrupted') manifest.status = status;
-        manifest.ended_at = new Date().toISOString();
-        await writeSession(session.dir, manifest);
-      }));
+      const finish = (status: SessionStatus, records: readonly RunRecord[]): Promise<void> =>
+        (writing = writing.then(async () => {
+          for (const r of records) if (r.qemu_version) manifest.qemu_versions[r.src_host] = r.qemu_version;
+          manifest.runs = {
+            planned: Math.max(manifest.runs.planned, records.length),
+            ...(await countSessionRuns(session.dir)),
+          };
+          if (manifest.status !== 'interrupted') manifest.status = status;
+          manifest.ended_at = new Date().toISOString();
+          await writeSession(session.dir, manifest);
+        }));
       let records: RunRecord[];
       try {
-        records = await runSession({ scenarios, strategies, repeat, seed, warmupRuns, resume: resumeDir !== undefined, testbed, pairs, image, outDir: session.dir, quiet: o.quiet, verifyRam: o.verifyRam,
-          onRecord: sink && (async (record, runDir) => { await sink.writeRun(record, runDir); }),
-          onInterrupted: (sig, done) => finish('interrupted', done) });
+        records = await runSession({
+          scenarios,
+          strategies,
+          repeat,
+          seed,
+          warmupRuns,
+          resume: resumeDir !== undefined,
+          testbed,
+          pairs,
+          image,
+          outDir: session.dir,
+          quiet: o.quiet,
+          verifyRam: o.verifyRam,
+          onRecord:
+            sink &&
+            (async (record, runDir) => {
+              await sink.writeRun(record, runDir);
+            }),
+          onInterrupted: (_sig, done) => finish('interrupted', done),
+        });
       } catch (err) {
         await finish('failed', []).catch(() => undefined);
         throw err;
@@ -119,7 +234,11 @@ export function registerRunCommand(program: Command): void {
       } else {
         console.log(renderRunTable(records));
         // the session's stock-vs-pof comparison, exactly as `pofbench compare SESSION` prints it
-        const ran = new Set((await loadRecords([session.dir]).catch(() => [])).filter((r) => r.status === 'completed' && r.warmup !== true).map((r) => r.strategy));
+        const ran = new Set(
+          (await loadRecords([session.dir]).catch(() => []))
+            .filter((r) => r.status === 'completed' && r.warmup !== true)
+            .map((r) => r.strategy),
+        );
         if (ran.size >= 2) {
           console.log(`\ncomparison (pofbench compare ${session.dir}):\n`);
           process.stdout.write(await comparisonText([session.dir]));
@@ -127,5 +246,6 @@ export function registerRunCommand(program: Command): void {
         console.log(`session: ${session.dir}`);
       }
       if (records.some((r) => r.status !== 'completed')) process.exitCode = 1;
-    });
+    },
+  );
 }

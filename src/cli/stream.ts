@@ -22,7 +22,8 @@ function input(file: string | undefined): Readable {
 
 function output(file: string | undefined): Writable {
   if (!file || file === '-') {
-    if (process.stdout.isTTY) throw new UserError('refusing to write a binary stream to a terminal: redirect stdout or pass --out FILE');
+    if (process.stdout.isTTY)
+      throw new UserError('refusing to write a binary stream to a terminal: redirect stdout or pass --out FILE');
     return process.stdout;
   }
   return createWriteStream(file);
@@ -46,9 +47,15 @@ function renderReport(r: StreamReport): string {
     ['machine', r.machine ?? '-'],
     ['configuration subsections', r.configurationSubsections.join(', ') || '-'],
     ['RAM blocks', r.ramBlocks.map((b) => `${b.idstr} (${(b.length / MiB).toFixed(1)} MiB)`).join(', ') || '-'],
-    ['sections START/PART/END, footers', `${r.sections.start}/${r.sections.part}/${r.sections.end}, ${r.sections.footers}`],
+    [
+      'sections START/PART/END, footers',
+      `${r.sections.start}/${r.sections.part}/${r.sections.end}, ${r.sections.footers}`,
+    ],
     ['commands', r.commands],
-    ['PAGE records (bytes)', `${r.records.page.count} (${r.records.page.bytes}), ${r.records.page.allZeroPayload} with an all-zero payload`],
+    [
+      'PAGE records (bytes)',
+      `${r.records.page.count} (${r.records.page.bytes}), ${r.records.page.allZeroPayload} with an all-zero payload`,
+    ],
     ['distinct pages / re-sent', `${r.distinctPages} / ${r.resentPages}`],
     ['ZERO records (bytes)', `${r.records.zero.count} (${r.records.zero.bytes})`],
     ['MEM_SIZE records (bytes)', `${r.records.memSize.count} (${r.records.memSize.bytes})`],
@@ -62,19 +69,30 @@ function renderReport(r: StreamReport): string {
 
 /** `pofbench stream inspect|encode|decode` — the POF codec offline, on files and pipes. */
 export function registerStreamCommand(program: Command): void {
-  const stream = program.command('stream').description('the POF stream codec offline: inspect QEMU streams, encode to POF, decode back');
-  stream.command('inspect')
-    .description('sections, RAM blocks, record counts and bytes of a QEMU (8.2-10.x) migration stream (e.g. from migrate "exec:cat > FILE")')
+  const stream = program
+    .command('stream')
+    .description('the POF stream codec offline: inspect QEMU streams, encode to POF, decode back');
+  stream
+    .command('inspect')
+    .description(
+      'sections, RAM blocks, record counts and bytes of a QEMU (8.2-10.x) migration stream (e.g. from migrate ' +
+        '"exec:cat > FILE")',
+    )
     .argument('<file>', 'QEMU migration stream ("-" for stdin)')
     .option('--json', 'print JSON')
     .action(async (file: string, o: { json?: boolean }) => {
       const r = await asUserErrors(`stream ${file}`, () => inspectStream(input(file)));
       console.log(o.json ? JSON.stringify(r, null, 2) : renderReport(r));
     });
-  stream.command('encode')
+  stream
+    .command('encode')
     .description('QEMU stream → POF stream: every page whose content equals a NAS block becomes a 41-byte reference')
     .requiredOption('--nas-image <IMG>', 'the guest disk image as on the NAS')
-    .requiredOption('--index <scan|trace:LOG>', 'scan: hash every block (the oracle); trace:LOG: only blocks in a QEMU block trace log (-trace enable=blk_co_p*,file=LOG)')
+    .requiredOption(
+      '--index <scan|trace:LOG>',
+      'scan: hash every block (the oracle); trace:LOG: only blocks in a QEMU block trace log (-trace ' +
+        'enable=blk_co_p*,file=LOG)',
+    )
     .option('--in <FILE>', 'QEMU stream (default: stdin)')
     .option('--out <FILE>', 'POF stream (default: stdout)')
     .option('--stats-json <FILE>', 'write the statistics as JSON here')
@@ -83,21 +101,40 @@ export function registerStreamCommand(program: Command): void {
       const t0 = performance.now();
       const built = await asUserErrors(`NAS image ${o.nasImage}`, () => buildIndex(o.nasImage, spec));
       const t1 = performance.now();
-      const s = await asUserErrors('encode', () => encodeStream(input(o.in), output(o.out), built.index, built.imageBlocks));
+      const s = await asUserErrors('encode', () =>
+        encodeStream(input(o.in), output(o.out), built.index, built.imageBlocks),
+      );
       const stats = {
-        full_pages: s.fullPages, ref_pages: s.refPages, zero_pages: s.zeroPages, other_records: s.otherRecords,
-        bytes_in: s.bytesIn, bytes_out: s.bytesOut, device_state_bytes: s.deviceStateBytes,
-        index: spec.kind, image_blocks: built.imageBlocks, index_blocks: built.indexBlocks, index_blocks_read: built.blocksRead,
-        index_build_ms: Math.round(t1 - t0), encode_ms: Math.round(performance.now() - t1),
-        ...(built.traceEvents !== undefined ? { trace_events: built.traceEvents, traced_blocks: built.tracedBlocks } : {}),
+        full_pages: s.fullPages,
+        ref_pages: s.refPages,
+        zero_pages: s.zeroPages,
+        other_records: s.otherRecords,
+        bytes_in: s.bytesIn,
+        bytes_out: s.bytesOut,
+        device_state_bytes: s.deviceStateBytes,
+        index: spec.kind,
+        image_blocks: built.imageBlocks,
+        index_blocks: built.indexBlocks,
+        index_blocks_read: built.blocksRead,
+        index_build_ms: Math.round(t1 - t0),
+        encode_ms: Math.round(performance.now() - t1),
+        ...(built.traceEvents !== undefined
+          ? { trace_events: built.traceEvents, traced_blocks: built.tracedBlocks }
+          : {}),
       };
       if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`);
-      process.stderr.write(`encode: ${s.fullPages} pages in full, ${s.refPages} by reference, ${s.zeroPages} zero; `
-        + `${s.bytesIn} bytes in, ${s.bytesOut} out (${(100 * (1 - s.bytesOut / Math.max(1, s.bytesIn))).toFixed(1)} % saved); `
-        + `index ${spec.kind}: ${built.indexBlocks} blocks in ${stats.index_build_ms} ms\n`);
+      process.stderr.write(
+        `encode: ${s.fullPages} pages in full, ${s.refPages} by reference, ${s.zeroPages} zero; ` +
+          `${s.bytesIn} bytes in, ${s.bytesOut} out (${(100 * (1 - s.bytesOut / Math.max(1, s.bytesIn))).toFixed(1)} ` +
+          `% saved); ` +
+          `index ${spec.kind}: ${built.indexBlocks} blocks in ${stats.index_build_ms} ms\n`,
+      );
     });
-  stream.command('decode')
-    .description('POF stream → the exact QEMU stream, referenced blocks read from the NAS image and verified by SHA-256')
+  stream
+    .command('decode')
+    .description(
+      'POF stream → the exact QEMU stream, referenced blocks read from the NAS image and verified by SHA-256',
+    )
     .requiredOption('--nas-image <IMG>', 'the guest disk image as on the NAS')
     .option('--in <FILE>', 'POF stream (default: stdin)')
     .option('--out <FILE>', 'QEMU stream (default: stdout)')
@@ -107,10 +144,17 @@ export function registerStreamCommand(program: Command): void {
       const t0 = performance.now();
       const s = await asUserErrors('decode', () => decodeStream(input(o.in), output(o.out), o.nasImage));
       const stats = {
-        bytes_in: s.bytesIn, bytes_out: s.qemuBytes, literal_bytes: s.literalBytes, ref_pages: s.refs,
-        nas_read_bytes: s.nasReadBytes, verified_blocks: s.verifiedBlocks, decode_ms: Math.round(performance.now() - t0),
+        bytes_in: s.bytesIn,
+        bytes_out: s.qemuBytes,
+        literal_bytes: s.literalBytes,
+        ref_pages: s.refs,
+        nas_read_bytes: s.nasReadBytes,
+        verified_blocks: s.verifiedBlocks,
+        decode_ms: Math.round(performance.now() - t0),
       };
       if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`);
-      process.stderr.write(`decode: ${s.bytesIn} bytes in, ${s.qemuBytes} out; ${s.refs} pages read from the NAS and verified\n`);
+      process.stderr.write(
+        `decode: ${s.bytesIn} bytes in, ${s.qemuBytes} out; ${s.refs} pages read from the NAS and verified\n`,
+      );
     });
 }

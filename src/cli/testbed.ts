@@ -12,7 +12,10 @@ export function registerTestbedCommand(program: Command): void {
     .action(async () => {
       const t0 = Date.now();
       const spec = await localUp((l) => console.error(`  ${l}`));
-      console.log(`testbed up in ${Date.now() - t0} ms: src ${spec.hosts.src.ssh.host}, dst ${spec.hosts.dst.ssh.host}, nas nfs://${spec.nas.server}${spec.nas.exportPath}, guest ${spec.vm.guestCidr}`);
+      console.log(
+        `testbed up in ${Date.now() - t0} ms: src ${spec.hosts.src.ssh.host}, dst ${spec.hosts.dst.ssh.host}, nas ` +
+          `nfs://${spec.nas.server}${spec.nas.exportPath}, guest ${spec.vm.guestCidr}`,
+      );
     });
   tb.command('down')
     .description('stop everything running in the testbed namespaces and remove them (works after a crash)')
@@ -21,7 +24,10 @@ export function registerTestbedCommand(program: Command): void {
       console.log('testbed down');
     });
   tb.command('inventory')
-    .description('print the local testbed as an Ansible inventory (the lab format: pofbench run --testbed FILE, ansible-playbook -i FILE)')
+    .description(
+      'print the local testbed as an Ansible inventory (the lab format: pofbench run --testbed FILE, ' +
+        'ansible-playbook -i FILE)',
+    )
     .option('--out <file>', 'write it to this file instead of stdout')
     .action(async (o: { out?: string }) => {
       const text = localInventoryYaml();
@@ -34,7 +40,9 @@ export function registerTestbedCommand(program: Command): void {
     .description('show what is up and what is broken; exit 1 if anything is broken')
     .action(async () => {
       const lines = await localStatus();
-      console.log(table([['component', 'state', 'detail'], ...lines.map((l) => [l.component, l.ok ? 'ok' : 'BROKEN', l.detail])]));
+      console.log(
+        table([['component', 'state', 'detail'], ...lines.map((l) => [l.component, l.ok ? 'ok' : 'BROKEN', l.detail])]),
+      );
       if (lines.some((l) => !l.ok)) process.exitCode = 1;
     });
 }

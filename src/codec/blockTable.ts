@@ -4,7 +4,15 @@
  * Deletion shifts later entries back (no tombstones). No per-entry JS objects.
  */
 import {
-  SEGMENTS, MIN_CAPACITY, MAX_LOAD, capacityFor, home, homeScale, mix32, needsRebuild, segmentOf,
+  SEGMENTS,
+  MIN_CAPACITY,
+  MAX_LOAD,
+  capacityFor,
+  home,
+  homeScale,
+  mix32,
+  needsRebuild,
+  segmentOf,
 } from './slots.js';
 
 /** Marks an empty slot; also the one block number the index cannot hold. */

@@ -226,7 +226,10 @@ export async function imageBlockCount(imagePath: string): Promise<number> {
 }
 
 /** Hashes every 4 KiB block of the image (the oracle index). Zero blocks are not indexed. */
-export async function buildScanIndex(imagePath: string, opts: { chunkBytes?: number; index?: BlockIndex } = {}): Promise<IndexBuild> {
+export async function buildScanIndex(
+  imagePath: string,
+  opts: { chunkBytes?: number; index?: BlockIndex } = {},
+): Promise<IndexBuild> {
   const t0 = performance.now();
   const index = opts.index ?? new BlockIndex();
   const chunk = Math.max(PAGE_SIZE, Math.floor((opts.chunkBytes ?? 4 * 1024 * 1024) / PAGE_SIZE) * PAGE_SIZE);
@@ -235,7 +238,7 @@ export async function buildScanIndex(imagePath: string, opts: { chunkBytes?: num
   try {
     imageBlocks = Math.floor((await fh.stat()).size / PAGE_SIZE);
     const buf = Buffer.allocUnsafe(chunk);
-    for (let b = 0; b < imageBlocks;) {
+    for (let b = 0; b < imageBlocks; ) {
       const want = Math.min(chunk, (imageBlocks - b) * PAGE_SIZE);
       const { bytesRead } = await fh.read(buf, 0, want, b * PAGE_SIZE);
       if (bytesRead < PAGE_SIZE) break;
@@ -250,7 +253,12 @@ export async function buildScanIndex(imagePath: string, opts: { chunkBytes?: num
 }
 
 /** One guest block request from QEMU's block trace (the `log` trace backend). */
-export interface BlockTraceEvent { op: 'read' | 'write'; offset: number; bytes: number; blk: string }
+export interface BlockTraceEvent {
+  op: 'read' | 'write';
+  offset: number;
+  bytes: number;
+  blk: string;
+}
 
 /*
  * QEMU 7.2 `log` backend lines (checked with Debian's qemu-system-x86 7.2, `-trace
@@ -260,7 +268,8 @@ export interface BlockTraceEvent { op: 'read' | 'write'; offset: number; bytes: 
  * With `-msg timestamp=on` each line starts with "PID@SECONDS.MICROS:". Offsets are guest disk
  * offsets at the BlockBackend, i.e. image offsets for a raw image. `blk` tells drives apart.
  */
-const TRACE_LINE = /(?:^|[\s:])blk_co_p(readv|writev)\s+blk\s+(0x[0-9a-fA-F]+|\(nil\))\s+bs\s+\S+\s+offset\s+(\d+)\s+bytes\s+(\d+)/;
+const TRACE_LINE =
+  /(?:^|[\s:])blk_co_p(readv|writev)\s+blk\s+(0x[0-9a-fA-F]+|\(nil\))\s+bs\s+\S+\s+offset\s+(\d+)\s+bytes\s+(\d+)/;
 
 export function parseTraceLine(line: string): BlockTraceEvent | undefined {
   const m = TRACE_LINE.exec(line);
@@ -285,7 +294,11 @@ export function parseTraceLog(text: string): BlockTraceEvent[] {
  * image's current content (which is what a written block holds after the guest's last write: later
  * events win). `blk` restricts to one drive when the trace has several (the `blk 0x…` pointer).
  */
-export async function buildTraceIndex(imagePath: string, traceLogText: string, opts: { blk?: string; index?: BlockIndex } = {}): Promise<IndexBuild> {
+export async function buildTraceIndex(
+  imagePath: string,
+  traceLogText: string,
+  opts: { blk?: string; index?: BlockIndex } = {},
+): Promise<IndexBuild> {
   const t0 = performance.now();
   const index = opts.index ?? new BlockIndex();
   const events = parseTraceLog(traceLogText).filter((e) => !opts.blk || e.blk === opts.blk);
@@ -303,7 +316,7 @@ export async function buildTraceIndex(imagePath: string, traceLogText: string, o
     const sorted = [...touched].sort((a, b) => a - b);
     const maxRun = 256;
     const buf = Buffer.allocUnsafe(maxRun * PAGE_SIZE);
-    for (let i = 0; i < sorted.length;) {
+    for (let i = 0; i < sorted.length; ) {
       let j = i + 1;
       while (j < sorted.length && sorted[j] === sorted[j - 1] + 1 && j - i < maxRun) j++;
       const first = sorted[i];
@@ -318,7 +331,12 @@ export async function buildTraceIndex(imagePath: string, traceLogText: string, o
     await fh.close();
   }
   return {
-    index, imageBlocks, indexBlocks: index.size, blocksRead, buildMs: performance.now() - t0,
-    traceEvents: events.length, tracedBlocks: touched.size,
+    index,
+    imageBlocks,
+    indexBlocks: index.size,
+    blocksRead,
+    buildMs: performance.now() - t0,
+    traceEvents: events.length,
+    tracedBlocks: touched.size,
   };
 }

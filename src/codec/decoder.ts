@@ -9,7 +9,16 @@
 import { ByteQueue, HASH_SIZE, PAGE_SIZE, hex, u64ToNumber } from './bytes.js';
 import { CodecError } from './errors.js';
 import {
-  END_FRAME_SIZE, FRAME, HASH_SHA256, MAX_LITERAL, POF_HEADER_SIZE, POF_MAGIC, POF_VERSION, REF_FRAME_SIZE, type EndCounts, type PofHeader,
+  END_FRAME_SIZE,
+  FRAME,
+  HASH_SHA256,
+  MAX_LITERAL,
+  POF_HEADER_SIZE,
+  POF_MAGIC,
+  POF_VERSION,
+  REF_FRAME_SIZE,
+  type EndCounts,
+  type PofHeader,
 } from './format.js';
 
 export type DecodedItem =
@@ -78,10 +87,19 @@ export class Decoder {
   end(): DecodedItem[] {
     if (this.failed) throw this.failed;
     if (this.state !== 'done') {
-      const where = this.state === 'header' ? 'inside the header'
-        : this.state === 'literal' ? `inside a literal frame (${this.literalLeft} bytes missing)`
-          : this.q.length ? `inside a frame of type ${hex(this.q.at(0))}` : 'between frames';
-      this.failed = new CodecError(`truncated: no END frame (the stream ends ${where})`, this.q.consumed + this.q.length, 'pof');
+      const where =
+        this.state === 'header'
+          ? 'inside the header'
+          : this.state === 'literal'
+            ? `inside a literal frame (${this.literalLeft} bytes missing)`
+            : this.q.length
+              ? `inside a frame of type ${hex(this.q.at(0))}`
+              : 'between frames';
+      this.failed = new CodecError(
+        `truncated: no END frame (the stream ends ${where})`,
+        this.q.consumed + this.q.length,
+        'pof',
+      );
       throw this.failed;
     }
     return [];
@@ -97,19 +115,25 @@ export class Decoder {
       switch (this.state) {
         case 'header': {
           if (q.length < POF_HEADER_SIZE) return;
-          if (q.u32(0) !== POF_MAGIC) this.bad(`bad magic ${hex(q.u32(0))} (expected 0x504f4653 "POFS") — not a POF stream`);
+          if (q.u32(0) !== POF_MAGIC)
+            this.bad(`bad magic ${hex(q.u32(0))} (expected 0x504f4653 "POFS") — not a POF stream`);
           const version = q.u16(4);
-          if (version !== POF_VERSION) this.bad(`unsupported POF version ${version} (this decoder reads ${POF_VERSION})`, 4);
+          if (version !== POF_VERSION)
+            this.bad(`unsupported POF version ${version} (this decoder reads ${POF_VERSION})`, 4);
           if (q.u16(6) !== 0) this.bad(`unknown header flags ${hex(q.u16(6))}`, 6);
           const blockSize = q.u32(8);
           if (blockSize !== PAGE_SIZE) this.bad(`block size ${blockSize} (expected ${PAGE_SIZE})`, 8);
           const hashAlgorithm = q.at(12);
-          if (hashAlgorithm !== HASH_SHA256) this.bad(`hash algorithm ${hashAlgorithm} (expected ${HASH_SHA256} = SHA-256)`, 12);
+          if (hashAlgorithm !== HASH_SHA256)
+            this.bad(`hash algorithm ${hashAlgorithm} (expected ${HASH_SHA256} = SHA-256)`, 12);
           if (q.at(13) || q.at(14) || q.at(15)) this.bad('reserved header bytes are not zero', 13);
           const imageBlocks = u64ToNumber(q.u32(16), q.u32(20));
           if (imageBlocks === undefined) this.bad('image size beyond 2^53 blocks', 16);
           if (imageBlocks && this.imageBlocks !== undefined && imageBlocks !== this.imageBlocks) {
-            this.bad(`stream was encoded against an image of ${imageBlocks} blocks, this image has ${this.imageBlocks}`, 16);
+            this.bad(
+              `stream was encoded against an image of ${imageBlocks} blocks, this image has ${this.imageBlocks}`,
+              16,
+            );
           }
           this.header = { version, blockSize, hashAlgorithm, imageBlocks };
           q.skip(POF_HEADER_SIZE);
@@ -134,7 +158,11 @@ export class Decoder {
             const block = u64ToNumber(q.u32(1), q.u32(5));
             const limit = this.imageBlocks ?? (this.header?.imageBlocks || undefined);
             if (block === undefined || (limit !== undefined && block >= limit)) {
-              this.bad(`reference to NAS block ${block ?? `${hex(q.u32(1))}_${q.u32(5).toString(16).padStart(8, '0')}`} beyond the image (${limit ?? '?'} blocks)`, 1);
+              this.bad(
+                `reference to NAS block ${block ?? `${hex(q.u32(1))}_${q.u32(5).toString(16).padStart(8, '0')}`} ` +
+                  `beyond the image (${limit ?? '?'} blocks)`,
+                1,
+              );
             }
             const offset = q.consumed;
             const hash = Buffer.from(q.peek(9, HASH_SIZE));
@@ -151,18 +179,20 @@ export class Decoder {
             const literalBytes = u64ToNumber(q.u32(9), q.u32(13));
             const refs = u64ToNumber(q.u32(17), q.u32(21));
             const crc = q.u32(25);
-            if (refs !== this.s.refs) this.bad(`END frame counts ${refs ?? '?'} references, the stream had ${this.s.refs}`);
-            if (literalBytes !== this.s.literalBytes) this.bad(`END frame counts ${literalBytes ?? '?'} literal bytes, the stream had ${this.s.literalBytes}`);
-            if (qemuBytes !== this.s.qemuBytes) this.bad(`END frame counts ${qemuBytes ?? '?'} QEMU stream bytes, the stream had ${this.s.qemuBytes}`);
+            if (refs !== this.s.refs)
+              this.bad(`END frame counts ${refs ?? '?'} references, the stream had ${this.s.refs}`);
+            if (literalBytes !== this.s.literalBytes)
+              this.bad(`END frame counts ${literalBytes ?? '?'} literal bytes, the stream had ${this.s.literalBytes}`);
+            if (qemuBytes !== this.s.qemuBytes)
+              this.bad(`END frame counts ${qemuBytes ?? '?'} QEMU stream bytes, the stream had ${this.s.qemuBytes}`);
             this.trailer = { qemuBytes, literalBytes, refs, crc };
             q.skip(END_FRAME_SIZE);
             this.s.frames++;
             this.state = 'done';
             break;
           }
-          this.bad(`unknown frame type ${hex(type)}`);
+          throw this.bad(`unknown frame type ${hex(type)}`);
         }
-        // falls through (unreachable: bad() throws)
         case 'literal': {
           if (q.length === 0) return;
           for (const data of q.takeViews(Math.min(this.literalLeft, q.length))) {

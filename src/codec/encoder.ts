@@ -15,7 +15,10 @@ import { DEFAULT_MAX_LITERAL, MAX_LITERAL, encodeEnd, encodeHeader, encodeLitera
 import { QemuStreamParser, type QemuItem } from './qemu.js';
 
 /** An index hit: the NAS block holding a page's content, and the SHA-256 of that content. */
-export interface PageRef { block: number; hash: Buffer }
+export interface PageRef {
+  block: number;
+  hash: Buffer;
+}
 
 /** Page content → NAS block (or undefined). Called exactly once per PAGE record, in stream order. */
 export type PageLookup = (page: Buffer) => PageRef | undefined;
@@ -62,13 +65,22 @@ export class Encoder {
   private started = false;
   private ended = false;
   private readonly s: EncoderStats = {
-    fullPages: 0, refPages: 0, zeroPages: 0, otherRecords: 0, bytesIn: 0, bytesOut: 0, literalBytes: 0, literalFrames: 0, deviceStateBytes: 0,
+    fullPages: 0,
+    refPages: 0,
+    zeroPages: 0,
+    otherRecords: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    literalBytes: 0,
+    literalFrames: 0,
+    deviceStateBytes: 0,
   };
 
   constructor(opts: EncoderOptions = {}) {
     this.lookup = opts.lookup;
     this.maxLiteral = opts.maxLiteral ?? DEFAULT_MAX_LITERAL;
-    if (!(this.maxLiteral >= 1 && this.maxLiteral <= MAX_LITERAL)) throw new RangeError(`maxLiteral must be 1..${MAX_LITERAL}`);
+    if (!(this.maxLiteral >= 1 && this.maxLiteral <= MAX_LITERAL))
+      throw new RangeError(`maxLiteral must be 1..${MAX_LITERAL}`);
     this.imageBlocks = opts.imageBlocks ?? 0;
     this.onItem = opts.onItem;
   }
@@ -103,7 +115,9 @@ export class Encoder {
     this.start(out);
     for (const item of this.parser.end()) this.item(item, out);
     this.flushLiteral(out);
-    out.push(encodeEnd({ qemuBytes: this.s.bytesIn, literalBytes: this.s.literalBytes, refs: this.s.refPages, crc: this.crc }));
+    out.push(
+      encodeEnd({ qemuBytes: this.s.bytesIn, literalBytes: this.s.literalBytes, refs: this.s.refPages, crc: this.crc }),
+    );
     this.ended = true;
     return this.count(out);
   }
@@ -136,7 +150,8 @@ export class Encoder {
       const ref = this.lookup?.(page);
       if (ref) {
         if (ref.hash.length !== HASH_SIZE) throw new Error(`index lookup returned a hash of ${ref.hash.length} bytes`);
-        if (this.imageBlocks && ref.block >= this.imageBlocks) throw new Error(`index lookup returned block ${ref.block} beyond the image (${this.imageBlocks} blocks)`);
+        if (this.imageBlocks && ref.block >= this.imageBlocks)
+          throw new Error(`index lookup returned block ${ref.block} beyond the image (${this.imageBlocks} blocks)`);
         this.flushLiteral(out);
         out.push(encodeRef(ref.block, ref.hash));
         this.s.refPages++;

@@ -3,7 +3,11 @@
  * offset (in the stream being parsed) where the problem was found; its message names the offset too.
  */
 export class CodecError extends Error {
-  constructor(message: string, readonly offset: number, readonly stream: 'qemu' | 'pof' = 'qemu') {
+  constructor(
+    message: string,
+    readonly offset: number,
+    readonly stream: 'qemu' | 'pof' = 'qemu',
+  ) {
     super(`${stream === 'qemu' ? 'QEMU migration stream' : 'POF stream'}: ${message} (at byte offset ${offset})`);
     this.name = 'CodecError';
   }
@@ -19,9 +23,18 @@ export class UnsupportedStreamError extends CodecError {
 
 /** The content of a NAS block read for a reference does not match the reference's hash. */
 export class RefMismatchError extends Error {
-  constructor(readonly block: number, readonly expected: Buffer, readonly actual: Buffer | undefined, detail?: string) {
-    super(detail ?? `NAS block ${block} does not match its reference: expected SHA-256 ${expected.toString('hex').slice(0, 16)}…, `
-      + `got ${actual ? `${actual.toString('hex').slice(0, 16)}…` : 'nothing'}`);
+  constructor(
+    readonly block: number,
+    readonly expected: Buffer,
+    readonly actual: Buffer | undefined,
+    detail?: string,
+  ) {
+    super(
+      detail ??
+        `NAS block ${block} does not match its reference: expected SHA-256 ` +
+          `${expected.toString('hex').slice(0, 16)}…, ` +
+          `got ${actual ? `${actual.toString('hex').slice(0, 16)}…` : 'nothing'}`,
+    );
     this.name = 'RefMismatchError';
   }
 }

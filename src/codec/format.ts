@@ -51,7 +51,12 @@ export const END_FRAME_SIZE = 1 + 8 + 8 + 8 + 4; // 29
 export const MAX_LITERAL = 16 * 1024 * 1024;
 export const DEFAULT_MAX_LITERAL = 256 * 1024;
 
-export interface PofHeader { version: number; blockSize: number; hashAlgorithm: number; imageBlocks: number }
+export interface PofHeader {
+  version: number;
+  blockSize: number;
+  hashAlgorithm: number;
+  imageBlocks: number;
+}
 
 export function encodeHeader(imageBlocks: number): Buffer {
   const b = Buffer.alloc(POF_HEADER_SIZE);
@@ -79,7 +84,12 @@ export function encodeRef(block: number, hash: Buffer): Buffer {
   return b;
 }
 
-export interface EndCounts { qemuBytes: number; literalBytes: number; refs: number; crc: number }
+export interface EndCounts {
+  qemuBytes: number;
+  literalBytes: number;
+  refs: number;
+  crc: number;
+}
 
 export function encodeEnd(c: EndCounts): Buffer {
   const b = Buffer.allocUnsafe(END_FRAME_SIZE);

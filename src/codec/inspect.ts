@@ -32,10 +32,23 @@ export interface StreamReport {
 
 export class StreamInspector {
   private readonly r: StreamReport = {
-    bytes: 0, configurationSubsections: [], capabilities: [], ramBlocks: [],
-    sections: { start: 0, part: 0, end: 0, footers: 0 }, commands: 0,
-    records: { page: { count: 0, bytes: 0, allZeroPayload: 0 }, zero: { count: 0, bytes: 0 }, memSize: { count: 0, bytes: 0 }, eos: { count: 0, bytes: 0 } },
-    distinctPages: 0, resentPages: 0, headerBytes: 0, deviceStateBytes: 0, earlySections: [],
+    bytes: 0,
+    configurationSubsections: [],
+    capabilities: [],
+    ramBlocks: [],
+    sections: { start: 0, part: 0, end: 0, footers: 0 },
+    commands: 0,
+    records: {
+      page: { count: 0, bytes: 0, allZeroPayload: 0 },
+      zero: { count: 0, bytes: 0 },
+      memSize: { count: 0, bytes: 0 },
+      eos: { count: 0, bytes: 0 },
+    },
+    distinctPages: 0,
+    resentPages: 0,
+    headerBytes: 0,
+    deviceStateBytes: 0,
+    earlySections: [],
   };
   private readonly seen = new Map<string, Set<number>>();
 
@@ -43,18 +56,34 @@ export class StreamInspector {
     const len = item.raw.length + (item.kind === 'ram' && item.page ? item.page.length : 0);
     this.r.bytes += len;
     switch (item.kind) {
-      case 'file-header': this.r.headerBytes += len; break;
+      case 'file-header':
+        this.r.headerBytes += len;
+        break;
       case 'configuration':
         this.r.machine = item.machine;
         this.r.configurationSubsections = item.subsections;
         this.r.capabilities = item.capabilities;
         this.r.headerBytes += len;
         break;
-      case 'command': this.r.commands++; this.r.headerBytes += len; break;
-      case 'section-header': this.r.sections[item.type]++; this.r.headerBytes += len; break;
-      case 'section-footer': this.r.sections.footers++; this.r.headerBytes += len; break;
-      case 'ram-block': this.r.ramBlocks.push({ idstr: item.idstr, length: item.length }); this.r.records.memSize.bytes += len; break;
-      case 'early-device-state': this.r.earlySections.push({ idstr: item.idstr, bytes: len }); break;
+      case 'command':
+        this.r.commands++;
+        this.r.headerBytes += len;
+        break;
+      case 'section-header':
+        this.r.sections[item.type]++;
+        this.r.headerBytes += len;
+        break;
+      case 'section-footer':
+        this.r.sections.footers++;
+        this.r.headerBytes += len;
+        break;
+      case 'ram-block':
+        this.r.ramBlocks.push({ idstr: item.idstr, length: item.length });
+        this.r.records.memSize.bytes += len;
+        break;
+      case 'early-device-state':
+        this.r.earlySections.push({ idstr: item.idstr, bytes: len });
+        break;
       case 'device-state':
         this.r.deviceStateOffset ??= item.offset;
         this.r.deviceStateBytes += len;
@@ -73,7 +102,12 @@ export class StreamInspector {
             this.r.distinctPages++;
           }
         } else {
-          const rec = item.record === 'zero' ? this.r.records.zero : item.record === 'eos' ? this.r.records.eos : this.r.records.memSize;
+          const rec =
+            item.record === 'zero'
+              ? this.r.records.zero
+              : item.record === 'eos'
+                ? this.r.records.eos
+                : this.r.records.memSize;
           rec.count++;
           rec.bytes += len;
         }

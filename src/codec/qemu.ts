@@ -69,13 +69,43 @@ export type SectionType = 'start' | 'part' | 'end';
 
 export type QemuItem =
   | { kind: 'file-header'; offset: number; raw: Buffer; version: number }
-  | { kind: 'configuration'; offset: number; raw: Buffer; machine: string; subsections: string[]; capabilities: string[] }
+  | {
+      kind: 'configuration';
+      offset: number;
+      raw: Buffer;
+      machine: string;
+      subsections: string[];
+      capabilities: string[];
+    }
   | { kind: 'command'; offset: number; raw: Buffer; command: number; length: number }
-  | { kind: 'section-header'; offset: number; raw: Buffer; type: SectionType; sectionId: number; idstr: string; instanceId?: number; versionId?: number }
+  | {
+      kind: 'section-header';
+      offset: number;
+      raw: Buffer;
+      type: SectionType;
+      sectionId: number;
+      idstr: string;
+      instanceId?: number;
+      versionId?: number;
+    }
   | { kind: 'section-footer'; offset: number; raw: Buffer; sectionId: number }
-  /** A RAM record. `raw` = the u64 header + idstr when present (+ the fill byte of a ZERO record); `page` = the 4096 payload of a PAGE record. */
-  | { kind: 'ram'; offset: number; raw: Buffer; record: RamRecordKind; flags: number; addr: number; block: string; page?: Buffer }
-  /** One RAM block declared after a MEM_SIZE record: u8 len, idstr, u64 used length (+ u64 addr under x-ignore-shared). */
+  /**
+   * A RAM record. `raw` = the u64 header + idstr when present (+ the fill byte of a ZERO record); `page` = the 4096
+   * payload of a PAGE record.
+   */
+  | {
+      kind: 'ram';
+      offset: number;
+      raw: Buffer;
+      record: RamRecordKind;
+      flags: number;
+      addr: number;
+      block: string;
+      page?: Buffer;
+    }
+  /**
+   * One RAM block declared after a MEM_SIZE record: u8 len, idstr, u64 used length (+ u64 addr under x-ignore-shared).
+   */
   | { kind: 'ram-block'; offset: number; raw: Buffer; idstr: string; length: number }
   /** An early-setup device's FULL section (before the RAM END section), header to footer, passed on as is. */
   | { kind: 'early-device-state'; offset: number; raw: Buffer; idstr: string; sectionId: number }
@@ -87,8 +117,16 @@ export type RamRecordKind = 'page' | 'zero' | 'mem-size' | 'eos';
 type State = 'header' | 'config' | 'top' | 'ram' | 'ram-decl' | 'footer' | 'early' | 'tail';
 
 const SECTION_NAMES: Record<number, string> = {
-  0x00: 'EOF', 0x01: 'START', 0x02: 'PART', 0x03: 'END', 0x04: 'FULL', 0x05: 'SUBSECTION',
-  0x06: 'VMDESCRIPTION', 0x07: 'CONFIGURATION', 0x08: 'COMMAND', 0x7e: 'FOOTER',
+  0x00: 'EOF',
+  0x01: 'START',
+  0x02: 'PART',
+  0x03: 'END',
+  0x04: 'FULL',
+  0x05: 'SUBSECTION',
+  0x06: 'VMDESCRIPTION',
+  0x07: 'CONFIGURATION',
+  0x08: 'COMMAND',
+  0x7e: 'FOOTER',
 };
 
 const UNSUPPORTED_SUFFIX = 'multifd/xbzrle/compression are not supported by pof';
@@ -153,14 +191,24 @@ export class QemuStreamParser {
 
   private describeState(): string {
     switch (this.state) {
-      case 'header': return 'inside the file header';
-      case 'config': return 'inside the CONFIGURATION section';
-      case 'top': return this.q.length ? `inside a ${SECTION_NAMES[this.q.at(0)] ?? 'unknown'} section header` : 'between sections, before the RAM END section';
-      case 'ram': return `inside a RAM record of ${this.currentSection?.type.toUpperCase()} section ${this.currentSection?.id}`;
-      case 'ram-decl': return 'inside the RAM block list of a MEM_SIZE record';
-      case 'footer': return `after section ${this.currentSection?.id} (before its footer / the next section)`;
-      case 'early': return `inside the early-setup device state "${this.early?.idstr}" (section ${this.early?.sectionId})`;
-      default: return 'in device state';
+      case 'header':
+        return 'inside the file header';
+      case 'config':
+        return 'inside the CONFIGURATION section';
+      case 'top':
+        return this.q.length
+          ? `inside a ${SECTION_NAMES[this.q.at(0)] ?? 'unknown'} section header`
+          : 'between sections, before the RAM END section';
+      case 'ram':
+        return `inside a RAM record of ${this.currentSection?.type.toUpperCase()} section ${this.currentSection?.id}`;
+      case 'ram-decl':
+        return 'inside the RAM block list of a MEM_SIZE record';
+      case 'footer':
+        return `after section ${this.currentSection?.id} (before its footer / the next section)`;
+      case 'early':
+        return `inside the early-setup device state "${this.early?.idstr}" (section ${this.early?.sectionId})`;
+      default:
+        return 'in device state';
     }
   }
 
@@ -186,7 +234,8 @@ export class QemuStreamParser {
           const magic = q.u32(0);
           if (magic !== QEMU_VM_FILE_MAGIC) this.bad(`bad magic ${hex(magic)} (expected 0x5145564d "QEVM")`);
           const version = q.u32(4);
-          if (version !== QEMU_VM_FILE_VERSION) this.bad(`unsupported stream version ${version} (expected ${QEMU_VM_FILE_VERSION})`, 4);
+          if (version !== QEMU_VM_FILE_VERSION)
+            this.bad(`unsupported stream version ${version} (expected ${QEMU_VM_FILE_VERSION})`, 4);
           out.push({ kind: 'file-header', offset, raw: q.take(8), version });
           this.state = 'config';
           break;
@@ -228,11 +277,25 @@ export class QemuStreamParser {
               this.state = 'early';
               break;
             }
-            if (idstr !== 'ram') this.unsupported(`iterable section "${idstr}" (START, section id ${sectionId}): only the "ram" iterable handler is supported by pof (block migration / dirty-bitmaps are not)`);
+            if (idstr !== 'ram')
+              this.unsupported(
+                `iterable section "${idstr}" (START, section id ${sectionId}): only the "ram" iterable handler is ` +
+                  `supported by pof (block migration / dirty-bitmaps are not)`,
+              );
             if (this.ramSectionId !== undefined) this.bad(`second START section for "ram" (section id ${sectionId})`);
-            if (versionId !== RAM_SECTION_VERSION) this.bad(`"ram" section version ${versionId} (expected ${RAM_SECTION_VERSION})`, 10 + len);
+            if (versionId !== RAM_SECTION_VERSION)
+              this.bad(`"ram" section version ${versionId} (expected ${RAM_SECTION_VERSION})`, 10 + len);
             this.ramSectionId = sectionId;
-            out.push({ kind: 'section-header', offset, raw: q.take(14 + len), type: 'start', sectionId, idstr, instanceId, versionId });
+            out.push({
+              kind: 'section-header',
+              offset,
+              raw: q.take(14 + len),
+              type: 'start',
+              sectionId,
+              idstr,
+              instanceId,
+              versionId,
+            });
             this.currentSection = { type: 'start', id: sectionId };
             this.state = 'ram';
             break;
@@ -242,18 +305,25 @@ export class QemuStreamParser {
             const sectionId = q.u32(1);
             const t: SectionType = type === SECTION.PART ? 'part' : 'end';
             if (this.ramSectionId === undefined || sectionId !== this.ramSectionId) {
-              this.bad(`${t.toUpperCase()} section for unknown section id ${sectionId}${this.ramSectionId === undefined ? ' (no START yet)' : ` ("ram" is ${this.ramSectionId})`}`);
+              this.bad(
+                `${t.toUpperCase()} section for unknown section id ` +
+                  `${sectionId}` +
+                  `${this.ramSectionId === undefined ? ' (no START yet)' : ` ("ram" is ${this.ramSectionId})`}`,
+              );
             }
             out.push({ kind: 'section-header', offset, raw: q.take(5), type: t, sectionId, idstr: 'ram' });
             this.currentSection = { type: t, id: sectionId };
             this.state = 'ram';
             break;
           }
-          if (type === SECTION.CONFIGURATION) this.bad(this.sawConfig ? 'second CONFIGURATION section' : 'CONFIGURATION section after the first section');
+          if (type === SECTION.CONFIGURATION)
+            this.bad(this.sawConfig ? 'second CONFIGURATION section' : 'CONFIGURATION section after the first section');
           if (type === SECTION.EOF) this.bad('EOF before the RAM END section');
-          this.bad(`unexpected section type ${hex(type)}${SECTION_NAMES[type] ? ` (${SECTION_NAMES[type]})` : ''} between sections`);
+          throw this.bad(
+            `unexpected section type ${hex(type)}${SECTION_NAMES[type] ? ` (${SECTION_NAMES[type]})` : ''} between ` +
+              `sections`,
+          );
         }
-        // falls through (unreachable: bad() throws)
         case 'ram': {
           if (q.length < 8) return;
           const hi = q.u32(0);
@@ -292,12 +362,24 @@ export class QemuStreamParser {
           const blockLen = this.blocks.get(block);
           if (blockLen === undefined) this.bad(`RAM record for unknown RAM block "${block}"`);
           if (addrNum === undefined || addrNum + PAGE_SIZE > blockLen) {
-            this.bad(`RAM record offset ${addrNum === undefined ? 'beyond 2^53' : hex(addrNum)} beyond RAM block "${block}" (${hex(blockLen)} bytes)`);
+            this.bad(
+              `RAM record offset ${addrNum === undefined ? 'beyond 2^53' : hex(addrNum)} beyond RAM block "${block}" ` +
+                `(${hex(blockLen)} bytes)`,
+            );
           }
           this.lastBlock = block;
           if (kind === RAM_FLAG.PAGE) {
             const raw = q.take(headerLen);
-            out.push({ kind: 'ram', offset, raw, record: 'page', flags, addr: addrNum, block, page: q.take(PAGE_SIZE) });
+            out.push({
+              kind: 'ram',
+              offset,
+              raw,
+              record: 'page',
+              flags,
+              addr: addrNum,
+              block,
+              page: q.take(PAGE_SIZE),
+            });
           } else {
             out.push({ kind: 'ram', offset, raw: q.take(headerLen + 1), record: 'zero', flags, addr: addrNum, block });
           }
@@ -311,7 +393,11 @@ export class QemuStreamParser {
           const idstr = this.idstrAt(1, len);
           const length = u64ToNumber(q.u32(1 + len), q.u32(5 + len));
           if (length === undefined || length > this.memSizeRemaining) {
-            this.bad(`RAM block "${idstr}" length ${length === undefined ? 'beyond 2^53' : hex(length)} exceeds the MEM_SIZE total left (${hex(this.memSizeRemaining)})`, 1 + len);
+            this.bad(
+              `RAM block "${idstr}" length ${length === undefined ? 'beyond 2^53' : hex(length)} exceeds the ` +
+                `MEM_SIZE total left (${hex(this.memSizeRemaining)})`,
+              1 + len,
+            );
           }
           if (length === 0) this.bad(`RAM block "${idstr}" of length 0`, 1 + len);
           this.blocks.set(idstr, length);
@@ -373,10 +459,14 @@ export class QemuStreamParser {
         e.scanFrom = i;
         return undefined;
       }
-      if (next) return { kind: 'early-device-state', offset, raw: q.take(i + 5), idstr: e.idstr, sectionId: e.sectionId };
+      if (next)
+        return { kind: 'early-device-state', offset, raw: q.take(i + 5), idstr: e.idstr, sectionId: e.sectionId };
     }
     if (q.length > MAX_EARLY_SECTION + 5) {
-      this.unsupported(`early-setup device state (FULL section "${e.idstr}", id ${e.sectionId}) has no footer within ${MAX_EARLY_SECTION} bytes`);
+      this.unsupported(
+        `early-setup device state (FULL section "${e.idstr}", id ${e.sectionId}) has no footer within ` +
+          `${MAX_EARLY_SECTION} bytes`,
+      );
     }
     e.scanFrom = Math.max(e.scanFrom, q.length - 4);
     return undefined;
@@ -418,7 +508,8 @@ export class QemuStreamParser {
     const q = this.q;
     if (q.length < 5) return undefined;
     const nameLen = q.u32(1);
-    if (nameLen > MAX_MACHINE_NAME) this.bad(`CONFIGURATION machine type name length ${nameLen} exceeds ${MAX_MACHINE_NAME}`, 1);
+    if (nameLen > MAX_MACHINE_NAME)
+      this.bad(`CONFIGURATION machine type name length ${nameLen} exceeds ${MAX_MACHINE_NAME}`, 1);
     let i = 5 + nameLen;
     if (q.length < i + 1) return undefined; // need the byte after the name to know whether subsections follow
     const machine = this.idstrAt(5, nameLen);
@@ -438,7 +529,8 @@ export class QemuStreamParser {
       } else if (name === 'configuration/capabilities') {
         if (q.length < j + 4) return undefined;
         const count = q.u32(j);
-        if (count > MAX_CAPABILITIES) this.bad(`CONFIGURATION capability count ${count} exceeds ${MAX_CAPABILITIES}`, j);
+        if (count > MAX_CAPABILITIES)
+          this.bad(`CONFIGURATION capability count ${count} exceeds ${MAX_CAPABILITIES}`, j);
         j += 4;
         const caps: string[] = [];
         for (let c = 0; c < count; c++) {

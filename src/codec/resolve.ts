@@ -27,7 +27,13 @@ export interface ResolveOptions {
 
 /** Checks a block read from the NAS against a reference; returns it or throws RefMismatchError. */
 export function verifyBlock(block: number, hash: Buffer, data: Buffer): Buffer {
-  if (data.length !== PAGE_SIZE) throw new RefMismatchError(block, hash, undefined, `NAS block ${block}: read ${data.length} bytes, expected ${PAGE_SIZE}`);
+  if (data.length !== PAGE_SIZE)
+    throw new RefMismatchError(
+      block,
+      hash,
+      undefined,
+      `NAS block ${block}: read ${data.length} bytes, expected ${PAGE_SIZE}`,
+    );
   const actual = sha256(data);
   if (!actual.equals(hash)) throw new RefMismatchError(block, hash, actual);
   return data;
@@ -41,7 +47,10 @@ interface Slot {
 }
 
 /** Feeds a byte source through a Decoder and yields its items (the Decoder's end() check included). */
-export async function* decodeItems(source: AsyncIterable<Buffer | string> | Iterable<Buffer>, decoder: Decoder): AsyncGenerator<DecodedItem> {
+export async function* decodeItems(
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer>,
+  decoder: Decoder,
+): AsyncGenerator<DecodedItem> {
   for await (const chunk of source) {
     yield* decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   }
@@ -54,7 +63,10 @@ export async function* decodeItems(source: AsyncIterable<Buffer | string> | Iter
  * error after its last byte — consumers that must not act on a bad stream wait for the end.
  */
 export async function* restore(
-  source: AsyncIterable<Buffer | string> | Iterable<Buffer>, decoder: Decoder, readBlock: ReadBlock, opts: ResolveOptions = {},
+  source: AsyncIterable<Buffer | string> | Iterable<Buffer>,
+  decoder: Decoder,
+  readBlock: ReadBlock,
+  opts: ResolveOptions = {},
 ): AsyncGenerator<Buffer> {
   let crc = 0;
   for await (const b of resolveRefs(decodeItems(source, decoder), readBlock, opts)) {
@@ -63,7 +75,11 @@ export async function* restore(
   }
   const want = decoder.trailer?.crc;
   if (want !== undefined && want !== crc >>> 0) {
-    throw new CodecError(`CRC-32 of the restored stream ${hex(crc >>> 0)} does not match the END frame's ${hex(want)}`, decoder.stats().bytesIn, 'pof');
+    throw new CodecError(
+      `CRC-32 of the restored stream ${hex(crc >>> 0)} does not match the END frame's ${hex(want)}`,
+      decoder.stats().bytesIn,
+      'pof',
+    );
   }
 }
 
@@ -74,9 +90,10 @@ export async function* resolveRefs(
 ): AsyncGenerator<Buffer> {
   const concurrency = Math.max(1, opts.concurrency ?? 16);
   const maxAhead = Math.max(PAGE_SIZE, opts.maxAheadBytes ?? 8 * 1024 * 1024);
-  const it: AsyncIterator<DecodedItem> | Iterator<DecodedItem> = Symbol.asyncIterator in items
-    ? (items as AsyncIterable<DecodedItem>)[Symbol.asyncIterator]()
-    : (items as Iterable<DecodedItem>)[Symbol.iterator]();
+  const it: AsyncIterator<DecodedItem> | Iterator<DecodedItem> =
+    Symbol.asyncIterator in items
+      ? (items as AsyncIterable<DecodedItem>)[Symbol.asyncIterator]()
+      : (items as Iterable<DecodedItem>)[Symbol.iterator]();
   const queue: Slot[] = [];
   let aheadBytes = 0;
   let inflight = 0;
@@ -96,14 +113,24 @@ export async function* resolveRefs(
     const { block, hash } = item;
     slot.ready = Promise.resolve()
       .then(() => readBlock(block))
-      .then((data) => {
-        slot.data = verifyBlock(block, hash, data);
-        opts.onRef?.(block);
-      }, (err: unknown) => {
-        throw err instanceof Error ? new Error(`reading NAS block ${block}: ${err.message}`, { cause: err }) : new Error(`reading NAS block ${block}: ${String(err)}`);
+      .then(
+        (data) => {
+          slot.data = verifyBlock(block, hash, data);
+          opts.onRef?.(block);
+        },
+        (err: unknown) => {
+          throw err instanceof Error
+            ? new Error(`reading NAS block ${block}: ${err.message}`, { cause: err })
+            : new Error(`reading NAS block ${block}: ${String(err)}`);
+        },
+      )
+      .catch((err: unknown) => {
+        slot.error = err;
       })
-      .catch((err: unknown) => { slot.error = err; })
-      .finally(() => { slot.settled = true; inflight--; });
+      .finally(() => {
+        slot.settled = true;
+        inflight--;
+      });
     queue.push(slot);
   };
 
@@ -119,7 +146,14 @@ export async function* resolveRefs(
       if (inputDone && queue.length === 0) return;
       // 2. pull more input if the budget allows
       if (!inputDone && !next && inflight < concurrency && aheadBytes < maxAhead) {
-        next = Promise.resolve(it.next()).then((r) => { nextResult = { r }; }, (e: unknown) => { nextResult = { e }; });
+        next = Promise.resolve(it.next()).then(
+          (r) => {
+            nextResult = { r };
+          },
+          (e: unknown) => {
+            nextResult = { e };
+          },
+        );
       }
       // 3. wait for the input or the head, whichever comes first
       const waits: Promise<unknown>[] = [];
@@ -141,6 +175,9 @@ export async function* resolveRefs(
     }
   } finally {
     // don't await: an input stalled on a socket must not hold up the error
-    if (!inputDone) void Promise.resolve().then(() => it.return?.()).catch(() => undefined);
+    if (!inputDone)
+      void Promise.resolve()
+        .then(() => it.return?.())
+        .catch(() => undefined);
   }
 }

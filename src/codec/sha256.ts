@@ -35,14 +35,16 @@ const digest = (data: Uint8Array): Buffer => sha256(Buffer.from(data.buffer, dat
 export const sha256Into: (data: Uint8Array, out: Uint8Array, outOffset: number) => void = native
   ? native.sha256Into
   : (data, out, outOffset) => {
-    if (!(outOffset >= 0 && outOffset + 32 <= out.length)) throw new TypeError('sha256Into: no room for 32 bytes at outOffset');
-    out.set(digest(data), outOffset);
-  };
+      if (!(outOffset >= 0 && outOffset + 32 <= out.length))
+        throw new TypeError('sha256Into: no room for 32 bytes at outOffset');
+      out.set(digest(data), outOffset);
+    };
 
 /** SHA-256(data) equals hash[hashOffset .. +32]. */
 export const sha256Matches: (data: Uint8Array, hash: Uint8Array, hashOffset: number) => boolean = native
   ? native.sha256Matches
   : (data, hash, hashOffset) => {
-    if (!(hashOffset >= 0 && hashOffset + 32 <= hash.length)) throw new TypeError('sha256Matches: no 32-byte hash at hashOffset');
-    return Buffer.compare(digest(data), hash.subarray(hashOffset, hashOffset + 32)) === 0;
-  };
+      if (!(hashOffset >= 0 && hashOffset + 32 <= hash.length))
+        throw new TypeError('sha256Matches: no 32-byte hash at hashOffset');
+      return Buffer.compare(digest(data), hash.subarray(hashOffset, hashOffset + 32)) === 0;
+    };

@@ -6,11 +6,26 @@ import { mulberry32 } from '../util/prng.js';
 
 export const PAGE = 4096;
 
-export interface SynthPage { addr: number; content?: Buffer; zero?: boolean }
+export interface SynthPage {
+  addr: number;
+  content?: Buffer;
+  zero?: boolean;
+}
 
-function u32(n: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(n >>> 0); return b; }
-function u64(n: number): Buffer { const b = Buffer.alloc(8); b.writeUInt32BE(Math.floor(n / 2 ** 32)); b.writeUInt32BE(n >>> 0, 4); return b; }
-function str8(s: string): Buffer { return Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]); }
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(Math.floor(n / 2 ** 32));
+  b.writeUInt32BE(n >>> 0, 4);
+  return b;
+}
+function str8(s: string): Buffer {
+  return Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]);
+}
 
 export interface SynthOptions {
   block?: string;
@@ -37,7 +52,17 @@ export function synthStream(o: SynthOptions): Buffer {
   parts.push(Buffer.from([0x01]), u32(id), str8('ram'), u32(0), u32(4));
   parts.push(u64(blockBytes + 0x04), str8(block), u64(blockBytes), u64(0x10), Buffer.from([0x7e]), u32(id));
   const e = o.earlyDevice;
-  if (e) parts.push(Buffer.from([0x04]), u32(e.sectionId), str8(e.idstr), u32(0), u32(1), e.body, Buffer.from([0x7e]), u32(e.sectionId));
+  if (e)
+    parts.push(
+      Buffer.from([0x04]),
+      u32(e.sectionId),
+      str8(e.idstr),
+      u32(0),
+      u32(1),
+      e.body,
+      Buffer.from([0x7e]),
+      u32(e.sectionId),
+    );
   let first = true;
   o.sections.forEach((pages, i) => {
     const last = i === o.sections.length - 1;
@@ -56,7 +81,18 @@ export function synthStream(o: SynthOptions): Buffer {
     parts.push(u64(0x10), Buffer.from([0x7e]), u32(id));
   });
   // device state: a FULL section, EOF, VMDESCRIPTION — opaque to the codec
-  const dev = o.deviceState ?? Buffer.concat([Buffer.from([0x04]), u32(3), str8('timer'), u32(0), u32(2), Buffer.alloc(24, 7), Buffer.from([0x7e]), u32(3)]);
+  const dev =
+    o.deviceState ??
+    Buffer.concat([
+      Buffer.from([0x04]),
+      u32(3),
+      str8('timer'),
+      u32(0),
+      u32(2),
+      Buffer.alloc(24, 7),
+      Buffer.from([0x7e]),
+      u32(3),
+    ]);
   const json = Buffer.from('{"page_size":4096,"devices":[]}');
   parts.push(dev, Buffer.from([0x00]), Buffer.from([0x06]), u32(json.length), json);
   return Buffer.concat(parts);
@@ -67,7 +103,6 @@ export function randomPage(rand: () => number): Buffer {
   for (let i = 0; i < PAGE; i += 4) b.writeUInt32BE(Math.floor(rand() * 2 ** 32), i);
   return b;
 }
-
 
 /**
  * A small disk image (`blocks` random 4 KiB blocks) and a QEMU stream of `pages` pages of which a

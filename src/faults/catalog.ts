@@ -33,8 +33,10 @@ export interface MigrationFault {
 async function midStream(m: MigratingContext, bytes = 24 * 1024 * 1024, maxMs = 8000): Promise<void> {
   const t0 = Date.now();
   while (Date.now() - t0 < maxMs) {
-    const info = await m.src.qmp.execute<{ status: string; ram?: { transferred: number } }>('query-migrate').catch(() => undefined);
-    if (!info || info.status !== 'active' || (info.ram?.transferred ?? 0) >= bytes) return;
+    const info = await m.src.qmp
+      .execute<{ status: string; ram?: { transferred: number } }>('query-migrate')
+      .catch(() => undefined);
+    if (info?.status !== 'active' || (info.ram?.transferred ?? 0) >= bytes) return;
     await sleep(50);
   }
 }
@@ -54,62 +56,120 @@ async function migrationNic(m: MigratingContext): Promise<string> {
 
 export const FAULTS: MigrationFault[] = [
   {
-    name: 'kill-source-agent', description: 'SIGKILL the source agent mid-migration', strategies: ['pof'], expect: 'fail',
-    async inject(m) { await midStream(m); const a = agent(m, 'source'); await a.host.exec(`kill -9 ${a.pid}`); },
+    name: 'kill-source-agent',
+    description: 'SIGKILL the source agent mid-migration',
+    strategies: ['pof'],
+    expect: 'fail',
+    async inject(m) {
+      await midStream(m);
+      const a = agent(m, 'source');
+      await a.host.exec(`kill -9 ${a.pid}`);
+    },
   },
   {
-    name: 'kill-target-agent', description: 'SIGKILL the target agent mid-migration', strategies: ['pof'], expect: 'fail',
-    async inject(m) { await midStream(m); const a = agent(m, 'target'); await a.host.exec(`kill -9 ${a.pid}`); },
+    name: 'kill-target-agent',
+    description: 'SIGKILL the target agent mid-migration',
+    strategies: ['pof'],
+    expect: 'fail',
+    async inject(m) {
+      await midStream(m);
+      const a = agent(m, 'target');
+      await a.host.exec(`kill -9 ${a.pid}`);
+    },
   },
   {
-    name: 'kill-dst-qemu', description: 'SIGKILL the destination QEMU mid-migration', strategies: ['stock', 'pof'], expect: 'fail',
-    async inject(m) { await midStream(m); await m.hosts.dst.exec(`kill -9 ${m.dst.pid}`); },
-    checkFailed: (r) => (/QEMU on \S+ exited/.test(r.error ?? '') ? undefined : 'the record does not say the destination QEMU exited'),
+    name: 'kill-dst-qemu',
+    description: 'SIGKILL the destination QEMU mid-migration',
+    strategies: ['stock', 'pof'],
+    expect: 'fail',
+    async inject(m) {
+      await midStream(m);
+      await m.hosts.dst.exec(`kill -9 ${m.dst.pid}`);
+    },
+    checkFailed: (r) =>
+      /QEMU on \S+ exited/.test(r.error ?? '') ? undefined : 'the record does not say the destination QEMU exited',
   },
   {
-    name: 'nas-stall-3s', description: 'stop the NAS (SIGSTOP nfs-ganesha) for 3 s mid-migration, then resume it', strategies: ['pof'], expect: 'complete-or-fail',
+    name: 'nas-stall-3s',
+    description: 'stop the NAS (SIGSTOP nfs-ganesha) for 3 s mid-migration, then resume it',
+    strategies: ['pof'],
+    expect: 'complete-or-fail',
     async inject(m) {
       await midStream(m);
       const pidFile = posix.join(localPaths().hostDir('nas'), 'ganesha.pid');
       await m.hosts.nas.exec(`kill -STOP $(cat ${sh([pidFile])})`);
-      try { await sleep(3000); } finally { await m.hosts.nas.exec(`kill -CONT $(cat ${sh([pidFile])})`); }
+      try {
+        await sleep(3000);
+      } finally {
+        await m.hosts.nas.exec(`kill -CONT $(cat ${sh([pidFile])})`);
+      }
     },
   },
   {
-    name: 'link-flap-2s', description: 'migration link down for 2 s mid-migration', strategies: ['stock', 'pof'], expect: 'complete-or-fail',
+    name: 'link-flap-2s',
+    description: 'migration link down for 2 s mid-migration',
+    strategies: ['stock', 'pof'],
+    expect: 'complete-or-fail',
     async inject(m) {
       await midStream(m);
       const nic = await migrationNic(m);
       await m.hosts.src.exec(`ip link set ${sh([nic])} down`);
-      try { await sleep(2000); } finally { await m.hosts.src.exec(`ip link set ${sh([nic])} up`); }
+      try {
+        await sleep(2000);
+      } finally {
+        await m.hosts.src.exec(`ip link set ${sh([nic])} up`);
+      }
     },
   },
   {
-    name: 'link-down', description: 'migration link down for good (until the run has timed out)', strategies: ['stock'], expect: 'fail', timeoutS: 12,
+    name: 'link-down',
+    description: 'migration link down for good (until the run has timed out)',
+    strategies: ['stock'],
+    expect: 'fail',
+    timeoutS: 12,
     async inject(m) {
       await midStream(m);
       const nic = await migrationNic(m);
       await m.hosts.src.exec(`ip link set ${sh([nic])} down`);
       // keep it down past the scenario's timeout (12 s), then restore it for the next run
-      try { await sleep(16000); } finally { await m.hosts.src.exec(`ip link set ${sh([nic])} up`); }
+      try {
+        await sleep(16000);
+      } finally {
+        await m.hosts.src.exec(`ip link set ${sh([nic])} up`);
+      }
     },
   },
   {
-    name: 'nas-block-changed', description: 'referenced NAS blocks change between reference and fetch (every 64th block of the dataset files rewritten on the NAS)',
-    strategies: ['pof'], expect: 'complete', linkCapMbit: 300,
-    checkCompleted: (r) => (Number(r.pof_verify_mismatches) > 0 && r.pof_verify_mismatches === r.pof_fallback_pages ? undefined
-      : `expected verify mismatches served from the source's window, got ${r.pof_verify_mismatches} mismatches / ${r.pof_fallback_pages} fallbacks`),
+    name: 'nas-block-changed',
+    description:
+      'referenced NAS blocks change between reference and fetch (every 64th block of the dataset files rewritten on ' +
+      'the NAS)',
+    strategies: ['pof'],
+    expect: 'complete',
+    linkCapMbit: 300,
+    checkCompleted: (r) =>
+      Number(r.pof_verify_mismatches) > 0 && r.pof_verify_mismatches === r.pof_fallback_pages
+        ? undefined
+        : `expected verify mismatches served from the source's window, got ${r.pof_verify_mismatches} mismatches / ` +
+          `${r.pof_fallback_pages} fallbacks`,
     async inject(m) {
       const img = sh([posix.join(m.testbed.nas.localPath, 'runs', m.runId, 'data.raw')]);
       // only blocks of the dataset files (the page cache pof references): rewriting ext4 metadata or
       // the journal under a running guest breaks the guest itself (it was seen to reset on the
       // destination), which is not what this fault is about
-      const list = `for f in $(debugfs -R 'ls /dataset' ${img} 2>/dev/null | grep -o 'f[0-9]*[.]bin' | sort -u); do debugfs -R "blocks /dataset/$f" ${img} 2>/dev/null; done | tr ' ' '\n' | grep . | awk 'NR % 64 == 1'`;
-      const blocks = (await m.hosts.nas.exec(list, { timeoutMs: 60000 })).stdout.split('\n').filter((b) => /^\d+$/.test(b));
-      if (blocks.length < 16) throw new Error(`nas-block-changed: only ${blocks.length} dataset blocks found in ${img}`);
+      const list =
+        `for f in $(debugfs -R 'ls /dataset' ${img} 2>/dev/null | grep -o 'f[0-9]*[.]bin' | sort -u); do ` +
+        `debugfs -R "blocks /dataset/$f" ${img} 2>/dev/null; done | tr ' ' '\n' | grep . | awk 'NR % 64 == 1'`;
+      const blocks = (await m.hosts.nas.exec(list, { timeoutMs: 60000 })).stdout
+        .split('\n')
+        .filter((b) => /^\d+$/.test(b));
+      if (blocks.length < 16)
+        throw new Error(`nas-block-changed: only ${blocks.length} dataset blocks found in ${img}`);
       await midStream(m, 4 * 1024 * 1024);
       // overwrite them with random bytes (in place, same size)
-      const script = `for b in ${blocks.join(' ')}; do dd if=/dev/urandom of=${img} bs=4096 seek=$b count=1 conv=notrunc status=none 2>/dev/null || break; done`;
+      const script =
+        `for b in ${blocks.join(' ')}; do dd if=/dev/urandom of=${img} bs=4096 seek=$b count=1 ` +
+        `conv=notrunc status=none 2>/dev/null || break; done`;
       await m.hosts.nas.exec(script, { timeoutMs: 60000 });
     },
   },

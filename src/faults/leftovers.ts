@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 /** Command lines of pofbench's per-run processes: guests, agents, NAS views, host samplers, the web load. */
-const PER_RUN = /qemu-system.*-name pofbench-|qemu-storage-daemon.*nas-view|pofbench.* agent (source|target)|pofbench.* host sample|cli\/main\.js host webload/;
+const PER_RUN =
+  /qemu-system.*-name pofbench-|qemu-storage-daemon.*nas-view|pofbench.* agent (source|target)|pofbench.* host sample|cli\/main\.js host webload/;
 /** The testbed's own daemons (sshd per host, ganesha, rpcbind). */
 const TESTBED = /ganesha\.nfsd|\/var\/lib\/pofbench\/testbed\/.*sshd_config|rpcbind -f/;
 
@@ -28,5 +29,8 @@ export const allPofbenchProcesses = (): string[] => processes(new RegExp(`${PER_
 
 export function pofbenchNamespaces(): string[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith('pofb-'));
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n.startsWith('pofb-'));
 }

@@ -9,10 +9,21 @@ export interface GuestControlOptions {
   pingIntervalMs?: number;
 }
 
-export interface ExecResult { rc: number; output: string }
-export interface RawExecResult { rc: number; output: Buffer }
+export interface ExecResult {
+  rc: number;
+  output: string;
+}
+export interface RawExecResult {
+  rc: number;
+  output: Buffer;
+}
 
-interface Pending { id: string; resolve: (r: RawExecResult) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Pending {
+  id: string;
+  resolve: (r: RawExecResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * Host side of the guest control channel (the agent on the guest's ttyS1; see ./scripts.ts and
@@ -34,11 +45,16 @@ export class GuestControl {
   private readonly onGarbage: (line: string) => void;
   private readonly pingIntervalMs: number;
 
-  constructor(private readonly stream: Duplex, opts: GuestControlOptions = {}) {
+  constructor(
+    private readonly stream: Duplex,
+    opts: GuestControlOptions = {},
+  ) {
     this.onGarbage = opts.onGarbage ?? (() => undefined);
     this.pingIntervalMs = opts.pingIntervalMs ?? 250;
     this.parser = new GuestLineParser((m) => this.onMessage(m));
-    stream.on('data', (chunk: Buffer | string) => this.parser.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk));
+    stream.on('data', (chunk: Buffer | string) =>
+      this.parser.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk),
+    );
     stream.on('error', (err: Error) => this.fail(new Error(`guest control channel failed: ${err.message}`)));
     stream.on('close', () => this.fail(new Error('guest control channel closed')));
     stream.on('end', () => this.fail(new Error('guest control channel closed by the other side')));
@@ -67,7 +83,13 @@ export class GuestControl {
       this.readyWaiters.add(onReady);
       this.closeWaiters.add(onClose);
       const pinger = setInterval(ping, this.pingIntervalMs);
-      const timer = setTimeout(() => finish(new Error(`guest agent did not answer within ${timeoutMs} ms (is the guest booted and ttyS1 connected?)`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          finish(
+            new Error(`guest agent did not answer within ${timeoutMs} ms (is the guest booted and ttyS1 connected?)`),
+          ),
+        timeoutMs,
+      );
       ping();
     });
   }
@@ -87,7 +109,12 @@ export class GuestControl {
       return new Promise<RawExecResult>((resolve, reject) => {
         const timer = setTimeout(() => {
           if (this.current?.id === id) this.current = undefined;
-          reject(new Error(`guest command ${id} timed out after ${timeoutMs} ms (it may still be running in the guest; later commands wait behind it): ${summarize(script)}`));
+          reject(
+            new Error(
+              `guest command ${id} timed out after ${timeoutMs} ms (it may still be running in the guest; later ` +
+                `commands wait behind it): ${summarize(script)}`,
+            ),
+          );
         }, timeoutMs);
         this.current = { id, resolve, reject, timer };
         this.stream.write(encodeExec(id, script));

@@ -47,7 +47,10 @@ export class GuestLineParser {
   private partBytes = 0;
   private overflow = false;
 
-  constructor(private readonly onMessage: (msg: GuestMessage) => void, private readonly maxLineBytes = 256 * 1024 * 1024) {}
+  constructor(
+    private readonly onMessage: (msg: GuestMessage) => void,
+    private readonly maxLineBytes = 256 * 1024 * 1024,
+  ) {}
 
   push(chunk: Buffer): void {
     let start = 0;

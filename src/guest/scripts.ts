@@ -117,4 +117,12 @@ export const GUEST_GROUP = 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n';
 export const GUEST_HOSTS = '127.0.0.1\tlocalhost\n127.0.1.1\tpofguest\n::1\tlocalhost ip6-localhost ip6-loopback\n';
 
 /** All guest-side text that goes into the image (for the input hash). */
-export const GUEST_SCRIPT_TEXT: string = [GUEST_INITTAB, GUEST_RCS, GUEST_AGENT, GUEST_RUN, GUEST_PASSWD, GUEST_GROUP, GUEST_HOSTS].join('\0');
+export const GUEST_SCRIPT_TEXT: string = [
+  GUEST_INITTAB,
+  GUEST_RCS,
+  GUEST_AGENT,
+  GUEST_RUN,
+  GUEST_PASSWD,
+  GUEST_GROUP,
+  GUEST_HOSTS,
+].join('\0');

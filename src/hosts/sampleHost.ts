@@ -6,7 +6,12 @@ import { processCpuSeconds } from '../util/procStat.js';
  * NIC byte counters and the CPU seconds of the given PIDs. Stops when its stdin closes, so the
  * runner ends it by closing the SSH channel — nothing is left behind on the host.
  */
-export interface HostSample { t: number; nic: Record<string, [rx: number, tx: number]>; cpu: Record<string, number>; pid: number }
+export interface HostSample {
+  t: number;
+  nic: Record<string, [rx: number, tx: number]>;
+  cpu: Record<string, number>;
+  pid: number;
+}
 
 function readCounter(nic: string, dir: 'rx' | 'tx'): number {
   return Number(readFileSync(`/sys/class/net/${nic}/statistics/${dir}_bytes`, 'utf8'));
@@ -36,7 +41,11 @@ export function runHostSampler(nics: string[], pids: number[], intervalMs: numbe
   const tick = () => process.stdout.write(`${JSON.stringify(takeSample(nics, pids))}\n`);
   tick();
   const timer = setInterval(tick, intervalMs);
-  const stop = () => { clearInterval(timer); tick(); process.exit(0); };
+  const stop = () => {
+    clearInterval(timer);
+    tick();
+    process.exit(0);
+  };
   process.stdin.on('end', stop);
   process.stdin.on('close', stop);
   process.stdin.resume();

@@ -7,7 +7,11 @@ import type { SshTarget } from '../testbed/spec.js';
 import { UserError } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
 
-export interface ExecResult { stdout: string; stderr: string; code: number }
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
 
 /** Shell-quotes argv for a remote POSIX shell. Every user-supplied value goes through this. */
 export function sh(argv: (string | number)[]): string {
@@ -27,15 +31,25 @@ const HOST_KEY_ALGORITHMS: Record<string, ServerHostKeyAlgorithm[]> = {
  * known_hosts mode: the keys the host may present and the algorithms to ask for (only the types
  * we hold a key of, so the server cannot pick one we cannot verify). Undefined: pinned-key mode.
  */
-function hostKeyPolicy(name: string, target: SshTarget): { keys: string[]; algorithms?: ServerHostKeyAlgorithm[] } | undefined {
+function hostKeyPolicy(
+  name: string,
+  target: SshTarget,
+): { keys: string[]; algorithms?: ServerHostKeyAlgorithm[] } | undefined {
   if (!target.knownHostKeys) return undefined;
   if (target.knownHostKeys.length === 0) {
-    throw new UserError(`host ${name} (${target.host}:${target.port}): no key for it in known_hosts ${target.knownHostsFile ?? '(none given)'}`,
-      `add the host's key after checking it, e.g. ssh-keyscan -p ${target.port} -t ed25519 ${target.host} >> ${target.knownHostsFile ?? 'KNOWN_HOSTS'}`);
+    throw new UserError(
+      `host ${name} (${target.host}:${target.port}): no key for it in known_hosts ` +
+        `${target.knownHostsFile ?? '(none given)'}`,
+      `add the host's key after checking it, e.g. ssh-keyscan -p ${target.port} -t ed25519 ${target.host} >> ` +
+        `${target.knownHostsFile ?? 'KNOWN_HOSTS'}`,
+    );
   }
   const types = target.knownHostKeys.map((k) => k.split(/\s+/)[0]);
   const algorithms = [...new Set(types.flatMap((t) => HOST_KEY_ALGORITHMS[t] ?? []))];
-  return { keys: target.knownHostKeys.map((k) => k.split(/\s+/)[1]), algorithms: algorithms.length ? algorithms : undefined };
+  return {
+    keys: target.knownHostKeys.map((k) => k.split(/\s+/)[1]),
+    algorithms: algorithms.length ? algorithms : undefined,
+  };
 }
 
 /**
@@ -43,18 +57,31 @@ function hostKeyPolicy(name: string, target: SshTarget): { keys: string[]; algor
  * forwarding (QMP, the guest's serial control channel). Host keys are pinned.
  */
 export class SshHost {
-  private constructor(readonly name: string, private readonly client: Client, private readonly proxy?: { kill(): boolean }) {}
+  private constructor(
+    readonly name: string,
+    private readonly client: Client,
+    private readonly proxy?: { kill(): boolean },
+  ) {}
 
-  static async connect(name: string, target: SshTarget, opts: { controllerNetns?: string; timeoutMs?: number } = {}): Promise<SshHost> {
+  static async connect(
+    name: string,
+    target: SshTarget,
+    opts: { controllerNetns?: string; timeoutMs?: number } = {},
+  ): Promise<SshHost> {
     const privateKey = await readFile(target.privateKeyPath).catch(() => {
-      throw new UserError(`host ${name}: private key ${target.privateKeyPath} is unreadable`, 'run "pofbench testbed up" (local) or fix the testbed file');
+      throw new UserError(
+        `host ${name}: private key ${target.privateKeyPath} is unreadable`,
+        'run "pofbench testbed up" (local) or fix the testbed file',
+      );
     });
     const [, pinned] = (target.hostPublicKey ?? '').trim().split(/\s+/);
     const accepted = hostKeyPolicy(name, target);
     if (!accepted && !pinned) {
       const where = `host ${name} (${target.host}:${target.port})`;
-      throw new UserError(`${where}: no host key pinned (ssh.hostPublicKey is empty)`,
-        'pin the host\'s public key in the testbed file (ssh-keyscan -t ed25519 HOST, checked out of band)');
+      throw new UserError(
+        `${where}: no host key pinned (ssh.hostPublicKey is empty)`,
+        "pin the host's public key in the testbed file (ssh-keyscan -t ed25519 HOST, checked out of band)",
+      );
     }
     const deadline = Date.now() + (opts.timeoutMs ?? 15000);
     let lastErr: Error | undefined;
@@ -62,7 +89,18 @@ export class SshHost {
       // From the host machine the testbed's management network is only reachable inside the
       // controller namespace: tunnel the TCP connection through socat there (a ProxyCommand).
       const proxy = opts.controllerNetns
-        ? execa('ip', ['netns', 'exec', opts.controllerNetns, 'socat', 'STDIO', `TCP:${target.host}:${target.port},connect-timeout=3`], { reject: false, buffer: false, stderr: 'ignore', cleanup: true })
+        ? execa(
+            'ip',
+            [
+              'netns',
+              'exec',
+              opts.controllerNetns,
+              'socat',
+              'STDIO',
+              `TCP:${target.host}:${target.port},connect-timeout=3`,
+            ],
+            { reject: false, buffer: false, stderr: 'ignore', cleanup: true },
+          )
         : undefined;
       proxy?.catch(() => undefined);
       const client = new Client();
@@ -97,36 +135,62 @@ export class SshHost {
         client.end();
         proxy?.kill();
         if (hostKeyMismatch) {
-          throw new UserError(`host ${name} (${target.host}:${target.port}): SSH host key does not match ${target.knownHostsFile ? `known_hosts ${target.knownHostsFile}` : 'the pinned key'}`,
-            'check the testbed file / known_hosts entry for this host (a changed key can mean a reinstalled host, or someone in between)');
+          throw new UserError(
+            `host ${name} (${target.host}:${target.port}): SSH host key does not match ` +
+              `${target.knownHostsFile ? `known_hosts ${target.knownHostsFile}` : 'the pinned key'}`,
+            'check the testbed file / known_hosts entry for this host (a changed key can mean a reinstalled host, or ' +
+              'someone in between)',
+          );
         }
         if ((err as { level?: string }).level === 'client-authentication') {
-          throw new UserError(`host ${name} (${target.host}:${target.port}): SSH authentication as ${target.username} failed`, `check that ${target.privateKeyPath}.pub is authorized on the host`);
+          throw new UserError(
+            `host ${name} (${target.host}:${target.port}): SSH authentication as ${target.username} failed`,
+            `check that ${target.privateKeyPath}.pub is authorized on the host`,
+          );
         }
         lastErr = err as Error;
         await sleep(300);
       }
     }
-    throw new UserError(`host ${name} (${target.host}:${target.port}) is unreachable over SSH: ${lastErr?.message ?? 'timeout'}`,
-      opts.controllerNetns ? 'run "pofbench testbed up" (or "pofbench testbed status" to see what is broken)' : 'check the host is up and the testbed file names the right address');
+    throw new UserError(
+      `host ${name} (${target.host}:${target.port}) is unreachable over SSH: ${lastErr?.message ?? 'timeout'}`,
+      opts.controllerNetns
+        ? 'run "pofbench testbed up" (or "pofbench testbed status" to see what is broken)'
+        : 'check the host is up and the testbed file names the right address',
+    );
   }
 
   /** Runs a shell command line; throws (naming the host) on a non-zero exit unless allowFail. */
-  async exec(command: string, opts: { allowFail?: boolean; timeoutMs?: number; input?: string } = {}): Promise<ExecResult> {
+  async exec(
+    command: string,
+    opts: { allowFail?: boolean; timeoutMs?: number; input?: string } = {},
+  ): Promise<ExecResult> {
     const ch = await this.channel(command);
     return new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      const timer = opts.timeoutMs ? setTimeout(() => { ch.close(); reject(new Error(`${this.name}: "${command.slice(0, 120)}" timed out after ${opts.timeoutMs} ms`)); }, opts.timeoutMs) : undefined;
+      const timer = opts.timeoutMs
+        ? setTimeout(() => {
+            ch.close();
+            reject(new Error(`${this.name}: "${command.slice(0, 120)}" timed out after ${opts.timeoutMs} ms`));
+          }, opts.timeoutMs)
+        : undefined;
       ch.on('data', (d: Buffer) => out.push(d));
       ch.stderr.on('data', (d: Buffer) => err.push(d));
       let code = -1;
-      ch.on('exit', (c: number | null) => { code = c ?? -1; });
+      ch.on('exit', (c: number | null) => {
+        code = c ?? -1;
+      });
       ch.on('close', () => {
         if (timer) clearTimeout(timer);
         const r = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };
         if (code !== 0 && !opts.allowFail) {
-          reject(new Error(`${this.name}: "${command.slice(0, 160)}" failed (exit ${code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`));
+          reject(
+            new Error(
+              `${this.name}: "${command.slice(0, 160)}" failed (exit ${code}): ` +
+                `${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+            ),
+          );
         } else resolve(r);
       });
       if (opts.input !== undefined) ch.end(opts.input);
@@ -156,7 +220,9 @@ export class SshHost {
 
   private channel(command: string): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, ch) => (err ? reject(new Error(`${this.name}: exec failed: ${err.message}`)) : resolve(ch)));
+      this.client.exec(command, (err, ch) =>
+        err ? reject(new Error(`${this.name}: exec failed: ${err.message}`)) : resolve(ch),
+      );
     });
   }
 }

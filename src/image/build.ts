@@ -5,16 +5,28 @@ import { join } from 'node:path';
 import { GUEST_SCRIPT_TEXT } from '../guest/scripts.js';
 import { UserError } from '../util/errors.js';
 import { imagesDir } from '../util/paths.js';
-import { DATASET_VERSION, DEFAULT_DATASET_MIB, DEFAULT_SEED, validateDatasetParams, type DatasetEntry } from './dataset.js';
+import {
+  DATASET_VERSION,
+  DEFAULT_DATASET_MIB,
+  DEFAULT_SEED,
+  validateDatasetParams,
+  type DatasetEntry,
+} from './dataset.js';
 import { buildDataDisk } from './disk.js';
 import { inspectHost, type HostInputs } from './host.js';
 import { initramfsEntries, writeCpioGz } from './initramfs.js';
 import { processEnded } from '../util/procStat.js';
 
-export interface DatasetFile { path: string /* in-guest path, e.g. /data/dataset/f0001.bin */; bytes: number }
+export interface DatasetFile {
+  path: string /* in-guest path, e.g. /data/dataset/f0001.bin */;
+  bytes: number;
+}
 
 /** The image's dataset files in order until `mib` MiB are reached (what page-cache workloads read), and their size. */
-export function firstDatasetFiles(image: Pick<GuestImage, 'dataset'>, mib: number): { files: DatasetFile[]; bytes: number } {
+export function firstDatasetFiles(
+  image: Pick<GuestImage, 'dataset'>,
+  mib: number,
+): { files: DatasetFile[]; bytes: number } {
   const want = mib * 1024 * 1024;
   const files: DatasetFile[] = [];
   let bytes = 0;
@@ -26,14 +38,21 @@ export function firstDatasetFiles(image: Pick<GuestImage, 'dataset'>, mib: numbe
   return { files, bytes };
 }
 export interface GuestImage {
-  id: string; dir: string;            // dir = <imagesDir()>/<id>
-  kernel: string; initrd: string;     // absolute paths
-  dataDisk: string; dataDiskBytes: number;   // raw ext4, 4096-byte blocks
+  id: string;
+  dir: string; // dir = <imagesDir()>/<id>
+  kernel: string;
+  initrd: string; // absolute paths
+  dataDisk: string;
+  dataDiskBytes: number; // raw ext4, 4096-byte blocks
   dataset: { seed: string; totalBytes: number; files: DatasetFile[] };
-  kernelVersion: string; packages: Record<string, string>;  // package -> version used
+  kernelVersion: string;
+  packages: Record<string, string>; // package -> version used
   builtAt: string;
 }
-export interface ImageOptions { datasetMib?: number /* default 640 */; seed?: string /* default 'pofbench' */ }
+export interface ImageOptions {
+  datasetMib?: number /* default 640 */;
+  seed?: string /* default 'pofbench' */;
+}
 
 /** Bump when the builder's output changes for the same inputs (layout, init, format). */
 export const BUILDER_VERSION = 1;
@@ -50,7 +69,10 @@ export function imageManifestPath(img: Pick<GuestImage, 'dir'>): string {
   return join(img.dir, FILES.manifest);
 }
 
-interface Params { datasetMib: number; seed: string }
+interface Params {
+  datasetMib: number;
+  seed: string;
+}
 
 function params(opts: ImageOptions): Params {
   const p = { datasetMib: opts.datasetMib ?? DEFAULT_DATASET_MIB, seed: opts.seed ?? DEFAULT_SEED };
@@ -60,15 +82,31 @@ function params(opts: ImageOptions): Params {
 
 const sha = (v: unknown): string => createHash('sha256').update(JSON.stringify(v)).digest('hex');
 
-interface Keys { initrd: string; data: string; id: string }
+interface Keys {
+  initrd: string;
+  data: string;
+  id: string;
+}
 
 function inputKeys(host: HostInputs, p: Params): Keys {
   const { e2fsprogs, ...initrdPkgs } = host.packages;
   const initrd = sha({
-    builder: BUILDER_VERSION, kernel: host.kernelSha256, kernelVersion: host.kernelVersion, modules: host.modules,
-    programs: host.programs, libraries: host.libraries, packages: initrdPkgs, scripts: GUEST_SCRIPT_TEXT,
+    builder: BUILDER_VERSION,
+    kernel: host.kernelSha256,
+    kernelVersion: host.kernelVersion,
+    modules: host.modules,
+    programs: host.programs,
+    libraries: host.libraries,
+    packages: initrdPkgs,
+    scripts: GUEST_SCRIPT_TEXT,
   }).slice(0, 16);
-  const data = sha({ builder: BUILDER_VERSION, dataset: DATASET_VERSION, datasetMib: p.datasetMib, seed: p.seed, e2fsprogs }).slice(0, 16);
+  const data = sha({
+    builder: BUILDER_VERSION,
+    dataset: DATASET_VERSION,
+    datasetMib: p.datasetMib,
+    seed: p.seed,
+    e2fsprogs,
+  }).slice(0, 16);
   return { initrd, data, id: `pofguest-d${p.datasetMib}-${sha([initrd, data]).slice(0, 12)}` };
 }
 
@@ -128,7 +166,8 @@ function pidAlive(pid: number): boolean {
 async function removeStale(dir: string): Promise<void> {
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = /^\.(?:tmp|old)-.*-(\d+)-[0-9a-f]{6}$/.exec(name) ?? /\.\.tmp-.*-(\d+)-[0-9a-f]{6}$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await rm(join(dir, name), { recursive: true, force: true });
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1])))
+      await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -137,10 +176,18 @@ async function readComplete(dir: string, id: string): Promise<GuestImage | undef
   const m = await readJson<GuestImage>(join(dir, MANIFEST_NAME));
   if (!m || m.id !== id || !m.dataset || !Array.isArray(m.dataset.files)) return undefined;
   const img: GuestImage = {
-    ...m, dir,
-    kernel: join(dir, FILES.kernel), initrd: join(dir, FILES.initrd), dataDisk: join(dir, FILES.dataDisk),
+    ...m,
+    dir,
+    kernel: join(dir, FILES.kernel),
+    initrd: join(dir, FILES.initrd),
+    dataDisk: join(dir, FILES.dataDisk),
   };
-  const [k, i, d, man] = await Promise.all([fileSize(img.kernel), fileSize(img.initrd), fileSize(img.dataDisk), fileSize(imageManifestPath(img))]);
+  const [k, i, d, man] = await Promise.all([
+    fileSize(img.kernel),
+    fileSize(img.initrd),
+    fileSize(img.dataDisk),
+    fileSize(imageManifestPath(img)),
+  ]);
   if (!k || !i || d !== m.dataDiskBytes || man === undefined) return undefined;
   return img;
 }
@@ -153,10 +200,30 @@ export async function loadImage(opts: ImageOptions): Promise<GuestImage | undefi
   return readComplete(join(imagesDir(), keys.id), keys.id);
 }
 
-interface InitrdMeta { key: string; bytes: number; cpioBytes: number; entries: number; kernelVersion: string }
-interface DataMeta { key: string; bytes: number; freeBytes: number; datasetMib: number; seed: string; totalBytes: number; files: DatasetEntry[]; manifest: string }
+interface InitrdMeta {
+  key: string;
+  bytes: number;
+  cpioBytes: number;
+  entries: number;
+  kernelVersion: string;
+}
+interface DataMeta {
+  key: string;
+  bytes: number;
+  freeBytes: number;
+  datasetMib: number;
+  seed: string;
+  totalBytes: number;
+  files: DatasetEntry[];
+  manifest: string;
+}
 
-async function ensureInitrd(host: HostInputs, key: string, force: boolean, log: (l: string) => void): Promise<{ path: string; meta: InitrdMeta }> {
+async function ensureInitrd(
+  host: HostInputs,
+  key: string,
+  force: boolean,
+  log: (l: string) => void,
+): Promise<{ path: string; meta: InitrdMeta }> {
   const path = join(cacheDir(), `initrd-${key}.img`);
   const metaPath = join(cacheDir(), `initrd-${key}.json`);
   const cached = await readJson<InitrdMeta>(metaPath);
@@ -169,17 +236,31 @@ async function ensureInitrd(host: HostInputs, key: string, force: boolean, log: 
   try {
     const entries = await initramfsEntries(host);
     const r = await writeCpioGz(entries, tmp);
-    const meta: InitrdMeta = { key, bytes: (await stat(tmp)).size, cpioBytes: r.cpioBytes, entries: r.entries, kernelVersion: host.kernelVersion };
+    const meta: InitrdMeta = {
+      key,
+      bytes: (await stat(tmp)).size,
+      cpioBytes: r.cpioBytes,
+      entries: r.entries,
+      kernelVersion: host.kernelVersion,
+    };
     await rename(tmp, path);
     await writeAtomic(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
-    log(`initramfs: ${r.entries} entries, ${(r.cpioBytes / MiB).toFixed(1)} MiB -> ${(meta.bytes / MiB).toFixed(1)} MiB gzip in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    log(
+      `initramfs: ${r.entries} entries, ${(r.cpioBytes / MiB).toFixed(1)} MiB -> ${(meta.bytes / MiB).toFixed(1)} ` +
+        `MiB gzip in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
     return { path, meta };
   } finally {
     await rm(tmp, { force: true });
   }
 }
 
-async function ensureDataDisk(p: Params, key: string, force: boolean, log: (l: string) => void): Promise<{ path: string; meta: DataMeta }> {
+async function ensureDataDisk(
+  p: Params,
+  key: string,
+  force: boolean,
+  log: (l: string) => void,
+): Promise<{ path: string; meta: DataMeta }> {
   const path = join(cacheDir(), `data-${key}.raw`);
   const metaPath = join(cacheDir(), `data-${key}.json`);
   const cached = await readJson<DataMeta>(metaPath);
@@ -192,8 +273,14 @@ async function ensureDataDisk(p: Params, key: string, force: boolean, log: (l: s
   try {
     const r = await buildDataDisk({ outFile: tmp, workDir: work, datasetMib: p.datasetMib, seed: p.seed, log });
     const meta: DataMeta = {
-      key, bytes: r.bytes, freeBytes: r.freeBytes, datasetMib: p.datasetMib, seed: p.seed,
-      totalBytes: r.dataset.totalBytes, files: r.dataset.files, manifest: r.dataset.manifest,
+      key,
+      bytes: r.bytes,
+      freeBytes: r.freeBytes,
+      datasetMib: p.datasetMib,
+      seed: p.seed,
+      totalBytes: r.dataset.totalBytes,
+      files: r.dataset.files,
+      manifest: r.dataset.manifest,
     };
     await rename(tmp, path);
     await writeAtomic(metaPath, `${JSON.stringify(meta)}\n`);
@@ -210,7 +297,9 @@ async function ensureDataDisk(p: Params, key: string, force: boolean, log: (l: s
  * The image directory is assembled in a temp dir and renamed into place, so a crash never leaves
  * a half image that loadImage() accepts.
  */
-export async function buildImage(opts: ImageOptions & { force?: boolean; log?: (line: string) => void }): Promise<GuestImage> {
+export async function buildImage(
+  opts: ImageOptions & { force?: boolean; log?: (line: string) => void },
+): Promise<GuestImage> {
   const log = opts.log ?? (() => undefined);
   const p = params(opts);
   const force = opts.force ?? false;
@@ -229,7 +318,10 @@ export async function buildImage(opts: ImageOptions & { force?: boolean; log?: (
   try {
     await mkdir(cacheDir(), { recursive: true });
   } catch (err) {
-    throw new UserError(`cannot create ${cacheDir()}: ${(err as Error).message}`, 'run as root or set POFBENCH_HOME to a writable directory');
+    throw new UserError(
+      `cannot create ${cacheDir()}: ${(err as Error).message}`,
+      'run as root or set POFBENCH_HOME to a writable directory',
+    );
   }
   await removeStale(imagesDir());
   await removeStale(cacheDir());
@@ -245,17 +337,31 @@ export async function buildImage(opts: ImageOptions & { force?: boolean; log?: (
     await linkOrCopy(data.path, join(tmp, FILES.dataDisk));
     await writeFile(join(tmp, FILES.manifest), data.meta.manifest, { mode: 0o644 });
     const img: GuestImage = {
-      id: keys.id, dir,
-      kernel: join(dir, FILES.kernel), initrd: join(dir, FILES.initrd),
-      dataDisk: join(dir, FILES.dataDisk), dataDiskBytes: data.meta.bytes,
+      id: keys.id,
+      dir,
+      kernel: join(dir, FILES.kernel),
+      initrd: join(dir, FILES.initrd),
+      dataDisk: join(dir, FILES.dataDisk),
+      dataDiskBytes: data.meta.bytes,
       dataset: {
-        seed: p.seed, totalBytes: data.meta.totalBytes,
+        seed: p.seed,
+        totalBytes: data.meta.totalBytes,
         files: data.meta.files.map((f) => ({ path: `${GUEST_DATASET_DIR}/${f.name}`, bytes: f.bytes })),
       },
-      kernelVersion: host.kernelVersion, packages: host.packages,
+      kernelVersion: host.kernelVersion,
+      packages: host.packages,
       builtAt: new Date().toISOString(),
     };
-    const record = { ...img, inputs: { builderVersion: BUILDER_VERSION, initramfsKey: keys.initrd, dataDiskKey: keys.data, kernelSource: host.kernelPath, kernelSha256: host.kernelSha256 } };
+    const record = {
+      ...img,
+      inputs: {
+        builderVersion: BUILDER_VERSION,
+        initramfsKey: keys.initrd,
+        dataDiskKey: keys.data,
+        kernelSource: host.kernelPath,
+        kernelSha256: host.kernelSha256,
+      },
+    };
     await writeFile(join(tmp, MANIFEST_NAME), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
 
     // Swap into place: an existing (stale, incomplete, or --force'd) dir is moved aside first.
@@ -294,7 +400,10 @@ export function guestKernelCmdline(opts: { ip?: string /* CIDR e.g. 198.18.3.100
   if (opts.ip !== undefined) {
     const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(opts.ip);
     if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) {
-      throw new UserError(`invalid guest address ${JSON.stringify(opts.ip)}`, 'give an IPv4 address with prefix length, e.g. 198.18.3.100/24');
+      throw new UserError(
+        `invalid guest address ${JSON.stringify(opts.ip)}`,
+        'give an IPv4 address with prefix length, e.g. 198.18.3.100/24',
+      );
     }
     parts.push(`pof.ip=${opts.ip}`);
   }

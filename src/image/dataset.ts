@@ -24,9 +24,22 @@ const MiB = 1024 * 1024;
 const CHUNK = MiB;
 const ZERO = Buffer.alloc(CHUNK);
 
-export interface DatasetPlanEntry { name: string; bytes: number; kind: 'random' | 'text' }
-export interface DatasetEntry { name: string; bytes: number; sha256: string }
-export interface DatasetResult { seed: string; totalBytes: number; files: DatasetEntry[]; manifest: string }
+export interface DatasetPlanEntry {
+  name: string;
+  bytes: number;
+  kind: 'random' | 'text';
+}
+export interface DatasetEntry {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+export interface DatasetResult {
+  seed: string;
+  totalBytes: number;
+  files: DatasetEntry[];
+  manifest: string;
+}
 
 export function validateDatasetParams(datasetMib: number, seed: string): void {
   if (!Number.isInteger(datasetMib) || datasetMib < 1 || datasetMib > 1024 * 1024) {
@@ -61,9 +74,40 @@ function keystream(seed: string, index: number): Cipher {
 
 // 256 words, one per keystream byte value.
 const WORDS: string[] = (() => {
-  const stems = ['page', 'block', 'cache', 'dirty', 'migrate', 'stream', 'vm', 'host', 'nas', 'disk',
-    'read', 'write', 'sync', 'flush', 'ram', 'copy', 'pass', 'round', 'delta', 'index', 'hash', 'ref',
-    'link', 'rate', 'time', 'down', 'setup', 'total', 'bytes', 'agent', 'qemu', 'guest'];
+  const stems = [
+    'page',
+    'block',
+    'cache',
+    'dirty',
+    'migrate',
+    'stream',
+    'vm',
+    'host',
+    'nas',
+    'disk',
+    'read',
+    'write',
+    'sync',
+    'flush',
+    'ram',
+    'copy',
+    'pass',
+    'round',
+    'delta',
+    'index',
+    'hash',
+    'ref',
+    'link',
+    'rate',
+    'time',
+    'down',
+    'setup',
+    'total',
+    'bytes',
+    'agent',
+    'qemu',
+    'guest',
+  ];
   const suffixes = ['', 's', 'ed', 'ing', '_id', '=0', '=1', '.'];
   const out: string[] = [];
   for (const s of stems) for (const x of suffixes) out.push(s + x);
@@ -92,7 +136,7 @@ class TextSource {
     while (s.length < 64 * 1024) {
       this.line++;
       const words = 6 + (this.byte() % 10);
-      s += `${String(this.line).padStart(7, '0')} ${(this.byte() << 8 | this.byte()).toString(16).padStart(4, '0')}`;
+      s += `${String(this.line).padStart(7, '0')} ${((this.byte() << 8) | this.byte()).toString(16).padStart(4, '0')}`;
       for (let w = 0; w < words; w++) s += ` ${WORDS[this.byte()]}`;
       s += '\n';
     }
@@ -111,7 +155,11 @@ class TextSource {
 }
 
 /** The content of one dataset file, in chunks of at most 1 MiB (streaming; buffers are reused: copy to keep). */
-export function* datasetFileChunks(seed: string, index: number, entry: Pick<DatasetPlanEntry, 'bytes' | 'kind'>): Generator<Buffer> {
+export function* datasetFileChunks(
+  seed: string,
+  index: number,
+  entry: Pick<DatasetPlanEntry, 'bytes' | 'kind'>,
+): Generator<Buffer> {
   const cipher = keystream(seed, index);
   const text = entry.kind === 'text' ? new TextSource(cipher) : undefined;
   const buf = Buffer.alloc(CHUNK);
@@ -131,14 +179,20 @@ export function manifestText(files: DatasetEntry[]): string {
 }
 
 export function parseManifest(text: string): DatasetEntry[] {
-  return text.split('\n').filter((l) => l.trim()).map((l) => {
-    const [name, bytes, sha256] = l.trim().split(/\s+/);
-    return { name, bytes: Number(bytes), sha256 };
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => {
+      const [name, bytes, sha256] = l.trim().split(/\s+/);
+      return { name, bytes: Number(bytes), sha256 };
+    });
 }
 
 /** Writes the dataset files and MANIFEST into `dir` (created). */
-export async function writeDataset(dir: string, opts: { datasetMib: number; seed: string; log?: (line: string) => void }): Promise<DatasetResult> {
+export async function writeDataset(
+  dir: string,
+  opts: { datasetMib: number; seed: string; log?: (line: string) => void },
+): Promise<DatasetResult> {
   validateDatasetParams(opts.datasetMib, opts.seed);
   await mkdir(dir, { recursive: true });
   const plan = planDataset(opts.datasetMib);

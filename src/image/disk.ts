@@ -36,10 +36,18 @@ async function freeBytes(image: string): Promise<number> {
  */
 async function fixCtimes(image: string, names: string[]): Promise<void> {
   const t = `@${DATASET_MTIME}`;
-  const cmds = ['/dataset', '/dataset/MANIFEST', ...names.map((n) => `/dataset/${n}`)].map((p) => `sif ${p} ctime ${t}\n`).join('');
-  const r = await execa('debugfs', ['-w', '-f', '-', image], { input: cmds, reject: false, env: { E2FSPROGS_FAKE_TIME: String(DATASET_MTIME) } });
+  const cmds = ['/dataset', '/dataset/MANIFEST', ...names.map((n) => `/dataset/${n}`)]
+    .map((p) => `sif ${p} ctime ${t}\n`)
+    .join('');
+  const r = await execa('debugfs', ['-w', '-f', '-', image], {
+    input: cmds,
+    reject: false,
+    env: { E2FSPROGS_FAKE_TIME: String(DATASET_MTIME) },
+  });
   if (r.exitCode !== 0 || /error|not found/i.test(String(r.stderr).replace(/^debugfs \S+ \(.*\)$/m, ''))) {
-    throw new Error(`debugfs could not set inode times in ${image}: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`);
+    throw new Error(
+      `debugfs could not set inode times in ${image}: ${String(r.stderr).trim().split('\n').slice(-3).join(' | ')}`,
+    );
   }
 }
 
@@ -49,7 +57,11 @@ async function fixCtimes(image: string, names: string[]): Promise<void> {
  * dumpe2fs and grown if the free space came out short.
  */
 export async function buildDataDisk(opts: {
-  outFile: string; workDir: string; datasetMib: number; seed: string; log: (line: string) => void;
+  outFile: string;
+  workDir: string;
+  datasetMib: number;
+  seed: string;
+  log: (line: string) => void;
 }): Promise<{ bytes: number; freeBytes: number; dataset: DatasetResult }> {
   const root = join(opts.workDir, 'root');
   const dsDir = join(root, 'dataset');
@@ -59,7 +71,10 @@ export async function buildDataDisk(opts: {
     let t = Date.now();
     const dataset = await writeDataset(dsDir, { datasetMib: opts.datasetMib, seed: opts.seed, log: opts.log });
     await utimes(root, DATASET_MTIME, DATASET_MTIME);
-    opts.log(`dataset: ${dataset.files.length} files, ${(dataset.totalBytes / MiB).toFixed(0)} MiB generated in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    opts.log(
+      `dataset: ${dataset.files.length} files, ${(dataset.totalBytes / MiB).toFixed(0)} MiB generated in ` +
+        `${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
 
     const want = wantedFreeBytes(dataset.totalBytes);
     const label = `pofbench-data-v1\0${opts.datasetMib}\0${opts.seed}`;
@@ -70,20 +85,55 @@ export async function buildDataDisk(opts: {
       await rm(opts.outFile, { force: true });
       await writeFile(opts.outFile, '');
       await truncate(opts.outFile, size);
-      const mk = await execa('mkfs.ext4', [
-        '-F', '-q', '-b', String(DISK_BLOCK_BYTES), '-m', '0', '-T', 'default', '-L', 'pofdata',
-        '-U', seededUuid(`${label}\0uuid`),
-        '-E', `hash_seed=${seededUuid(`${label}\0hash`)},lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0`,
-        '-d', root, opts.outFile,
-      ], { env: { E2FSPROGS_FAKE_TIME: String(DATASET_MTIME) }, reject: false, stdin: 'ignore' });
-      if (mk.exitCode !== 0) throw new Error(`mkfs.ext4 failed (exit ${mk.exitCode ?? mk.signal}): ${String(mk.stderr || mk.stdout || mk.message).trim().split('\n').slice(-3).join(' | ')}`);
-      await fixCtimes(opts.outFile, dataset.files.map((f) => f.name));
+      const mk = await execa(
+        'mkfs.ext4',
+        [
+          '-F',
+          '-q',
+          '-b',
+          String(DISK_BLOCK_BYTES),
+          '-m',
+          '0',
+          '-T',
+          'default',
+          '-L',
+          'pofdata',
+          '-U',
+          seededUuid(`${label}\0uuid`),
+          '-E',
+          `hash_seed=${seededUuid(`${label}\0hash`)},lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0`,
+          '-d',
+          root,
+          opts.outFile,
+        ],
+        { env: { E2FSPROGS_FAKE_TIME: String(DATASET_MTIME) }, reject: false, stdin: 'ignore' },
+      );
+      if (mk.exitCode !== 0)
+        throw new Error(
+          `mkfs.ext4 failed (exit ${mk.exitCode ?? mk.signal}): ${String(mk.stderr || mk.stdout || mk.message)
+            .trim()
+            .split('\n')
+            .slice(-3)
+            .join(' | ')}`,
+        );
+      await fixCtimes(
+        opts.outFile,
+        dataset.files.map((f) => f.name),
+      );
       const fsck = await execa('e2fsck', ['-fn', opts.outFile], { reject: false, stdin: 'ignore' });
-      if (fsck.exitCode !== 0) throw new Error(`e2fsck found problems in the new data disk ${opts.outFile}: ${String(fsck.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+      if (fsck.exitCode !== 0)
+        throw new Error(
+          `e2fsck found problems in the new data disk ${opts.outFile}: ` +
+            `${String(fsck.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+        );
       const free = await freeBytes(opts.outFile);
-      opts.log(`data disk: ${(size / MiB).toFixed(0)} MiB ext4, ${(free / MiB).toFixed(0)} MiB free (want ≥ ${(want / MiB).toFixed(0)}), mkfs ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      opts.log(
+        `data disk: ${(size / MiB).toFixed(0)} MiB ext4, ${(free / MiB).toFixed(0)} MiB free (want ≥ ` +
+          `${(want / MiB).toFixed(0)}), mkfs ${((Date.now() - t) / 1000).toFixed(1)} s`,
+      );
       if (free >= want) return { bytes: (await stat(opts.outFile)).size, freeBytes: free, dataset };
-      if (attempt >= 3) throw new Error(`data disk ${opts.outFile} has only ${free} bytes free after ${attempt} attempts`);
+      if (attempt >= 3)
+        throw new Error(`data disk ${opts.outFile} has only ${free} bytes free after ${attempt} attempts`);
       size += want - free + 4 * MiB;
     }
   } finally {

@@ -29,8 +29,15 @@ export interface HostInputs {
 
 /** Load order of the virtio modules (each one's dependencies come before it). */
 export const GUEST_MODULES = [
-  'virtio_ring', 'virtio', 'virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_pci',
-  'virtio_blk', 'failover', 'net_failover', 'virtio_net',
+  'virtio_ring',
+  'virtio',
+  'virtio_pci_legacy_dev',
+  'virtio_pci_modern_dev',
+  'virtio_pci',
+  'virtio_blk',
+  'failover',
+  'net_failover',
+  'virtio_net',
 ] as const;
 
 /** Debian packages the builder needs on the host (program or file -> package). */
@@ -46,7 +53,9 @@ export function compareVersions(a: string, b: string): number {
 /** Versions of installed packages; missing ones are left out. */
 export async function dpkgVersions(pkgs: string[]): Promise<Record<string, string>> {
   if (pkgs.length === 0) return {};
-  const r = await run('dpkg-query', ['-W', '-f=${Package}\t${Version}\t${db:Status-Status}\n', ...pkgs], { allowFail: true });
+  const r = await run('dpkg-query', ['-W', '-f=${Package}\t${Version}\t${db:Status-Status}\n', ...pkgs], {
+    allowFail: true,
+  });
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const [name, version, status] = line.split('\t');
@@ -59,8 +68,10 @@ export async function requirePackages(pkgs: readonly string[]): Promise<Record<s
   const have = await dpkgVersions([...pkgs]);
   const missing = pkgs.filter((p) => !(p in have));
   if (missing.length) {
-    throw new UserError(`missing Debian package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (needed to build the guest image)`,
-      `run "apt-get install -y ${missing.join(' ')}"`);
+    throw new UserError(
+      `missing Debian package${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (needed to build the guest image)`,
+      `run "apt-get install -y ${missing.join(' ')}"`,
+    );
   }
   return have;
 }
@@ -73,30 +84,54 @@ export async function findCloudKernel(): Promise<{ path: string; version: string
     .sort(compareVersions);
   const version = names.at(-1);
   if (!version) {
-    throw new UserError('no cloud kernel found (/boot/vmlinuz-*-cloud-amd64)', `run "apt-get install -y ${KERNEL_PACKAGE}"`);
+    throw new UserError(
+      'no cloud kernel found (/boot/vmlinuz-*-cloud-amd64)',
+      `run "apt-get install -y ${KERNEL_PACKAGE}"`,
+    );
   }
   try {
     await access(join('/lib/modules', version, 'modules.dep'));
   } catch {
-    throw new UserError(`kernel ${version} has no /lib/modules/${version}/modules.dep`, `reinstall it: "apt-get install --reinstall -y linux-image-${version}"`);
+    throw new UserError(
+      `kernel ${version} has no /lib/modules/${version}/modules.dep`,
+      `reinstall it: "apt-get install --reinstall -y linux-image-${version}"`,
+    );
   }
   return { path: `/boot/vmlinuz-${version}`, version };
 }
 
 const normName = (n: string): string => n.replace(/-/g, '_');
-const modName = (rel: string): string => normName(rel.split('/').at(-1)!.replace(/\.ko(\.(xz|zst|gz))?$/, ''));
+const modName = (rel: string): string =>
+  normName(
+    rel
+      .split('/')
+      .at(-1)!
+      .replace(/\.ko(\.(xz|zst|gz))?$/, ''),
+  );
 
 /** Resolves the module names to files via modules.dep, checking that the order satisfies dependencies. */
 export async function resolveModules(modulesDir: string, names: readonly string[]): Promise<string[]> {
   const dep = await readFile(join(modulesDir, 'modules.dep'), 'utf8');
-  const builtin = new Set((await readFile(join(modulesDir, 'modules.builtin'), 'utf8').catch(() => ''))
-    .split('\n').filter(Boolean).map(modName));
+  const builtin = new Set(
+    (await readFile(join(modulesDir, 'modules.builtin'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map(modName),
+  );
   const byName = new Map<string, { rel: string; deps: string[] }>();
   for (const line of dep.split('\n')) {
     const i = line.indexOf(':');
     if (i < 0) continue;
     const rel = line.slice(0, i);
-    byName.set(modName(rel), { rel, deps: line.slice(i + 1).trim().split(/\s+/).filter(Boolean).map(modName) });
+    byName.set(modName(rel), {
+      rel,
+      deps: line
+        .slice(i + 1)
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(modName),
+    });
   }
   const loaded = new Set<string>();
   const out: string[] = [];
@@ -107,9 +142,14 @@ export async function resolveModules(modulesDir: string, names: readonly string[
       continue;
     }
     const m = byName.get(name);
-    if (!m) throw new UserError(`kernel module ${raw} not found in ${modulesDir}/modules.dep`, 'the guest needs a kernel with virtio modules (linux-image-cloud-amd64)');
+    if (!m)
+      throw new UserError(
+        `kernel module ${raw} not found in ${modulesDir}/modules.dep`,
+        'the guest needs a kernel with virtio modules (linux-image-cloud-amd64)',
+      );
     const missing = m.deps.filter((d) => !loaded.has(d) && !builtin.has(d));
-    if (missing.length) throw new Error(`module ${raw} needs ${missing.join(', ')} loaded first (fix GUEST_MODULES order)`);
+    if (missing.length)
+      throw new Error(`module ${raw} needs ${missing.join(', ')} loaded first (fix GUEST_MODULES order)`);
     loaded.add(name);
     out.push(m.rel);
   }
@@ -123,7 +163,11 @@ export async function sharedLibraries(programs: string[]): Promise<string[]> {
   for (const line of r.stdout.split('\n')) {
     const t = line.trim();
     if (!t || t.endsWith(':')) continue;
-    if (/=>\s*not found/.test(t)) throw new UserError(`a guest program needs a library that is not installed: ${t}`, 'reinstall stress-ng and sysbench ("apt-get install --reinstall -y stress-ng sysbench")');
+    if (/=>\s*not found/.test(t))
+      throw new UserError(
+        `a guest program needs a library that is not installed: ${t}`,
+        'reinstall stress-ng and sysbench ("apt-get install --reinstall -y stress-ng sysbench")',
+      );
     const m = /=>\s*(\/\S+)/.exec(t) ?? /^(\/\S+)\s+\(/.exec(t);
     if (m) libs.add(m[1]);
   }

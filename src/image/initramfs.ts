@@ -6,8 +6,17 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { run } from '../util/exec.js';
 import {
-  GUEST_AGENT, GUEST_AGENT_PATH, GUEST_GROUP, GUEST_HOSTS, GUEST_INITTAB, GUEST_MODULE_LIST,
-  GUEST_PASSWD, GUEST_RCS, GUEST_RCS_PATH, GUEST_RUN, GUEST_RUN_PATH,
+  GUEST_AGENT,
+  GUEST_AGENT_PATH,
+  GUEST_GROUP,
+  GUEST_HOSTS,
+  GUEST_INITTAB,
+  GUEST_MODULE_LIST,
+  GUEST_PASSWD,
+  GUEST_RCS,
+  GUEST_RCS_PATH,
+  GUEST_RUN,
+  GUEST_RUN_PATH,
 } from '../guest/scripts.js';
 import type { HostInputs } from './host.js';
 
@@ -31,9 +40,18 @@ const S_IFCHR = 0o020000;
 const hex8 = (n: number): string => n.toString(16).padStart(8, '0');
 const pad4 = (n: number): Buffer => Buffer.alloc((4 - (n % 4)) % 4);
 
-function header(f: { ino: number; mode: number; nlink: number; size: number; rmaj?: number; rmin?: number; name: string }): Buffer {
+function header(f: {
+  ino: number;
+  mode: number;
+  nlink: number;
+  size: number;
+  rmaj?: number;
+  rmin?: number;
+  name: string;
+}): Buffer {
   const name = Buffer.from(`${f.name}\0`, 'utf8');
-  const h = Buffer.from(`070701${[f.ino, f.mode, 0, 0, f.nlink, 0, f.size, 0, 0, f.rmaj ?? 0, f.rmin ?? 0, name.length, 0].map(hex8).join('')}`, 'latin1');
+  const fields = [f.ino, f.mode, 0, 0, f.nlink, 0, f.size, 0, 0, f.rmaj ?? 0, f.rmin ?? 0, name.length, 0];
+  const h = Buffer.from(`070701${fields.map(hex8).join('')}`, 'latin1');
   return Buffer.concat([h, name, pad4(h.length + name.length)]);
 }
 
@@ -66,7 +84,9 @@ async function* archive(entries: CpioEntry[], stats: { bytes: number }): AsyncGe
         yield emit(header({ ino: ino++, mode: S_IFDIR | (e.mode ?? 0o755), nlink: 2, size: 0, name: e.path }));
         break;
       case 'char':
-        yield emit(header({ ino: ino++, mode: S_IFCHR | e.mode, nlink: 1, size: 0, rmaj: e.major, rmin: e.minor, name: e.path }));
+        yield emit(
+          header({ ino: ino++, mode: S_IFCHR | e.mode, nlink: 1, size: 0, rmaj: e.major, rmin: e.minor, name: e.path }),
+        );
         break;
       case 'symlink': {
         const t = Buffer.from(e.target, 'utf8');
@@ -77,7 +97,9 @@ async function* archive(entries: CpioEntry[], stats: { bytes: number }): AsyncGe
       case 'file':
       case 'data': {
         const data = e.type === 'file' ? await readFile(e.source) : Buffer.from(e.data);
-        yield emit(header({ ino: ino++, mode: S_IFREG | (e.mode ?? 0o644), nlink: 1, size: data.length, name: e.path }));
+        yield emit(
+          header({ ino: ino++, mode: S_IFREG | (e.mode ?? 0o644), nlink: 1, size: data.length, name: e.path }),
+        );
         yield emit(data);
         yield emit(pad4(data.length));
         break;
@@ -88,9 +110,16 @@ async function* archive(entries: CpioEntry[], stats: { bytes: number }): AsyncGe
 }
 
 /** Writes the archive gzip'd to `outFile`; returns the uncompressed size and entry count. */
-export async function writeCpioGz(entries: CpioEntry[], outFile: string): Promise<{ cpioBytes: number; entries: number }> {
+export async function writeCpioGz(
+  entries: CpioEntry[],
+  outFile: string,
+): Promise<{ cpioBytes: number; entries: number }> {
   const stats = { bytes: 0 };
-  await pipeline(Readable.from(archive(entries, stats)), createGzip({ level: 1 }), createWriteStream(outFile, { mode: 0o644 }));
+  await pipeline(
+    Readable.from(archive(entries, stats)),
+    createGzip({ level: 1 }),
+    createWriteStream(outFile, { mode: 0o644 }),
+  );
   return { cpioBytes: stats.bytes, entries: completeTree(entries).length };
 }
 
@@ -104,14 +133,18 @@ async function moduleContent(path: string): Promise<{ source?: string; data?: Bu
 /** Everything that goes into the guest initramfs. */
 export async function initramfsEntries(host: HostInputs): Promise<CpioEntry[]> {
   const entries: CpioEntry[] = [];
-  for (const d of ['proc', 'sys', 'dev', 'dev/pts', 'run', 'root', 'data', 'mnt', 'var', 'etc/pof']) entries.push({ type: 'dir', path: d });
+  for (const d of ['proc', 'sys', 'dev', 'dev/pts', 'run', 'root', 'data', 'mnt', 'var', 'etc/pof'])
+    entries.push({ type: 'dir', path: d });
   entries.push({ type: 'dir', path: 'tmp', mode: 0o1777 });
   entries.push({ type: 'char', path: 'dev/console', mode: 0o600, major: 5, minor: 1 });
   entries.push({ type: 'char', path: 'dev/null', mode: 0o666, major: 1, minor: 3 });
 
   // busybox and its applets
   entries.push({ type: 'file', path: 'bin/busybox', mode: 0o755, source: host.busybox });
-  const applets = (await run(host.busybox, ['--list-full'])).stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  const applets = (await run(host.busybox, ['--list-full'])).stdout
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const a of applets) if (a !== 'bin/busybox') entries.push({ type: 'symlink', path: a, target: '/bin/busybox' });
   entries.push({ type: 'symlink', path: 'init', target: '/bin/busybox' });
 

@@ -6,22 +6,44 @@
  */
 import type { SshHost } from '../hosts/ssh.js';
 import {
-  cpuBetween, localSnapshot, parseProcSnapshot, pidsNamed, procSnapshotCommand, processTree, round2, sshdSessions,
+  cpuBetween,
+  localSnapshot,
+  parseProcSnapshot,
+  pidsNamed,
+  procSnapshotCommand,
+  processTree,
+  round2,
+  sshdSessions,
   type ProcSnapshot,
 } from './processCpu.js';
 
 export type HostRole = 'src' | 'dst' | 'nas';
 
 /** A process a run started whose CPU is a component of its own (a NAS view, an agent). */
-export interface WatchedProcess { host: HostRole; role: string; pid: number }
+export interface WatchedProcess {
+  host: HostRole;
+  role: string;
+  pid: number;
+}
 
-export interface CpuSnapshots { hosts: Record<HostRole, ProcSnapshot>; controller: ProcSnapshot }
+export interface CpuSnapshots {
+  hosts: Record<HostRole, ProcSnapshot>;
+  controller: ProcSnapshot;
+}
 
 /** Reads every host's processes of interest (one exec each) and the controller's. */
-export async function snapshotCpu(hosts: Record<HostRole, SshHost>, pids: Record<HostRole, number[]>): Promise<CpuSnapshots> {
+export async function snapshotCpu(
+  hosts: Record<HostRole, SshHost>,
+  pids: Record<HostRole, number[]>,
+): Promise<CpuSnapshots> {
   const roles: HostRole[] = ['src', 'dst', 'nas'];
-  const outs = await Promise.all(roles.map((r) => hosts[r].exec(procSnapshotCommand(pids[r]), { allowFail: true, timeoutMs: 10000 })));
-  const snaps = Object.fromEntries(roles.map((r, i) => [r, parseProcSnapshot(outs[i].stdout)])) as Record<HostRole, ProcSnapshot>;
+  const outs = await Promise.all(
+    roles.map((r) => hosts[r].exec(procSnapshotCommand(pids[r]), { allowFail: true, timeoutMs: 10000 })),
+  );
+  const snaps = Object.fromEntries(roles.map((r, i) => [r, parseProcSnapshot(outs[i].stdout)])) as Record<
+    HostRole,
+    ProcSnapshot
+  >;
   return { hosts: snaps, controller: localSnapshot() };
 }
 
@@ -43,12 +65,21 @@ export interface CpuComponents {
  * CPU seconds per component between two snapshot sets. A machine seen from several hosts (the
  * local testbed: one kernel) is counted once per process.
  */
-export function cpuComponents(before: CpuSnapshots, after: CpuSnapshots, o: {
-  watched: WatchedProcess[]; samplers: Partial<Record<HostRole, number>>; controllerPid: number; windowMs: number;
-}): CpuComponents {
+export function cpuComponents(
+  before: CpuSnapshots,
+  after: CpuSnapshots,
+  o: {
+    watched: WatchedProcess[];
+    samplers: Partial<Record<HostRole, number>>;
+    controllerPid: number;
+    windowMs: number;
+  },
+): CpuComponents {
   const roles: Record<string, number> = {};
   for (const w of o.watched) {
-    roles[`${w.role}_cpu_s`] = round2((roles[`${w.role}_cpu_s`] ?? 0) + cpuBetween(before.hosts[w.host], after.hosts[w.host], [w.pid]));
+    roles[`${w.role}_cpu_s`] = round2(
+      (roles[`${w.role}_cpu_s`] ?? 0) + cpuBetween(before.hosts[w.host], after.hosts[w.host], [w.pid]),
+    );
   }
   const nas = before.hosts.nas;
   const nfsPids = pidsNamed(nas, ['ganesha.nfsd', 'nfsd']);
@@ -61,7 +92,9 @@ export function cpuComponents(before: CpuSnapshots, after: CpuSnapshots, o: {
     for (const p of fresh) counted.add(`${a.machine}/${p}`);
     return cpuBetween(b, a, fresh);
   };
-  const ctlPids = [...new Set([...processTree(before.controller, o.controllerPid), ...processTree(after.controller, o.controllerPid)])];
+  const ctlPids = [
+    ...new Set([...processTree(before.controller, o.controllerPid), ...processTree(after.controller, o.controllerPid)]),
+  ];
   const runner = part(before.controller, after.controller, ctlPids);
   let samplers = 0;
   let sshd = 0;
@@ -75,7 +108,9 @@ export function cpuComponents(before: CpuSnapshots, after: CpuSnapshots, o: {
     roles,
     ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}),
     harness_cpu_s: round2(harness),
-    harness_runner_cpu_s: round2(runner), harness_sampler_cpu_s: round2(samplers), harness_sshd_cpu_s: round2(sshd),
+    harness_runner_cpu_s: round2(runner),
+    harness_sampler_cpu_s: round2(samplers),
+    harness_sshd_cpu_s: round2(sshd),
     ...(o.windowMs > 0 ? { harness_core_pct: Number(((100 * harness) / (o.windowMs / 1000)).toFixed(1)) } : {}),
   };
 }

@@ -4,7 +4,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One echo reply seen by the probe: when it arrived (ms since epoch) and its sequence number. */
-export interface ProbeReply { t: number; seq: number; rttMs: number }
+export interface ProbeReply {
+  t: number;
+  seq: number;
+  rttMs: number;
+}
 
 /** A reply line of `fping -D -l`: `[1796088253.67820] 198.18.3.100 : [0], 64 bytes, 0.039 ms (0.039 avg, 0% loss)`. */
 export const FPING_REPLY = /^\[(\d+\.\d+)\] \S+ : \[(\d+)\], \d+ bytes, ([\d.]+) ms/;
@@ -26,7 +30,11 @@ export class GuestProbe {
   private proc?: ResultPromise;
   sent = 0;
 
-  constructor(private readonly address: string, private readonly netns?: string, private readonly rateHz = 100) {}
+  constructor(
+    private readonly address: string,
+    private readonly netns?: string,
+    private readonly rateHz = 100,
+  ) {}
 
   /**
    * fping, not iputils ping: at a 10 ms interval iputils ping spins (sched_yield + non-blocking
@@ -36,12 +44,20 @@ export class GuestProbe {
     const periodMs = Math.round(1000 / this.rateHz);
     const fping = hasCommand('fping');
     // without fping (a controller not set up by scripts/setup.sh): iputils ping, at its CPU cost
-    const ping = fping ? ['fping', '-D', '-l', '-p', String(periodMs), '-t', '1000', this.address]
+    const ping = fping
+      ? ['fping', '-D', '-l', '-p', String(periodMs), '-t', '1000', this.address]
       : ['ping', '-n', '-D', '-i', (periodMs / 1000).toFixed(3), '-W', '1', this.address];
     const reply = fping ? FPING_REPLY : PING_REPLY;
-    this.proc = execa(this.netns ? 'ip' : ping[0], this.netns ? ['netns', 'exec', this.netns, ...ping] : ping.slice(1), {
-      reject: false, buffer: false, stderr: 'ignore', cleanup: true,
-    });
+    this.proc = execa(
+      this.netns ? 'ip' : ping[0],
+      this.netns ? ['netns', 'exec', this.netns, ...ping] : ping.slice(1),
+      {
+        reject: false,
+        buffer: false,
+        stderr: 'ignore',
+        cleanup: true,
+      },
+    );
     const rl = createInterface({ input: this.proc.stdout! });
     rl.on('line', (line) => {
       const m = reply.exec(line);
@@ -55,7 +71,8 @@ export class GuestProbe {
     for (;;) {
       const r = this.replies.find((x) => x.t >= sinceMs);
       if (r) return r;
-      if (Date.now() > deadline) throw new Error(`guest ${this.address} did not answer the probe within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`guest ${this.address} did not answer the probe within ${timeoutMs} ms`);
       await new Promise((res) => setTimeout(res, 20));
     }
   }

@@ -6,10 +6,18 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { statFieldsAfterComm } from '../util/procStat.js';
 
-export interface ProcCpu { pid: number; ppid: number; comm: string; cpuS: number }
+export interface ProcCpu {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cpuS: number;
+}
 
 /** One host's processes of interest at one moment; `machine` tells hosts on one kernel apart (boot id). */
-export interface ProcSnapshot { machine: string; procs: Map<number, ProcCpu> }
+export interface ProcSnapshot {
+  machine: string;
+  procs: Map<number, ProcCpu>;
+}
 
 /** Process names whose CPU is read on every host: NFS servers and sshd (the harness's sessions). */
 export const WATCHED_NAMES = ['ganesha.nfsd', 'nfsd', 'sshd'] as const;
@@ -51,10 +59,16 @@ export function localSnapshot(): ProcSnapshot {
     try {
       const p = parseStatLine(readFileSync(`/proc/${name}/stat`, 'utf8'));
       if (p) procs.set(p.pid, p);
-    } catch { /* ended meanwhile */ }
+    } catch {
+      /* ended meanwhile */
+    }
   }
   let machine = '';
-  try { machine = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(); } catch { /* not Linux */ }
+  try {
+    machine = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    /* not Linux */
+  }
   return { machine, procs };
 }
 
@@ -73,7 +87,9 @@ export function processTree(s: ProcSnapshot, root: number): number[] {
 
 /** sshd processes serving a connection (their parent is an sshd too): the harness's SSH sessions. */
 export function sshdSessions(s: ProcSnapshot): number[] {
-  return [...s.procs.values()].filter((p) => p.comm === 'sshd' && s.procs.get(p.ppid)?.comm === 'sshd').map((p) => p.pid);
+  return [...s.procs.values()]
+    .filter((p) => p.comm === 'sshd' && s.procs.get(p.ppid)?.comm === 'sshd')
+    .map((p) => p.pid);
 }
 
 export function pidsNamed(s: ProcSnapshot, names: readonly string[]): number[] {

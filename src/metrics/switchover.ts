@@ -9,7 +9,9 @@ import type { TimelineEvent } from '../qemu/vm.js';
 export interface SwitchoverInput {
   src: TimelineEvent[];
   dst: TimelineEvent[];
-  /** pof: when the source agent wrote its last byte to the link, and the target its last byte to QEMU (ms since epoch) */
+  /**
+   * pof: when the source agent wrote its last byte to the link, and the target its last byte to QEMU (ms since epoch)
+   */
   agentOutAt?: number;
   qemuInAt?: number;
   /** probe replies (ms since epoch) */

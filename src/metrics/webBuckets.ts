@@ -25,7 +25,9 @@ export interface WebRow {
 }
 
 /** A row as the load generator prints it: also the bucket's latencies (sorted, ms), for phase quantiles. */
-export interface WebRowWithSamples extends WebRow { lat_ms: number[] }
+export interface WebRowWithSamples extends WebRow {
+  lat_ms: number[];
+}
 
 /**
  * Nearest-rank quantile of ascending `sorted` samples: the smallest sample with at least
@@ -52,7 +54,10 @@ export class WebBucketer {
   private gap = 0;
   private lastOk: number;
 
-  constructor(startMs: number, private readonly bucketMs = 100) {
+  constructor(
+    startMs: number,
+    private readonly bucketMs = 100,
+  ) {
     this.bucketEnd = startMs + bucketMs;
     this.lastOk = startMs;
   }
@@ -94,11 +99,21 @@ export class WebBucketer {
 
   private row(lengthMs = this.bucketMs): WebRowWithSamples {
     const lat = this.lat.sort((a, b) => a - b).map(r2);
-    const q = (p: number) => { const v = quantile(lat, p); return v === undefined ? null : v; };
+    const q = (p: number) => {
+      const v = quantile(lat, p);
+      return v === undefined ? null : v;
+    };
     const row: WebRowWithSamples = {
-      t: this.bucketEnd, p50_ms: q(0.5), p99_ms: q(0.99), max_ms: lat.length ? lat[lat.length - 1] : null,
-      rps: r2((lat.length * 1000) / lengthMs), ok: lat.length, errors: this.errors, timeouts: this.timeouts,
-      gap_ms: Math.round(this.gap), lat_ms: lat,
+      t: this.bucketEnd,
+      p50_ms: q(0.5),
+      p99_ms: q(0.99),
+      max_ms: lat.length ? lat[lat.length - 1] : null,
+      rps: r2((lat.length * 1000) / lengthMs),
+      ok: lat.length,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      gap_ms: Math.round(this.gap),
+      lat_ms: lat,
     };
     this.lat = [];
     this.errors = 0;

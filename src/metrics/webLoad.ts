@@ -20,7 +20,10 @@ export interface WebLoadSpec {
 }
 
 const isRow = (v: unknown): v is WebRowWithSamples =>
-  typeof v === 'object' && v !== null && typeof (v as { t?: unknown }).t === 'number' && Array.isArray((v as { lat_ms?: unknown }).lat_ms);
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as { t?: unknown }).t === 'number' &&
+  Array.isArray((v as { lat_ms?: unknown }).lat_ms);
 
 export class WebLoad {
   readonly rows: WebRowWithSamples[] = [];
@@ -29,15 +32,35 @@ export class WebLoad {
   private stderr = '';
   startedAt = 0;
 
-  constructor(private readonly address: string, private readonly spec: WebLoadSpec, private readonly netns?: string) {}
+  constructor(
+    private readonly address: string,
+    private readonly spec: WebLoadSpec,
+    private readonly netns?: string,
+  ) {}
 
   /** The child's command line (argv), without the netns wrapper. */
   argv(maxSeconds: number): string[] {
     const s = this.spec;
-    return [...pofbenchCommand(), 'host', 'webload', '--url', `http://${this.address}:${s.port}`,
+    return [
+      ...pofbenchCommand(),
+      'host',
+      'webload',
+      '--url',
+      `http://${this.address}:${s.port}`,
       ...s.files.flatMap((f) => ['--file', `${f.path}:${f.bytes}`]),
-      '--order', s.order, '--object-bytes', String(s.objectBytes), '--connections', String(s.connections),
-      '--timeout-s', String(s.timeoutS), '--max-seconds', String(Math.ceil(maxSeconds)), '--interval-ms', '100'];
+      '--order',
+      s.order,
+      '--object-bytes',
+      String(s.objectBytes),
+      '--connections',
+      String(s.connections),
+      '--timeout-s',
+      String(s.timeoutS),
+      '--max-seconds',
+      String(Math.ceil(maxSeconds)),
+      '--interval-ms',
+      '100',
+    ];
   }
 
   /** Starts the load; it ends by itself after `maxSeconds` at the latest. */
@@ -46,14 +69,20 @@ export class WebLoad {
     const [file, args] = this.netns ? ['ip', ['netns', 'exec', this.netns, ...argv]] : [argv[0], argv.slice(1)];
     this.startedAt = Date.now();
     this.proc = execa(file, args, { reject: false, buffer: false, stdin: 'pipe', cleanup: true });
-    this.proc.stderr!.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-500); });
+    this.proc.stderr!.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-500);
+    });
     createInterface({ input: this.proc.stdout! }).on('line', (line) => {
       try {
         const row: unknown = JSON.parse(line);
         if (isRow(row)) this.rows.push(row);
-      } catch { /* not a row */ }
+      } catch {
+        /* not a row */
+      }
     });
-    void this.proc.then(() => { this.exited = true; });
+    void this.proc.then(() => {
+      this.exited = true;
+    });
   }
 
   /** Resolves once a successful response arrived after `sinceMs`; rejects on timeout or if the load died. */
@@ -62,7 +91,11 @@ export class WebLoad {
     for (;;) {
       if (this.rows.some((r) => r.ok > 0 && r.t >= sinceMs)) return;
       if (this.exited) throw new Error(`web load generator exited: ${this.stderr.trim() || 'no output'}`);
-      if (Date.now() > deadline) throw new Error(`no successful HTTP response from ${this.address}:${this.spec.port} within ${timeoutMs} ms${this.rows.length ? ` (${this.rows.reduce((s, r) => s + r.errors, 0)} errors)` : ''}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no successful HTTP response from ${this.address}:${this.spec.port} within ${timeoutMs} ` +
+            `ms${this.rows.length ? ` (${this.rows.reduce((s, r) => s + r.errors, 0)} errors)` : ''}`,
+        );
       await new Promise((res) => setTimeout(res, 50));
     }
   }
@@ -73,7 +106,15 @@ export class WebLoad {
     if (!proc) return;
     this.proc = undefined;
     proc.stdin?.end();
-    const timer = setTimeout(() => { if (proc.pid) { try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ } } }, 5000);
+    const timer = setTimeout(() => {
+      if (proc.pid) {
+        try {
+          process.kill(proc.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }, 5000);
     await proc;
     clearTimeout(timer);
   }

@@ -22,7 +22,10 @@ export interface WebLoadClientOptions {
 }
 
 /** The request sequence: which file and which Range each successive request asks for. Pure given `random`. */
-export function requestPicker(o: Pick<WebLoadClientOptions, 'files' | 'order' | 'objectBytes'>, random: () => number = Math.random): () => { path: string; range?: string } {
+export function requestPicker(
+  o: Pick<WebLoadClientOptions, 'files' | 'order' | 'objectBytes'>,
+  random: () => number = Math.random,
+): () => { path: string; range?: string } {
   let i = 0;
   return () => {
     const n = i++;
@@ -44,7 +47,11 @@ export function requestPicker(o: Pick<WebLoadClientOptions, 'files' | 'order' | 
  * its queue) whenever the client (re)connects keeps one request per connection, timed from its
  * connect — the latency a client of a non-keep-alive server sees.
  */
-interface AutocannonClientInternals { conn?: unknown; _connect(): void; _destroyConnection(): void }
+interface AutocannonClientInternals {
+  conn?: unknown;
+  _connect(): void;
+  _destroyConnection(): void;
+}
 function oneRequestPerConnection(client: unknown): void {
   const c = client as AutocannonClientInternals;
   const connect = c._connect;
@@ -57,23 +64,32 @@ function oneRequestPerConnection(client: unknown): void {
 export async function runWebLoadClient(o: WebLoadClientOptions): Promise<void> {
   const started = Date.now();
   const buckets = new WebBucketer(started, o.intervalMs);
-  const print = (rows: WebRowWithSamples[]) => { for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`); };
+  const print = (rows: WebRowWithSamples[]) => {
+    for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+  };
   const pick = requestPicker(o);
   let finished!: () => void;
-  const done = new Promise<void>((resolve) => { finished = resolve; });
-  const instance = autocannon({
-    url: o.url,
-    connections: o.connections,
-    duration: o.maxSeconds,
-    timeout: o.timeoutS,
-    setupClient: oneRequestPerConnection,
-    requests: [{
-      setupRequest: (req) => {
-        const p = pick();
-        return { ...req, path: p.path, headers: { ...req.headers, ...(p.range ? { range: p.range } : {}) } };
-      },
-    }],
-  }, () => finished());
+  const done = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
+  const instance = autocannon(
+    {
+      url: o.url,
+      connections: o.connections,
+      duration: o.maxSeconds,
+      timeout: o.timeoutS,
+      setupClient: oneRequestPerConnection,
+      requests: [
+        {
+          setupRequest: (req) => {
+            const p = pick();
+            return { ...req, path: p.path, headers: { ...req.headers, ...(p.range ? { range: p.range } : {}) } };
+          },
+        },
+      ],
+    },
+    () => finished(),
+  );
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     const t = Date.now();
     print(statusCode >= 200 && statusCode < 300 ? buckets.ok(t, responseTime) : buckets.error(t, false));
@@ -83,7 +99,12 @@ export async function runWebLoadClient(o: WebLoadClientOptions): Promise<void> {
   });
   const timer = setInterval(() => print(buckets.flush(Date.now())), o.intervalMs);
   let stopped = false;
-  const stop = () => { if (!stopped) { stopped = true; instance.stop(); } };
+  const stop = () => {
+    if (!stopped) {
+      stopped = true;
+      instance.stop();
+    }
+  };
   process.stdin.on('end', stop);
   process.stdin.on('error', stop);
   process.stdin.resume();

@@ -33,8 +33,12 @@ export interface WebSummary {
   web_requests: number;
   web_errors: number;
   web_timeouts: number;
-  web_rps_before?: number; web_rps_during?: number; web_rps_after?: number;
-  web_p99_ms_before?: number; web_p99_ms_during?: number; web_p99_ms_after?: number;
+  web_rps_before?: number;
+  web_rps_during?: number;
+  web_rps_after?: number;
+  web_p99_ms_before?: number;
+  web_p99_ms_during?: number;
+  web_p99_ms_after?: number;
   web_max_latency_ms?: number;
   web_stall_ms: number;
 }

@@ -6,14 +6,24 @@
 import { parseWorkloadClock } from '../workload/clock.js';
 import type { WorkloadMetricsRow } from '../workload/types.js';
 
-export interface TimedRow { t: number; phase: 'before' | 'during' | 'after'; [metric: string]: number | string }
+export interface TimedRow {
+  t: number;
+  phase: 'before' | 'during' | 'after';
+  [metric: string]: number | string;
+}
 
 /**
  * Maps rows to host time: a row's host time is `fetchedAt - (now - start) + t_s` (all seconds from
  * the guest's uptime; see src/workload/clock.ts), then tags its phase against the migration
  * window [migrateStart, migrateEnd] (host ms).
  */
-export function placeRows(text: string, rows: WorkloadMetricsRow[], fetchedAt: number, migrateStart: number, migrateEnd: number): TimedRow[] {
+export function placeRows(
+  text: string,
+  rows: WorkloadMetricsRow[],
+  fetchedAt: number,
+  migrateStart: number,
+  migrateEnd: number,
+): TimedRow[] {
   const clock = parseWorkloadClock(text);
   if (!clock) return [];
   const startHost = fetchedAt - (clock.now_uptime_s - clock.start_uptime_s) * 1000;
@@ -34,7 +44,9 @@ function median(xs: number[]): number {
 export function phaseSummary(rows: TimedRow[]): Record<string, number> {
   const out: Record<string, number> = {};
   const metrics = new Set<string>();
-  for (const r of rows) for (const k of Object.keys(r)) if (k !== 't' && k !== 't_s' && k !== 'phase' && typeof r[k] === 'number') metrics.add(k);
+  for (const r of rows)
+    for (const k of Object.keys(r))
+      if (k !== 't' && k !== 't_s' && k !== 'phase' && typeof r[k] === 'number') metrics.add(k);
   for (const phase of ['before', 'during', 'after'] as const) {
     const inPhase = rows.filter((r) => r.phase === phase);
     if (inPhase.length === 0) continue;

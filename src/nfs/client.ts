@@ -12,9 +12,30 @@ import { authSys, type RpcAuth } from './rpcMessage.js';
 import { getPorts, mountExport, unmountExport } from './mount.js';
 import type { XdrReader, XdrWriter } from './xdr.js';
 import {
-  FTYPE_NAMES, MOUNT_PROG, MOUNT_V3, NF3DIR, NF3REG, NFS3_OK, NFS3ERR_JUKEBOX, NFS_PROG, NFS_V3, NFSPROC3_FSINFO,
-  NFSPROC3_GETATTR, NFSPROC3_LOOKUP, NFSPROC3_READ, NfsError, nfs3StatusName, readFattr3, readFh, readFsInfo,
-  readPostOpAttr, readRead3Ok, writeFh, type Fattr3, type FsInfo, type ReadResult,
+  FTYPE_NAMES,
+  MOUNT_PROG,
+  MOUNT_V3,
+  NF3DIR,
+  NF3REG,
+  NFS3_OK,
+  NFS3ERR_JUKEBOX,
+  NFS_PROG,
+  NFS_V3,
+  NFSPROC3_FSINFO,
+  NFSPROC3_GETATTR,
+  NFSPROC3_LOOKUP,
+  NFSPROC3_READ,
+  NfsError,
+  nfs3StatusName,
+  readFattr3,
+  readFh,
+  readFsInfo,
+  readPostOpAttr,
+  readRead3Ok,
+  writeFh,
+  type Fattr3,
+  type FsInfo,
+  type ReadResult,
 } from './nfs3.js';
 
 export const DEFAULT_MAX_READ = 256 * 1024;
@@ -73,30 +94,49 @@ export class NfsClient {
   static async connect(o: NfsConnectOptions): Promise<NfsClient> {
     const auth = authSys({ uid: o.uid ?? 0, gid: o.gid ?? 0, gids: o.gids, machineName: o.machineName });
     const svc = {
-      host: o.host, timeoutMs: o.timeoutMs, connectTimeoutMs: o.connectTimeoutMs, privilegedPort: o.privilegedPort,
+      host: o.host,
+      timeoutMs: o.timeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+      privilegedPort: o.privilegedPort,
     };
     let { nfsPort, mountPort } = o;
     if (!nfsPort || !mountPort) {
       const [m, n] = await getPorts({ ...svc, portmapPort: o.portmapPort }, [
-        { name: 'MOUNT', prog: MOUNT_PROG, vers: MOUNT_V3 }, { name: 'NFS', prog: NFS_PROG, vers: NFS_V3 }]);
+        { name: 'MOUNT', prog: MOUNT_PROG, vers: MOUNT_V3 },
+        { name: 'NFS', prog: NFS_PROG, vers: NFS_V3 },
+      ]);
       mountPort ??= m;
       nfsPort ??= n;
     }
     const mnt = await mountExport({ ...svc, port: mountPort, exportPath: o.exportPath, auth });
     const conn = await RpcConnection.connect({
-      ...svc, port: nfsPort, label: 'NFS', auth, callTimeoutMs: o.timeoutMs, maxInFlight: o.maxInFlight,
+      ...svc,
+      port: nfsPort,
+      label: 'NFS',
+      auth,
+      callTimeoutMs: o.timeoutMs,
+      maxInFlight: o.maxInFlight,
       maxInFlightBytes: o.maxInFlightBytes,
     });
     const client = new NfsClient(o, conn, auth, mnt.rootFh, {
-      nfsPort, mountPort, fsinfo: { rtmax: 0, rtpref: 0, rtmult: 0, wtmax: 0, maxFileSize: 0 }, maxRead: 0,
-      authFlavors: mnt.authFlavors, mountLocalPort: mnt.localPort,
+      nfsPort,
+      mountPort,
+      fsinfo: { rtmax: 0, rtpref: 0, rtmult: 0, wtmax: 0, maxFileSize: 0 },
+      maxRead: 0,
+      authFlavors: mnt.authFlavors,
+      mountLocalPort: mnt.localPort,
     });
     try {
-      const fsinfo = await client.call(NFSPROC3_FSINFO, 'FSINFO', o.exportPath, (w) => writeFh(w, mnt.rootFh),
+      const fsinfo = await client.call(
+        NFSPROC3_FSINFO,
+        'FSINFO',
+        o.exportPath,
+        (w) => writeFh(w, mnt.rootFh),
         (r) => {
           readPostOpAttr(r);
           return readFsInfo(r);
-        });
+        },
+      );
       client.info.fsinfo = fsinfo;
       const rtmax = fsinfo.rtmax || DEFAULT_MAX_READ;
       client.info.maxRead = Math.max(4096, Math.min(o.maxReadSize ?? DEFAULT_MAX_READ, rtmax, MAX_READ_LIMIT));
@@ -126,8 +166,15 @@ export class NfsClient {
    * times), `onOk` reads the rest of a successful reply as it arrives (see `ReplyDecoder`: it copies
    * what it keeps).
    */
-  async call<T>(proc: number, op: string, path: string, args: (w: XdrWriter) => void, onOk: (r: XdrReader) => T,
-    what = `${op} ${path}`, replyBytes?: number): Promise<T> {
+  async call<T>(
+    proc: number,
+    op: string,
+    path: string,
+    args: (w: XdrWriter) => void,
+    onOk: (r: XdrReader) => T,
+    what = `${op} ${path}`,
+    replyBytes?: number,
+  ): Promise<T> {
     const decode = (r: XdrReader): { ok: true; value: T } | { ok: false; status: number } => {
       const status = r.u32();
       return status === NFS3_OK ? { ok: true, value: onOk(r) } : { ok: false, status };
@@ -156,10 +203,16 @@ export class NfsClient {
     for (let i = 0; i < parts.length; i++) {
       const path = this.displayPath(parts.slice(0, i + 1).join('/'));
       const dir = fh;
-      const got = await this.call(NFSPROC3_LOOKUP, 'LOOKUP', path, (w) => {
-        writeFh(w, dir);
-        w.string(parts[i], 255);
-      }, (r) => ({ fh: readFh(r), attrs: readPostOpAttr(r) }));
+      const got = await this.call(
+        NFSPROC3_LOOKUP,
+        'LOOKUP',
+        path,
+        (w) => {
+          writeFh(w, dir);
+          w.string(parts[i], 255);
+        },
+        (r) => ({ fh: readFh(r), attrs: readPostOpAttr(r) }),
+      );
       fh = got.fh;
       attrs = got.attrs;
       if (i < parts.length - 1 && attrs && attrs.type !== NF3DIR) {
@@ -191,16 +244,25 @@ export class NfsClient {
   async readRaw(fh: Buffer, offset: number, count: number, path = '?', into?: Buffer): Promise<ReadResult> {
     if (count > this.info.maxRead) throw new RangeError(`READ of ${count} bytes exceeds ${this.info.maxRead}`);
     if (into && into.length < count) throw new RangeError(`READ of ${count} bytes into a buffer of ${into.length}`);
-    const res = await this.call(NFSPROC3_READ, 'READ', path, (w) => {
-      writeFh(w, fh);
-      w.u64(offset).u32(count);
-    }, (r) => {
-      const got = readRead3Ok(r);
-      if (got.data.length > count) throw new Error(`READ ${path} @${offset}: asked ${count} bytes, got ${got.data.length}`);
-      const data = into ? into.subarray(0, got.data.length) : Buffer.allocUnsafe(got.data.length);
-      data.set(got.data);
-      return { data, eof: got.eof };
-    }, `READ ${path} @${offset}+${count}`, count);
+    const res = await this.call(
+      NFSPROC3_READ,
+      'READ',
+      path,
+      (w) => {
+        writeFh(w, fh);
+        w.u64(offset).u32(count);
+      },
+      (r) => {
+        const got = readRead3Ok(r);
+        if (got.data.length > count)
+          throw new Error(`READ ${path} @${offset}: asked ${count} bytes, got ${got.data.length}`);
+        const data = into ? into.subarray(0, got.data.length) : Buffer.allocUnsafe(got.data.length);
+        data.set(got.data);
+        return { data, eof: got.eof };
+      },
+      `READ ${path} @${offset}+${count}`,
+      count,
+    );
     this.stats.reads++;
     this.stats.bytesRead += res.data.length;
     return res;
@@ -211,8 +273,12 @@ export class NfsClient {
     await this.conn.close();
     if (o.umount) {
       await unmountExport({
-        host: this.o.host, port: this.info.mountPort, exportPath: this.o.exportPath, auth: this.auth,
-        timeoutMs: this.o.timeoutMs, privilegedPort: this.o.privilegedPort,
+        host: this.o.host,
+        port: this.info.mountPort,
+        exportPath: this.o.exportPath,
+        auth: this.auth,
+        timeoutMs: this.o.timeoutMs,
+        privilegedPort: this.o.privilegedPort,
       }).catch(() => undefined);
     }
   }
@@ -220,7 +286,12 @@ export class NfsClient {
 
 /** An open file: reads of any size, split into READs of `maxRead` sent together. */
 export class NfsFile {
-  constructor(readonly client: NfsClient, readonly fh: Buffer, readonly path: string, public size: number) {}
+  constructor(
+    readonly client: NfsClient,
+    readonly fh: Buffer,
+    readonly path: string,
+    public size: number,
+  ) {}
 
   /** Re-reads the attributes; updates `size`. */
   async stat(): Promise<Fattr3> {
@@ -242,7 +313,8 @@ export class NfsFile {
     const max = this.client.info.maxRead;
     if (length <= max) return out.subarray(0, await this.readSpan(offset, out));
     const spans: Promise<number>[] = [];
-    for (let at = 0; at < length; at += max) spans.push(this.readSpan(offset + at, out.subarray(at, Math.min(length, at + max))));
+    for (let at = 0; at < length; at += max)
+      spans.push(this.readSpan(offset + at, out.subarray(at, Math.min(length, at + max))));
     const got = await Promise.all(spans);
     // the file ends in the first span that came back short
     let total = 0;
@@ -258,13 +330,18 @@ export class NfsFile {
     const want = count * blockSize;
     const buf = await this.read(first * blockSize, want, into);
     if (buf.length !== want) {
-      throw new RangeError(`NFS READ ${this.path}: blocks ${first}+${count} (of ${blockSize} bytes) pass the end ` +
-        `of the file (got ${buf.length} of ${want} bytes)`);
+      throw new RangeError(
+        `NFS READ ${this.path}: blocks ${first}+${count} (of ${blockSize} bytes) pass the end ` +
+          `of the file (got ${buf.length} of ${want} bytes)`,
+      );
     }
     return buf;
   }
 
-  /** Fills `into` from `offset`: one READ, plus more when the server answers short before EOF. Resolves to the bytes read. */
+  /**
+   * Fills `into` from `offset`: one READ, plus more when the server answers short before EOF. Resolves to the bytes
+   * read.
+   */
   private async readSpan(offset: number, into: Buffer): Promise<number> {
     let got = 0;
     while (got < into.length) {

@@ -2,7 +2,7 @@
  * Program numbers, status names and the XDR of the few portmap v2, MOUNT v3 and NFSv3 (RFC 1813)
  * procedures the client uses.
  */
-import { XdrReader, XdrWriter } from './xdr.js';
+import type { XdrReader, XdrWriter } from './xdr.js';
 
 export const PMAP_PROG = 100000;
 export const PMAP_VERS = 2;
@@ -28,18 +28,48 @@ export const NFS3_OK = 0;
 export const NFS3ERR_JUKEBOX = 10008;
 
 const NFS3_STATUS: Record<number, string> = {
-  0: 'NFS3_OK', 1: 'NFS3ERR_PERM', 2: 'NFS3ERR_NOENT', 5: 'NFS3ERR_IO', 6: 'NFS3ERR_NXIO', 13: 'NFS3ERR_ACCES',
-  17: 'NFS3ERR_EXIST', 18: 'NFS3ERR_XDEV', 19: 'NFS3ERR_NODEV', 20: 'NFS3ERR_NOTDIR', 21: 'NFS3ERR_ISDIR',
-  22: 'NFS3ERR_INVAL', 27: 'NFS3ERR_FBIG', 28: 'NFS3ERR_NOSPC', 30: 'NFS3ERR_ROFS', 31: 'NFS3ERR_MLINK',
-  63: 'NFS3ERR_NAMETOOLONG', 66: 'NFS3ERR_NOTEMPTY', 69: 'NFS3ERR_DQUOT', 70: 'NFS3ERR_STALE',
-  71: 'NFS3ERR_REMOTE', 10001: 'NFS3ERR_BADHANDLE', 10002: 'NFS3ERR_NOT_SYNC', 10003: 'NFS3ERR_BAD_COOKIE',
-  10004: 'NFS3ERR_NOTSUPP', 10005: 'NFS3ERR_TOOSMALL', 10006: 'NFS3ERR_SERVERFAULT', 10007: 'NFS3ERR_BADTYPE',
+  0: 'NFS3_OK',
+  1: 'NFS3ERR_PERM',
+  2: 'NFS3ERR_NOENT',
+  5: 'NFS3ERR_IO',
+  6: 'NFS3ERR_NXIO',
+  13: 'NFS3ERR_ACCES',
+  17: 'NFS3ERR_EXIST',
+  18: 'NFS3ERR_XDEV',
+  19: 'NFS3ERR_NODEV',
+  20: 'NFS3ERR_NOTDIR',
+  21: 'NFS3ERR_ISDIR',
+  22: 'NFS3ERR_INVAL',
+  27: 'NFS3ERR_FBIG',
+  28: 'NFS3ERR_NOSPC',
+  30: 'NFS3ERR_ROFS',
+  31: 'NFS3ERR_MLINK',
+  63: 'NFS3ERR_NAMETOOLONG',
+  66: 'NFS3ERR_NOTEMPTY',
+  69: 'NFS3ERR_DQUOT',
+  70: 'NFS3ERR_STALE',
+  71: 'NFS3ERR_REMOTE',
+  10001: 'NFS3ERR_BADHANDLE',
+  10002: 'NFS3ERR_NOT_SYNC',
+  10003: 'NFS3ERR_BAD_COOKIE',
+  10004: 'NFS3ERR_NOTSUPP',
+  10005: 'NFS3ERR_TOOSMALL',
+  10006: 'NFS3ERR_SERVERFAULT',
+  10007: 'NFS3ERR_BADTYPE',
   10008: 'NFS3ERR_JUKEBOX',
 };
 
 const MNT3_STATUS: Record<number, string> = {
-  0: 'MNT3_OK', 1: 'MNT3ERR_PERM', 2: 'MNT3ERR_NOENT', 5: 'MNT3ERR_IO', 13: 'MNT3ERR_ACCES', 20: 'MNT3ERR_NOTDIR',
-  22: 'MNT3ERR_INVAL', 63: 'MNT3ERR_NAMETOOLONG', 10004: 'MNT3ERR_NOTSUPP', 10006: 'MNT3ERR_SERVERFAULT',
+  0: 'MNT3_OK',
+  1: 'MNT3ERR_PERM',
+  2: 'MNT3ERR_NOENT',
+  5: 'MNT3ERR_IO',
+  13: 'MNT3ERR_ACCES',
+  20: 'MNT3ERR_NOTDIR',
+  22: 'MNT3ERR_INVAL',
+  63: 'MNT3ERR_NAMETOOLONG',
+  10004: 'MNT3ERR_NOTSUPP',
+  10006: 'MNT3ERR_SERVERFAULT',
 };
 
 export const nfs3StatusName = (s: number): string => NFS3_STATUS[s] ?? `NFS3 status ${s}`;
@@ -49,7 +79,13 @@ export const mnt3StatusName = (s: number): string => MNT3_STATUS[s] ?? `MNT3 sta
 export class NfsError extends Error {
   readonly code: string;
 
-  constructor(readonly op: string, readonly path: string, readonly status: number, code: string, server: string) {
+  constructor(
+    readonly op: string,
+    readonly path: string,
+    readonly status: number,
+    code: string,
+    server: string,
+  ) {
     super(`${op} ${path}: ${code} (${status}) from ${server}`);
     this.name = 'NfsError';
     this.code = code;
@@ -57,7 +93,14 @@ export class NfsError extends Error {
 }
 
 export const FTYPE_NAMES = [
-  '?', 'regular file', 'directory', 'block device', 'char device', 'symlink', 'socket', 'fifo',
+  '?',
+  'regular file',
+  'directory',
+  'block device',
+  'char device',
+  'symlink',
+  'socket',
+  'fifo',
 ];
 export const NF3REG = 1;
 export const NF3DIR = 2;

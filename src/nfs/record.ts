@@ -34,7 +34,10 @@ export class RecordParser {
   /** Where fragments spread over chunks are assembled; grows to the largest such fragment. */
   private scratch = Buffer.alloc(0);
 
-  constructor(private readonly onRecord: (record: Buffer) => void, private readonly maxRecord = 16 << 20) {}
+  constructor(
+    private readonly onRecord: (record: Buffer) => void,
+    private readonly maxRecord = 16 << 20,
+  ) {}
 
   /** Feeds received bytes; calls `onRecord` for every record completed by them, in order. */
   push(chunk: Buffer): void {

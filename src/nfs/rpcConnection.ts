@@ -178,10 +178,32 @@ export class RpcConnection {
    * server accepted and ran the call: with `decode`'s result (run on the reply as it arrives), by
    * default a reader positioned at the results (over a copy of them).
    */
-  call(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string, co?: CallOptions): Promise<XdrReader>;
-  call<T>(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string, co: CallOptions, decode: ReplyDecoder<T>): Promise<T>;
-  call<T>(prog: number, vers: number, proc: number, args: (w: XdrWriter) => void, what: string,
-    co: CallOptions = {}, decode?: ReplyDecoder<T>): Promise<T | XdrReader> {
+  call(
+    prog: number,
+    vers: number,
+    proc: number,
+    args: (w: XdrWriter) => void,
+    what: string,
+    co?: CallOptions,
+  ): Promise<XdrReader>;
+  call<T>(
+    prog: number,
+    vers: number,
+    proc: number,
+    args: (w: XdrWriter) => void,
+    what: string,
+    co: CallOptions,
+    decode: ReplyDecoder<T>,
+  ): Promise<T>;
+  call<T>(
+    prog: number,
+    vers: number,
+    proc: number,
+    args: (w: XdrWriter) => void,
+    what: string,
+    co: CallOptions = {},
+    decode?: ReplyDecoder<T>,
+  ): Promise<T | XdrReader> {
     if (this.dead) return Promise.reject(this.dead);
     const xid = this.nextXid;
     this.nextXid = (this.nextXid + 1) >>> 0;
@@ -199,8 +221,15 @@ export class RpcConnection {
     return new Promise<T | XdrReader>((resolve, reject) => {
       const replyBytes = co.replyBytes ?? 0;
       const p: Pending = {
-        xid, what: label, msg, replyBytes, sent: false, decode: decode ?? copyResults,
-        resolve: resolve as (v: unknown) => void, reject, timer: undefined as never,
+        xid,
+        what: label,
+        msg,
+        replyBytes,
+        sent: false,
+        decode: decode ?? copyResults,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        timer: undefined as never,
       };
       p.timer = setTimeout(() => this.timeout(p, timeoutMs), timeoutMs);
       this.pending.set(xid, p);

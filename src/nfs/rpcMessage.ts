@@ -3,7 +3,7 @@
  * header, whose failures become `RpcError`s naming what the server said.
  */
 import { hostname } from 'node:os';
-import { XdrReader, XdrWriter } from './xdr.js';
+import { type XdrReader, XdrWriter } from './xdr.js';
 
 export const RPC_VERSION = 2;
 export const MSG_CALL = 0;
@@ -35,7 +35,11 @@ export function authSys(o: AuthSysOptions): RpcAuth {
   if (gids.length > 16) throw new Error(`AUTH_SYS carries at most 16 groups, got ${gids.length}`);
   const name = Buffer.from(o.machineName ?? hostname(), 'utf8').subarray(0, 255);
   const w = new XdrWriter(64 + name.length + 4 * gids.length);
-  w.u32((o.stamp ?? Math.floor(Date.now() / 1000)) >>> 0).opaque(name).u32(o.uid).u32(o.gid).u32(gids.length);
+  w.u32((o.stamp ?? Math.floor(Date.now() / 1000)) >>> 0)
+    .opaque(name)
+    .u32(o.uid)
+    .u32(o.gid)
+    .u32(gids.length);
   for (const g of gids) w.u32(g);
   const body = Buffer.from(w.finish());
   if (body.length > 400) throw new Error(`AUTH_SYS credential of ${body.length} bytes exceeds 400`);
@@ -59,14 +63,29 @@ export function writeCallHeader(w: XdrWriter, h: CallHeader): void {
 
 const ACCEPT_STAT = ['SUCCESS', 'PROG_UNAVAIL', 'PROG_MISMATCH', 'PROC_UNAVAIL', 'GARBAGE_ARGS', 'SYSTEM_ERR'];
 const AUTH_STAT = [
-  'AUTH_OK', 'AUTH_BADCRED', 'AUTH_REJECTEDCRED', 'AUTH_BADVERF', 'AUTH_REJECTEDVERF', 'AUTH_TOOWEAK',
-  'AUTH_INVALIDRESP', 'AUTH_FAILED', 'AUTH_KERB_GENERIC', 'AUTH_TIMEEXPIRE', 'AUTH_TKT_FILE', 'AUTH_DECODE',
-  'AUTH_NET_ADDR', 'RPCSEC_GSS_CREDPROBLEM', 'RPCSEC_GSS_CTXPROBLEM',
+  'AUTH_OK',
+  'AUTH_BADCRED',
+  'AUTH_REJECTEDCRED',
+  'AUTH_BADVERF',
+  'AUTH_REJECTEDVERF',
+  'AUTH_TOOWEAK',
+  'AUTH_INVALIDRESP',
+  'AUTH_FAILED',
+  'AUTH_KERB_GENERIC',
+  'AUTH_TIMEEXPIRE',
+  'AUTH_TKT_FILE',
+  'AUTH_DECODE',
+  'AUTH_NET_ADDR',
+  'RPCSEC_GSS_CREDPROBLEM',
+  'RPCSEC_GSS_CTXPROBLEM',
 ];
 
 /** The server refused or could not run a call (not a status of the program itself). */
 export class RpcError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
     this.name = 'RpcError';
   }

@@ -90,7 +90,10 @@ export class XdrWriter {
 
 /** Reads XDR from a buffer; every read is bounds-checked. */
 export class XdrReader {
-  constructor(readonly buf: Buffer, public pos = 0) {}
+  constructor(
+    readonly buf: Buffer,
+    public pos = 0,
+  ) {}
 
   private need(n: number, what: string): void {
     if (this.pos + n > this.buf.length) {

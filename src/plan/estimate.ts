@@ -73,9 +73,12 @@ export function describeModel(): string {
   return [
     'Estimated duration per run = setup + boot + readiness + warm-up + migration + teardown:',
     `  setup ${m.setup_s} s, boot ${m.boot_s} s, teardown ${m.teardown_s} s;`,
-    `  readiness ${m.ready_s} s + the workload's MiB (its *_mib fields) at ${Object.entries(m.ready_mib_per_s).map(([t, r]) => `${r} MiB/s (${t})`).join(', ')}, ${m.default_ready_mib_per_s} MiB/s (others);`,
+    `  readiness ${m.ready_s} s + the workload's MiB (its *_mib fields) at ${Object.entries(m.ready_mib_per_s)
+      .map(([t, r]) => `${r} MiB/s (${t})`)
+      .join(', ')}, ${m.default_ready_mib_per_s} MiB/s (others);`,
     '  warm-up = workload.warmup_s;',
-    `  migration ${m.migration_setup_s} s + non-zero memory / link cap, non-zero memory = min(guest.memory_mib, ${m.guest_base_mib} MiB + workload MiB),`,
+    `  migration ${m.migration_setup_s} s + non-zero memory / link cap, non-zero memory = min(guest.memory_mib, ` +
+      `${m.guest_base_mib} MiB + workload MiB),`,
     `  an uncapped link (0) taken as ${m.uncapped_link_mbit} Mbit/s, at most migration.timeout_s.`,
     'The same for both strategies (an upper bound for pof). pofbench run corrects the ETA by measured durations.',
   ].join('\n');

@@ -30,7 +30,8 @@ function fieldOf(err: unknown): string | undefined {
   return err instanceof UserError ? /field "([^"]+)"/.exec(err.message)?.[1] : undefined;
 }
 
-const under = (field: string, path: string) => field === path || field.startsWith(`${path}.`) || path.startsWith(`${field}.`);
+const under = (field: string, path: string) =>
+  field === path || field.startsWith(`${path}.`) || path.startsWith(`${field}.`);
 
 /**
  * Configurations × strategies × repeats. A strategy that refuses a configuration (e.g. pof with
@@ -44,13 +45,19 @@ export function buildMatrix(configs: readonly Scenario[], o: MatrixOptions = {})
     const id = `${s.name}\u0000${s.config_id}`;
     const other = seen.get(id);
     if (other !== undefined) {
-      throw new UserError(`scenario name "${s.name}"${s.config_id ? ` (config ${s.config_id})` : ''} comes twice (${other} and ${s.file})`,
-        'give each scenario its own name (name: ...) and pass each file once');
+      throw new UserError(
+        `scenario name "${s.name}"${s.config_id ? ` (config ${s.config_id})` : ''} comes twice (${other} and ` +
+          `${s.file})`,
+        'give each scenario its own name (name: ...) and pass each file once',
+      );
     }
     seen.set(id, s.file);
   }
   const runs: MatrixRun[] = [];
-  const skipped = new Map<string, { strategy: string; scenario: string; field: string; why: string; configs: string[] }>();
+  const skipped = new Map<
+    string,
+    { strategy: string; scenario: string; field: string; why: string; configs: string[] }
+  >();
   for (const scenario of configs) {
     const names = o.strategies ?? scenario.strategies;
     const repeats = o.repeat ?? scenario.repeat;
@@ -65,15 +72,25 @@ export function buildMatrix(configs: readonly Scenario[], o: MatrixOptions = {})
         const value = `${swept}=${formatValue(scenario.sweep[swept])}`;
         const key = `${scenario.name}\u0000${strategy.name}\u0000${value}`;
         const why = (err as Error).message.replace(/^scenario [^:]*: /, '');
-        const entry = skipped.get(key) ?? { strategy: strategy.name, scenario: scenario.name, field: value, why, configs: [] };
+        const entry = skipped.get(key) ?? {
+          strategy: strategy.name,
+          scenario: scenario.name,
+          field: value,
+          why,
+          configs: [],
+        };
         entry.configs.push(scenario.config_id);
         skipped.set(key, entry);
         continue;
       }
-      for (let repeat = 0; repeat < repeats; repeat++) runs.push({ n: runs.length + 1, scenario, strategy: strategy.name, repeat });
+      for (let repeat = 0; repeat < repeats; repeat++)
+        runs.push({ n: runs.length + 1, scenario, strategy: strategy.name, repeat });
     }
   }
-  const notes = [...skipped.values()].map((s) =>
-    `${s.strategy} skipped for ${s.scenario} ${s.field} (${s.configs.length} configuration${s.configs.length === 1 ? '' : 's'}): ${s.why}`);
+  const notes = [...skipped.values()].map(
+    (s) =>
+      `${s.strategy} skipped for ${s.scenario} ${s.field} (${s.configs.length} ` +
+      `configuration${s.configs.length === 1 ? '' : 's'}): ${s.why}`,
+  );
   return { runs, notes };
 }

@@ -31,7 +31,12 @@ export interface PlanOptions extends MatrixOptions {
   completed?: RunIdentity[];
 }
 
-const identity = (r: MatrixRun): RunIdentity => ({ scenario: r.scenario.name, config_id: r.scenario.config_id, strategy: r.strategy, repeat: r.repeat });
+const identity = (r: MatrixRun): RunIdentity => ({
+  scenario: r.scenario.name,
+  config_id: r.scenario.config_id,
+  strategy: r.strategy,
+  repeat: r.repeat,
+});
 
 /**
  * What a session runs: configurations × strategies × repeats (buildMatrix), minus runs already
@@ -49,7 +54,12 @@ export function planSession(configs: readonly Scenario[], o: PlanOptions = {}): 
     else todo.push(r);
   }
   const ordered = o.seed === undefined ? todo : shuffle(todo, o.seed);
-  const warm = markWarmups(ordered, (r) => groupKey(identity(r)), o.warmupRuns ?? 0, (g) => doneInGroup.get(g) ?? 0);
+  const warm = markWarmups(
+    ordered,
+    (r) => groupKey(identity(r)),
+    o.warmupRuns ?? 0,
+    (g) => doneInGroup.get(g) ?? 0,
+  );
   const estimates = new Map<Scenario, number>();
   const runs = ordered.map((r, i) => {
     let e = estimates.get(r.scenario);
@@ -57,7 +67,11 @@ export function planSession(configs: readonly Scenario[], o: PlanOptions = {}): 
     return { ...r, warmup: warm[i], estimate_s: e };
   });
   return {
-    runs, total: matrix.runs.length, completed: matrix.runs.length - todo.length, notes: matrix.notes, seed: o.seed,
+    runs,
+    total: matrix.runs.length,
+    completed: matrix.runs.length - todo.length,
+    notes: matrix.notes,
+    seed: o.seed,
     estimate_s: Math.round(runs.reduce((s, r) => s + r.estimate_s, 0) * 10) / 10,
   };
 }

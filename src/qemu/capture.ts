@@ -51,18 +51,61 @@ export async function captureStream(image: GuestImage, opts: CaptureOptions = {}
   copyFileSync(image.dataDisk, disk);
   const trace = join(dir, 'blk-trace.log');
   const stream = join(dir, 'qemu.stream');
-  const qemu = execa('qemu-system-x86_64', [
-    '-accel', 'tcg', '-m', `${opts.memoryMib ?? 256}M${opts.virtioMemMib ? `,maxmem=${(opts.memoryMib ?? 256) + opts.virtioMemMib}M` : ''}`,
-    ...(opts.virtioMemMib ? ['-object', `memory-backend-ram,id=vmem0,size=${opts.virtioMemMib}M`,
-      '-device', 'virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0'] : []), '-smp', '1', '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-nic', 'none',
-    '-kernel', image.kernel, '-initrd', image.initrd, '-append', guestKernelCmdline({}),
-    '-chardev', `file,id=con,path=${join(dir, 'console.log')}`, '-serial', 'chardev:con',
-    '-chardev', `socket,id=ctl,path=${join(dir, 'ctl.sock')},server=on,wait=off`, '-serial', 'chardev:ctl',
-    '-qmp', `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
-    '-drive', `file=${disk},if=virtio,format=raw,cache=none`,
-    '-trace', `enable=blk_co_p*,file=${trace}`,
-  ], { reject: false, stdio: 'ignore', cleanup: true });
-  const kill = () => { if (qemu.pid) try { process.kill(qemu.pid, 'SIGKILL'); } catch { /* gone */ } };
+  const qemu = execa(
+    'qemu-system-x86_64',
+    [
+      '-accel',
+      'tcg',
+      '-m',
+      `${opts.memoryMib ?? 256}M${opts.virtioMemMib ? `,maxmem=${(opts.memoryMib ?? 256) + opts.virtioMemMib}M` : ''}`,
+      ...(opts.virtioMemMib
+        ? [
+            '-object',
+            `memory-backend-ram,id=vmem0,size=${opts.virtioMemMib}M`,
+            '-device',
+            'virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0',
+          ]
+        : []),
+      '-smp',
+      '1',
+      '-nodefaults',
+      '-no-user-config',
+      '-no-reboot',
+      '-display',
+      'none',
+      '-nic',
+      'none',
+      '-kernel',
+      image.kernel,
+      '-initrd',
+      image.initrd,
+      '-append',
+      guestKernelCmdline({}),
+      '-chardev',
+      `file,id=con,path=${join(dir, 'console.log')}`,
+      '-serial',
+      'chardev:con',
+      '-chardev',
+      `socket,id=ctl,path=${join(dir, 'ctl.sock')},server=on,wait=off`,
+      '-serial',
+      'chardev:ctl',
+      '-qmp',
+      `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
+      '-drive',
+      `file=${disk},if=virtio,format=raw,cache=none`,
+      '-trace',
+      `enable=blk_co_p*,file=${trace}`,
+    ],
+    { reject: false, stdio: 'ignore', cleanup: true },
+  );
+  const kill = () => {
+    if (qemu.pid)
+      try {
+        process.kill(qemu.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+  };
   try {
     const qmp = await QmpClient.open(await connectUnix(join(dir, 'qmp.sock')), 'capture');
     const ctl = new GuestControl(await connectUnix(join(dir, 'ctl.sock')));
@@ -72,14 +115,16 @@ export async function captureStream(image: GuestImage, opts: CaptureOptions = {}
       if (r.rc !== 0) throw new Error(`guest script failed (${r.rc}): ${r.output}`);
     }
     await sleep(opts.settleMs ?? 500);
-    if (process.env.CAPTURE_DEBUG) console.log('trace before migrate:', readFileSync(trace, 'utf8').split('\n').length, 'lines');
+    if (process.env.CAPTURE_DEBUG)
+      console.log('trace before migrate:', readFileSync(trace, 'utf8').split('\n').length, 'lines');
     ctl.close();
     await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 4 * 1024 * 1024 * 1024 });
     await qmp.execute('migrate', { uri: `exec:cat > ${stream}` });
     for (;;) {
       const info = await qmp.execute<MigrateInfo>('query-migrate');
       if (info.status === 'completed') break;
-      if (info.status === 'failed' || info.status === 'cancelled') throw new Error(`capture migration ${info.status}: ${info['error-desc']}`);
+      if (info.status === 'failed' || info.status === 'cancelled')
+        throw new Error(`capture migration ${info.status}: ${info['error-desc']}`);
       await sleep(50);
     }
     await qmp.execute('quit').catch(() => undefined);
@@ -89,7 +134,11 @@ export async function captureStream(image: GuestImage, opts: CaptureOptions = {}
   } catch (err) {
     // a guest that died (e.g. out of memory at boot) only shows as a closed channel: say why
     let consoleTail = '';
-    try { consoleTail = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-3).join(' | '); } catch { /* none */ }
+    try {
+      consoleTail = readFileSync(join(dir, 'console.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+    } catch {
+      /* none */
+    }
     rmSync(dir, { recursive: true, force: true });
     if (consoleTail && err instanceof Error) err.message += ` (guest console: ${consoleTail})`;
     throw err;

@@ -60,11 +60,19 @@ export function qemuMigrationSettings(m: MigrationSpec): QemuMigrationSettings {
 /** The migration fields a record's `params` carries (every knob, so groups never mix settings). */
 export function migrationParams(m: MigrationSpec): Record<string, unknown> {
   return {
-    link_cap_mbit: m.link_cap_mbit, max_bandwidth_mbit: m.max_bandwidth_mbit, downtime_limit_ms: m.downtime_limit_ms,
-    capabilities: m.capabilities, multifd_channels: m.multifd_channels, multifd_compression: m.multifd_compression,
+    link_cap_mbit: m.link_cap_mbit,
+    max_bandwidth_mbit: m.max_bandwidth_mbit,
+    downtime_limit_ms: m.downtime_limit_ms,
+    capabilities: m.capabilities,
+    multifd_channels: m.multifd_channels,
+    multifd_compression: m.multifd_compression,
     ...(m.zero_page_detection ? { zero_page_detection: m.zero_page_detection } : {}),
-    ...(m.avail_switchover_bandwidth_mbit ? { avail_switchover_bandwidth_mbit: m.avail_switchover_bandwidth_mbit } : {}),
-    ...(usesDirtyLimit(m) ? { vcpu_dirty_limit_mbps: m.vcpu_dirty_limit_mbps, dirty_limit_period_ms: m.dirty_limit_period_ms } : {}),
+    ...(m.avail_switchover_bandwidth_mbit
+      ? { avail_switchover_bandwidth_mbit: m.avail_switchover_bandwidth_mbit }
+      : {}),
+    ...(usesDirtyLimit(m)
+      ? { vcpu_dirty_limit_mbps: m.vcpu_dirty_limit_mbps, dirty_limit_period_ms: m.dirty_limit_period_ms }
+      : {}),
     ...(m.postcopy_after_passes ? { postcopy_after_passes: m.postcopy_after_passes } : {}),
   };
 }
@@ -75,7 +83,12 @@ export function migrationParams(m: MigrationSpec): Record<string, unknown> {
  */
 export function accelConflicts(m: MigrationSpec, accel: 'tcg' | 'kvm'): { field: string; reason: string }[] {
   if (accel !== 'kvm' && usesDirtyLimit(m)) {
-    return [{ field: 'migration.vcpu_dirty_limit_mbps', reason: `dirty-limit needs KVM's dirty ring; this testbed runs guests with accel ${accel}` }];
+    return [
+      {
+        field: 'migration.vcpu_dirty_limit_mbps',
+        reason: `dirty-limit needs KVM's dirty ring; this testbed runs guests with accel ${accel}`,
+      },
+    ];
   }
   return [];
 }

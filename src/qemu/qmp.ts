@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 
-export interface QmpEvent { event: string; data?: Record<string, unknown>; timestamp: { seconds: number; microseconds: number } }
+export interface QmpEvent {
+  event: string;
+  data?: Record<string, unknown>;
+  timestamp: { seconds: number; microseconds: number };
+}
 
 /**
  * QMP client over any byte stream (an ssh2-forwarded unix socket in practice): negotiates
@@ -10,12 +14,18 @@ export interface QmpEvent { event: string; data?: Record<string, unknown>; times
 export class QmpClient extends EventEmitter {
   private buf = '';
   private nextId = 1;
-  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; cmd: string }>();
+  private readonly pending = new Map<
+    string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; cmd: string }
+  >();
   private greeting?: (v: unknown) => void;
   private closedReason?: string;
   version?: { qemu: { major: number; minor: number; micro: number } };
 
-  private constructor(private readonly stream: Duplex, readonly label: string) {
+  private constructor(
+    private readonly stream: Duplex,
+    readonly label: string,
+  ) {
     super();
     stream.setEncoding('utf8');
     stream.on('data', (d: string) => this.onData(d));
@@ -25,7 +35,13 @@ export class QmpClient extends EventEmitter {
 
   static async open(stream: Duplex, label: string, timeoutMs = 10000): Promise<QmpClient> {
     const qmp = new QmpClient(stream, label);
-    const greeting = await qmp.withTimeout(new Promise<unknown>((resolve) => { qmp.greeting = resolve; }), timeoutMs, 'QMP greeting');
+    const greeting = await qmp.withTimeout(
+      new Promise<unknown>((resolve) => {
+        qmp.greeting = resolve;
+      }),
+      timeoutMs,
+      'QMP greeting',
+    );
     qmp.version = (greeting as { QMP: { version: QmpClient['version'] } }).QMP.version;
     await qmp.execute('qmp_capabilities');
     return qmp;
@@ -37,7 +53,8 @@ export class QmpClient extends EventEmitter {
   }
 
   execute<T = unknown>(command: string, args?: Record<string, unknown>, timeoutMs = 30000): Promise<T> {
-    if (this.closedReason) return Promise.reject(new Error(`${this.label}: ${this.closedReason} (while sending ${command})`));
+    if (this.closedReason)
+      return Promise.reject(new Error(`${this.label}: ${this.closedReason} (while sending ${command})`));
     const id = `pb${this.nextId++}`;
     const p = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject, cmd: command }));
     this.stream.write(`${JSON.stringify({ execute: command, arguments: args, id })}\n`);
@@ -85,7 +102,9 @@ export class QmpClient extends EventEmitter {
     let timer: NodeJS.Timeout;
     return Promise.race([
       p,
-      new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${this.label}: ${what} timed out after ${ms} ms`)), ms); }),
+      new Promise<T>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${this.label}: ${what} timed out after ${ms} ms`)), ms);
+      }),
     ]).finally(() => clearTimeout(timer));
   }
 }
@@ -99,8 +118,18 @@ export interface MigrateInfo {
   'setup-time'?: number;
   'error-desc'?: string;
   ram?: {
-    transferred: number; remaining: number; total: number; duplicate: number; normal: number;
-    'normal-bytes': number; 'dirty-pages-rate': number; mbps: number; 'dirty-sync-count': number;
-    'pages-per-second'?: number; 'precopy-bytes'?: number; 'downtime-bytes'?: number; 'postcopy-bytes'?: number;
+    transferred: number;
+    remaining: number;
+    total: number;
+    duplicate: number;
+    normal: number;
+    'normal-bytes': number;
+    'dirty-pages-rate': number;
+    mbps: number;
+    'dirty-sync-count': number;
+    'pages-per-second'?: number;
+    'precopy-bytes'?: number;
+    'downtime-bytes'?: number;
+    'postcopy-bytes'?: number;
   };
 }

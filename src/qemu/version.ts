@@ -25,16 +25,27 @@ export function qemuAtLeast(version: string, min: readonly number[]): boolean {
  * Preflight lines about the QEMU versions of a pair: each host's must be supported, and src and
  * dst must run the same one (a stream between versions is QEMU's compatibility, not the benchmark).
  */
-export function qemuVersionProblems(src: { name: string; version?: string }, dst: { name: string; version?: string }): string[] {
+export function qemuVersionProblems(
+  src: { name: string; version?: string },
+  dst: { name: string; version?: string },
+): string[] {
   const out: string[] = [];
-  for (const [role, h] of [['src', src], ['dst', dst]] as const) {
+  for (const [role, h] of [
+    ['src', src],
+    ['dst', dst],
+  ] as const) {
     if (h.version && !qemuAtLeast(h.version, MIN_QEMU)) {
-      out.push(`${role} ${h.name}: QEMU ${h.version} is older than ${MIN_QEMU.join('.')} (pofbench supports 8.2-10.x; `
-        + 'Debian 12: bookworm-backports, which the kvm_host role and scripts/setup.sh install)');
+      out.push(
+        `${role} ${h.name}: QEMU ${h.version} is older than ${MIN_QEMU.join('.')} (pofbench supports 8.2-10.x; ` +
+          'Debian 12: bookworm-backports, which the kvm_host role and scripts/setup.sh install)',
+      );
     }
   }
   if (src.version && dst.version && src.version !== dst.version) {
-    out.push(`src ${src.name} runs QEMU ${src.version} but dst ${dst.name} runs QEMU ${dst.version}: install the same version on both`);
+    out.push(
+      `src ${src.name} runs QEMU ${src.version} but dst ${dst.name} runs QEMU ${dst.version}: install the same ` +
+        `version on both`,
+    );
   }
   return out;
 }

@@ -29,7 +29,11 @@ export interface VmConfig {
 }
 
 /** A run-state or migration-state change as QEMU reported it. */
-export interface TimelineEvent { event: string; status?: string; t: number }
+export interface TimelineEvent {
+  event: string;
+  status?: string;
+  t: number;
+}
 const TIMELINE_EVENTS = new Set(['STOP', 'RESUME', 'MIGRATION']);
 
 /** QMP events worth quoting when a VM fails: the guest reset, shut down or panicked. */
@@ -38,27 +42,73 @@ const EXIT_EVENTS = new Set(['SHUTDOWN', 'RESET', 'GUEST_PANICKED', 'GUEST_CRASH
 /** The QEMU command line for a VM; every value is shell-quoted by the caller via `sh`. */
 export function qemuArgv(cfg: VmConfig, dir: string): string[] {
   const argv = [
-    'qemu-system-x86_64', '-name', `pofbench-${cfg.id},debug-threads=on`,
-    '-machine', 'pc', '-accel', cfg.accel === 'kvm' && cfg.dirtyRing ? 'kvm,dirty-ring-size=4096' : cfg.accel,
+    'qemu-system-x86_64',
+    '-name',
+    `pofbench-${cfg.id},debug-threads=on`,
+    '-machine',
+    'pc',
+    '-accel',
+    cfg.accel === 'kvm' && cfg.dirtyRing ? 'kvm,dirty-ring-size=4096' : cfg.accel,
     ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),
-    '-m', `${cfg.memoryMib}M`, '-smp', String(cfg.vcpus),
-    '-nodefaults', '-no-user-config', '-no-reboot', '-display', 'none', '-vga', 'none',
-    '-kernel', cfg.kernel, '-initrd', cfg.initrd, '-append', cfg.append,
-    '-chardev', `file,id=con,path=${dir}/console.log`, '-serial', 'chardev:con',
-    '-chardev', `socket,id=ctl,path=${dir}/ctl.sock,server=on,wait=off`, '-serial', 'chardev:ctl',
-    '-qmp', `unix:${dir}/qmp.sock,server=on,wait=off`,
-    '-pidfile', `${dir}/qemu.pid`, '-D', `${dir}/qemu.log`, '-daemonize',
+    '-m',
+    `${cfg.memoryMib}M`,
+    '-smp',
+    String(cfg.vcpus),
+    '-nodefaults',
+    '-no-user-config',
+    '-no-reboot',
+    '-display',
+    'none',
+    '-vga',
+    'none',
+    '-kernel',
+    cfg.kernel,
+    '-initrd',
+    cfg.initrd,
+    '-append',
+    cfg.append,
+    '-chardev',
+    `file,id=con,path=${dir}/console.log`,
+    '-serial',
+    'chardev:con',
+    '-chardev',
+    `socket,id=ctl,path=${dir}/ctl.sock,server=on,wait=off`,
+    '-serial',
+    'chardev:ctl',
+    '-qmp',
+    `unix:${dir}/qmp.sock,server=on,wait=off`,
+    '-pidfile',
+    `${dir}/qemu.pid`,
+    '-D',
+    `${dir}/qemu.log`,
+    '-daemonize',
   ];
   if (cfg.nfsDisk) {
     argv.push(
-      '-blockdev', JSON.stringify({ driver: 'nfs', 'node-name': 'nas0', server: { type: 'inet', host: cfg.nfsDisk.server }, path: cfg.nfsDisk.path, 'cache': { direct: true } }),
-      '-blockdev', JSON.stringify({ driver: 'raw', 'node-name': 'disk0', file: 'nas0' }),
-      '-device', 'virtio-blk-pci,drive=disk0,id=vda',
+      '-blockdev',
+      JSON.stringify({
+        driver: 'nfs',
+        'node-name': 'nas0',
+        server: { type: 'inet', host: cfg.nfsDisk.server },
+        path: cfg.nfsDisk.path,
+        cache: { direct: true },
+      }),
+      '-blockdev',
+      JSON.stringify({ driver: 'raw', 'node-name': 'disk0', file: 'nas0' }),
+      '-device',
+      'virtio-blk-pci,drive=disk0,id=vda',
     );
   }
-  argv.push(...(cfg.nic
-    ? ['-netdev', `tap,id=n0,ifname=${cfg.nic.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=n0,mac=${cfg.nic.mac}`]
-    : ['-nic', 'none']));
+  argv.push(
+    ...(cfg.nic
+      ? [
+          '-netdev',
+          `tap,id=n0,ifname=${cfg.nic.tap},script=no,downscript=no`,
+          '-device',
+          `virtio-net-pci,netdev=n0,mac=${cfg.nic.mac}`,
+        ]
+      : ['-nic', 'none']),
+  );
   if (cfg.traceLog) argv.push('-trace', `enable=blk_co_p*,file=${cfg.traceLog}`);
   if (cfg.incoming) argv.push('-incoming', 'defer');
   if (cfg.startPaused) argv.push('-S');
@@ -72,11 +122,21 @@ export class RemoteVm {
   /** When the guest stopped and resumed and the migration changed state, by QEMU's clock (ms since epoch). */
   readonly timeline: TimelineEvent[] = [];
 
-  private constructor(readonly host: SshHost, readonly cfg: VmConfig, readonly dir: string, readonly pid: number, readonly qmp: QmpClient) {
+  private constructor(
+    readonly host: SshHost,
+    readonly cfg: VmConfig,
+    readonly dir: string,
+    readonly pid: number,
+    readonly qmp: QmpClient,
+  ) {
     qmp.on('event', (e: QmpEvent) => {
       if (TIMELINE_EVENTS.has(e.event) && this.timeline.length < 1000) {
         const status = typeof e.data?.status === 'string' ? e.data.status : undefined;
-        this.timeline.push({ event: e.event, ...(status ? { status } : {}), t: e.timestamp.seconds * 1000 + e.timestamp.microseconds / 1000 });
+        this.timeline.push({
+          event: e.event,
+          ...(status ? { status } : {}),
+          t: e.timestamp.seconds * 1000 + e.timestamp.microseconds / 1000,
+        });
       }
       if (!EXIT_EVENTS.has(e.event)) return;
       const why = e.data && typeof e.data.reason === 'string' ? ` (${e.data.reason})` : '';
@@ -88,10 +148,15 @@ export class RemoteVm {
   static async start(host: SshHost, cfg: VmConfig, runDir: string): Promise<RemoteVm> {
     const dir = posix.join(runDir, cfg.id);
     // what QEMU prints before it daemonizes goes to qemu.stderr, later errors to qemu.log (-D): stderrTail reads both
-    const cmd = `mkdir -p ${sh([dir])} && ${sh(qemuArgv(cfg, dir))} 2>>${sh([`${dir}/qemu.stderr`])} && cat ${sh([`${dir}/qemu.pid`])}`;
+    const cmd =
+      `mkdir -p ${sh([dir])} && ${sh(qemuArgv(cfg, dir))} 2>>${sh([`${dir}/qemu.stderr`])} && cat ` +
+      `${sh([`${dir}/qemu.pid`])}`;
     const r = await host.exec(cmd, { allowFail: true, timeoutMs: 60000 });
     if (r.code !== 0) {
-      throw new Error(`${host.name}: QEMU did not start (exit ${r.code}): ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `${host.name}: QEMU did not start (exit ${r.code}): ` +
+          `${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+      );
     }
     const pid = Number(r.stdout.trim().split('\n').pop());
     let qmp: QmpClient | undefined;
@@ -137,7 +202,12 @@ export class RemoteVm {
    */
   async stderrTail(lines = 5): Promise<string> {
     // a daemonized QEMU reports errors (e.g. "load of migration failed") to its -D log, not stderr
-    const text = (await this.host.exec(`cat ${sh([`${this.dir}/qemu.stderr`, `${this.dir}/qemu.log`])} 2>/dev/null | tail -n ${lines}`, { allowFail: true })).stdout.trim();
+    const text = (
+      await this.host.exec(
+        `cat ${sh([`${this.dir}/qemu.stderr`, `${this.dir}/qemu.log`])} 2>/dev/null | tail -n ${lines}`,
+        { allowFail: true },
+      )
+    ).stdout.trim();
     return [text, ...this.exitEvents.map((e) => `QMP event ${e}`)].filter(Boolean).join('\n');
   }
 
@@ -149,7 +219,10 @@ export class RemoteVm {
     if (await this.alive().catch(() => true)) return '';
     const said = (await this.stderrTail().catch(() => '')).split('\n').filter(Boolean).join(' | ');
     const tail = (await this.consoleTail(3).catch(() => '')).trim().split('\n').filter(Boolean).join(' | ');
-    return `QEMU on ${this.host.name} exited${said ? `: ${said}` : ''}${tail ? `; console: ${tail}` : '; console silent'}`;
+    return (
+      `QEMU on ${this.host.name} ` +
+      `exited${said ? `: ${said}` : ''}${tail ? `; console: ${tail}` : '; console silent'}`
+    );
   }
 
   async consoleTail(lines = 20): Promise<string> {
@@ -160,11 +233,14 @@ export class RemoteVm {
   async stop(): Promise<void> {
     await this.qmp.execute('quit', undefined, 3000).catch(() => undefined);
     this.qmp.close();
-    await this.host.exec(
-      `for i in $(seq 30); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; done; ` +
-      `kill ${this.pid} 2>/dev/null; for i in $(seq 20); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${this.pid} 2>/dev/null; ` +
-      `rm -rf ${sh([this.dir])}`,
-      { allowFail: true, timeoutMs: 15000 },
-    ).catch(() => undefined);
+    await this.host
+      .exec(
+        `for i in $(seq 30); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; done; ` +
+          `kill ${this.pid} 2>/dev/null; for i in $(seq 20); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; ` +
+          `done; kill -9 ${this.pid} 2>/dev/null; ` +
+          `rm -rf ${sh([this.dir])}`,
+        { allowFail: true, timeoutMs: 15000 },
+      )
+      .catch(() => undefined);
   }
 }

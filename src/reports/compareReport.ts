@@ -30,12 +30,18 @@ function blocks(c: Comparison): Block[] {
   for (const r of c.rows) {
     let b = out.find((x) => x.scenario === r.scenario && x.config_id === r.config_id);
     if (!b) {
-      b = { scenario: r.scenario, ...(r.config_id !== undefined ? { config_id: r.config_id } : {}), rows: [], changes: [] };
+      b = {
+        scenario: r.scenario,
+        ...(r.config_id !== undefined ? { config_id: r.config_id } : {}),
+        rows: [],
+        changes: [],
+      };
       out.push(b);
     }
     b.rows.push(r);
   }
-  for (const ch of c.changes) out.find((x) => x.scenario === ch.scenario && x.config_id === ch.config_id)?.changes.push(ch);
+  for (const ch of c.changes)
+    out.find((x) => x.scenario === ch.scenario && x.config_id === ch.config_id)?.changes.push(ch);
   return out;
 }
 
@@ -60,7 +66,10 @@ function cell(r: CompareRow, field: string): string {
   const n = r.n[field] ?? 0;
   if (n === 0) return '-';
   const out = r.outliers[field]?.length ?? 0;
-  return `${formatMetric(field, r.median[field])} (IQR ${formatMetric(field, r.iqr[field])}, n=${n}${out ? `, ${out} outlier${out === 1 ? '' : 's'}` : ''})`;
+  return (
+    `${formatMetric(field, r.median[field])} (IQR ${formatMetric(field, r.iqr[field])}, ` +
+    `n=${n}${out ? `, ${out} outlier${out === 1 ? '' : 's'}` : ''})`
+  );
 }
 
 function blockTitle(b: Block): string {
@@ -69,8 +78,12 @@ function blockTitle(b: Block): string {
 
 function runsLine(b: Block): string {
   const few = b.rows.some((r) => r.runs < MIN_RUNS_TRUSTED);
-  return b.rows.map((r) => `${r.strategy}: ${r.runs} run${r.runs === 1 ? '' : 's'}${r.failed ? `, ${r.failed} failed` : ''}`).join(' · ')
-    + (few ? ` — warning: fewer than ${MIN_RUNS_TRUSTED} runs per strategy, spread and changes are rough` : '');
+  return (
+    b.rows
+      .map((r) => `${r.strategy}: ${r.runs} run${r.runs === 1 ? '' : 's'}${r.failed ? `, ${r.failed} failed` : ''}`)
+      .join(' · ') +
+    (few ? ` — warning: fewer than ${MIN_RUNS_TRUSTED} runs per strategy, spread and changes are rough` : '')
+  );
 }
 
 /** The cells of one block: header row, then one row per field. */
@@ -101,18 +114,29 @@ function fieldsOf(c: Comparison): string[] {
 export function renderCompareTable(c: Comparison, o: CompareRenderOptions): string {
   const { baseline } = o;
   const fields = fieldsOf(c);
-  return blocks(c).map((b) => {
-    const cells = blockCells(b, fields, baseline, false);
-    const body = cells.length > 1 ? table(cells, { drawHorizontalLine: (i, size) => i <= 1 || i === size }) : '(no values for the requested fields)\n';
-    return `${blockTitle(b)} — ${runsLine(b)}\n${body}`;
-  }).join('\n') + legend(o, 'table');
+  return (
+    blocks(c)
+      .map((b) => {
+        const cells = blockCells(b, fields, baseline, false);
+        const body =
+          cells.length > 1
+            ? table(cells, { drawHorizontalLine: (i, size) => i <= 1 || i === size })
+            : '(no values for the requested fields)\n';
+        return `${blockTitle(b)} — ${runsLine(b)}\n${body}`;
+      })
+      .join('\n') + legend(o, 'table')
+  );
 }
 
 function legend(o: CompareRenderOptions, kind: 'table' | 'markdown'): string {
   const mark = (t: string): string => (kind === 'markdown' ? `_(${t})_` : `(${t})`);
-  return `\nCells: median (IQR, n) over completed runs; bytes in MiB. Changes: median / median(${o.baseline}) − 1 `
-    + `with a 95 % bootstrap interval (${o.resamples ?? DEFAULT_RESAMPLES} resamples); ${mark('within noise')} when the interval contains 0, `
-    + `${mark('n too small')} under ${MIN_RUNS_FOR_CHANGE} runs; outliers: values more than 3 scaled MADs from the median.\n`;
+  return (
+    `\nCells: median (IQR, n) over completed runs; bytes in MiB. Changes: median / median(${o.baseline}) − 1 ` +
+    `with a 95 % bootstrap interval (${o.resamples ?? DEFAULT_RESAMPLES} resamples); ${mark('within noise')} when ` +
+    `the interval contains 0, ` +
+    `${mark('n too small')} under ${MIN_RUNS_FOR_CHANGE} runs; outliers: values more than 3 scaled MADs from the ` +
+    `median.\n`
+  );
 }
 
 const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
@@ -144,8 +168,27 @@ function csvCell(v: string | number | boolean | undefined | null): string {
 }
 
 export const CSV_COLUMNS = [
-  'scenario', 'config_id', 'strategy', 'field', 'runs', 'failed', 'n', 'median', 'q1', 'q3', 'iqr', 'min', 'max',
-  'ci95_lo', 'ci95_hi', 'baseline', 'change', 'change_ci95_lo', 'change_ci95_hi', 'within_noise', 'note',
+  'scenario',
+  'config_id',
+  'strategy',
+  'field',
+  'runs',
+  'failed',
+  'n',
+  'median',
+  'q1',
+  'q3',
+  'iqr',
+  'min',
+  'max',
+  'ci95_lo',
+  'ci95_hi',
+  'baseline',
+  'change',
+  'change_ci95_lo',
+  'change_ci95_hi',
+  'within_noise',
+  'note',
 ] as const;
 
 /** One line per scenario, config, strategy and field with values; change columns empty for the baseline. */
@@ -155,12 +198,37 @@ export function renderCompareCsv(c: Comparison): string {
   for (const r of c.rows) {
     for (const f of fields) {
       if ((r.n[f] ?? 0) === 0) continue;
-      const ch = c.changes.find((x) => x.scenario === r.scenario && x.config_id === r.config_id && x.strategy === r.strategy && x.field === f);
+      const ch = c.changes.find(
+        (x) => x.scenario === r.scenario && x.config_id === r.config_id && x.strategy === r.strategy && x.field === f,
+      );
       const ci = r.ci95[f];
-      lines.push([
-        r.scenario, r.config_id, r.strategy, f, r.runs, r.failed, r.n[f], r.median[f], r.q1[f], r.q3[f], r.iqr[f], r.min[f], r.max[f],
-        ci?.[0], ci?.[1], ch?.baseline, ch?.change, ch?.ci95?.[0], ch?.ci95?.[1], ch?.within_noise, ch?.note,
-      ].map(csvCell).join(','));
+      lines.push(
+        [
+          r.scenario,
+          r.config_id,
+          r.strategy,
+          f,
+          r.runs,
+          r.failed,
+          r.n[f],
+          r.median[f],
+          r.q1[f],
+          r.q3[f],
+          r.iqr[f],
+          r.min[f],
+          r.max[f],
+          ci?.[0],
+          ci?.[1],
+          ch?.baseline,
+          ch?.change,
+          ch?.ci95?.[0],
+          ch?.ci95?.[1],
+          ch?.within_noise,
+          ch?.note,
+        ]
+          .map(csvCell)
+          .join(','),
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -172,9 +240,13 @@ export function renderCompareJson(c: Comparison): string {
 
 export function renderComparison(c: Comparison, format: CompareFormat, o: CompareRenderOptions): string {
   switch (format) {
-    case 'table': return renderCompareTable(c, o);
-    case 'markdown': return renderCompareMarkdown(c, o);
-    case 'csv': return renderCompareCsv(c);
-    case 'json': return renderCompareJson(c);
+    case 'table':
+      return renderCompareTable(c, o);
+    case 'markdown':
+      return renderCompareMarkdown(c, o);
+    case 'csv':
+      return renderCompareCsv(c);
+    case 'json':
+      return renderCompareJson(c);
   }
 }

@@ -10,8 +10,12 @@ import { migrationParams } from '../qemu/migrationSettings.js';
 /** The `params` of a run of `scenario` on a testbed with `accel`, booting image `imageId`. */
 export function runParams(scenario: Scenario, accel: string, imageId: string): Record<string, unknown> {
   return {
-    memory_mib: scenario.guest.memory_mib, vcpus: scenario.guest.vcpus, accel,
-    ...migrationParams(scenario.migration), workload: scenario.workload, image_id: imageId,
+    memory_mib: scenario.guest.memory_mib,
+    vcpus: scenario.guest.vcpus,
+    accel,
+    ...migrationParams(scenario.migration),
+    workload: scenario.workload,
+    image_id: imageId,
   };
 }
 
@@ -20,14 +24,21 @@ export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v) ?? 'null';
 }
 
 /** 12 hex digits of the SHA-256 of the canonical parameters. */
 export function paramsHash(params: unknown): string {
-  return createHash('sha256').update(canonicalJson(params ?? {})).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(canonicalJson(params ?? {}))
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** A record's parameters' hash: the stored one, else computed from its `params` (records before the field). */
@@ -36,7 +47,11 @@ export function recordParamsHash(r: { params_hash?: unknown; params?: unknown })
 }
 
 /** One parameter that differs: its dotted path and both values (as JSON; undefined: absent). */
-export interface ParamDiff { field: string; a?: string; b?: string }
+export interface ParamDiff {
+  field: string;
+  a?: string;
+  b?: string;
+}
 
 /** Where `a` and `b` differ, leaf by leaf (`migration` fields are at the top level of params). */
 export function paramsDiff(a: unknown, b: unknown, prefix = ''): ParamDiff[] {

@@ -46,7 +46,10 @@ export interface SessionManifest {
 }
 
 /** `20261201T053012-quick` (+`-2`, `-3` … when that directory exists): a new session directory under `root`. */
-export async function createSessionDir(root: string, scenarioNames: readonly string[]): Promise<{ id: string; dir: string }> {
+export async function createSessionDir(
+  root: string,
+  scenarioNames: readonly string[],
+): Promise<{ id: string; dir: string }> {
   const names = [...new Set(scenarioNames)];
   const base = `${timestampId()}-${names[0] ?? 'session'}${names.length > 1 ? `+${names.length - 1}` : ''}`;
   await mkdir(root, { recursive: true });
@@ -74,8 +77,12 @@ export async function readSession(dir: string): Promise<SessionManifest> {
     text = await readFile(file, 'utf8');
   } catch {
     const st = await stat(dir).catch(() => undefined);
-    throw new UserError(st?.isDirectory() ? `${dir} is not a session directory (no ${SESSION_FILE})` : `no such session directory: ${dir}`,
-      'give a session directory written by "pofbench run" (see "pofbench results list")');
+    throw new UserError(
+      st?.isDirectory()
+        ? `${dir} is not a session directory (no ${SESSION_FILE})`
+        : `no such session directory: ${dir}`,
+      'give a session directory written by "pofbench run" (see "pofbench results list")',
+    );
   }
   try {
     const m = JSON.parse(text) as SessionManifest;
@@ -127,12 +134,22 @@ export async function countSessionRuns(dir: string): Promise<Omit<SessionSummary
 /** The sessions under `root` (directories with a session.json, or run dirs of an older flat layout), oldest first. */
 export async function listSessions(root: string): Promise<SessionSummary[]> {
   const st = await stat(root).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`no such results directory: ${root}`, 'give the --out directory of "pofbench run" (default: results)');
+  if (!st?.isDirectory())
+    throw new UserError(
+      `no such results directory: ${root}`,
+      'give the --out directory of "pofbench run" (default: results)',
+    );
   const out: SessionSummary[] = [];
-  const entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const entries = (await readdir(root, { withFileTypes: true }))
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   for (const name of entries) {
     const dir = join(root, name);
-    const hasManifest = await stat(join(dir, SESSION_FILE)).then(() => true, () => false);
+    const hasManifest = await stat(join(dir, SESSION_FILE)).then(
+      () => true,
+      () => false,
+    );
     if (!hasManifest) continue;
     let manifest: SessionManifest | undefined;
     let problem: string | undefined;

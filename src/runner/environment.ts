@@ -25,12 +25,19 @@ async function hostKernel(host: SshHost): Promise<string | undefined> {
 }
 
 /** Gathers the environment (host kernels over SSH; a host that does not answer is left out). */
-export async function collectEnvironment(testbed: TestbedSpec, hosts: { src: SshHost; dst: SshHost }, pofbenchRev: string): Promise<RunEnvironment> {
+export async function collectEnvironment(
+  testbed: TestbedSpec,
+  hosts: { src: SshHost; dst: SshHost },
+  pofbenchRev: string,
+): Promise<RunEnvironment> {
   const [src, dst] = await Promise.all([hostKernel(hosts.src), hostKernel(hosts.dst)]);
   return {
     kernel: { controller: release(), src, dst },
-    testbed: testbed.kind, accel: testbed.accel,
-    src_host: testbed.hosts.src.name, dst_host: testbed.hosts.dst.name,
-    pofbench_rev: pofbenchRev, node_version: process.version,
+    testbed: testbed.kind,
+    accel: testbed.accel,
+    src_host: testbed.hosts.src.name,
+    dst_host: testbed.hosts.dst.name,
+    pofbench_rev: pofbenchRev,
+    node_version: process.version,
   };
 }

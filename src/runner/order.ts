@@ -3,7 +3,7 @@ import { mulberry32 } from '../util/prng.js';
 
 /** A seed when none is given: from the clock (printed, so the order can be reproduced with --seed). */
 export function defaultSeed(now: number = Date.now()): number {
-  return Math.floor(now) % 0x100000000 >>> 0;
+  return (Math.floor(now) % 0x100000000) >>> 0;
 }
 
 /** Parses --seed: an integer 0 .. 2^32-1. */
@@ -33,7 +33,12 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
  * Which runs of `ordered` are warm-up runs: the first `n` of each group in execution order,
  * counting `alreadyDone(group)` runs finished earlier (a resumed session) as the first ones.
  */
-export function markWarmups<T>(ordered: readonly T[], group: (t: T) => string, n: number, alreadyDone: (group: string) => number = () => 0): boolean[] {
+export function markWarmups<T>(
+  ordered: readonly T[],
+  group: (t: T) => string,
+  n: number,
+  alreadyDone: (group: string) => number = () => 0,
+): boolean[] {
   const seen = new Map<string, number>();
   return ordered.map((t) => {
     const g = group(t);

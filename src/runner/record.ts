@@ -31,7 +31,11 @@ export interface RunRecord {
   params_hash?: string;
   // times
   total_time_ms?: number;
-  /** From `migrate` until the destination holds the whole state (its incoming migration completed; it then runs at once, or stays paused under --verify-ram). For pof this includes draining the agents' pipeline, which the source's QMP times do not see. */
+  /**
+   * From `migrate` until the destination holds the whole state (its incoming migration completed; it then runs at once,
+   * or stays paused under --verify-ram). For pof this includes draining the agents' pipeline, which the source's QMP
+   * times do not see.
+   */
   wall_time_ms?: number;
   setup_time_ms?: number;
   downtime_ms?: number;
@@ -96,7 +100,10 @@ export interface RunRecord {
   ram_compare_ms?: number;
   /** Failed runs: the source VM's QEMU status afterwards (`running` = the guest kept running there). */
   src_vm_status_after?: string;
-  /** Failed runs: the source had handed the guest over but the destination did not run it, so the runner resumed it on the source. */
+  /**
+   * Failed runs: the source had handed the guest over but the destination did not run it, so the runner resumed it on
+   * the source.
+   */
   src_resumed?: boolean;
   /** Fault injection (pofbench faults): what went wrong injecting, if anything. */
   fault_error?: string;

@@ -34,8 +34,18 @@ export interface CompletedRun extends RunIdentity {
  */
 export async function completedRuns(dir: string): Promise<CompletedRun[]> {
   const st = await stat(dir).catch(() => undefined);
-  if (!st?.isDirectory()) throw new UserError(`--resume ${dir}: no such results directory`, 'pass the --out directory of the session to resume');
-  return (await readRecords(dir)).filter((r) => r.status === 'completed' && typeof r.scenario === 'string' && typeof r.strategy === 'string' && typeof r.repeat === 'number');
+  if (!st?.isDirectory())
+    throw new UserError(
+      `--resume ${dir}: no such results directory`,
+      'pass the --out directory of the session to resume',
+    );
+  return (await readRecords(dir)).filter(
+    (r) =>
+      r.status === 'completed' &&
+      typeof r.scenario === 'string' &&
+      typeof r.strategy === 'string' &&
+      typeof r.repeat === 'number',
+  );
 }
 
 /**
@@ -43,18 +53,31 @@ export async function completedRuns(dir: string): Promise<CompletedRun[]> {
  * describe with other parameters (a different link cap, guest size, image, accelerator …) would be
  * counted as done, and its numbers pooled with the new runs'. Refused, naming what changed.
  */
-export function assertSameParams(completed: readonly CompletedRun[], scenarios: readonly Scenario[], accel: string, imageId: string): void {
+export function assertSameParams(
+  completed: readonly CompletedRun[],
+  scenarios: readonly Scenario[],
+  accel: string,
+  imageId: string,
+): void {
   for (const s of scenarios) {
     const planned = runParams(s, accel, imageId);
     const hash = paramsHash(planned);
     const configId = s.config_id ?? '';
-    const earlier = completed.find((r) => r.scenario === s.name && (r.config_id ?? '') === configId && r.params !== undefined
-      && recordParamsHash(r) !== hash);
+    const earlier = completed.find(
+      (r) =>
+        r.scenario === s.name &&
+        (r.config_id ?? '') === configId &&
+        r.params !== undefined &&
+        recordParamsHash(r) !== hash,
+    );
     if (!earlier) continue;
     const diffs = paramsDiff(earlier.params, planned);
     const what = `${s.name}${s.config_id ? ` [${s.config_id}]` : ''}`;
-    throw new UserError(`--resume: scenario ${what} was run in this session with other parameters: `
-      + `${diffs.length ? describeDiffs(diffs.map((d) => ({ ...d, a: `${d.a ?? '(absent)'} (session)`, b: `${d.b ?? '(absent)'} (now)` }))) : `params hash ${recordParamsHash(earlier)} vs ${hash}`}`,
-    'resume with the scenario files the session ran, or start a new session (--out)');
+    const labelled = diffs.map((d) => ({ ...d, a: `${d.a ?? '(absent)'} (session)`, b: `${d.b ?? '(absent)'} (now)` }));
+    const changed = diffs.length ? describeDiffs(labelled) : `params hash ${recordParamsHash(earlier)} vs ${hash}`;
+    throw new UserError(
+      `--resume: scenario ${what} was run in this session with other parameters: ${changed}`,
+      'resume with the scenario files the session ran, or start a new session (--out)',
+    );
   }
 }

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 
 /** 20250101T120000 (UTC, to the second) */
 export function timestampId(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
 }
 
 const MAX_CONFIG_PART = 96;
@@ -29,7 +32,13 @@ export function configIdPart(configId: string): string {
 }
 
 /** `<time>-<scenario>[-<config id>]-<strategy>-r<repeat>`: unique per run, readable in a listing. */
-export function makeRunId(o: { scenario: string; configId: string; strategy: string; repeat: number; at?: Date }): string {
+export function makeRunId(o: {
+  scenario: string;
+  configId: string;
+  strategy: string;
+  repeat: number;
+  at?: Date;
+}): string {
   if (!SCENARIO_NAME_RE.test(o.scenario)) {
     throw new Error(`scenario name ${JSON.stringify(o.scenario)} does not match ${SCENARIO_NAME_RE.source}`);
   }

@@ -25,13 +25,17 @@ const RECORD_AFTER_SIGNAL_MS = 30000;
 export async function pofbenchRevision(): Promise<string> {
   const rev = await execa('git', ['-C', projectRoot, 'rev-parse', '--short=12', 'HEAD'], { reject: false });
   if (rev.exitCode !== 0) return 'unknown';
-  const dirty = await execa('git', ['-C', projectRoot, 'status', '--porcelain', '--untracked-files=no'], { reject: false });
+  const dirty = await execa('git', ['-C', projectRoot, 'status', '--porcelain', '--untracked-files=no'], {
+    reject: false,
+  });
   return `${String(rev.stdout).trim()}${String(dirty.stdout).trim() ? '-dirty' : ''}`;
 }
 
 export async function connectHosts(testbed: TestbedSpec): Promise<TestbedHosts> {
   const opts = { controllerNetns: testbed.controllerNetns };
-  const [src, dst, nas] = await Promise.all((['src', 'dst', 'nas'] as const).map((r) => SshHost.connect(testbed.hosts[r].name, testbed.hosts[r].ssh, opts)));
+  const [src, dst, nas] = await Promise.all(
+    (['src', 'dst', 'nas'] as const).map((r) => SshHost.connect(testbed.hosts[r].name, testbed.hosts[r].ssh, opts)),
+  );
   return { src, dst, nas };
 }
 
@@ -59,7 +63,10 @@ export interface SessionOptions {
   onRecord?: (record: RunRecord, runDir: string) => Promise<void>;
   /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
   verifyRam?: boolean;
-  /** Called after an interrupt (SIGINT/SIGTERM), once the runs in flight wrote their records, right before the process exits. */
+  /**
+   * Called after an interrupt (SIGINT/SIGTERM), once the runs in flight wrote their records, right before the process
+   * exits.
+   */
   onInterrupted?: (signal: string, records: readonly RunRecord[]) => Promise<void>;
   /** Fault injection: called once each migration has started (see src/faults). */
   onMigrating?: MigrationRunOptions['onMigrating'];
@@ -83,23 +90,41 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const seed = o.seed ?? defaultSeed();
   const completed = o.resume ? await completedRuns(o.outDir) : [];
   assertSameParams(completed, o.scenarios, o.testbed.accel, o.image.id);
-  const plan = planSession(o.scenarios, { strategies: o.strategies, repeat: o.repeat, seed, warmupRuns: o.warmupRuns, completed });
+  const plan = planSession(o.scenarios, {
+    strategies: o.strategies,
+    repeat: o.repeat,
+    seed,
+    warmupRuns: o.warmupRuns,
+    completed,
+  });
   for (const s of o.scenarios) {
     if (o.verifyRam && s.workload.type === 'web') {
-      throw new UserError(`scenario ${s.file}: --verify-ram runs guests without a NIC, and the web workload needs one (field "workload.type")`, 'drop --verify-ram for web scenarios');
+      throw new UserError(
+        `scenario ${s.file}: --verify-ram runs guests without a NIC, and the web workload needs one (field ` +
+          `"workload.type")`,
+        'drop --verify-ram for web scenarios',
+      );
     }
     try {
       createWorkload(s.workload).check(o.image, s.guest.memory_mib);
     } catch (err) {
       // name the configuration: a sweep can make a combination the workload cannot run
-      if (err instanceof UserError) throw new UserError(`scenario ${s.file} (${s.name}${s.config_id ? `, sweep config ${s.config_id}` : ''}): ${err.message}`, err.hint);
+      if (err instanceof UserError)
+        throw new UserError(
+          `scenario ${s.file} (${s.name}${s.config_id ? `, sweep config ${s.config_id}` : ''}): ${err.message}`,
+          err.hint,
+        );
       throw err;
     }
   }
   const progress = new Progress('', o.quiet);
   for (const note of plan.notes) progress.phase(`note: ${note}`);
-  progress.phase(`${plan.runs.length} runs${o.resume ? ` (${plan.completed} of ${plan.total} already completed in ${o.outDir})` : ''}, `
-    + `shuffled with seed ${seed} (reproduce the order with --seed ${seed}), estimated ${formatDuration(plan.estimate_s)}`);
+  progress.phase(
+    `${plan.runs.length} runs` +
+      `${o.resume ? ` (${plan.completed} of ${plan.total} already completed in ${o.outDir})` : ''}, ` +
+      `shuffled with seed ${seed} (reproduce the order with --seed ${seed}), estimated ` +
+      `${formatDuration(plan.estimate_s)}`,
+  );
   if (plan.runs.length === 0) return [];
   const strategies = new Map<string, MigrationStrategy>();
   const strategy = (name: string) => strategies.get(name) ?? strategies.set(name, createStrategy(name)).get(name)!;
@@ -107,9 +132,15 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   // --parallel-pairs: each run on one pair, pairs run side by side (they never share a migration link)
   const testbeds = o.pairs && o.pairs.length > 1 ? o.pairs : [o.testbed];
   const shards = shardRuns(plan.runs, testbeds.length);
-  if (testbeds.length > 1) progress.phase(`${testbeds.length} host pairs in parallel: ${testbeds.map((t, k) => `pair ${t.pair ?? k} ${shards[k].length} runs`).join(', ')}`);
+  if (testbeds.length > 1)
+    progress.phase(
+      `${testbeds.length} host pairs in parallel: ` +
+        `${testbeds.map((t, k) => `pair ${t.pair ?? k} ${shards[k].length} runs`).join(', ')}`,
+    );
   const pairHosts: TestbedHosts[] = [];
-  const closeAll = () => { for (const hs of pairHosts) for (const h of Object.values(hs)) h.close(); };
+  const closeAll = () => {
+    for (const hs of pairHosts) for (const h of Object.values(hs)) h.close();
+  };
   try {
     for (const tb of testbeds) pairHosts.push(await connectHosts(tb));
   } catch (err) {
@@ -149,12 +180,29 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       const { scenario } = run;
       const eta = formatDuration(etaSeconds(remainingEst, doneEst, doneS) / testbeds.length);
       const where = `[${i + 1}/${plan.runs.length}, ETA ${eta}]${pairTag}`;
-      progress.phase(`${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ${run.repeat}${run.warmup ? ' (warm-up)' : ''}`);
+      progress.phase(
+        `${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ` +
+          `${run.repeat}${run.warmup ? ' (warm-up)' : ''}`,
+      );
       const t0 = Date.now();
       const pending = runMigration({
-        scenario, strategy: strategy(run.strategy), repeat: run.repeat, warmup: run.warmup, testbed: testbeds[k], hosts: pairHosts[k], image: o.image,
-        outDir: o.outDir, pofbenchRev: rev, progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
-        onCleanup: (fn) => { if (fn) inFlight.set(k, fn); else inFlight.delete(k); }, verifyRam: o.verifyRam, onMigrating: o.onMigrating, interruptedBy: () => interruptedBy,
+        scenario,
+        strategy: strategy(run.strategy),
+        repeat: run.repeat,
+        warmup: run.warmup,
+        testbed: testbeds[k],
+        hosts: pairHosts[k],
+        image: o.image,
+        outDir: o.outDir,
+        pofbenchRev: rev,
+        progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
+        onCleanup: (fn) => {
+          if (fn) inFlight.set(k, fn);
+          else inFlight.delete(k);
+        },
+        verifyRam: o.verifyRam,
+        onMigrating: o.onMigrating,
+        interruptedBy: () => interruptedBy,
       });
       running.add(pending);
       const record = await pending.finally(() => running.delete(pending));
@@ -165,7 +213,9 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       try {
         await o.onRecord?.(record, join(o.outDir, record.run_id));
       } catch (err) {
-        progress.phase(`[${record.run_id}] results sink failed (the record stays in ${o.outDir}): ${errorMessage(err)}`);
+        progress.phase(
+          `[${record.run_id}] results sink failed (the record stays in ${o.outDir}): ${errorMessage(err)}`,
+        );
       }
     }
   };

@@ -30,9 +30,11 @@ export function parseDocuments(text: string, file: string, o: { prefix?: string;
     if (doc.errors.length) {
       const e = doc.errors[0];
       const { line, col } = lineCounter.linePos(e.pos[0]);
-      throw new UserError(o.quiet
-        ? `${prefix}: invalid YAML at line ${line}:${col} (${e.code})`
-        : `${prefix}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`);
+      throw new UserError(
+        o.quiet
+          ? `${prefix}: invalid YAML at line ${line}:${col} (${e.code})`
+          : `${prefix}:${line}:${col}: invalid YAML: ${e.message.split('\n')[0]}`,
+      );
     }
   }
   if (list.length === 0) return [{ file, index: 0, count: 1, data: {}, locs: { loc: { file, line: 1 } } }];
@@ -97,8 +99,10 @@ function checkBase(baseFile: string, roots: string[], error: ExtendsError): stri
   }
   const shown = real === resolve(baseFile) ? baseFile : `${baseFile} (-> ${real})`;
   if (!roots.some((r) => within(real, r))) {
-    throw error(`${shown} is outside the directories extends may reach (${roots.join(', ')})`,
-      'a base scenario must lie under the directory of the scenario that names it, or in the project\'s scenarios/');
+    throw error(
+      `${shown} is outside the directories extends may reach (${roots.join(', ')})`,
+      "a base scenario must lie under the directory of the scenario that names it, or in the project's scenarios/",
+    );
   }
   const st = statSync(real);
   if (!st.isFile() || !SCENARIO_EXTENSIONS.includes(extname(real)) || st.size > MAX_BASE_BYTES) {
@@ -114,15 +118,21 @@ export interface ExtendsOptions {
 }
 
 /** Parses an extends target: one document, a mapping of scenario fields; no error quotes its content. */
-function parseBase(text: string, baseFile: string, fields: ReadonlySet<string> | undefined,
-  error: ExtendsError): SourceDoc {
+function parseBase(
+  text: string,
+  baseFile: string,
+  fields: ReadonlySet<string> | undefined,
+  error: ExtendsError,
+): SourceDoc {
   const notScenario = error(`${baseFile} is not a scenario file`).message;
   const docs = parseDocuments(text, baseFile, { prefix: notScenario, quiet: true });
   if (docs.length !== 1) throw error(`${baseFile} has ${docs.length} documents; a base must have exactly one`);
   const unknown = fields ? Object.keys(docs[0].data).filter((k) => !fields.has(k)) : [];
   if (unknown.length) {
-    throw error(`${baseFile} is not a scenario file: ${unknown.length} top-level key(s) are not scenario fields`,
-      `a base holds scenario fields only: ${[...fields!].join(', ')}`);
+    throw error(
+      `${baseFile} is not a scenario file: ${unknown.length} top-level key(s) are not scenario fields`,
+      `a base holds scenario fields only: ${[...fields!].join(', ')}`,
+    );
   }
   return docs[0];
 }
@@ -152,8 +162,10 @@ export function resolveExtends(doc: SourceDoc, o: ExtendsOptions = {}): Located 
     const real = checkBase(baseFile, roots, error);
     if (seenReal.includes(real)) {
       const from = seen[seenReal.indexOf(real)];
-      throw new UserError(`scenario ${where}: extends cycle: ${[...seen.slice(seen.indexOf(from)), baseFile].join(' -> ')}`,
-        'one of these files must stop extending the others');
+      throw new UserError(
+        `scenario ${where}: extends cycle: ${[...seen.slice(seen.indexOf(from)), baseFile].join(' -> ')}`,
+        'one of these files must stop extending the others',
+      );
     }
     seen.push(baseFile);
     seenReal.push(real);

@@ -23,7 +23,10 @@ function getValidators() {
     validators = {
       scenario: ajv.compile(schema),
       // the sweep block alone: checked before the grid is expanded
-      sweep: ajv.compile({ type: 'object', properties: { sweep: schema.properties.sweep, extends: schema.properties.extends } }),
+      sweep: ajv.compile({
+        type: 'object',
+        properties: { sweep: schema.properties.sweep, extends: schema.properties.extends },
+      }),
       fields: new Set(Object.keys(schema.properties)),
     };
   }
@@ -32,15 +35,26 @@ function getValidators() {
 
 /** Turns an ajv error into "field: what is wrong", preferring the most specific message. */
 function describe(err: ErrorObject): { path: string[]; message: string } {
-  const path = err.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = err.instancePath
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   switch (err.keyword) {
     case 'additionalProperties':
       return { path: [...path, String(err.params.additionalProperty)], message: 'unknown field' };
     case 'enum':
-      return { path, message: `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` };
+      return {
+        path,
+        message: `must be one of ${(err.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
     case 'propertyNames':
       return path[0] === 'sweep'
-        ? { path: [...path, String(err.params.propertyName)], message: 'is not a parameter path (use e.g. migration.link_cap_mbit: a dotted path under guest, workload or migration)' }
+        ? {
+            path: [...path, String(err.params.propertyName)],
+            message:
+              'is not a parameter path (use e.g. migration.link_cap_mbit: a dotted path under guest, workload or ' +
+              'migration)',
+          }
         : { path: [...path, String(err.params.propertyName)], message: 'unknown name' };
     case 'required':
       return { path: [...path, String(err.params.missingProperty)], message: 'is required' };
@@ -49,7 +63,8 @@ function describe(err: ErrorObject): { path: string[]; message: string } {
   }
 }
 
-const startsWith = (a: readonly string[], b: readonly string[]) => b.length <= a.length && b.every((s, i) => a[i] === s);
+const startsWith = (a: readonly string[], b: readonly string[]) =>
+  b.length <= a.length && b.every((s, i) => a[i] === s);
 
 /** Where a field of one configuration was written: the sweep value that set it, or the document. */
 function locateField(doc: Located, point: GridPoint | undefined, path: string[]): Loc {
@@ -74,18 +89,31 @@ function schemaError(errors: ErrorObject[], file: string, doc: Located, point?: 
     const loc = locateField(doc, point, d.path);
     const notes: string[] = [];
     if (loc.note) notes.push(loc.note);
-    else if (point && point.configId) notes.push(`sweep config ${Object.entries(point.values).map(([p, v]) => `${p}=${formatValue(v)}`).join(', ')}`);
+    else if (point?.configId)
+      notes.push(
+        `sweep config ${Object.entries(point.values)
+          .map(([p, v]) => `${p}=${formatValue(v)}`)
+          .join(', ')}`,
+      );
     if (loc.file !== file) notes.push(`extended by ${file}`);
-    return `${loc.file}${loc.line ? `:${loc.line}` : ''}: field "${d.path.join('.') || '(top)'}" ${d.message}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+    return (
+      `${loc.file}${loc.line ? `:${loc.line}` : ''}: field "${d.path.join('.') || '(top)'}" ` +
+      `${d.message}${notes.length ? ` (${notes.join('; ')})` : ''}`
+    );
   });
-  return new UserError(`scenario ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more: ${lines.slice(1).join('; ')})` : ''}`,
-    'fix the field; the schema is scenarios/schema/scenario.schema.json');
+  return new UserError(
+    `scenario ${lines[0]}${lines.length > 1 ? ` (and ${lines.length - 1} more: ${lines.slice(1).join('; ')})` : ''}`,
+    'fix the field; the schema is scenarios/schema/scenario.schema.json',
+  );
 }
 
 /** Fields QEMU no longer has (or pofbench moved): path → what replaces them. */
 const REPLACED_FIELDS: [string[], string][] = [
-  [['migration', 'capabilities', 'compress'],
-    'QEMU 9.1 removed the compress capability: use migration.multifd_channels with migration.multifd_compression (zlib|zstd)'],
+  [
+    ['migration', 'capabilities', 'compress'],
+    'QEMU 9.1 removed the compress capability: use migration.multifd_channels with migration.multifd_compression ' +
+      '(zlib|zstd)',
+  ],
   [['migration', 'capabilities', 'multifd'], 'multifd is set with migration.multifd_channels (0 = off)'],
   [['migration', 'capabilities', 'postcopy-ram'], 'post-copy is set with migration.postcopy_after_passes'],
   [['migration', 'capabilities', 'dirty-limit'], 'dirty-limit is set with migration.vcpu_dirty_limit_mbps'],
@@ -96,10 +124,16 @@ function conflicts(m: Scenario['migration']): { path: string[]; message: string 
   const out: { path: string[]; message: string }[] = [];
   const field = (name: string) => ['migration', name];
   if (m.multifd_channels === 0 && m.multifd_compression !== 'none') {
-    out.push({ path: field('multifd_compression'), message: `is ${m.multifd_compression} but multifd is off (set migration.multifd_channels > 0)` });
+    out.push({
+      path: field('multifd_compression'),
+      message: `is ${m.multifd_compression} but multifd is off (set migration.multifd_channels > 0)`,
+    });
   }
   if (m.multifd_channels === 0 && m.zero_page_detection === 'multifd') {
-    out.push({ path: field('zero_page_detection'), message: 'is multifd but multifd is off (set migration.multifd_channels > 0, or use legacy)' });
+    out.push({
+      path: field('zero_page_detection'),
+      message: 'is multifd but multifd is off (set migration.multifd_channels > 0, or use legacy)',
+    });
   }
   if (m.dirty_limit_period_ms !== undefined && m.vcpu_dirty_limit_mbps === undefined) {
     out.push({ path: field('dirty_limit_period_ms'), message: 'needs migration.vcpu_dirty_limit_mbps' });
@@ -108,16 +142,25 @@ function conflicts(m: Scenario['migration']): { path: string[]; message: string 
 }
 
 /** A UserError for field problems found outside the schema, in the schema error's format. */
-function fieldError(found: { path: string[]; message: string }[], file: string, doc: Located, point?: GridPoint): UserError {
+function fieldError(
+  found: { path: string[]; message: string }[],
+  _file: string,
+  doc: Located,
+  point?: GridPoint,
+): UserError {
   const lines = found.map((d) => {
     const loc = locateField(doc, point, d.path);
     return `${loc.file}${loc.line ? `:${loc.line}` : ''}: field "${d.path.join('.')}" ${d.message}`;
   });
-  return new UserError(`scenario ${lines.join('; ')}`, 'fix the field; the schema is scenarios/schema/scenario.schema.json');
+  return new UserError(
+    `scenario ${lines.join('; ')}`,
+    'fix the field; the schema is scenarios/schema/scenario.schema.json',
+  );
 }
 
 function replacedFields(data: Record<string, unknown>): { path: string[]; message: string }[] {
-  const at = (path: string[]) => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
+  const at = (path: string[]) =>
+    path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), data);
   return REPLACED_FIELDS.filter(([path]) => at(path) !== undefined).map(([path, message]) => ({ path, message }));
 }
 
@@ -131,8 +174,10 @@ function defaultName(file: string, index: number, count: number): string {
   const name = count > 1 ? `${base}-${index + 1}` : base;
   if (!SCENARIO_NAME_RE.test(name)) {
     const [shown, rule] = [JSON.stringify(name), SCENARIO_NAME_RE.source];
-    throw new UserError(`scenario ${file}: the name taken from the file name, ${shown}, does not match ${rule}`,
-      'rename the file or give the scenario a name: (letters, digits, ".", "_" and "-"; at most 64)');
+    throw new UserError(
+      `scenario ${file}: the name taken from the file name, ${shown}, does not match ${rule}`,
+      'rename the file or give the scenario a name: (letters, digits, ".", "_" and "-"; at most 64)',
+    );
   }
   return name;
 }
@@ -152,7 +197,10 @@ export function parseScenarios(text: string, file: string, read?: ReadText): Sce
     const name = typeof src.data.name === 'string' ? src.data.name : defaultName(file, src.index, src.count);
     if (names.has(name)) {
       const at = locate(src.locs, ['name']);
-      throw new UserError(`scenario ${file}:${at.line ?? names.get(name) ?? 1}: two documents are named "${name}"`, 'give each document its own name');
+      throw new UserError(
+        `scenario ${file}:${at.line ?? names.get(name) ?? 1}: two documents are named "${name}"`,
+        'give each document its own name',
+      );
     }
     names.set(name, locate(src.locs, ['name']).line);
     const doc = resolveExtends(src, { read, fields });
@@ -161,7 +209,11 @@ export function parseScenarios(text: string, file: string, read?: ReadText): Sce
     const size = gridSize(axes);
     if (size > MAX_SWEEP_CONFIGS) {
       const at = locate(doc.locs, ['sweep']);
-      throw new UserError(`scenario ${at.file}:${at.line ?? 1}: field "sweep" expands to ${size} configurations (more than ${MAX_SWEEP_CONFIGS})`, 'sweep fewer values');
+      throw new UserError(
+        `scenario ${at.file}:${at.line ?? 1}: field "sweep" expands to ${size} configurations (more than ` +
+          `${MAX_SWEEP_CONFIGS})`,
+        'sweep fewer values',
+      );
     }
     const base = { ...doc.data };
     delete base.sweep;
@@ -189,14 +241,20 @@ export async function loadScenarios(file: string): Promise<Scenario[]> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new UserError(`scenario ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the path');
+    throw new UserError(
+      `scenario ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? err})`,
+      'check the path',
+    );
   }
   return parseScenarios(text, file);
 }
 
 function single(list: Scenario[], file: string): Scenario {
   if (list.length !== 1) {
-    throw new UserError(`scenario ${file}: has ${list.length} configurations (documents or sweep points), expected one`, 'load it with loadScenarios');
+    throw new UserError(
+      `scenario ${file}: has ${list.length} configurations (documents or sweep points), expected one`,
+      'load it with loadScenarios',
+    );
   }
   return list[0];
 }

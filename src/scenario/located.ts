@@ -34,7 +34,7 @@ export function locTreeOf(doc: YamlDoc, file: string, lineCounter: LineCounter):
       }
     } else if (isSeq(target)) {
       tree.kids = new Map();
-      target.items.forEach((item, i) => tree.kids!.set(String(i), walk(item, line, depth + 1)));
+      for (const [i, item] of target.items.entries()) tree.kids.set(String(i), walk(item, line, depth + 1));
     }
     return tree;
   };

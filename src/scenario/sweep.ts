@@ -53,14 +53,19 @@ export function sweepAxes(doc: Located): SweepAxis[] {
     if (seg === undefined) continue;
     const at = locate(doc.locs, ['sweep', path]);
     const where = `${at.file}${at.line ? `:${at.line}` : ''}`;
-    throw new UserError(`scenario ${where}: field "sweep.${path}" has the segment "${seg}"`,
-      `${RESERVED_SEGMENTS.join(', ')} are not parameters: sweep a path such as migration.link_cap_mbit`);
+    throw new UserError(
+      `scenario ${where}: field "sweep.${path}" has the segment "${seg}"`,
+      `${RESERVED_SEGMENTS.join(', ')} are not parameters: sweep a path such as migration.link_cap_mbit`,
+    );
   }
   const shorts = shortNames(paths);
   return paths.map((path, i) => ({
     path,
     short: shorts[i],
-    values: (sweep[path] as unknown[]).map((value, j) => ({ value, loc: locate(doc.locs, ['sweep', path, String(j)]) })),
+    values: (sweep[path] as unknown[]).map((value, j) => ({
+      value,
+      loc: locate(doc.locs, ['sweep', path, String(j)]),
+    })),
   }));
 }
 
@@ -68,11 +73,13 @@ export function sweepAxes(doc: Located): SweepAxis[] {
 export function expandGrid(axes: readonly SweepAxis[]): GridPoint[] {
   let points: GridPoint[] = [{ values: {}, configId: '', locs: {} }];
   for (const axis of axes) {
-    points = points.flatMap((p) => axis.values.map(({ value, loc }) => ({
-      values: { ...p.values, [axis.path]: value },
-      configId: `${p.configId}${p.configId ? ',' : ''}${axis.short}=${formatValue(value)}`,
-      locs: { ...p.locs, [axis.path]: { ...loc, note: `sweep ${axis.path}=${formatValue(value)}` } },
-    })));
+    points = points.flatMap((p) =>
+      axis.values.map(({ value, loc }) => ({
+        values: { ...p.values, [axis.path]: value },
+        configId: `${p.configId}${p.configId ? ',' : ''}${axis.short}=${formatValue(value)}`,
+        locs: { ...p.locs, [axis.path]: { ...loc, note: `sweep ${axis.path}=${formatValue(value)}` } },
+      })),
+    );
   }
   return points;
 }

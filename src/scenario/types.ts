@@ -6,11 +6,54 @@ export type WorkloadSpec =
   | { type: 'idle'; warmup_s: number; ready_timeout_s: number }
   | { type: 'pagecache'; warmup_s: number; ready_timeout_s: number; dataset_mib: number; reread_interval_s: number }
   | { type: 'anon'; warmup_s: number; ready_timeout_s: number; size_mib: number; workers: number; method: string }
-  | { type: 'mixed'; warmup_s: number; ready_timeout_s: number; dataset_mib: number; reread_interval_s: number; size_mib: number; workers: number; method: string }
-  | { type: 'sysbench-memory'; warmup_s: number; ready_timeout_s: number; block_size_mib: number; threads: number; oper: 'write' | 'read'; time_s: number }
-  | { type: 'sysbench-fileio'; warmup_s: number; ready_timeout_s: number; file_total_mib: number; mode: SysbenchFileioMode; threads: number; time_s: number }
-  | { type: 'rewrite'; warmup_s: number; ready_timeout_s: number; file_mib: number; rate_mib_s: number; direct: boolean; fsync: boolean }
-  | { type: 'web'; warmup_s: number; ready_timeout_s: number; connections: number; files: number; order: 'round-robin' | 'random'; object_kib: number; dataset_mib: number; timeout_s: number };
+  | {
+      type: 'mixed';
+      warmup_s: number;
+      ready_timeout_s: number;
+      dataset_mib: number;
+      reread_interval_s: number;
+      size_mib: number;
+      workers: number;
+      method: string;
+    }
+  | {
+      type: 'sysbench-memory';
+      warmup_s: number;
+      ready_timeout_s: number;
+      block_size_mib: number;
+      threads: number;
+      oper: 'write' | 'read';
+      time_s: number;
+    }
+  | {
+      type: 'sysbench-fileio';
+      warmup_s: number;
+      ready_timeout_s: number;
+      file_total_mib: number;
+      mode: SysbenchFileioMode;
+      threads: number;
+      time_s: number;
+    }
+  | {
+      type: 'rewrite';
+      warmup_s: number;
+      ready_timeout_s: number;
+      file_mib: number;
+      rate_mib_s: number;
+      direct: boolean;
+      fsync: boolean;
+    }
+  | {
+      type: 'web';
+      warmup_s: number;
+      ready_timeout_s: number;
+      connections: number;
+      files: number;
+      order: 'round-robin' | 'random';
+      object_kib: number;
+      dataset_mib: number;
+      timeout_s: number;
+    };
 
 /** sysbench fileio --file-test-mode values. */
 export type SysbenchFileioMode = 'seqwr' | 'seqrewr' | 'seqrd' | 'rndrd' | 'rndwr' | 'rndrw';

@@ -20,7 +20,11 @@ export interface PushSummary {
  * truth: nothing here ever changes run.json.
  */
 export class InfluxSink {
-  constructor(readonly config: InfluxConfig, private readonly log: (line: string) => void, private readonly tuning: WriteTuning = DEFAULT_TUNING) {}
+  constructor(
+    readonly config: InfluxConfig,
+    private readonly log: (line: string) => void,
+    private readonly tuning: WriteTuning = DEFAULT_TUNING,
+  ) {}
 
   describe(): string {
     return `InfluxDB ${this.config.url} (org ${this.config.org}, bucket ${this.config.bucket})`;
@@ -35,7 +39,10 @@ export class InfluxSink {
       return 'sent';
     }
     await spoolLines(runDir, r.unsent);
-    this.log(`influx: ${record.run_id}: ${this.config.url} failed (${r.error}); ${r.unsent.length} of ${lines.length} points spooled to ${spoolPath(runDir)} — send later with \`pofbench results push\``);
+    this.log(
+      `influx: ${record.run_id}: ${this.config.url} failed (${r.error}); ${r.unsent.length} of ${lines.length} ` +
+        `points spooled to ${spoolPath(runDir)} — send later with \`pofbench results push\``,
+    );
     return 'spooled';
   }
 

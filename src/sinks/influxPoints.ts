@@ -13,7 +13,14 @@ export const MEASUREMENT_PROGRESS = 'migration_progress';
 export const MEASUREMENT_LINK = 'host_link';
 export const MEASUREMENTS = [MEASUREMENT_RUN, MEASUREMENT_PROGRESS, MEASUREMENT_LINK] as const;
 /** Fields of `migration_progress` (numbers; `status` is a string) and of `host_link`. */
-export const PROGRESS_FIELDS = ['transferred_bytes', 'remaining_bytes', 'mbps', 'dirty_sync_count', 'dirty_pages_rate', 'status'] as const;
+export const PROGRESS_FIELDS = [
+  'transferred_bytes',
+  'remaining_bytes',
+  'mbps',
+  'dirty_sync_count',
+  'dirty_pages_rate',
+  'status',
+] as const;
 export const LINK_FIELDS = ['rx_bytes', 'tx_bytes'] as const;
 /** Precision of every timestamp we write (and of spool files). */
 export const PRECISION = 'ms' as const;
@@ -28,10 +35,19 @@ const STRING_FIELDS = new Set(['run_id', 'error', 'qemu_version', 'pofbench_rev'
 export interface QmpRow {
   t: number;
   status?: string;
-  ram?: { transferred?: number; remaining?: number; mbps?: number; 'dirty-sync-count'?: number; 'dirty-pages-rate'?: number };
+  ram?: {
+    transferred?: number;
+    remaining?: number;
+    mbps?: number;
+    'dirty-sync-count'?: number;
+    'dirty-pages-rate'?: number;
+  };
 }
 /** One row of series/host-{src,dst}.jsonl (see src/hosts/sampleHost.ts). */
-export interface HostRow { t: number; nic?: Record<string, [rx: number, tx: number]> }
+export interface HostRow {
+  t: number;
+  nic?: Record<string, [rx: number, tx: number]>;
+}
 
 export interface RunSeries {
   qmp: QmpRow[];
@@ -43,7 +59,9 @@ export interface RunSeries {
 export function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stableJson(v))).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
@@ -58,11 +76,13 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 
 function startedMs(record: RunRecord): number {
   const ms = Date.parse(record.started_at);
-  if (!Number.isFinite(ms)) throw new Error(`run ${record.run_id}: started_at "${record.started_at}" is not a timestamp`);
+  if (!Number.isFinite(ms))
+    throw new Error(`run ${record.run_id}: started_at "${record.started_at}" is not a timestamp`);
   return ms;
 }
 
-const lineOf = (p: Point): string | undefined => p.toLineProtocol({ convertTime: (v) => String(Math.floor(Number(v))) });
+const lineOf = (p: Point): string | undefined =>
+  p.toLineProtocol({ convertTime: (v) => String(Math.floor(Number(v))) });
 
 /** The `migration` point: one per run, at started_at. Numbers are float fields (stable types). */
 export function runPoint(record: RunRecord): Point {
@@ -79,7 +99,8 @@ export function runPoint(record: RunRecord): Point {
   return p.timestamp(startedMs(record));
 }
 
-const seriesTags = (p: Point, r: RunRecord): Point => p.tag('run_id', r.run_id).tag('scenario', r.scenario).tag('strategy', r.strategy);
+const seriesTags = (p: Point, r: RunRecord): Point =>
+  p.tag('run_id', r.run_id).tag('scenario', r.scenario).tag('strategy', r.strategy);
 
 /** `migration_progress` points, one per QMP sample. */
 export function progressPoints(record: RunRecord, rows: QmpRow[]): Point[] {
@@ -89,8 +110,12 @@ export function progressPoints(record: RunRecord, rows: QmpRow[]): Point[] {
     const p = seriesTags(new Point(MEASUREMENT_PROGRESS), record);
     const ram = row.ram ?? {};
     const fields: [string, unknown][] = [
-      ['transferred_bytes', ram.transferred], ['remaining_bytes', ram.remaining], ['mbps', ram.mbps],
-      ['dirty_sync_count', ram['dirty-sync-count']], ['dirty_pages_rate', ram['dirty-pages-rate']]];
+      ['transferred_bytes', ram.transferred],
+      ['remaining_bytes', ram.remaining],
+      ['mbps', ram.mbps],
+      ['dirty_sync_count', ram['dirty-sync-count']],
+      ['dirty_pages_rate', ram['dirty-pages-rate']],
+    ];
     for (const [name, v] of fields) if (isNum(v)) p.floatField(name, v);
     if (typeof row.status === 'string') p.stringField('status', row.status);
     out.push(p.timestamp(row.t));
@@ -105,8 +130,14 @@ export function hostLinkPoints(record: RunRecord, role: 'src' | 'dst', rows: Hos
     if (!isNum(row.t)) continue;
     for (const [nic, c] of Object.entries(row.nic ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (!Array.isArray(c) || !isNum(c[0]) || !isNum(c[1])) continue;
-      out.push(seriesTags(new Point(MEASUREMENT_LINK), record).tag('role', role).tag('nic', nic)
-        .floatField('rx_bytes', c[0]).floatField('tx_bytes', c[1]).timestamp(row.t));
+      out.push(
+        seriesTags(new Point(MEASUREMENT_LINK), record)
+          .tag('role', role)
+          .tag('nic', nic)
+          .floatField('rx_bytes', c[0])
+          .floatField('tx_bytes', c[1])
+          .timestamp(row.t),
+      );
     }
   }
   return out;
@@ -114,7 +145,11 @@ export function hostLinkPoints(record: RunRecord, role: 'src' | 'dst', rows: Hos
 
 /** Every line of one run, in a fixed order: the run point, QMP progress, src links, dst links. */
 export function runLines(record: RunRecord, series: RunSeries): string[] {
-  const points = [runPoint(record), ...progressPoints(record, series.qmp),
-    ...hostLinkPoints(record, 'src', series.hostSrc), ...hostLinkPoints(record, 'dst', series.hostDst)];
+  const points = [
+    runPoint(record),
+    ...progressPoints(record, series.qmp),
+    ...hostLinkPoints(record, 'src', series.hostSrc),
+    ...hostLinkPoints(record, 'dst', series.hostDst),
+  ];
   return points.map(lineOf).filter((l): l is string => l !== undefined);
 }

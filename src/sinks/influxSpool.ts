@@ -10,12 +10,16 @@ import { PRECISION } from './influxPoints.js';
  */
 export const SPOOL_FILE = 'influx-spool.lp';
 export const PUSHED_FILE = `${SPOOL_FILE}.pushed`;
-const HEADER = `# pofbench InfluxDB spool: line protocol, precision=${PRECISION}; send with \`pofbench results push\`\n`;
+const PUSH = '`pofbench results push`';
+const HEADER = `# pofbench InfluxDB spool: line protocol, precision=${PRECISION}; send with ${PUSH}\n`;
 
 export const spoolPath = (runDir: string) => join(runDir, SPOOL_FILE);
 
 async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The spooled lines of a run directory (none when it has no spool). */
@@ -50,8 +54,11 @@ export async function findSpooledRuns(dir: string, depth = 2): Promise<string[]>
   if (depth === 0) return [];
   const entries = await readdir(dir, { withFileTypes: true });
   const out: string[] = [];
-  for (const e of entries.filter((x) => x.isDirectory()).map((x) => x.name).sort()) {
-    out.push(...await findSpooledRuns(join(dir, e), depth - 1));
+  for (const e of entries
+    .filter((x) => x.isDirectory())
+    .map((x) => x.name)
+    .sort()) {
+    out.push(...(await findSpooledRuns(join(dir, e), depth - 1)));
   }
   return out;
 }

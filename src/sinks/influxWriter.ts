@@ -19,7 +19,13 @@ export interface WriteTuning {
   timeoutMs: number;
 }
 
-export const DEFAULT_TUNING: WriteTuning = { batchSize: 5000, maxRetries: 3, minRetryDelayMs: 500, maxRetryDelayMs: 4000, timeoutMs: 10000 };
+export const DEFAULT_TUNING: WriteTuning = {
+  batchSize: 5000,
+  maxRetries: 3,
+  minRetryDelayMs: 500,
+  maxRetryDelayMs: 4000,
+  timeoutMs: 10000,
+};
 
 export interface WriteOutcome {
   /** Lines the server accepted. */
@@ -32,12 +38,20 @@ export interface WriteOutcome {
 
 // The client logs every failed attempt to the console; we report one line per write instead.
 setLogger({
-  error: (message, err) => { if (process.env.POFBENCH_DEBUG) console.error(`influx: ${message}`, err ?? ''); },
-  warn: (message, err) => { if (process.env.POFBENCH_DEBUG) console.error(`influx: ${message}`, err ?? ''); },
+  error: (message, err) => {
+    if (process.env.POFBENCH_DEBUG) console.error(`influx: ${message}`, err ?? '');
+  },
+  warn: (message, err) => {
+    if (process.env.POFBENCH_DEBUG) console.error(`influx: ${message}`, err ?? '');
+  },
 });
 
 export function describeError(err: unknown): string {
-  if (err instanceof HttpError) return `HTTP ${err.statusCode}${err.body ? `: ${err.body.trim().split('\n')[0].slice(0, 200)}` : err.message ? `: ${err.message}` : ''}`;
+  if (err instanceof HttpError)
+    return (
+      `HTTP ${err.statusCode}` +
+      `${err.body ? `: ${err.body.trim().split('\n')[0].slice(0, 200)}` : err.message ? `: ${err.message}` : ''}`
+    );
   const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
   return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
 }
@@ -50,7 +64,11 @@ const retriable = (err: Error) => !(err instanceof HttpError) || err.statusCode 
  * retries with exponential back-off) and waits until every batch is either accepted or given up on.
  * Never throws for a server problem: what could not be sent comes back in `unsent`.
  */
-export async function writeLines(cfg: InfluxConfig, lines: string[], tuning: WriteTuning = DEFAULT_TUNING): Promise<WriteOutcome> {
+export async function writeLines(
+  cfg: InfluxConfig,
+  lines: string[],
+  tuning: WriteTuning = DEFAULT_TUNING,
+): Promise<WriteOutcome> {
   if (lines.length === 0) return { sent: 0, unsent: [] };
   const notAccepted = new Map<string, number>();
   for (const l of lines) notAccepted.set(l, (notAccepted.get(l) ?? 0) + 1);
@@ -58,11 +76,19 @@ export async function writeLines(cfg: InfluxConfig, lines: string[], tuning: Wri
   let sent = 0;
   let lastError: string | undefined;
   let allSettled!: () => void;
-  const settled = new Promise<void>((r) => { allSettled = r; });
-  const settle = (n: number) => { open -= n; if (open <= 0) allSettled(); };
+  const settled = new Promise<void>((r) => {
+    allSettled = r;
+  });
+  const settle = (n: number) => {
+    open -= n;
+    if (open <= 0) allSettled();
+  };
 
-  const api = new InfluxDB({ url: cfg.url, token: cfg.token || undefined, timeout: tuning.timeoutMs })
-    .getWriteApi(cfg.org, cfg.bucket, PRECISION, {
+  const api = new InfluxDB({ url: cfg.url, token: cfg.token || undefined, timeout: tuning.timeoutMs }).getWriteApi(
+    cfg.org,
+    cfg.bucket,
+    PRECISION,
+    {
       batchSize: tuning.batchSize,
       flushInterval: 0,
       maxRetries: tuning.maxRetries,
@@ -86,7 +112,8 @@ export async function writeLines(cfg: InfluxConfig, lines: string[], tuning: Wri
         lastError = 'client retry buffer overflow';
         settle(entry.lines.length);
       },
-    });
+    },
+  );
   api.writeRecords(lines);
   api.flush().catch(() => undefined); // failures are seen in writeFailed; retries run on their own
   // Belt and braces: every attempt is bounded by the request timeout and every delay by maxRetryDelay.
@@ -94,7 +121,9 @@ export async function writeLines(cfg: InfluxConfig, lines: string[], tuning: Wri
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([
     settled.then(() => false),
-    new Promise<boolean>((r) => { timer = setTimeout(() => r(true), bound); }),
+    new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(true), bound);
+    }),
   ]);
   clearTimeout(timer);
   api.dispose();
@@ -103,7 +132,10 @@ export async function writeLines(cfg: InfluxConfig, lines: string[], tuning: Wri
   const unsent: string[] = [];
   for (const l of lines) {
     const n = notAccepted.get(l) ?? 0;
-    if (n > 0) { unsent.push(l); notAccepted.set(l, n - 1); }
+    if (n > 0) {
+      unsent.push(l);
+      notAccepted.set(l, n - 1);
+    }
   }
   return unsent.length ? { sent, unsent, error: lastError ?? 'not accepted' } : { sent, unsent };
 }

@@ -5,7 +5,10 @@ import type { RunRecord } from '../runner/record.js';
 
 let tmpCounter = 0;
 
-/** Writes a file atomically: a crash leaves either the old or the new content, never half (concurrent writers each use their own temporary file). */
+/**
+ * Writes a file atomically: a crash leaves either the old or the new content, never half (concurrent writers each use
+ * their own temporary file).
+ */
 export async function writeFileAtomic(path: string, content: string): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
   await writeFile(tmp, content);

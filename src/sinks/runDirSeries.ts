@@ -19,7 +19,9 @@ export async function readSeries<T>(runDir: string, name: string): Promise<T[]> 
     if (!line.trim()) continue;
     try {
       rows.push(JSON.parse(line) as T);
-    } catch { /* partial line */ }
+    } catch {
+      /* partial line */
+    }
   }
   return rows;
 }
@@ -27,6 +29,9 @@ export async function readSeries<T>(runDir: string, name: string): Promise<T[]> 
 /** The series the InfluxDB sink exports, from a run directory. */
 export async function readRunSeries(runDir: string): Promise<RunSeries> {
   const [qmp, hostSrc, hostDst] = await Promise.all([
-    readSeries<QmpRow>(runDir, 'qmp'), readSeries<HostRow>(runDir, 'host-src'), readSeries<HostRow>(runDir, 'host-dst')]);
+    readSeries<QmpRow>(runDir, 'qmp'),
+    readSeries<HostRow>(runDir, 'host-src'),
+    readSeries<HostRow>(runDir, 'host-dst'),
+  ]);
   return { qmp, hostSrc, hostDst };
 }

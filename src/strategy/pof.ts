@@ -15,20 +15,39 @@ const INDEX_WAIT_MAX_MS = 120_000;
 /** Capabilities that change the RAM stream format. */
 const REFUSED_CAPABILITIES = ['xbzrle'];
 
-interface AgentProc { host: SshHost; pid: number; statsPath: string; logPath: string; role: 'source' | 'target' }
+interface AgentProc {
+  host: SshHost;
+  pid: number;
+  statsPath: string;
+  logPath: string;
+  role: 'source' | 'target';
+}
 
 /** Stats each agent writes as JSON when it exits (see src/agent/*). */
 interface AgentStats {
   cpu_s?: number;
   migration_cpu_s?: number;
-  last_byte_out_at?: number; last_byte_to_qemu_at?: number;
-  full_pages?: number; ref_pages?: number; zero_pages?: number;
-  index_blocks?: number; index_build_ms?: number; index_nas_read_bytes?: number;
-  nas_read_bytes?: number; nas_reads?: number; verify_mismatches?: number; fallback_pages?: number;
+  last_byte_out_at?: number;
+  last_byte_to_qemu_at?: number;
+  full_pages?: number;
+  ref_pages?: number;
+  zero_pages?: number;
+  index_blocks?: number;
+  index_build_ms?: number;
+  index_nas_read_bytes?: number;
+  nas_read_bytes?: number;
+  nas_reads?: number;
+  verify_mismatches?: number;
+  fallback_pages?: number;
   native_sha256?: boolean;
-  nas_unavailable_pages?: number; nas_down_after_ms?: number;
-  bytes_in?: number; bytes_out?: number; stream_identical?: boolean;
-  stream_window_bytes?: number; stream_window_waits?: number; stream_window_peak_bytes?: number;
+  nas_unavailable_pages?: number;
+  nas_down_after_ms?: number;
+  bytes_in?: number;
+  bytes_out?: number;
+  stream_identical?: boolean;
+  stream_window_bytes?: number;
+  stream_window_waits?: number;
+  stream_window_peak_bytes?: number;
 }
 
 /**
@@ -40,7 +59,7 @@ interface AgentStats {
  */
 export function streamWindowMib(linkMbit: number | undefined): number {
   if (!linkMbit) return 8;
-  return Math.max(8, Math.ceil((linkMbit * 1e6 / 8) * 0.064 / (1 << 20)));
+  return Math.max(8, Math.ceil((((linkMbit * 1e6) / 8) * 0.064) / (1 << 20)));
 }
 
 /**
@@ -84,7 +103,7 @@ export class PofStrategy implements MigrationStrategy {
 
   /** The migration link's rate (Mbit/s): the scenario's cap, else the source NIC's speed, if known. */
   private async linkMbit(ctx: StrategyContext): Promise<number | undefined> {
-    return ctx.scenario.migration.link_cap_mbit || await this.nicSpeedMbit(ctx);
+    return ctx.scenario.migration.link_cap_mbit || (await this.nicSpeedMbit(ctx));
   }
 
   /** The source's migration NIC speed (Mbit/s) when the kernel knows it (not for veth). */
@@ -104,16 +123,28 @@ export class PofStrategy implements MigrationStrategy {
   validate(scenario: Scenario): void {
     const m = scenario.migration;
     const refuse = (field: string, why: string, fix: string) => {
-      throw new UserError(`scenario ${scenario.file}: field "migration.${field}" is not supported by the pof strategy (${why})`, fix);
+      throw new UserError(
+        `scenario ${scenario.file}: field "migration.${field}" is not supported by the pof strategy (${why})`,
+        fix,
+      );
     };
     for (const cap of REFUSED_CAPABILITIES) {
-      if (m.capabilities[cap]) refuse(`capabilities.${cap}`, 'it changes the RAM stream format', `turn ${cap} off or run --strategies stock`);
+      if (m.capabilities[cap])
+        refuse(`capabilities.${cap}`, 'it changes the RAM stream format', `turn ${cap} off or run --strategies stock`);
     }
     if (m.multifd_channels > 0) {
-      refuse('multifd_channels', 'multifd moves RAM pages off the main stream the agents rewrite', 'set multifd_channels: 0 or run --strategies stock');
+      refuse(
+        'multifd_channels',
+        'multifd moves RAM pages off the main stream the agents rewrite',
+        'set multifd_channels: 0 or run --strategies stock',
+      );
     }
     if (m.postcopy_after_passes) {
-      refuse('postcopy_after_passes', 'post-copy pages are requested by the destination over the return path', 'drop postcopy_after_passes or run --strategies stock');
+      refuse(
+        'postcopy_after_passes',
+        'post-copy pages are requested by the destination over the return path',
+        'drop postcopy_after_passes or run --strategies stock',
+      );
     }
   }
 
@@ -138,14 +169,36 @@ export class PofStrategy implements MigrationStrategy {
     const incomingSock = posix.join(dir, 'dst-qemu.sock');
     const srcSock = this.srcSockPath(ctx);
     await this.startAgent(ctx, ctx.dst, 'target', dir, [
-      '--listen', `tcp:${dstAddr}:${POF_AGENT_PORT}`, '--qemu', `unix:${incomingSock}`,
-      '--nas-image', dstImage, '--secret-file', secretPath, '--label', label,
+      '--listen',
+      `tcp:${dstAddr}:${POF_AGENT_PORT}`,
+      '--qemu',
+      `unix:${incomingSock}`,
+      '--nas-image',
+      dstImage,
+      '--secret-file',
+      secretPath,
+      '--label',
+      label,
     ]);
-    const indexArgs = [...(this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!]), '--status-file', this.statusPath(ctx)];
+    const indexArgs = [
+      ...(this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!]),
+      '--status-file',
+      this.statusPath(ctx),
+    ];
     await this.startAgent(ctx, ctx.src, 'source', dir, [
-      '--listen', `unix:${srcSock}`, '--target', `tcp:${dstAddr}:${POF_AGENT_PORT}`,
-      '--nas-image', srcImage, '--secret-file', secretPath, '--label', label, ...indexArgs,
-      '--stream-window-mib', String(streamWindowMib(await this.linkMbit(ctx))),
+      '--listen',
+      `unix:${srcSock}`,
+      '--target',
+      `tcp:${dstAddr}:${POF_AGENT_PORT}`,
+      '--nas-image',
+      srcImage,
+      '--secret-file',
+      secretPath,
+      '--label',
+      label,
+      ...indexArgs,
+      '--stream-window-mib',
+      String(streamWindowMib(await this.linkMbit(ctx))),
     ]);
     return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
   }
@@ -173,21 +226,40 @@ export class PofStrategy implements MigrationStrategy {
       if (status?.caught_up) break;
       if (Date.now() - lastLog > 2000) {
         lastLog = Date.now();
-        log(this.index === 'scan'
-          ? 'waiting for the source agent to hash the whole disk image (--index scan)'
-          : `waiting for the source agent's index to catch up with the guest's reads (${status?.index_blocks ?? 0} blocks so far)`);
+        log(
+          this.index === 'scan'
+            ? 'waiting for the source agent to hash the whole disk image (--index scan)'
+            : `waiting for the source agent's index to catch up with the guest's reads (${status?.index_blocks ?? 0} ` +
+                `blocks so far)`,
+        );
       }
       await sleep(200);
     }
-    if (!status?.caught_up && this.index === 'scan') throw new Error(`source agent on ${ctx.src.name}: still hashing the disk image after ${INDEX_WAIT_MAX_MS / 1000} s (--index scan)`);
+    if (!status?.caught_up && this.index === 'scan')
+      throw new Error(
+        `source agent on ${ctx.src.name}: still hashing the disk image after ${INDEX_WAIT_MAX_MS / 1000} s ` +
+          `(--index scan)`,
+      );
     // the agent listens for QEMU once its index is ready; make sure before QEMU is told to connect
-    await ctx.src.exec(`for i in $(seq 50); do test -S ${sh([this.srcSockPath(ctx)])} && break; sleep 0.1; done`, { allowFail: true });
+    await ctx.src.exec(`for i in $(seq 50); do test -S ${sh([this.srcSockPath(ctx)])} && break; sleep 0.1; done`, {
+      allowFail: true,
+    });
     const waited = Date.now() - t0;
-    if (!status?.caught_up) log(`the source agent's index did not catch up within ${INDEX_WAIT_MAX_MS / 1000} s; migrating anyway (fewer pages may go by reference)`);
+    if (!status?.caught_up)
+      log(
+        `the source agent's index did not catch up within ${INDEX_WAIT_MAX_MS / 1000} s; migrating anyway (fewer ` +
+          `pages may go by reference)`,
+      );
     return { index_wait_ms: waited, index_caught_up: status?.caught_up ? 1 : 0 };
   }
 
-  private async startAgent(ctx: StrategyContext, host: SshHost, role: 'source' | 'target', dir: string, args: string[]): Promise<void> {
+  private async startAgent(
+    ctx: StrategyContext,
+    host: SshHost,
+    role: 'source' | 'target',
+    dir: string,
+    args: string[],
+  ): Promise<void> {
     const statsPath = posix.join(dir, `${role}-stats.json`);
     const logPath = posix.join(dir, `${role}.log`);
     // debugging: POFBENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the agents' node
@@ -204,11 +276,15 @@ export class PofStrategy implements MigrationStrategy {
     // an agent that cannot start (bad flag, port in use) exits at once: say why
     await sleep(300);
     const alive = (await host.exec(`kill -0 ${pid}`, { allowFail: true })).code === 0;
-    if (!alive) throw new Error(`${role} agent on ${host.name} exited at start: ${(await this.logTail(host, logPath)).trim()}`);
+    if (!alive)
+      throw new Error(`${role} agent on ${host.name} exited at start: ${(await this.logTail(host, logPath)).trim()}`);
   }
 
   private async logTail(host: SshHost, path: string): Promise<string> {
-    return (await host.exec(`tail -n 5 ${sh([path])}`, { allowFail: true })).stdout.split('\n').filter(Boolean).join(' | ');
+    return (await host.exec(`tail -n 5 ${sh([path])}`, { allowFail: true })).stdout
+      .split('\n')
+      .filter(Boolean)
+      .join(' | ');
   }
 
   /** Waits for both agents to exit and reads their stats; fields follow the run.json naming. */
@@ -216,8 +292,11 @@ export class PofStrategy implements MigrationStrategy {
     const stats: Partial<Record<'source' | 'target', AgentStats>> = {};
     for (const a of this.agents) {
       const r = await a.host.exec(
-        `for i in $(seq 100); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; cat ${sh([a.statsPath])}`, { allowFail: true, timeoutMs: 20000 });
-      if (r.code !== 0) throw new Error(`${a.role} agent on ${a.host.name} left no stats: ${await this.logTail(a.host, a.logPath)}`);
+        `for i in $(seq 100); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; cat ${sh([a.statsPath])}`,
+        { allowFail: true, timeoutMs: 20000 },
+      );
+      if (r.code !== 0)
+        throw new Error(`${a.role} agent on ${a.host.name} left no stats: ${await this.logTail(a.host, a.logPath)}`);
       stats[a.role] = JSON.parse(r.stdout) as AgentStats;
     }
     const s = stats.source ?? {};
@@ -225,24 +304,37 @@ export class PofStrategy implements MigrationStrategy {
     this.lastTimes = { agentOutAt: s.last_byte_out_at, qemuInAt: t.last_byte_to_qemu_at };
     // every run checks the agents end to end: what the destination QEMU got is what the source QEMU sent
     if (s.stream_identical === false) {
-      throw new Error(`the target agent handed the destination QEMU a different stream than the source QEMU sent (${t.bytes_out} vs ${s.bytes_in} bytes, CRC-32 differs)`);
+      throw new Error(
+        `the target agent handed the destination QEMU a different stream than the source QEMU sent (${t.bytes_out} ` +
+          `vs ${s.bytes_in} bytes, CRC-32 differs)`,
+      );
     }
     const out: Record<string, number | undefined> = {
-      pof_full_pages: s.full_pages, pof_ref_pages: s.ref_pages, pof_zero_pages: s.zero_pages,
-      nas_read_bytes: t.nas_read_bytes, pof_verify_mismatches: t.verify_mismatches, pof_fallback_pages: t.fallback_pages,
-      index_blocks: s.index_blocks, index_build_ms: s.index_build_ms, index_nas_read_bytes: s.index_nas_read_bytes,
+      pof_full_pages: s.full_pages,
+      pof_ref_pages: s.ref_pages,
+      pof_zero_pages: s.zero_pages,
+      nas_read_bytes: t.nas_read_bytes,
+      pof_verify_mismatches: t.verify_mismatches,
+      pof_fallback_pages: t.fallback_pages,
+      index_blocks: s.index_blocks,
+      index_build_ms: s.index_build_ms,
+      index_nas_read_bytes: s.index_nas_read_bytes,
       pof_stream_bytes: s.bytes_out,
       pof_stream_identical: s.stream_identical === undefined ? undefined : 1,
       agent_cpu_s: s.cpu_s !== undefined && t.cpu_s !== undefined ? Number((s.cpu_s + t.cpu_s).toFixed(2)) : undefined,
-      src_agent_cpu_s: s.cpu_s, dst_agent_cpu_s: t.cpu_s,
-      pof_nas_unavailable_pages: t.nas_unavailable_pages, pof_nas_down_after_ms: s.nas_down_after_ms,
-      source_agent_cpu_s: s.migration_cpu_s, target_agent_cpu_s: t.migration_cpu_s,
+      src_agent_cpu_s: s.cpu_s,
+      dst_agent_cpu_s: t.cpu_s,
+      pof_nas_unavailable_pages: t.nas_unavailable_pages,
+      pof_nas_down_after_ms: s.nas_down_after_ms,
+      source_agent_cpu_s: s.migration_cpu_s,
+      target_agent_cpu_s: t.migration_cpu_s,
       pof_qemu_stream_bytes: s.bytes_in,
       pof_nas_reads: t.nas_reads,
       pof_stream_window_mib: s.stream_window_bytes === undefined ? undefined : s.stream_window_bytes / (1 << 20),
       pof_stream_window_waits: s.stream_window_waits,
       // 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto
-      pof_native_sha256: s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
+      pof_native_sha256:
+        s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
     };
     return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Record<string, number>;
   }
@@ -259,7 +351,13 @@ export class PofStrategy implements MigrationStrategy {
 
   async cleanup(): Promise<void> {
     for (const a of this.agents) {
-      await a.host.exec(`kill ${a.pid} 2>/dev/null; for i in $(seq 30); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; kill -9 ${a.pid} 2>/dev/null; true`, { allowFail: true }).catch(() => undefined);
+      await a.host
+        .exec(
+          `kill ${a.pid} 2>/dev/null; for i in $(seq 30); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; ` +
+            `kill -9 ${a.pid} 2>/dev/null; true`,
+          { allowFail: true },
+        )
+        .catch(() => undefined);
     }
     this.agents = [];
   }

@@ -12,6 +12,8 @@ export class StockStrategy implements MigrationStrategy {
     const uri = `tcp:${addr}:${STOCK_MIGRATION_PORT}`;
     return { incomingUri: uri, migrateUri: uri };
   }
-  async collect(): Promise<Record<string, number>> { return {}; }
+  async collect(): Promise<Record<string, number>> {
+    return {};
+  }
   async cleanup(): Promise<void> {}
 }

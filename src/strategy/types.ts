@@ -22,7 +22,9 @@ export interface MigrationPath {
 }
 
 /** Extra settings for the source VM a strategy needs (e.g. a block I/O trace log). */
-export interface SrcVmExtras { traceLog?: string }
+export interface SrcVmExtras {
+  traceLog?: string;
+}
 
 /**
  * How a migration travels: stock QEMU straight to QEMU, or through POF agents. A strategy sets up

@@ -12,7 +12,11 @@ import { hostKeyProblem, ifNameProblem, macProblem, type HostSpec, type TestbedS
  * The variables pofbench reads are listed in `ansible/README.md`.
  */
 export type Vars = Record<string, unknown>;
-interface Group { hosts?: Record<string, Vars | null>; vars?: Vars; children?: Record<string, Group | null> }
+interface Group {
+  hosts?: Record<string, Vars | null>;
+  vars?: Vars;
+  children?: Record<string, Group | null>;
+}
 
 export function isInventory(doc: unknown): boolean {
   if (!doc || typeof doc !== 'object') return false;
@@ -26,7 +30,8 @@ export function inventoryHosts(doc: Record<string, unknown>): Map<string, { grou
   let order = 0;
   const walk = (name: string, g: Group | null, inherited: Vars, path: string[]) => {
     if (g === null || g === undefined) return;
-    if (typeof g !== 'object') throw new UserError(`inventory group ${name} is not a mapping`, 'see ansible/inventory.example.yaml');
+    if (typeof g !== 'object')
+      throw new UserError(`inventory group ${name} is not a mapping`, 'see ansible/inventory.example.yaml');
     const vars = { ...inherited, ...(g.vars ?? {}) };
     for (const [h, hv] of Object.entries(g.hosts ?? {})) {
       const entry = hosts.get(h) ?? { groups: new Set<string>(), vars: {}, order: order++ };
@@ -39,22 +44,35 @@ export function inventoryHosts(doc: Record<string, unknown>): Map<string, { grou
   };
   const top = 'all' in doc ? { all: doc.all as Group } : { all: { children: doc as Record<string, Group> } };
   walk('all', top.all, {}, []);
-  return new Map([...hosts.entries()].sort((a, b) => a[1].order - b[1].order).map(([k, v]) => [k, { groups: v.groups, vars: v.vars }]));
+  return new Map(
+    [...hosts.entries()]
+      .sort((a, b) => a[1].order - b[1].order)
+      .map(([k, v]) => [k, { groups: v.groups, vars: v.vars }]),
+  );
 }
 
 function str(vars: Vars, key: string, where: string, fallback?: string): string {
   const v = vars[key];
   if (v === undefined || v === null || v === '') {
     if (fallback !== undefined) return fallback;
-    throw new UserError(`inventory: ${where} has no ${key}`, `set ${key} for ${where} (see ansible/inventory.example.yaml)`);
+    throw new UserError(
+      `inventory: ${where} has no ${key}`,
+      `set ${key} for ${where} (see ansible/inventory.example.yaml)`,
+    );
   }
-  if (typeof v !== 'string' && typeof v !== 'number') throw new UserError(`inventory: ${key} of ${where} must be a string, not ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new UserError(`inventory: ${key} of ${where} must be a string, not ${JSON.stringify(v)}`);
   const s = String(v);
-  if (s.includes('{{')) throw new UserError(`inventory: ${key} of ${where} is a Jinja template (${s})`, 'pofbench reads inventory values literally: give the value itself');
+  if (s.includes('{{'))
+    throw new UserError(
+      `inventory: ${key} of ${where} is a Jinja template (${s})`,
+      'pofbench reads inventory values literally: give the value itself',
+    );
   return s;
 }
 
-const optStr = (vars: Vars, key: string, where: string): string | undefined => (vars[key] === undefined || vars[key] === null ? undefined : str(vars, key, where));
+const optStr = (vars: Vars, key: string, where: string): string | undefined =>
+  vars[key] === undefined || vars[key] === null ? undefined : str(vars, key, where);
 
 /** A value `problem` finds nothing wrong with, or an error naming the variable and the host. */
 function checked(value: string, problem: (v: unknown) => string | undefined, key: string, where: string): string {
@@ -73,8 +91,10 @@ function nic(vars: Vars, key: string, where: string, required: boolean): string 
 function pinnedKeys(o: InventoryOptions, file: string, name: string, host: string, port: number): string[] {
   const keys = o.hostKeys(file, host, port);
   if (keys.length === 0) {
-    throw new UserError(`inventory: host ${name} (${host}:${port}) has no key in known_hosts ${file}`,
-      `add the host's key after checking it, e.g. ssh-keyscan -p ${port} -t ed25519 ${host} >> ${file}`);
+    throw new UserError(
+      `inventory: host ${name} (${host}:${port}) has no key in known_hosts ${file}`,
+      `add the host's key after checking it, e.g. ssh-keyscan -p ${port} -t ed25519 ${host} >> ${file}`,
+    );
   }
   for (const k of keys) checked(k, hostKeyProblem, `its key in known_hosts ${file}`, `host ${name}`);
   return keys;
@@ -97,21 +117,24 @@ function sshHost(name: string, role: HostSpec['role'], vars: Vars, o: InventoryO
   const where = `host ${name}`;
   const host = str(vars, 'ansible_host', where, name);
   const port = Number(str(vars, 'ansible_port', where, '22'));
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`inventory: ansible_port of ${where} is not a port number`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UserError(`inventory: ansible_port of ${where} is not a port number`);
   const knownHosts = filePath(str(vars, 'pofbench_known_hosts', where, '~/.ssh/known_hosts'), o.baseDir);
   const keys = pinnedKeys(o, knownHosts, name, host, port);
-  const nics = role === 'nas'
-    ? { storage: nic(vars, 'pofbench_nic_storage', where, false) }
-    : {
-      migration: nic(vars, 'pofbench_nic_migration', where, true),
-      storage: nic(vars, 'pofbench_nic_storage', where, true),
-      vm: nic(vars, 'pofbench_nic_vm', where, false),
-    };
+  const nics =
+    role === 'nas'
+      ? { storage: nic(vars, 'pofbench_nic_storage', where, false) }
+      : {
+          migration: nic(vars, 'pofbench_nic_migration', where, true),
+          storage: nic(vars, 'pofbench_nic_storage', where, true),
+          vm: nic(vars, 'pofbench_nic_vm', where, false),
+        };
   return {
     name,
     role,
     ssh: {
-      host, port,
+      host,
+      port,
       username: str(vars, 'ansible_user', where, 'root'),
       privateKeyPath: filePath(str(vars, 'ansible_ssh_private_key_file', where, '~/.ssh/id_ed25519'), o.baseDir),
       hostPublicKey: keys[0],
@@ -130,10 +153,18 @@ export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOpti
   const hosts = inventoryHosts(doc);
   const inGroup = (g: string) => [...hosts.entries()].filter(([, h]) => h.groups.has(g));
   const nasHosts = inGroup('nas');
-  if (nasHosts.length !== 1) throw new UserError(`inventory: the nas group must hold exactly one host (found ${nasHosts.length})`, 'see ansible/inventory.example.yaml');
+  if (nasHosts.length !== 1)
+    throw new UserError(
+      `inventory: the nas group must hold exactly one host (found ${nasHosts.length})`,
+      'see ansible/inventory.example.yaml',
+    );
   const [nasName, nas] = nasHosts[0];
   const kvm = inGroup('kvm_hosts');
-  if (kvm.length < 2) throw new UserError(`inventory: kvm_hosts must hold at least two hosts (found ${kvm.length})`, 'give each pair of hosts the same pair: value');
+  if (kvm.length < 2)
+    throw new UserError(
+      `inventory: kvm_hosts must hold at least two hosts (found ${kvm.length})`,
+      'give each pair of hosts the same pair: value',
+    );
   const pairs = new Map<string, [string, Vars][]>();
   for (const [name, h] of kvm) {
     const pair = str(h.vars, 'pair', `host ${name}`);
@@ -141,11 +172,16 @@ export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOpti
   }
   const nasDir = str(nas.vars, 'pofbench_nas_dir', `host ${nasName}`, '/srv/pofbench');
   return [...pairs.entries()].map(([pair, members]) => {
-    if (members.length !== 2) throw new UserError(`inventory: pair ${pair} has ${members.length} host(s) (${members.map((m) => m[0]).join(', ')}); a pair is exactly two kvm_hosts`);
+    if (members.length !== 2)
+      throw new UserError(
+        `inventory: pair ${pair} has ${members.length} host(s) (${members.map((m) => m[0]).join(', ')}); a pair is ` +
+          `exactly two kvm_hosts`,
+      );
     const roleOf = (m: [string, Vars]) => optStr(m[1], 'pair_role', `host ${m[0]}`);
     for (const m of members) {
       const r = roleOf(m);
-      if (r !== undefined && r !== 'src' && r !== 'dst') throw new UserError(`inventory: pair_role of host ${m[0]} must be src or dst, not ${r}`);
+      if (r !== undefined && r !== 'src' && r !== 'dst')
+        throw new UserError(`inventory: pair_role of host ${m[0]} must be src or dst, not ${r}`);
     }
     const src = members.find((m) => roleOf(m) === 'src') ?? members.find((m) => roleOf(m) !== 'dst')!;
     const dst = members.find((m) => m !== src)!;
@@ -153,19 +189,29 @@ export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOpti
     const sv = src[1];
     const where = `host ${src[0]}`;
     const accel = str(sv, 'pofbench_accel', where, 'kvm');
-    if (accel !== 'kvm' && accel !== 'tcg') throw new UserError(`inventory: pofbench_accel of ${where} must be kvm or tcg, not ${accel}`);
+    if (accel !== 'kvm' && accel !== 'tcg')
+      throw new UserError(`inventory: pofbench_accel of ${where} must be kvm or tcg, not ${accel}`);
     const kind = str(sv, 'pofbench_testbed_kind', where, 'lab');
-    if (kind !== 'lab' && kind !== 'local') throw new UserError(`inventory: pofbench_testbed_kind must be lab or local, not ${kind}`);
+    if (kind !== 'lab' && kind !== 'local')
+      throw new UserError(`inventory: pofbench_testbed_kind must be lab or local, not ${kind}`);
     const installDir = str(sv, 'pofbench_install_dir', where, '/opt/pofbench');
     const hostCommand = sv.pofbench_host_command;
-    if (hostCommand !== undefined && hostCommand !== 'controller' && (!Array.isArray(hostCommand) || hostCommand.some((a) => typeof a !== 'string'))) {
+    if (
+      hostCommand !== undefined &&
+      hostCommand !== 'controller' &&
+      (!Array.isArray(hostCommand) || hostCommand.some((a) => typeof a !== 'string'))
+    ) {
       throw new UserError(`inventory: pofbench_host_command of ${where} must be a list of strings or "controller"`);
     }
     const spec: TestbedSpec = {
       kind,
       pair,
       accel,
-      hosts: { src: sshHost(src[0], 'src', sv, o), dst: sshHost(dst[0], 'dst', dst[1], o), nas: sshHost(nasName, 'nas', nas.vars, o) },
+      hosts: {
+        src: sshHost(src[0], 'src', sv, o),
+        dst: sshHost(dst[0], 'dst', dst[1], o),
+        nas: sshHost(nasName, 'nas', nas.vars, o),
+      },
       nas: {
         server: str(nas.vars, 'pofbench_storage_address', `host ${nasName}`),
         exportPath: str(nas.vars, 'pofbench_nas_export', `host ${nasName}`, nasDir),
@@ -181,7 +227,13 @@ export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOpti
       hostRunDir: str(sv, 'pofbench_host_run_dir', where, '/run/pofbench'),
       controllerNetns: optStr(sv, 'pofbench_controller_netns', where),
       // "controller": the hosts see the controller's filesystem (local testbed) and run its CLI
-      hostPofbench: hostCommand === 'controller' ? pofbenchCommand() : (hostCommand as string[] | undefined) ?? [str(sv, 'pofbench_node', where, '/usr/bin/node'), posix.join(installDir, 'app', 'dist', 'src', 'cli', 'main.js')],
+      hostPofbench:
+        hostCommand === 'controller'
+          ? pofbenchCommand()
+          : ((hostCommand as string[] | undefined) ?? [
+              str(sv, 'pofbench_node', where, '/usr/bin/node'),
+              posix.join(installDir, 'app', 'dist', 'src', 'cli', 'main.js'),
+            ]),
     };
     return spec;
   });

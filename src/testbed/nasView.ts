@@ -13,7 +13,9 @@ export async function nasImageSpec(host: SshHost, testbed: TestbedSpec, relPath:
   if (testbed.nas.hostMountPath) {
     const path = posix.join(testbed.nas.hostMountPath, relPath);
     await host.exec(`test -r ${sh([path])}`).catch(() => {
-      throw new Error(`${host.name}: NAS image ${path} is not readable — is the NAS export mounted at ${testbed.nas.hostMountPath}?`);
+      throw new Error(
+        `${host.name}: NAS image ${path} is not readable — is the NAS export mounted at ${testbed.nas.hostMountPath}?`,
+      );
     });
     return path;
   }

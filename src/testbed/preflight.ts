@@ -6,7 +6,9 @@ import { qemuVersionProblems } from '../qemu/version.js';
 
 /** What a run needs from the testbed, beyond the testbed itself. */
 export interface PreflightNeeds {
-  /** The guest image the runs boot (kernel/initrd paths as on the controller; data disk on the NAS under images/<id>/). */
+  /**
+   * The guest image the runs boot (kernel/initrd paths as on the controller; data disk on the NAS under images/<id>/).
+   */
   image: { id: string; kernel: string; initrd: string };
   /** Largest guest memory of the runs. */
   memoryMib: number;
@@ -36,34 +38,58 @@ async function clockOffset(host: SshHost): Promise<{ offsetMs: number; rttMs: nu
   return best!;
 }
 
-async function checkKvmHost(host: SshHost, role: 'src' | 'dst', tb: TestbedSpec, need: PreflightNeeds, fail: (l: string) => void): Promise<string | undefined> {
+async function checkKvmHost(
+  host: SshHost,
+  role: 'src' | 'dst',
+  tb: TestbedSpec,
+  need: PreflightNeeds,
+  fail: (l: string) => void,
+): Promise<string | undefined> {
   const spec = tb.hosts[role];
   const qemu = await host.exec('qemu-system-x86_64 --version', { allowFail: true, timeoutMs: 20000 });
   const version = /version (\S+)/.exec(qemu.stdout)?.[1];
-  if (qemu.code !== 0 || !version) fail(`QEMU is not installed or does not run (qemu-system-x86_64 --version: ${(qemu.stderr || qemu.stdout).trim().split('\n')[0] || `exit ${qemu.code}`}) — apply the kvm_host role`);
+  if (qemu.code !== 0 || !version)
+    fail(
+      `QEMU is not installed or does not run (qemu-system-x86_64 --version: ` +
+        `${(qemu.stderr || qemu.stdout).trim().split('\n')[0] || `exit ${qemu.code}`}) — apply the kvm_host role`,
+    );
   if (tb.accel === 'kvm' && !(await ok(host, 'test -c /dev/kvm && test -r /dev/kvm && test -w /dev/kvm'))) {
-    fail('/dev/kvm is missing or not usable (accel kvm) — enable virtualization in the firmware and load kvm_intel/kvm_amd, or set pofbench_accel: tcg');
+    fail(
+      '/dev/kvm is missing or not usable (accel kvm) — enable virtualization in the firmware and load ' +
+        'kvm_intel/kvm_amd, or set pofbench_accel: tcg',
+    );
   }
   for (const [net, nic] of Object.entries(spec.nics)) {
     if (nic && !(await ok(host, `test -e ${sh([`/sys/class/net/${nic}`])}`))) fail(`${net} NIC ${nic} does not exist`);
   }
-  if (!(await ok(host, `test -e ${sh([`/sys/class/net/${tb.vm.tap}`])}`))) fail(`guest tap ${tb.vm.tap} does not exist (kvm_host role, kvm_host_vm_bridge)`);
+  if (!(await ok(host, `test -e ${sh([`/sys/class/net/${tb.vm.tap}`])}`)))
+    fail(`guest tap ${tb.vm.tap} does not exist (kvm_host role, kvm_host_vm_bridge)`);
   for (const f of [need.image.kernel, need.image.initrd]) {
-    if (!(await ok(host, `test -r ${sh([f])}`))) fail(`guest file ${f} is missing (guest_image role; hosts need it at the controller's path)`);
+    if (!(await ok(host, `test -r ${sh([f])}`)))
+      fail(`guest file ${f} is missing (guest_image role; hosts need it at the controller's path)`);
   }
   const cli = tb.hostPofbench;
-  if (!(await ok(host, `${sh(cli)} --version >/dev/null 2>&1`))) fail(`pofbench does not run here (${cli.join(' ')}) — apply the pofbench role`);
+  if (!(await ok(host, `${sh(cli)} --version >/dev/null 2>&1`)))
+    fail(`pofbench does not run here (${cli.join(' ')}) — apply the pofbench role`);
   const mount = tb.nas.hostMountPath;
   if (mount) {
-    if (!(await ok(host, `mountpoint -q ${sh([mount])}`))) fail(`NAS export is not mounted at ${mount} (nfs_client role)`);
+    if (!(await ok(host, `mountpoint -q ${sh([mount])}`)))
+      fail(`NAS export is not mounted at ${mount} (nfs_client role)`);
     else {
       const img = posix.join(mount, 'images', need.image.id, 'data.raw');
-      if (!(await ok(host, `test -r ${sh([img])}`))) fail(`NAS image ${img} is not visible (guest_image role copies it to the NAS)`);
+      if (!(await ok(host, `test -r ${sh([img])}`)))
+        fail(`NAS image ${img} is not visible (guest_image role copies it to the NAS)`);
     }
   }
-  const avail = Number(/MemAvailable:\s+(\d+)/.exec((await host.exec('cat /proc/meminfo', { timeoutMs: 10000 })).stdout)?.[1]);
+  const avail = Number(
+    /MemAvailable:\s+(\d+)/.exec((await host.exec('cat /proc/meminfo', { timeoutMs: 10000 })).stdout)?.[1],
+  );
   const needMib = need.memoryMib + (need.headroomMib ?? 256);
-  if (!(avail / MiB >= needMib)) fail(`only ${Math.floor(avail / MiB)} MiB memory available; a ${need.memoryMib} MiB guest needs ${needMib} MiB with headroom`);
+  if (!(avail / MiB >= needMib))
+    fail(
+      `only ${Math.floor(avail / MiB)} MiB memory available; a ${need.memoryMib} MiB guest needs ${needMib} MiB with ` +
+        `headroom`,
+    );
   return version;
 }
 
@@ -79,45 +105,66 @@ export async function preflight(tb: TestbedSpec, need: PreflightNeeds): Promise<
   const tag = tb.pair !== undefined ? `pair ${tb.pair}: ` : '';
   const versions: Partial<Record<HostRole, string>> = {};
   const maxOffset = need.maxClockOffsetMs ?? 500;
-  await Promise.all((['src', 'dst', 'nas'] as const).map(async (role) => {
-    const spec = tb.hosts[role];
-    const who = `${role} ${spec.name} (${spec.ssh.host}:${spec.ssh.port})`;
-    const fail = (l: string) => failures.push(`${tag}${who}: ${l}`);
-    let host: SshHost;
-    try {
-      host = await SshHost.connect(spec.name, spec.ssh, { controllerNetns: tb.controllerNetns, timeoutMs: need.connectTimeoutMs ?? 10000 });
-    } catch (err) {
-      // the ssh error already names the host
-      failures.push(`${tag}${errorMessage(err)}`);
-      return;
-    }
-    try {
-      if (role === 'nas') {
-        const disk = posix.join(tb.nas.localPath, 'images', need.image.id, 'data.raw');
-        if (!(await ok(host, `test -d ${sh([tb.nas.localPath])}`))) fail(`NAS directory ${tb.nas.localPath} does not exist (nas role)`);
-        else if (tb.kind === 'lab' && !(await ok(host, `test -r ${sh([disk])}`))) fail(`guest disk ${disk} is missing (guest_image role)`);
-      } else {
-        versions[role] = await checkKvmHost(host, role, tb, need, fail);
+  await Promise.all(
+    (['src', 'dst', 'nas'] as const).map(async (role) => {
+      const spec = tb.hosts[role];
+      const who = `${role} ${spec.name} (${spec.ssh.host}:${spec.ssh.port})`;
+      const fail = (l: string) => failures.push(`${tag}${who}: ${l}`);
+      let host: SshHost;
+      try {
+        host = await SshHost.connect(spec.name, spec.ssh, {
+          controllerNetns: tb.controllerNetns,
+          timeoutMs: need.connectTimeoutMs ?? 10000,
+        });
+      } catch (err) {
+        // the ssh error already names the host
+        failures.push(`${tag}${errorMessage(err)}`);
+        return;
       }
-      const clock = await clockOffset(host);
-      if (Math.abs(clock.offsetMs) > maxOffset) fail(`clock is ${Math.round(clock.offsetMs)} ms off the controller's (limit ${maxOffset} ms; round trip ${clock.rttMs} ms) — run chrony/NTP on every machine`);
-    } catch (err) {
-      fail(errorMessage(err));
-    } finally {
-      host.close();
-    }
-  }));
-  const qemu = qemuVersionProblems({ name: tb.hosts.src.name, version: versions.src }, { name: tb.hosts.dst.name, version: versions.dst });
+      try {
+        if (role === 'nas') {
+          const disk = posix.join(tb.nas.localPath, 'images', need.image.id, 'data.raw');
+          if (!(await ok(host, `test -d ${sh([tb.nas.localPath])}`)))
+            fail(`NAS directory ${tb.nas.localPath} does not exist (nas role)`);
+          else if (tb.kind === 'lab' && !(await ok(host, `test -r ${sh([disk])}`)))
+            fail(`guest disk ${disk} is missing (guest_image role)`);
+        } else {
+          versions[role] = await checkKvmHost(host, role, tb, need, fail);
+        }
+        const clock = await clockOffset(host);
+        if (Math.abs(clock.offsetMs) > maxOffset)
+          fail(
+            `clock is ${Math.round(clock.offsetMs)} ms off the controller's (limit ${maxOffset} ms; round trip ` +
+              `${clock.rttMs} ms) — run chrony/NTP on every machine`,
+          );
+      } catch (err) {
+        fail(errorMessage(err));
+      } finally {
+        host.close();
+      }
+    }),
+  );
+  const qemu = qemuVersionProblems(
+    { name: tb.hosts.src.name, version: versions.src },
+    { name: tb.hosts.dst.name, version: versions.dst },
+  );
   failures.push(...qemu.map((l) => `${tag}${l}`));
   return failures.sort();
 }
 
 /** Runs the preflight on every pair; throws one UserError listing every failure, one per line. */
-export async function assertPreflight(testbeds: TestbedSpec[], need: PreflightNeeds, log: (l: string) => void = () => undefined): Promise<void> {
+export async function assertPreflight(
+  testbeds: TestbedSpec[],
+  need: PreflightNeeds,
+  log: (l: string) => void = () => undefined,
+): Promise<void> {
   const t0 = Date.now();
   const failures = (await Promise.all(testbeds.map((tb) => preflight(tb, need)))).flat();
   if (failures.length) {
-    throw new UserError(`preflight found ${failures.length} problem(s):\n  ${failures.join('\n  ')}`, 'fix these (the ansible/ roles provision them) or pass --skip-preflight');
+    throw new UserError(
+      `preflight found ${failures.length} problem(s):\n  ${failures.join('\n  ')}`,
+      'fix these (the ansible/ roles provision them) or pass --skip-preflight',
+    );
   }
   log(`preflight: ${testbeds.length} pair(s) ready (${Date.now() - t0} ms)`);
 }

@@ -27,20 +27,37 @@ export async function loadTestbedFile(file: string): Promise<TestbedSpec[]> {
   try {
     doc = parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new UserError(`testbed file ${file}: ${errorMessage(err)}`, 'pass --testbed local, a testbed YAML/JSON file or an Ansible inventory');
+    throw new UserError(
+      `testbed file ${file}: ${errorMessage(err)}`,
+      'pass --testbed local, a testbed YAML/JSON file or an Ansible inventory',
+    );
   }
   if (isInventory(doc)) {
     try {
-      return inventoryTestbeds(doc as Record<string, unknown>, { baseDir: dirname(resolve(file)), hostKeys: readKnownHosts });
+      return inventoryTestbeds(doc as Record<string, unknown>, {
+        baseDir: dirname(resolve(file)),
+        hostKeys: readKnownHosts,
+      });
     } catch (err) {
       if (err instanceof UserError) throw new UserError(`${file}: ${err.message}`, err.hint);
       throw err;
     }
   }
   const spec = doc as Partial<TestbedSpec> | null;
-  if (!spec || typeof spec !== 'object' || !spec.hosts?.src || !spec.hosts.dst || !spec.hosts.nas || !spec.nas || !spec.vm) {
-    throw new UserError(`testbed file ${file}: neither an Ansible inventory (all:/kvm_hosts:) nor a testbed spec (hosts.src/dst/nas, nas, vm)`,
-      'see ansible/inventory.example.yaml or testbed/local-inventory.yaml');
+  if (
+    !spec ||
+    typeof spec !== 'object' ||
+    !spec.hosts?.src ||
+    !spec.hosts.dst ||
+    !spec.hosts.nas ||
+    !spec.nas ||
+    !spec.vm
+  ) {
+    throw new UserError(
+      `testbed file ${file}: neither an Ansible inventory (all:/kvm_hosts:) nor a testbed spec (hosts.src/dst/nas, ` +
+        `nas, vm)`,
+      'see ansible/inventory.example.yaml or testbed/local-inventory.yaml',
+    );
   }
   checkSpecFile(spec as TestbedSpec, file);
   return [spec as TestbedSpec];
@@ -59,10 +76,10 @@ export function checkSpecFile(spec: TestbedSpec, file: string): void {
     const h = spec.hosts[role] as Partial<HostSpec>;
     const where = `host ${typeof h.name === 'string' ? h.name : role} (hosts.${role})`;
     const keys = h.ssh?.knownHostKeys;
-    const keyField = keys && keys.length ? 'ssh.knownHostKeys' : 'ssh.hostPublicKey';
-    for (const k of keys && keys.length ? keys : [h.ssh?.hostPublicKey]) {
+    const keyField = keys?.length ? 'ssh.knownHostKeys' : 'ssh.hostPublicKey';
+    for (const k of keys?.length ? keys : [h.ssh?.hostPublicKey]) {
       const why = hostKeyProblem(k);
-      if (why) fail(where, keyField, why, 'pin the host\'s key (ssh-keyscan -t ed25519 HOST, checked out of band)');
+      if (why) fail(where, keyField, why, "pin the host's key (ssh-keyscan -t ed25519 HOST, checked out of band)");
     }
     for (const [net, nic] of Object.entries(h.nics ?? {})) {
       const why = nic === undefined ? undefined : ifNameProblem(nic);

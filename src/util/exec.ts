@@ -1,16 +1,35 @@
 import { execa } from 'execa';
 import { UserError } from './errors.js';
 
-export interface RunResult { stdout: string; stderr: string; exitCode: number }
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
 
 /** Runs a local command (no shell); throws with the command line and its stderr when it fails. */
-export async function run(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {},
+): Promise<RunResult> {
   try {
-    const r = await execa(cmd, args, { reject: false, input: opts.input, timeout: opts.timeoutMs, stripFinalNewline: true });
+    const r = await execa(cmd, args, {
+      reject: false,
+      input: opts.input,
+      timeout: opts.timeoutMs,
+      stripFinalNewline: true,
+    });
     if (r.failed && r.exitCode === undefined) throw new Error(r.message);
     const exitCode = r.exitCode ?? 1;
     if (exitCode !== 0 && !opts.allowFail) {
-      throw new Error(`${cmd} ${args.join(' ')} failed (exit ${exitCode}): ${String(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+      throw new Error(
+        `${cmd} ${args.join(' ')} failed (exit ${exitCode}): ${String(r.stderr || r.stdout)
+          .trim()
+          .split('\n')
+          .slice(-3)
+          .join(' | ')}`,
+      );
     }
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode };
   } catch (err) {
@@ -30,7 +49,10 @@ export async function requireCommands(needs: Record<string, string>): Promise<vo
   }
   if (missing.length) {
     const pkgs = [...new Set(missing.map((m) => m.replace(/.*package (.*)\)/, '$1')))].join(' ');
-    throw new UserError(`missing: ${missing.join(', ')}`, `run "apt-get install -y ${pkgs}" or "bash scripts/setup.sh"`);
+    throw new UserError(
+      `missing: ${missing.join(', ')}`,
+      `run "apt-get install -y ${pkgs}" or "bash scripts/setup.sh"`,
+    );
   }
 }
 
@@ -53,7 +75,12 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export class FatalError extends Error {}
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false>, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined | false>,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -65,7 +92,10 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
       lastErr = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${(lastErr as Error).message ?? lastErr}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ` +
+          `${what}${lastErr ? `: ${(lastErr as Error).message ?? lastErr}` : ''}`,
+      );
     }
     await sleep(intervalMs);
   }

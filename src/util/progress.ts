@@ -7,7 +7,10 @@ export class Progress {
   private lastStatusAt = 0;
   private statusShown = false;
 
-  constructor(private readonly prefix: string = '', private readonly quiet = false) {}
+  constructor(
+    private readonly prefix: string = '',
+    private readonly quiet = false,
+  ) {}
 
   phase(text: string): void {
     if (this.quiet) return;

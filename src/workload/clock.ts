@@ -18,7 +18,10 @@ export function metricsDump(file: string): string {
   return `echo "@wl-clock start=$(cat /tmp/wl.t0 2>/dev/null || echo 0) now=${UPTIME}"\ncat ${file} 2>/dev/null\ntrue`;
 }
 
-export interface WorkloadClock { start_uptime_s: number; now_uptime_s: number }
+export interface WorkloadClock {
+  start_uptime_s: number;
+  now_uptime_s: number;
+}
 
 /** The clock line of a metricsScript() output, if present. */
 export function parseWorkloadClock(text: string): WorkloadClock | undefined {
@@ -48,13 +51,15 @@ export const r3 = (v: number): number => Math.round(v * 1000) / 1000;
  * left. The guest's busybox has no pkill.
  */
 export const STOP_TREE = [
-  'tree() { local c; T="$T $1"; for c in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" \'$4 == p { print $1 }\'); do tree $c; done; }',
+  'tree() { local c; T="$T $1"; for c in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" \'$4 == p { print $1 ' +
+    "}'); do tree $c; done; }",
   'collect() { T=; for p in $(cat /tmp/wl.pid /tmp/wl.pids 2>/dev/null); do kill -0 $p 2>/dev/null && tree $p; done; }',
   'collect; [ -n "$T" ] && kill -STOP $T 2>/dev/null',
   'collect; [ -n "$T" ] && kill -STOP $T 2>/dev/null',
   'if [ -n "$T" ]; then kill -TERM $T 2>/dev/null; kill -CONT $T 2>/dev/null; sleep 0.3; kill -9 $T 2>/dev/null; fi',
   // wait (at most ~2 s) until none is left but zombies (busybox init reaps them about once a second)
-  'live() { for p in $T; do [ -d /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status 2>/dev/null && return 0; done; return 1; }',
+  'live() { for p in $T; do [ -d /proc/$p ] && ! grep -q "^State:.*Z" /proc/$p/status 2>/dev/null && return 0; done; ' +
+    'return 1; }',
   'i=0; while live && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done',
   'true',
 ].join('\n');

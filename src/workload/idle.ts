@@ -5,7 +5,13 @@ import type { WorkloadSpec } from '../scenario/types.js';
 export class IdleWorkload implements Workload {
   constructor(readonly spec: Extract<WorkloadSpec, { type: 'idle' }>) {}
   check(): void {}
-  startScript(): string { return 'echo started'; }
-  readyScript(): string { return 'echo ready'; }
-  stopScript(): string { return 'true'; }
+  startScript(): string {
+    return 'echo started';
+  }
+  readyScript(): string {
+    return 'echo ready';
+  }
+  stopScript(): string {
+    return 'true';
+  }
 }

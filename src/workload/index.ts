@@ -11,13 +11,21 @@ import { WebWorkload } from './web.js';
 
 export function createWorkload(spec: WorkloadSpec): Workload {
   switch (spec.type) {
-    case 'idle': return new IdleWorkload(spec);
-    case 'pagecache': return new PagecacheWorkload(spec);
-    case 'anon': return new AnonWorkload(spec);
-    case 'mixed': return new MixedWorkload(spec);
-    case 'sysbench-memory': return new SysbenchMemoryWorkload(spec);
-    case 'sysbench-fileio': return new SysbenchFileioWorkload(spec);
-    case 'rewrite': return new RewriteWorkload(spec);
-    case 'web': return new WebWorkload(spec);
+    case 'idle':
+      return new IdleWorkload(spec);
+    case 'pagecache':
+      return new PagecacheWorkload(spec);
+    case 'anon':
+      return new AnonWorkload(spec);
+    case 'mixed':
+      return new MixedWorkload(spec);
+    case 'sysbench-memory':
+      return new SysbenchMemoryWorkload(spec);
+    case 'sysbench-fileio':
+      return new SysbenchFileioWorkload(spec);
+    case 'rewrite':
+      return new RewriteWorkload(spec);
+    case 'web':
+      return new WebWorkload(spec);
   }
 }

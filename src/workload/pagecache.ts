@@ -19,24 +19,36 @@ export class PagecacheWorkload implements Workload {
   check(image: GuestImage, memoryMib: number): void {
     const have = Math.floor(image.dataset.totalBytes / 1024 / 1024);
     if (this.spec.dataset_mib > have) {
-      throw new UserError(`workload.dataset_mib ${this.spec.dataset_mib} is larger than the image's dataset (${have} MiB)`, `build a bigger one: pofbench image build --dataset-mib ${this.spec.dataset_mib}`);
+      throw new UserError(
+        `workload.dataset_mib ${this.spec.dataset_mib} is larger than the image's dataset (${have} MiB)`,
+        `build a bigger one: pofbench image build --dataset-mib ${this.spec.dataset_mib}`,
+      );
     }
     if (this.spec.dataset_mib > memoryMib * 0.85) {
-      throw new UserError(`workload.dataset_mib ${this.spec.dataset_mib} does not fit in the page cache of a ${memoryMib} MiB guest`, 'lower dataset_mib or raise guest.memory_mib');
+      throw new UserError(
+        `workload.dataset_mib ${this.spec.dataset_mib} does not fit in the page cache of a ${memoryMib} MiB guest`,
+        'lower dataset_mib or raise guest.memory_mib',
+      );
     }
   }
 
   startScript(image: GuestImage): string {
     const count = this.files(image).length;
     const list = `$(ls /data/dataset/*.bin | head -n ${count})`;
-    return detached([
-      `FILES="${list}"`,
-      'for f in $FILES; do cat "$f" > /dev/null; done',
-      'touch /tmp/wl.ready',
-      `while :; do for f in $FILES; do cat "$f" > /dev/null; done; sleep ${this.spec.reread_interval_s}; done`,
-    ].join('\n'));
+    return detached(
+      [
+        `FILES="${list}"`,
+        'for f in $FILES; do cat "$f" > /dev/null; done',
+        'touch /tmp/wl.ready',
+        `while :; do for f in $FILES; do cat "$f" > /dev/null; done; sleep ${this.spec.reread_interval_s}; done`,
+      ].join('\n'),
+    );
   }
 
-  readyScript(): string { return readyUnlessDead('test -f /tmp/wl.ready'); }
-  stopScript(): string { return STOP_DETACHED; }
+  readyScript(): string {
+    return readyUnlessDead('test -f /tmp/wl.ready');
+  }
+  stopScript(): string {
+    return STOP_DETACHED;
+  }
 }

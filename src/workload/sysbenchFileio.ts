@@ -29,9 +29,14 @@ export class SysbenchFileioWorkload implements Workload {
   check(image: GuestImage, memoryMib: number): void {
     const room = dataDiskRoomMib(image);
     if (this.spec.file_total_mib > room) {
-      throw new UserError(`workload.file_total_mib ${this.spec.file_total_mib} does not fit on the image's data disk (about ${room} MiB free)`, 'lower file_total_mib');
+      throw new UserError(
+        `workload.file_total_mib ${this.spec.file_total_mib} does not fit on the image's data disk (about ${room} ` +
+          `MiB free)`,
+        'lower file_total_mib',
+      );
     }
-    if (memoryMib < 128) throw new UserError(`sysbench-fileio needs guest.memory_mib >= 128 (got ${memoryMib})`, 'raise guest.memory_mib');
+    if (memoryMib < 128)
+      throw new UserError(`sysbench-fileio needs guest.memory_mib >= 128 (got ${memoryMib})`, 'raise guest.memory_mib');
   }
 
   private args(): string {
@@ -40,30 +45,53 @@ export class SysbenchFileioWorkload implements Workload {
 
   command(): string {
     const s = this.spec;
-    return `sysbench fileio ${this.args()} --file-test-mode=${s.mode} --threads=${s.threads} --time=${s.time_s} --report-interval=1 run`;
+    return (
+      `sysbench fileio ${this.args()} --file-test-mode=${s.mode} --threads=${s.threads} --time=${s.time_s} ` +
+      `--report-interval=1 run`
+    );
   }
 
   startScript(): string {
-    return `${MARK_START}\n${detached([
-      `mkdir -p ${FILEIO_DIR} && cd ${FILEIO_DIR} || exit 1`,
-      `sysbench fileio ${this.args()} prepare > /tmp/wl.prepare.log 2>&1 || { echo "sysbench fileio prepare failed:"; tail -n 5 /tmp/wl.prepare.log; df -k ${FILEIO_DIR}; exit 1; }`,
-      sysbenchRunScript(this.command()),
-    ].join('\n'))}`;
+    return `${MARK_START}\n${detached(
+      [
+        `mkdir -p ${FILEIO_DIR} && cd ${FILEIO_DIR} || exit 1`,
+        `sysbench fileio ${this.args()} prepare > /tmp/wl.prepare.log 2>&1 || { echo "sysbench fileio prepare ` +
+          `failed:"; tail -n 5 /tmp/wl.prepare.log; df -k ${FILEIO_DIR}; exit 1; }`,
+        sysbenchRunScript(this.command()),
+      ].join('\n'),
+    )}`;
   }
 
   /** Ready once the files are prepared and the run has reported its first interval. */
   readyScript(): string {
-    return readyUnlessDead(`grep -q '^\\[ ' ${SYSBENCH_LOG}`, "$(grep -q '^@run' /tmp/wl.log && echo 'for the first sysbench report' || echo 'for sysbench fileio prepare')");
+    return readyUnlessDead(
+      `grep -q '^\\[ ' ${SYSBENCH_LOG}`,
+      "$(grep -q '^@run' /tmp/wl.log && echo 'for the first sysbench report' || echo 'for sysbench fileio prepare')",
+    );
   }
 
-  stopScript(): string { return STOP_TREE; }
-  metricsScript(): string { return metricsDump(SYSBENCH_LOG); }
+  stopScript(): string {
+    return STOP_TREE;
+  }
+  metricsScript(): string {
+    return metricsDump(SYSBENCH_LOG);
+  }
 
   /** `{t_s, read_mib_s, written_mib_s, fsyncs_s, latency_ms_pNN}` per sysbench interval report. */
   parseMetrics(text: string): WorkloadMetricsRow[] {
     const { run, rows } = sysbenchRows(text);
-    return rows.intervals.flatMap((i) => (i.kind === 'fileio'
-      ? [{ t_s: r3(run + i.t_s), read_mib_s: i.read_mib_s, written_mib_s: i.written_mib_s, fsyncs_s: i.fsyncs_s, [`latency_ms_p${i.latency_percentile}`]: i.latency_ms }]
-      : []));
+    return rows.intervals.flatMap((i) =>
+      i.kind === 'fileio'
+        ? [
+            {
+              t_s: r3(run + i.t_s),
+              read_mib_s: i.read_mib_s,
+              written_mib_s: i.written_mib_s,
+              fsyncs_s: i.fsyncs_s,
+              [`latency_ms_p${i.latency_percentile}`]: i.latency_ms,
+            },
+          ]
+        : [],
+    );
   }
 }

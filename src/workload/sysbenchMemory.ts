@@ -33,13 +33,19 @@ export class SysbenchMemoryWorkload implements Workload {
 
   check(_image: unknown, memoryMib: number): void {
     if (this.spec.block_size_mib > memoryMib * 0.8) {
-      throw new UserError(`workload.block_size_mib ${this.spec.block_size_mib} does not fit in a ${memoryMib} MiB guest`, 'lower block_size_mib or raise guest.memory_mib');
+      throw new UserError(
+        `workload.block_size_mib ${this.spec.block_size_mib} does not fit in a ${memoryMib} MiB guest`,
+        'lower block_size_mib or raise guest.memory_mib',
+      );
     }
   }
 
   command(): string {
     const s = this.spec;
-    return `sysbench memory --memory-block-size=${s.block_size_mib}M --memory-total-size=65536T --memory-oper=${s.oper} --threads=${s.threads} --time=${s.time_s} --report-interval=1 run`;
+    return (
+      `sysbench memory --memory-block-size=${s.block_size_mib}M --memory-total-size=65536T ` +
+      `--memory-oper=${s.oper} --threads=${s.threads} --time=${s.time_s} --report-interval=1 run`
+    );
   }
 
   startScript(): string {
@@ -51,8 +57,12 @@ export class SysbenchMemoryWorkload implements Workload {
     return readyUnlessDead(`grep -q '^\\[ ' ${SYSBENCH_LOG}`, 'for the first sysbench report');
   }
 
-  stopScript(): string { return STOP_TREE; }
-  metricsScript(): string { return metricsDump(SYSBENCH_LOG); }
+  stopScript(): string {
+    return STOP_TREE;
+  }
+  metricsScript(): string {
+    return metricsDump(SYSBENCH_LOG);
+  }
 
   /** `{t_s, mib_s}` per sysbench interval report. */
   parseMetrics(text: string): WorkloadMetricsRow[] {

@@ -63,7 +63,10 @@ export interface SysbenchOutput {
 
 const NUM = String.raw`(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)`;
 const MEMORY_LINE = new RegExp(String.raw`^\[\s*${NUM}s\s*\]\s+${NUM} MiB/sec\s*$`);
-const FILEIO_LINE = new RegExp(String.raw`^\[\s*${NUM}s\s*\]\s+reads:\s*${NUM} MiB/s\s+writes:\s*${NUM} MiB/s\s+fsyncs:\s*${NUM}/s\s+latency \(ms,(\d+)%\):\s*${NUM}\s*$`);
+const FILEIO_LINE = new RegExp(
+  String.raw`^\[\s*${NUM}s\s*\]\s+reads:\s*${NUM} MiB/s\s+writes:\s*${NUM} MiB/s\s+fsyncs:\s*${NUM}/s\s+latency ` +
+    String.raw`\(ms,(\d+)%\):\s*${NUM}\s*$`,
+);
 const KEY_VALUE = /^\s*([^:]+?):\s*(.*?)\s*$/;
 
 /** Parses sysbench output; never throws on unknown or cut text. */
@@ -83,10 +86,22 @@ export function parseSysbench(text: string): SysbenchOutput {
   for (const raw of lines) {
     const line = raw.replace(/\r$/, '');
     let m: RegExpExecArray | null;
-    if ((m = /^sysbench (\d+\.\d+(?:\.\d+)?)/.exec(line))) { out.version = m[1]; continue; }
-    if ((m = /^Number of threads:\s*(\d+)\s*$/.exec(line))) { out.threads = Number(m[1]); continue; }
-    if (/^Running memory speed test/.test(line)) { out.test = 'memory'; continue; }
-    if (/^Extra file open flags:|^Doing .* test$/.test(line) && out.test === 'unknown') { out.test = 'fileio'; continue; }
+    if ((m = /^sysbench (\d+\.\d+(?:\.\d+)?)/.exec(line))) {
+      out.version = m[1];
+      continue;
+    }
+    if ((m = /^Number of threads:\s*(\d+)\s*$/.exec(line))) {
+      out.threads = Number(m[1]);
+      continue;
+    }
+    if (/^Running memory speed test/.test(line)) {
+      out.test = 'memory';
+      continue;
+    }
+    if (/^Extra file open flags:|^Doing .* test$/.test(line) && out.test === 'unknown') {
+      out.test = 'fileio';
+      continue;
+    }
     if ((m = MEMORY_LINE.exec(line))) {
       out.intervals.push({ kind: 'memory', t_s: Number(m[1]), mib_s: Number(m[2]) });
       if (out.test === 'unknown') out.test = 'memory';
@@ -94,8 +109,13 @@ export function parseSysbench(text: string): SysbenchOutput {
     }
     if ((m = FILEIO_LINE.exec(line))) {
       out.intervals.push({
-        kind: 'fileio', t_s: Number(m[1]), read_mib_s: Number(m[2]), written_mib_s: Number(m[3]), fsyncs_s: Number(m[4]),
-        latency_percentile: Number(m[5]), latency_ms: Number(m[6]),
+        kind: 'fileio',
+        t_s: Number(m[1]),
+        read_mib_s: Number(m[2]),
+        written_mib_s: Number(m[3]),
+        fsyncs_s: Number(m[4]),
+        latency_percentile: Number(m[5]),
+        latency_ms: Number(m[6]),
       });
       if (out.test === 'unknown') out.test = 'fileio';
       continue;
@@ -109,12 +129,16 @@ export function parseSysbench(text: string): SysbenchOutput {
       continue;
     }
     // section headers start in column 0 and end with ':'
-    if ((m = /^(\S[^:]*):\s*$/.exec(line))) { section = m[1]; continue; }
+    if ((m = /^(\S[^:]*):\s*$/.exec(line))) {
+      section = m[1];
+      continue;
+    }
     const kv = KEY_VALUE.exec(line);
     if (!kv || !/^\s/.test(line)) continue;
     const key = kv[1];
     const value = kv[2];
-    const num = (s: string): number | undefined => (new RegExp(`^${NUM}s?$`).test(s) ? Number(s.replace(/s$/, '')) : undefined);
+    const num = (s: string): number | undefined =>
+      new RegExp(`^${NUM}s?$`).test(s) ? Number(s.replace(/s$/, '')) : undefined;
     switch (section) {
       case 'General statistics':
         if (key === 'total time') general.time = num(value);
@@ -128,7 +152,10 @@ export function parseSysbench(text: string): SysbenchOutput {
         else if (key === 'avg') lat.avg_ms = v;
         else if (key === 'max') lat.max_ms = v;
         else if (key === 'sum') lat.sum_ms = v;
-        else if (p) { lat.percentile = Number(p[1]); lat.percentile_ms = v; }
+        else if (p) {
+          lat.percentile = Number(p[1]);
+          lat.percentile_ms = v;
+        }
         break;
       }
       case 'File operations': {
@@ -156,10 +183,17 @@ export function parseSysbench(text: string): SysbenchOutput {
     }
   }
 
-  if (fairEvents && fairTime) fairness = { events_avg: fairEvents[0], events_stddev: fairEvents[1], exec_time_avg_s: fairTime[0], exec_time_stddev_s: fairTime[1] };
+  if (fairEvents && fairTime)
+    fairness = {
+      events_avg: fairEvents[0],
+      events_stddev: fairEvents[1],
+      exec_time_avg_s: fairTime[0],
+      exec_time_stddev_s: fairTime[1],
+    };
   if (general.time !== undefined && general.events !== undefined) {
     const summary: SysbenchSummary = { total_time_s: general.time, total_events: general.events };
-    if (lat.min_ms !== undefined && lat.avg_ms !== undefined && lat.max_ms !== undefined) summary.latency = lat as SysbenchLatency;
+    if (lat.min_ms !== undefined && lat.avg_ms !== undefined && lat.max_ms !== undefined)
+      summary.latency = lat as SysbenchLatency;
     if (fairness) summary.fairness = fairness;
     if (memory) summary.memory = memory;
     if (fileOps.reads_s !== undefined && fileOps.writes_s !== undefined && fileOps.fsyncs_s !== undefined) {

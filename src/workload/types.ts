@@ -36,15 +36,23 @@ export type WorkloadMetricsRow = { t_s: number } & Record<string, number>;
 
 /** Starts `body` (a shell script) detached in the guest, with its output in /tmp/wl.log. */
 export function detached(body: string): string {
-  return `cat > /tmp/wl.sh <<'POFBENCH_WL'\n${body}\nPOFBENCH_WL\nsh /tmp/wl.sh > /tmp/wl.log 2>&1 < /dev/null &\necho $! > /tmp/wl.pid\necho started`;
+  return (
+    `cat > /tmp/wl.sh <<'POFBENCH_WL'\n${body}\nPOFBENCH_WL\nsh /tmp/wl.sh > /tmp/wl.log 2>&1 < /dev/null ` +
+    `&\necho $! > /tmp/wl.pid\necho started`
+  );
 }
 
-export const STOP_DETACHED = 'test -f /tmp/wl.pid && kill $(cat /tmp/wl.pid) 2>/dev/null; pkill -P $(cat /tmp/wl.pid 2>/dev/null || echo 0) 2>/dev/null; true';
+export const STOP_DETACHED =
+  'test -f /tmp/wl.pid && kill $(cat /tmp/wl.pid) 2>/dev/null; pkill -P $(cat /tmp/wl.pid 2>/dev/null || echo 0) ' +
+  '2>/dev/null; true';
 
 /**
  * Wraps a readiness test (a shell condition) so a workload that died is reported at once as
  * `failed: <its last output>` instead of being waited for until the timeout.
  */
 export function readyUnlessDead(condition: string, waitingDetail = ''): string {
-  return `if ${condition}; then echo ready; elif kill -0 $(cat /tmp/wl.pid 2>/dev/null || echo 0) 2>/dev/null; then echo "waiting ${waitingDetail}"; else echo "failed: $(tail -c 300 /tmp/wl.log 2>/dev/null | tr '\\n' ' ')"; fi`;
+  return (
+    `if ${condition}; then echo ready; elif kill -0 $(cat /tmp/wl.pid 2>/dev/null || echo 0) 2>/dev/null; then ` +
+    `echo "waiting ${waitingDetail}"; else echo "failed: $(tail -c 300 /tmp/wl.log 2>/dev/null | tr '\\n' ' ')"; fi`
+  );
 }

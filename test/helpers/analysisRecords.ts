@@ -22,8 +22,15 @@ export function rec(o: RecOpts, values: Record<string, number> = {}): RunRecord 
   const n = counter++;
   const r: RunRecord = {
     run_id: `20240101T0000${String(n).padStart(4, '0')}-${scenario}-${strategy}-r${n}`,
-    scenario, strategy, repeat: n, status: o.status ?? 'completed', started_at: '2024-01-01T00:00:00Z',
-    testbed: 'local', src_host: 'src', dst_host: 'dst', pofbench_rev: 'test',
+    scenario,
+    strategy,
+    repeat: n,
+    status: o.status ?? 'completed',
+    started_at: '2024-01-01T00:00:00Z',
+    testbed: 'local',
+    src_host: 'src',
+    dst_host: 'dst',
+    pofbench_rev: 'test',
     params: o.workload === null ? {} : { workload: { type: o.workload ?? 'pagecache' } },
     ...values,
   };

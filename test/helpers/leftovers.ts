@@ -1,2 +1,6 @@
 /** Leftover checks for tests: the same ones `pofbench faults` uses (src/faults/leftovers.ts). */
-export { allPofbenchProcesses as pofbenchProcesses, pofbenchNamespaces, runLeftovers } from '../../src/faults/leftovers.js';
+export {
+  allPofbenchProcesses as pofbenchProcesses,
+  pofbenchNamespaces,
+  runLeftovers,
+} from '../../src/faults/leftovers.js';

@@ -24,7 +24,10 @@ export interface LocalGuest {
  * image's (in a fresh temp dir), the control agent on a unix socket. Never touches the cached image.
  * On any failure QEMU is killed by PID and the temp dir removed before the error propagates.
  */
-export async function bootLocalGuest(image: GuestImage, opts: { memoryMib?: number; bootTimeoutMs?: number } = {}): Promise<LocalGuest> {
+export async function bootLocalGuest(
+  image: GuestImage,
+  opts: { memoryMib?: number; bootTimeoutMs?: number } = {},
+): Promise<LocalGuest> {
   const dir = await mkdtemp(join(tmpdir(), 'pofbench-localguest-'));
   let qemu: ChildProcess | undefined;
   let sock: Socket | undefined;
@@ -34,11 +37,19 @@ export async function bootLocalGuest(image: GuestImage, opts: { memoryMib?: numb
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
-    try { ctl?.close(); } catch { /* closed */ }
+    try {
+      ctl?.close();
+    } catch {
+      /* closed */
+    }
     sock?.destroy();
     if (qemu?.pid !== undefined && qemu.exitCode === null && qemu.signalCode === null) {
       const exited = new Promise<void>((r) => qemu!.once('exit', () => r()));
-      try { process.kill(qemu.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(qemu.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       await Promise.race([exited, sleep(5000)]);
     }
     await rm(dir, { recursive: true, force: true });
@@ -48,19 +59,52 @@ export async function bootLocalGuest(image: GuestImage, opts: { memoryMib?: numb
     await copyFile(image.dataDisk, disk);
     const ctlPath = join(dir, 'ctl.sock');
     const consoleLog = join(dir, 'console.log');
-    qemu = spawn('qemu-system-x86_64', [
-      '-name', 'localguest-test',
-      '-accel', 'tcg', '-m', `${opts.memoryMib ?? 256}`, '-smp', '1', '-nodefaults', '-no-user-config', '-no-reboot',
-      '-display', 'none', '-nic', 'none',
-      '-kernel', image.kernel, '-initrd', image.initrd, '-append', guestKernelCmdline({}),
-      '-chardev', `file,id=con,path=${consoleLog}`, '-serial', 'chardev:con',
-      '-chardev', `socket,id=ctl,path=${ctlPath},server=on,wait=off`, '-serial', 'chardev:ctl',
-      '-drive', `file=${disk},if=virtio,format=raw`,
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
-    qemu.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
-    qemu.on('error', (err) => { stderr += `spawn error: ${err.message}`; });
+    qemu = spawn(
+      'qemu-system-x86_64',
+      [
+        '-name',
+        'localguest-test',
+        '-accel',
+        'tcg',
+        '-m',
+        `${opts.memoryMib ?? 256}`,
+        '-smp',
+        '1',
+        '-nodefaults',
+        '-no-user-config',
+        '-no-reboot',
+        '-display',
+        'none',
+        '-nic',
+        'none',
+        '-kernel',
+        image.kernel,
+        '-initrd',
+        image.initrd,
+        '-append',
+        guestKernelCmdline({}),
+        '-chardev',
+        `file,id=con,path=${consoleLog}`,
+        '-serial',
+        'chardev:con',
+        '-chardev',
+        `socket,id=ctl,path=${ctlPath},server=on,wait=off`,
+        '-serial',
+        'chardev:ctl',
+        '-drive',
+        `file=${disk},if=virtio,format=raw`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    qemu.stderr!.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    qemu.on('error', (err) => {
+      stderr += `spawn error: ${err.message}`;
+    });
     for (let i = 0; ; i++) {
-      if (qemu.exitCode !== null || qemu.signalCode !== null || stderr.includes('spawn error')) throw new Error(`qemu exited at start: ${stderr.trim()}`);
+      if (qemu.exitCode !== null || qemu.signalCode !== null || stderr.includes('spawn error'))
+        throw new Error(`qemu exited at start: ${stderr.trim()}`);
       if (existsSync(ctlPath)) {
         try {
           sock = await new Promise<Socket>((resolve, reject) => {
@@ -69,7 +113,9 @@ export async function bootLocalGuest(image: GuestImage, opts: { memoryMib?: numb
             s.once('error', reject);
           });
           break;
-        } catch { /* not listening yet */ }
+        } catch {
+          /* not listening yet */
+        }
       }
       if (i > 200) throw new Error(`qemu control socket did not appear: ${stderr.trim()}`);
       await sleep(50);

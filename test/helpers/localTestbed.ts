@@ -22,17 +22,31 @@ export interface LocalTestbedFixture {
  * pofbench process (QEMU, agents, NAS views, sshd, ganesha, load generator) was left behind.
  */
 export function useLocalTestbed(name: string, o: { verbose?: boolean } = {}): LocalTestbedFixture {
-  const fixture = { out: mkdtempSync(join(tmpdir(), `pofbench-${name}-`)) } as { testbed: TestbedSpec; image: GuestImage; out: string };
+  const fixture = { out: mkdtempSync(join(tmpdir(), `pofbench-${name}-`)) } as {
+    testbed: TestbedSpec;
+    image: GuestImage;
+    out: string;
+  };
   const log = (prefix: string) => (o.verbose ? (line: string) => console.log(`${prefix}: ${line}`) : undefined);
-  before(async () => {
-    fixture.image = await buildImage({ log: log('image') });
-    fixture.testbed = await localUp(log('testbed'));
-  }, { timeout: 600_000 });
-  after(async () => {
-    await localDown();
-    rmSync(fixture.out, { recursive: true, force: true });
-    assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
-    assert.deepEqual(pofbenchProcesses(), [], 'no process left (QEMU, agents, NAS views, sshd, ganesha, load generator)');
-  }, { timeout: 120_000 });
+  before(
+    async () => {
+      fixture.image = await buildImage({ log: log('image') });
+      fixture.testbed = await localUp(log('testbed'));
+    },
+    { timeout: 600_000 },
+  );
+  after(
+    async () => {
+      await localDown();
+      rmSync(fixture.out, { recursive: true, force: true });
+      assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
+      assert.deepEqual(
+        pofbenchProcesses(),
+        [],
+        'no process left (QEMU, agents, NAS views, sshd, ganesha, load generator)',
+      );
+    },
+    { timeout: 120_000 },
+  );
   return fixture;
 }

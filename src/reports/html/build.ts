@@ -1,7 +1,15 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { loadRunSet, type RunData } from './runSet.js';
 import { downtimePoints, linkBars, paretoPoints, progressPoints, webPoints } from './chartData.js';
-import { downtimeSpec, linkBytesSpec, paretoSpec, progressCutS, progressSpec, webLatencySpec, type ChartContext } from './specs.js';
+import {
+  downtimeSpec,
+  linkBytesSpec,
+  paretoSpec,
+  progressCutS,
+  progressSpec,
+  webLatencySpec,
+  type ChartContext,
+} from './specs.js';
 import { renderChart } from './svg.js';
 import { paretoTable, renderPage, type ChartSection } from './page.js';
 import { runSetInfo, summaryRows } from './summary.js';
@@ -14,10 +22,21 @@ export interface HtmlReport {
   warnings: string[];
 }
 
-interface ChartPlan { id: string; title: string; caption: string; rows: number; spec: () => TopLevelSpec; empty: string; extraHtml?: string }
+interface ChartPlan {
+  id: string;
+  title: string;
+  caption: string;
+  rows: number;
+  spec: () => TopLevelSpec;
+  empty: string;
+  extraHtml?: string;
+}
 
 /** Builds the page for already-loaded runs (the CLI reads them with loadRunSet). */
-export async function buildHtmlReportFromRuns(runs: RunData[], o: { dirs: string[]; title?: string; now?: Date }): Promise<HtmlReport> {
+export async function buildHtmlReportFromRuns(
+  runs: RunData[],
+  o: { dirs: string[]; title?: string; now?: Date },
+): Promise<HtmlReport> {
   const info = runSetInfo(runs);
   const ctx: ChartContext = { strategies: info.strategies, scenarios: info.scenarios };
   const progress = progressPoints(runs);
@@ -27,30 +46,55 @@ export async function buildHtmlReportFromRuns(runs: RunData[], o: { dirs: string
   const pareto = paretoPoints(runs);
   const plans: ChartPlan[] = [
     {
-      id: 'progress', title: 'Migration progress', rows: progress.length, spec: () => progressSpec(progress, ctx),
-      caption: `QMP query-migrate at 20 Hz: RAM still to send and RAM sent so far, per run, from the migrate command on.${
-        progress.some((p) => p.status !== 'completed') ? ' Failed runs are dashed.' : ''}${
-        progressCutS(progress) !== undefined ? ' The time axis ends just after the longest completed migration.' : ''}`,
+      id: 'progress',
+      title: 'Migration progress',
+      rows: progress.length,
+      spec: () => progressSpec(progress, ctx),
+      caption:
+        'QMP query-migrate at 20 Hz: RAM still to send and RAM sent so far, per run, from the migrate command on.' +
+        (progress.some((p) => p.status !== 'completed') ? ' Failed runs are dashed.' : '') +
+        (progressCutS(progress) !== undefined ? ' The time axis ends just after the longest completed migration.' : ''),
       empty: 'No run has QMP progress samples (series/qmp.jsonl).',
     },
     {
-      id: 'links', title: 'Bytes per link', rows: links.length, spec: () => linkBytesSpec(links, ctx),
-      caption: 'Median bytes per migration on the migration link (source mig0, both directions) and on the storage link (source + destination sto0).',
+      id: 'links',
+      title: 'Bytes per link',
+      rows: links.length,
+      spec: () => linkBytesSpec(links, ctx),
+      caption:
+        'Median bytes per migration on the migration link (source mig0, both directions) and on the storage link ' +
+        '(source + destination sto0).',
       empty: 'No completed run measured its link bytes.',
     },
     {
-      id: 'downtime', title: 'Downtime', rows: downtime.length, spec: () => downtimeSpec(downtime, ctx),
-      caption: 'QMP-reported downtime and the largest gap in the 100 Hz ICMP probe of the guest (app-observed); one dot per run, the bar and number are the median.',
+      id: 'downtime',
+      title: 'Downtime',
+      rows: downtime.length,
+      spec: () => downtimeSpec(downtime, ctx),
+      caption:
+        'QMP-reported downtime and the largest gap in the 100 Hz ICMP probe of the guest (app-observed); one dot per ' +
+        'run, the bar and number are the median.',
       empty: 'No completed run measured downtime.',
     },
     {
-      id: 'web', title: 'Web latency', rows: web.length, spec: () => webLatencySpec(web, ctx),
-      caption: 'The web workload\'s p50 and p99 request latency per 100 ms; the black rule is the migrate command, dotted rules the end of each run\'s migration.',
+      id: 'web',
+      title: 'Web latency',
+      rows: web.length,
+      spec: () => webLatencySpec(web, ctx),
+      caption:
+        "The web workload's p50 and p99 request latency per 100 ms; the black rule is the migrate command, dotted " +
+        "rules the end of each run's migration.",
       empty: 'No web latency series in these runs (series/web.jsonl is written by the web workload): chart omitted.',
     },
     {
-      id: 'pareto', title: 'Time vs migration-link bytes (Pareto)', rows: pareto.length, spec: () => paretoSpec(pareto, ctx),
-      caption: 'Medians per scenario, configuration and strategy (completed runs); both lower is better. Diamonds joined by the dashed line are the Pareto front within each workload type (the same front as pofbench pareto --objectives total_time_ms,migration_link_bytes).',
+      id: 'pareto',
+      title: 'Time vs migration-link bytes (Pareto)',
+      rows: pareto.length,
+      spec: () => paretoSpec(pareto, ctx),
+      caption:
+        'Medians per scenario, configuration and strategy (completed runs); both lower is better. Diamonds joined by ' +
+        'the dashed line are the Pareto front within each workload type (the same front as pofbench pareto ' +
+        '--objectives total_time_ms,migration_link_bytes).',
       empty: 'No completed run has both a total time and migration-link bytes.',
       extraHtml: paretoTable(pareto),
     },
@@ -69,9 +113,14 @@ export async function buildHtmlReportFromRuns(runs: RunData[], o: { dirs: string
   }
   const html = renderPage({
     title: o.title ?? `pofbench report: ${info.scenarios.join(', ')}`,
-    dirs: o.dirs, generatedAt: (o.now ?? new Date()).toISOString(),
-    info, summary: summaryRows(runs), charts,
-    failures: runs.filter((r) => r.record.status !== 'completed').map((r) => ({ run_id: r.record.run_id, error: r.record.error ?? 'no reason recorded' })),
+    dirs: o.dirs,
+    generatedAt: (o.now ?? new Date()).toISOString(),
+    info,
+    summary: summaryRows(runs),
+    charts,
+    failures: runs
+      .filter((r) => r.record.status !== 'completed')
+      .map((r) => ({ run_id: r.record.run_id, error: r.record.error ?? 'no reason recorded' })),
   });
   return { html, charts: charts.filter((c) => c.svg).map((c) => c.id), warnings };
 }

@@ -17,7 +17,8 @@ import { MiB, round, thin } from './stats.js';
 export const reported = (runs: readonly RunData[]): RunData[] => runs.filter((r) => r.record.warmup !== true);
 
 /** Configuration groups of the reported runs (completed runs feed the statistics). */
-export const reportGroups = (runs: readonly RunData[]): RecordGroup[] => groupRecords(reported(runs).map((r) => r.record));
+export const reportGroups = (runs: readonly RunData[]): RecordGroup[] =>
+  groupRecords(reported(runs).map((r) => r.record));
 
 /**
  * A group's name on a chart axis: the strategy, after the config_id when the scenario is swept,
@@ -42,21 +43,31 @@ export function migrationEndMs(run: RunData): number | undefined {
 // ---- 1. migration progress ------------------------------------------------------------------
 
 export interface ProgressPoint {
-  run_id: string; scenario: string; strategy: string; status: string;
+  run_id: string;
+  scenario: string;
+  strategy: string;
+  status: string;
   /** Seconds since `migrate`. */
   t_s: number;
-  remaining_mib: number; transferred_mib: number; pass: number;
+  remaining_mib: number;
+  transferred_mib: number;
+  pass: number;
 }
 
 /** QMP progress of each run over time (at most `maxPerRun` points per run, evenly thinned). */
 export function progressPoints(runs: readonly RunData[], maxPerRun = 400): ProgressPoint[] {
   return reported(runs).flatMap((run) => {
     const t0 = migrationStartMs(run);
-    const rows = run.qmp.filter((q) => q.ram && typeof q.ram.remaining === 'number' && typeof q.ram.transferred === 'number');
+    const rows = run.qmp.filter(
+      (q) => q.ram && typeof q.ram.remaining === 'number' && typeof q.ram.transferred === 'number',
+    );
     if (t0 === undefined) return [];
     const { run_id, scenario, strategy, status } = run.record;
     return thin(rows, maxPerRun).map((q) => ({
-      run_id, scenario, strategy, status,
+      run_id,
+      scenario,
+      strategy,
+      status,
       t_s: round((q.t - t0) / 1000, 3),
       remaining_mib: round(q.ram!.remaining / MiB, 3),
       transferred_mib: round(q.ram!.transferred / MiB, 3),
@@ -71,22 +82,43 @@ export const LINKS = ['migration link', 'storage link'] as const;
 export type LinkKind = (typeof LINKS)[number];
 
 export interface LinkBar {
-  scenario: string; config_id?: string; strategy: string;
+  scenario: string;
+  config_id?: string;
+  strategy: string;
   /** The x-axis name of the group (groupName). */
   group: string;
-  link: LinkKind; median_mib: number; n: number;
+  link: LinkKind;
+  median_mib: number;
+  n: number;
 }
 
-const linkField: Record<LinkKind, string> = { 'migration link': 'migration_link_bytes', 'storage link': 'storage_link_bytes' };
+const linkField: Record<LinkKind, string> = {
+  'migration link': 'migration_link_bytes',
+  'storage link': 'storage_link_bytes',
+};
 
 /** Median bytes per migration on each link, per configuration group (completed runs). */
 export function linkBars(runs: readonly RunData[]): LinkBar[] {
-  return reportGroups(runs).flatMap((g) => LINKS.flatMap((link) => {
-    const xs = fieldValues(g, linkField[link]);
-    const m = medianOf(xs);
-    const { scenario, config_id, strategy } = g;
-    return m === undefined ? [] : [{ scenario, ...(config_id !== undefined ? { config_id } : {}), strategy, group: groupName(g), link, median_mib: round(m / MiB, 2), n: xs.length }];
-  }));
+  return reportGroups(runs).flatMap((g) =>
+    LINKS.flatMap((link) => {
+      const xs = fieldValues(g, linkField[link]);
+      const m = medianOf(xs);
+      const { scenario, config_id, strategy } = g;
+      return m === undefined
+        ? []
+        : [
+            {
+              scenario,
+              ...(config_id !== undefined ? { config_id } : {}),
+              strategy,
+              group: groupName(g),
+              link,
+              median_mib: round(m / MiB, 2),
+              n: xs.length,
+            },
+          ];
+    }),
+  );
 }
 
 // ---- 3. downtime ----------------------------------------------------------------------------
@@ -96,33 +128,54 @@ export type DowntimeKind = (typeof DOWNTIMES)[number];
 
 export interface DowntimePoint {
   role: 'run' | 'median';
-  scenario: string; config_id?: string; strategy: string; group: string;
-  measure: DowntimeKind; ms: number; run_id?: string;
+  scenario: string;
+  config_id?: string;
+  strategy: string;
+  group: string;
+  measure: DowntimeKind;
+  ms: number;
+  run_id?: string;
 }
 
-const downtimeField: Record<DowntimeKind, string> = { 'QMP downtime': 'downtime_ms', 'app-observed downtime': 'app_downtime_ms' };
+const downtimeField: Record<DowntimeKind, string> = {
+  'QMP downtime': 'downtime_ms',
+  'app-observed downtime': 'app_downtime_ms',
+};
 
 /** Each completed run's QMP and app-observed downtime, plus the median per configuration group. */
 export function downtimePoints(runs: readonly RunData[]): DowntimePoint[] {
-  return reportGroups(runs).flatMap((g) => DOWNTIMES.flatMap((measure) => {
-    const key = { scenario: g.scenario, ...(g.config_id !== undefined ? { config_id: g.config_id } : {}), strategy: g.strategy, group: groupName(g), measure };
-    const pts: DowntimePoint[] = g.completed.flatMap((r) => {
-      const ms = r[downtimeField[measure]];
-      return typeof ms === 'number' && Number.isFinite(ms) ? [{ role: 'run' as const, ...key, ms, run_id: r.run_id }] : [];
-    });
-    const m = medianOf(pts.map((p) => p.ms));
-    return m === undefined ? pts : [...pts, { role: 'median' as const, ...key, ms: m }];
-  }));
+  return reportGroups(runs).flatMap((g) =>
+    DOWNTIMES.flatMap((measure) => {
+      const key = {
+        scenario: g.scenario,
+        ...(g.config_id !== undefined ? { config_id: g.config_id } : {}),
+        strategy: g.strategy,
+        group: groupName(g),
+        measure,
+      };
+      const pts: DowntimePoint[] = g.completed.flatMap((r) => {
+        const ms = r[downtimeField[measure]];
+        return typeof ms === 'number' && Number.isFinite(ms)
+          ? [{ role: 'run' as const, ...key, ms, run_id: r.run_id }]
+          : [];
+      });
+      const m = medianOf(pts.map((p) => p.ms));
+      return m === undefined ? pts : [...pts, { role: 'median' as const, ...key, ms: m }];
+    }),
+  );
 }
 
 // ---- 4. web latency -------------------------------------------------------------------------
 
 export interface WebPoint {
   role: 'latency' | 'migration start' | 'migration end';
-  run_id: string; scenario: string; strategy: string;
+  run_id: string;
+  scenario: string;
+  strategy: string;
   /** Seconds since `migrate` (since the first web sample when the run never migrated). */
   t_s: number;
-  stat?: 'p50' | 'p99'; ms?: number;
+  stat?: 'p50' | 'p99';
+  ms?: number;
 }
 
 /** The web workload's p50/p99 latency over time and each run's migration window; [] when no run has web.jsonl. */
@@ -139,7 +192,10 @@ export function webPoints(runs: readonly RunData[], maxPerRun = 600): WebPoint[]
       { role: 'latency' as const, run_id, scenario, strategy, t_s: at(w.t), stat: 'p99' as const, ms: w.p99_ms },
     ]);
     if (start !== undefined && end !== undefined) {
-      out.push({ role: 'migration start', run_id, scenario, strategy, t_s: 0 }, { role: 'migration end', run_id, scenario, strategy, t_s: at(end) });
+      out.push(
+        { role: 'migration start', run_id, scenario, strategy, t_s: 0 },
+        { role: 'migration end', run_id, scenario, strategy, t_s: at(end) },
+      );
     }
     return out;
   });
@@ -153,7 +209,9 @@ export const PARETO_OBJECTIVES = ['total_time_ms', 'migration_link_bytes'] as co
 export interface ParetoPoint {
   /** Fronts are per workload type, as in `pofbench pareto` (src/analysis/workloadFront.ts). */
   workload: string;
-  scenario: string; config_id?: string; strategy: string;
+  scenario: string;
+  config_id?: string;
+  strategy: string;
   /** Completed runs behind the medians. */
   n: number;
   /** Median QMP total time, seconds. */
@@ -176,10 +234,19 @@ export function paretoPoints(runs: readonly RunData[]): ParetoPoint[] {
     const withScenario = new Set([...wf.front, ...wf.dominated.map((d) => d.item)].map((p) => p.scenario)).size > 1;
     const label = (k: ConfigKey) => groupName(k, withScenario);
     const point = (p: (typeof wf.front)[number], front: boolean, by: typeof wf.front): ParetoPoint => ({
-      workload: wf.workload, scenario: p.scenario, ...(p.config_id !== undefined ? { config_id: p.config_id } : {}), strategy: p.strategy, n: p.runs,
-      total_time_s: round(p.median.total_time_ms / 1000, 3), migration_link_mib: round(p.median.migration_link_bytes / MiB, 2),
-      front, dominated_by: by.map(label), label: label(p),
+      workload: wf.workload,
+      scenario: p.scenario,
+      ...(p.config_id !== undefined ? { config_id: p.config_id } : {}),
+      strategy: p.strategy,
+      n: p.runs,
+      total_time_s: round(p.median.total_time_ms / 1000, 3),
+      migration_link_mib: round(p.median.migration_link_bytes / MiB, 2),
+      front,
+      dominated_by: by.map(label),
+      label: label(p),
     });
-    return [...wf.front.map((p) => point(p, true, [])), ...wf.dominated.map((d) => point(d.item, false, d.by))].sort((a, b) => compareKeys(a, b));
+    return [...wf.front.map((p) => point(p, true, [])), ...wf.dominated.map((d) => point(d.item, false, d.by))].sort(
+      (a, b) => compareKeys(a, b),
+    );
   });
 }

@@ -12,7 +12,14 @@ export interface QmpRow {
 }
 
 /** One `series/web.jsonl` row: the web workload's latency over the last 100 ms. */
-export interface WebRow { t: number; p50_ms: number; p99_ms: number; max_ms: number; rps: number; errors: number }
+export interface WebRow {
+  t: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  rps: number;
+  errors: number;
+}
 
 /** What the HTML report reads from one run directory. */
 export interface RunData {
@@ -39,15 +46,18 @@ export function parseJsonl<T>(text: string, valid: (row: unknown) => row is T): 
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-export const isQmpRow = (v: unknown): v is QmpRow => isObj(v) && typeof v.t === 'number' && typeof v.status === 'string';
-export const isWebRow = (v: unknown): v is WebRow => isObj(v) && typeof v.t === 'number' && typeof v.p50_ms === 'number' && typeof v.p99_ms === 'number';
+export const isQmpRow = (v: unknown): v is QmpRow =>
+  isObj(v) && typeof v.t === 'number' && typeof v.status === 'string';
+export const isWebRow = (v: unknown): v is WebRow =>
+  isObj(v) && typeof v.t === 'number' && typeof v.p50_ms === 'number' && typeof v.p99_ms === 'number';
 
 async function readOptional(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined; // no such file, or a file where a directory was expected
+    // no such file, or a file where a directory was expected
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
 }
@@ -68,14 +78,17 @@ export async function readRunDir(dir: string): Promise<RunData | undefined> {
     console.error(`warning: ${join(dir, 'run.json')} is not a run record (no run_id): not reported`);
     return undefined;
   }
-  const qmp = parseJsonl(await readOptional(join(dir, 'series', 'qmp.jsonl')) ?? '', isQmpRow);
+  const qmp = parseJsonl((await readOptional(join(dir, 'series', 'qmp.jsonl'))) ?? '', isQmpRow);
   const webText = await readOptional(join(dir, 'series', 'web.jsonl'));
   return { dir, record, qmp, ...(webText === undefined ? {} : { web: parseJsonl(webText, isWebRow) }) };
 }
 
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isDirectory()).map((e) => join(dir, e.name)).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => join(dir, e.name))
+    .sort();
 }
 
 /** The runs in `dir`: the dir itself when it is a run dir, its run dirs, or run dirs one level deeper. */
@@ -86,10 +99,11 @@ async function runsIn(dir: string): Promise<RunData[]> {
   for (const sub of await subdirs(dir)) {
     const run = await readRunDir(sub);
     if (run) out.push(run);
-    else for (const inner of await subdirs(sub)) {
-      const r = await readRunDir(inner);
-      if (r) out.push(r);
-    }
+    else
+      for (const inner of await subdirs(sub)) {
+        const r = await readRunDir(inner);
+        if (r) out.push(r);
+      }
   }
   return out;
 }
@@ -103,9 +117,14 @@ export async function loadRunSet(dirs: string[]): Promise<RunData[]> {
   const runs: RunData[] = [];
   for (const dir of dirs) {
     const st = await stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) throw new UserError(`${dir}: no such directory`, 'pass a results directory written by pofbench run (--out)');
+    if (!st?.isDirectory())
+      throw new UserError(`${dir}: no such directory`, 'pass a results directory written by pofbench run (--out)');
     const found = await runsIn(dir);
-    if (found.length === 0) throw new UserError(`no run.json under ${dir}`, 'pass a results directory written by pofbench run (it holds <run-id>/run.json)');
+    if (found.length === 0)
+      throw new UserError(
+        `no run.json under ${dir}`,
+        'pass a results directory written by pofbench run (it holds <run-id>/run.json)',
+      );
     runs.push(...found);
   }
   // the same run reached twice (a results dir and one of its run dirs): report it once

@@ -1,5 +1,13 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { DOWNTIMES, LINKS, type DowntimePoint, type LinkBar, type ParetoPoint, type ProgressPoint, type WebPoint } from './chartData.js';
+import {
+  DOWNTIMES,
+  LINKS,
+  type DowntimePoint,
+  type LinkBar,
+  type ParetoPoint,
+  type ProgressPoint,
+  type WebPoint,
+} from './chartData.js';
 
 /**
  * Vega-Lite specs of the report's charts. Each builder takes the extracted rows (chartData.ts)
@@ -15,7 +23,14 @@ const config = {
   font: FONT,
   background: 'white',
   padding: 8,
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', titleColor: '#222', labelColor: '#333', gridColor: '#eee' },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    titleColor: '#222',
+    labelColor: '#333',
+    gridColor: '#eee',
+  },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal' },
   header: { labelFontSize: 12, labelFontWeight: 'bold', titleFontSize: 12 },
   view: { stroke: '#ccc' },
@@ -27,25 +42,42 @@ export interface ChartContext {
 }
 
 const strategyColor = (ctx: ChartContext) => ({
-  field: 'strategy', type: 'nominal', title: 'strategy', sort: ctx.strategies,
+  field: 'strategy',
+  type: 'nominal',
+  title: 'strategy',
+  sort: ctx.strategies,
   scale: { domain: ctx.strategies, range: STRATEGY_COLORS },
 });
 
-const rowHeader = (field: string) => ({ field, type: 'nominal', title: null, header: { labelAngle: 0, labelAlign: 'left', labelOrient: 'top', labelAnchor: 'start' } });
+const rowHeader = (field: string) => ({
+  field,
+  type: 'nominal',
+  title: null,
+  header: { labelAngle: 0, labelAlign: 'left', labelOrient: 'top', labelAnchor: 'start' },
+});
 
 /**
  * Wraps a unit or layer spec with its data, faceting by `facet` (channel -> field definition)
  * when given; `rowField` values become rows when there are several (default: the scenario).
  */
-function assemble(ctx: ChartContext, values: object[], inner: Record<string, unknown>, facet: { column?: object } = {}, resolve?: object,
-  rowField: 'scenario' | 'workload' = 'scenario'): TopLevelSpec {
+function assemble(
+  ctx: ChartContext,
+  values: object[],
+  inner: Record<string, unknown>,
+  facet: { column?: object } = {},
+  resolve?: object,
+  rowField: 'scenario' | 'workload' = 'scenario',
+): TopLevelSpec {
   const rows = new Set(values.map((v) => (v as Record<string, unknown>)[rowField]));
   const byRow = rowField === 'scenario' ? ctx.scenarios.length > 1 : rows.size > 1;
   const f = { ...facet, ...(byRow ? { row: rowHeader(rowField) } : {}) };
   const base = { config, data: { values } };
   // The pieces are plain objects (Vega-Lite's nested types do not survive spreading); compile()
   // checks them and the report tests render every chart.
-  const spec = Object.keys(f).length === 0 ? { ...base, ...inner } : { ...base, facet: f, spec: inner, ...(resolve ? { resolve } : {}) };
+  const spec =
+    Object.keys(f).length === 0
+      ? { ...base, ...inner }
+      : { ...base, facet: f, spec: inner, ...(resolve ? { resolve } : {}) };
   return spec as unknown as TopLevelSpec;
 }
 
@@ -66,14 +98,20 @@ export function progressCutS(points: ProgressPoint[]): number | undefined {
 function groupAxis(rows: { config_id?: string }[]) {
   const swept = rows.some((r) => r.config_id !== undefined);
   return {
-    field: 'group', type: 'nominal', sort: null, title: swept ? 'configuration / strategy' : 'strategy',
+    field: 'group',
+    type: 'nominal',
+    sort: null,
+    title: swept ? 'configuration / strategy' : 'strategy',
     // swept: each swept value on its own line above the strategy, kept horizontal
-    axis: swept ? { labelAngle: 0, labelExpr: "split(replace(datum.label, /,/g, ' / '), ' / ')", labelLimit: 0 } : { labelAngle: 0 },
+    axis: swept
+      ? { labelAngle: 0, labelExpr: "split(replace(datum.label, /,/g, ' / '), ' / ')", labelLimit: 0 }
+      : { labelAngle: 0 },
   };
 }
 
 /** Band width per group: wide enough for a config_id label when the scenario is swept. */
-const groupStep = (rows: { config_id?: string }[], narrow: number, swept: number) => (rows.some((r) => r.config_id !== undefined) ? swept : narrow);
+const groupStep = (rows: { config_id?: string }[], narrow: number, swept: number) =>
+  rows.some((r) => r.config_id !== undefined) ? swept : narrow;
 
 /** 1. RAM remaining and transferred vs seconds since `migrate`, one line per run. */
 export function progressSpec(points: ProgressPoint[], ctx: ChartContext): TopLevelSpec {
@@ -84,24 +122,52 @@ export function progressSpec(points: ProgressPoint[], ctx: ChartContext): TopLev
     { ...p, quantity: 'RAM remaining', mib: p.remaining_mib },
     { ...p, quantity: 'RAM transferred', mib: p.transferred_mib },
   ]);
-  return assemble(ctx, values.map(({ remaining_mib: _r, transferred_mib: _t, ...v }) => v), {
-    width: 400, height: 220,
-    ...(cut ? { transform: [{ filter: `datum.t_s <= ${end}` }] } : {}),
-    mark: { type: 'line', strokeWidth: 1.6, opacity: 0.85 },
-    encoding: {
-      x: { field: 't_s', type: 'quantitative', title: 'seconds since migrate', ...(cut ? { scale: { domain: [0, end], nice: false } } : {}) },
-      y: { field: 'mib', type: 'quantitative', title: 'MiB' },
-      color: strategyColor(ctx),
-      detail: { field: 'run_id', type: 'nominal' },
-      ...(anyFailed ? { strokeDash: { field: 'status', type: 'nominal', title: 'run', scale: { domain: ['completed', 'failed'], range: [[1, 0], [4, 3]] } } } : {}),
+  return assemble(
+    ctx,
+    values.map(({ remaining_mib: _r, transferred_mib: _t, ...v }) => v),
+    {
+      width: 400,
+      height: 220,
+      ...(cut ? { transform: [{ filter: `datum.t_s <= ${end}` }] } : {}),
+      mark: { type: 'line', strokeWidth: 1.6, opacity: 0.85 },
+      encoding: {
+        x: {
+          field: 't_s',
+          type: 'quantitative',
+          title: 'seconds since migrate',
+          ...(cut ? { scale: { domain: [0, end], nice: false } } : {}),
+        },
+        y: { field: 'mib', type: 'quantitative', title: 'MiB' },
+        color: strategyColor(ctx),
+        detail: { field: 'run_id', type: 'nominal' },
+        ...(anyFailed
+          ? {
+              strokeDash: {
+                field: 'status',
+                type: 'nominal',
+                title: 'run',
+                scale: {
+                  domain: ['completed', 'failed'],
+                  range: [
+                    [1, 0],
+                    [4, 3],
+                  ],
+                },
+              },
+            }
+          : {}),
+      },
     },
-  }, { column: { field: 'quantity', type: 'nominal', title: null, sort: ['RAM remaining', 'RAM transferred'] } }, { scale: { y: 'independent' } });
+    { column: { field: 'quantity', type: 'nominal', title: null, sort: ['RAM remaining', 'RAM transferred'] } },
+    { scale: { y: 'independent' } },
+  );
 }
 
 /** 2. Median bytes per migration on the migration and storage links, grouped by strategy. */
 export function linkBytesSpec(bars: LinkBar[], ctx: ChartContext): TopLevelSpec {
   return assemble(ctx, bars, {
-    width: { step: groupStep(bars, 48, 58) }, height: 240, // with xOffset the step is per bar
+    width: { step: groupStep(bars, 48, 58) },
+    height: 240, // with xOffset the step is per bar
     encoding: {
       x: groupAxis(bars),
       xOffset: { field: 'link', type: 'nominal', sort: [...LINKS] },
@@ -110,39 +176,57 @@ export function linkBytesSpec(bars: LinkBar[], ctx: ChartContext): TopLevelSpec 
     layer: [
       {
         mark: { type: 'bar', width: { band: 0.9 } },
-        encoding: { color: { field: 'link', type: 'nominal', title: 'link', sort: [...LINKS], scale: { domain: [...LINKS], range: LINK_COLORS } } },
+        encoding: {
+          color: {
+            field: 'link',
+            type: 'nominal',
+            title: 'link',
+            sort: [...LINKS],
+            scale: { domain: [...LINKS], range: LINK_COLORS },
+          },
+        },
       },
-      { mark: { type: 'text', dy: -6, fontSize: 10, color: '#222' }, encoding: { text: { field: 'median_mib', type: 'quantitative', format: '.1f' } } },
+      {
+        mark: { type: 'text', dy: -6, fontSize: 10, color: '#222' },
+        encoding: { text: { field: 'median_mib', type: 'quantitative', format: '.1f' } },
+      },
     ],
   });
 }
 
 /** 3. QMP and app-observed downtime: one point per run, a tick at the median. */
 export function downtimeSpec(points: DowntimePoint[], ctx: ChartContext): TopLevelSpec {
-  return assemble(ctx, points, {
-    width: { step: groupStep(points, 90, 125) }, height: 220,
-    encoding: {
-      x: groupAxis(points),
-      y: { field: 'ms', type: 'quantitative', title: 'downtime ms' },
+  return assemble(
+    ctx,
+    points,
+    {
+      width: { step: groupStep(points, 90, 125) },
+      height: 220,
+      encoding: {
+        x: groupAxis(points),
+        y: { field: 'ms', type: 'quantitative', title: 'downtime ms' },
+      },
+      layer: [
+        {
+          transform: [{ filter: "datum.role === 'run'" }],
+          mark: { type: 'point', filled: true, size: 70, opacity: 0.65 },
+          // the x axis names the strategy already: no legend
+          encoding: { color: { ...strategyColor(ctx), legend: null } },
+        },
+        {
+          transform: [{ filter: "datum.role === 'median'" }],
+          mark: { type: 'tick', thickness: 3, size: 40, color: '#222' },
+        },
+        {
+          transform: [{ filter: "datum.role === 'median'" }],
+          mark: { type: 'text', align: 'left', dx: 24, fontSize: 10, color: '#222' },
+          encoding: { text: { field: 'ms', type: 'quantitative', format: '.0f' } },
+        },
+      ],
     },
-    layer: [
-      {
-        transform: [{ filter: "datum.role === 'run'" }],
-        mark: { type: 'point', filled: true, size: 70, opacity: 0.65 },
-        // the x axis names the strategy already: no legend
-        encoding: { color: { ...strategyColor(ctx), legend: null } },
-      },
-      {
-        transform: [{ filter: "datum.role === 'median'" }],
-        mark: { type: 'tick', thickness: 3, size: 40, color: '#222' },
-      },
-      {
-        transform: [{ filter: "datum.role === 'median'" }],
-        mark: { type: 'text', align: 'left', dx: 24, fontSize: 10, color: '#222' },
-        encoding: { text: { field: 'ms', type: 'quantitative', format: '.0f' } },
-      },
-    ],
-  }, { column: { field: 'measure', type: 'nominal', title: null, sort: [...DOWNTIMES] } }, { scale: { y: 'independent' } });
+    { column: { field: 'measure', type: 'nominal', title: null, sort: [...DOWNTIMES] } },
+    { scale: { y: 'independent' } },
+  );
 }
 
 /** 4. Web workload p50/p99 latency over time with each run's migration window. */
@@ -150,18 +234,38 @@ export function webLatencySpec(points: WebPoint[], ctx: ChartContext): TopLevelS
   const x = { field: 't_s', type: 'quantitative', title: 'seconds since migrate' };
   // symlog keeps 0 ms drawable; its default ticks crowd at the top, so place them by decade
   const maxMs = points.reduce((m, p) => Math.max(m, p.ms ?? 0), 1);
-  const ticks = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].filter((v) => v <= maxMs * 1.5);
+  const ticks = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].filter(
+    (v) => v <= maxMs * 1.5,
+  );
   return assemble(ctx, points, {
-    width: 840, height: 240,
+    width: 840,
+    height: 240,
     layer: [
       {
         transform: [{ filter: "datum.role === 'latency'" }],
         mark: { type: 'line', strokeWidth: 1.3, opacity: 0.85 },
         encoding: {
           x,
-          y: { field: 'ms', type: 'quantitative', title: 'request latency ms (symlog)', scale: { type: 'symlog' }, axis: { values: ticks } },
+          y: {
+            field: 'ms',
+            type: 'quantitative',
+            title: 'request latency ms (symlog)',
+            scale: { type: 'symlog' },
+            axis: { values: ticks },
+          },
           color: strategyColor(ctx),
-          strokeDash: { field: 'stat', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p99'], range: [[1, 0], [5, 3]] } },
+          strokeDash: {
+            field: 'stat',
+            type: 'nominal',
+            title: 'percentile',
+            scale: {
+              domain: ['p50', 'p99'],
+              range: [
+                [1, 0],
+                [5, 3],
+              ],
+            },
+          },
           detail: { field: 'run_id', type: 'nominal' },
         },
       },
@@ -182,16 +286,33 @@ export function webLatencySpec(points: WebPoint[], ctx: ChartContext): TopLevelS
 /** 5. Median total time vs migration-link bytes per scenario/config/strategy; the front (per workload) joined. */
 export function paretoSpec(points: ParetoPoint[], ctx: ChartContext): TopLevelSpec {
   // padding leaves room for the labels of the outermost points
-  const x = { field: 'total_time_s', type: 'quantitative', title: 'median total migration time (s)', scale: { zero: false, padding: 70 } };
-  const y = { field: 'migration_link_mib', type: 'quantitative', title: 'median migration-link MiB', scale: { zero: true } };
+  const x = {
+    field: 'total_time_s',
+    type: 'quantitative',
+    title: 'median total migration time (s)',
+    scale: { zero: false, padding: 70 },
+  };
+  const y = {
+    field: 'migration_link_mib',
+    type: 'quantitative',
+    title: 'median migration-link MiB',
+    scale: { zero: true },
+  };
   // labels alternate above and below the points, left to right within a workload, so that
   // neighbours do not overwrite each other
   const rank = new Map<ParetoPoint, number>();
   for (const w of new Set(points.map((p) => p.workload))) {
-    points.filter((p) => p.workload === w).sort((a, b) => a.total_time_s - b.total_time_s).forEach((p, i) => rank.set(p, i));
+    points
+      .filter((p) => p.workload === w)
+      .sort((a, b) => a.total_time_s - b.total_time_s)
+      .forEach((p, i) => {
+        rank.set(p, i);
+      });
   }
   const values = points.map((p) => ({
-    ...p, pareto: p.front ? 'Pareto front' : 'dominated', dominated_by: p.dominated_by.join('; '),
+    ...p,
+    pareto: p.front ? 'Pareto front' : 'dominated',
+    dominated_by: p.dominated_by.join('; '),
     label_pos: (rank.get(p) ?? 0) % 2 ? 'below' : 'above',
   }));
   const label = (pos: 'above' | 'below', dy: number) => ({
@@ -199,24 +320,44 @@ export function paretoSpec(points: ParetoPoint[], ctx: ChartContext): TopLevelSp
     mark: { type: 'text', align: 'center', dy, fontSize: 10, color: '#333' },
     encoding: { x, y, text: { field: 'label', type: 'nominal' } },
   });
-  return assemble(ctx, values, {
-    width: 620, height: 300,
-    layer: [
-      {
-        transform: [{ filter: 'datum.front' }],
-        mark: { type: 'line', color: '#888', strokeDash: [4, 3], strokeWidth: 1.2 },
-        encoding: { x, y, order: { field: 'total_time_s', type: 'quantitative' } },
-      },
-      {
-        mark: { type: 'point', filled: true, opacity: 0.9, stroke: '#222', strokeWidth: 0.8 },
-        encoding: {
-          x, y, color: strategyColor(ctx),
-          shape: { field: 'pareto', type: 'nominal', title: 'point', scale: { domain: ['Pareto front', 'dominated'], range: ['diamond', 'circle'] } },
-          size: { field: 'pareto', type: 'ordinal', title: 'point', scale: { domain: ['Pareto front', 'dominated'], range: [220, 70] } },
+  return assemble(
+    ctx,
+    values,
+    {
+      width: 620,
+      height: 300,
+      layer: [
+        {
+          transform: [{ filter: 'datum.front' }],
+          mark: { type: 'line', color: '#888', strokeDash: [4, 3], strokeWidth: 1.2 },
+          encoding: { x, y, order: { field: 'total_time_s', type: 'quantitative' } },
         },
-      },
-      label('above', -14),
-      label('below', 20),
-    ],
-  }, {}, undefined, 'workload');
+        {
+          mark: { type: 'point', filled: true, opacity: 0.9, stroke: '#222', strokeWidth: 0.8 },
+          encoding: {
+            x,
+            y,
+            color: strategyColor(ctx),
+            shape: {
+              field: 'pareto',
+              type: 'nominal',
+              title: 'point',
+              scale: { domain: ['Pareto front', 'dominated'], range: ['diamond', 'circle'] },
+            },
+            size: {
+              field: 'pareto',
+              type: 'ordinal',
+              title: 'point',
+              scale: { domain: ['Pareto front', 'dominated'], range: [220, 70] },
+            },
+          },
+        },
+        label('above', -14),
+        label('below', 20),
+      ],
+    },
+    {},
+    undefined,
+    'workload',
+  );
 }

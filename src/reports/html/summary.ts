@@ -7,18 +7,29 @@ import { MiB, distinct, orderStrategies, round } from './stats.js';
 /** What the report's header says about the run set. */
 export interface RunSetInfo {
   /** Every run found, warm-up runs included. */
-  runs: number; completed: number; failed: number;
+  runs: number;
+  completed: number;
+  failed: number;
   /** Warm-up runs: counted here, left out of every chart and statistic. */
   warmups: number;
-  scenarios: string[]; strategies: string[];
-  testbeds: string[]; hosts: string[]; qemuVersions: string[]; revisions: string[];
-  firstStarted?: string; lastStarted?: string;
+  scenarios: string[];
+  strategies: string[];
+  testbeds: string[];
+  hosts: string[];
+  qemuVersions: string[];
+  revisions: string[];
+  firstStarted?: string;
+  lastStarted?: string;
 }
 
 export function runSetInfo(runs: readonly RunData[]): RunSetInfo {
   const recs = runs.map((r) => r.record);
-  const started = recs.map((r) => r.started_at).filter((s) => typeof s === 'string').sort();
-  const present = (xs: (string | undefined)[]) => distinct(xs.filter((x): x is string => typeof x === 'string' && x !== '')).sort();
+  const started = recs
+    .map((r) => r.started_at)
+    .filter((s) => typeof s === 'string')
+    .sort();
+  const present = (xs: (string | undefined)[]) =>
+    distinct(xs.filter((x): x is string => typeof x === 'string' && x !== '')).sort();
   return {
     runs: recs.length,
     completed: recs.filter((r) => r.status === 'completed').length,
@@ -50,9 +61,13 @@ export const SUMMARY_COLUMNS = [
 export type SummaryKey = (typeof SUMMARY_COLUMNS)[number]['key'];
 
 export interface SummaryRow {
-  scenario: string; config_id?: string; strategy: string;
+  scenario: string;
+  config_id?: string;
+  strategy: string;
   /** Non-warm-up runs: completed + failed. */
-  runs: number; completed: number; failed: number;
+  runs: number;
+  completed: number;
+  failed: number;
   /** Medians over the completed runs; a column is absent when no completed run measured it. */
   medians: Partial<Record<SummaryKey, number>>;
 }
@@ -66,8 +81,13 @@ export function summaryRows(runs: readonly RunData[]): SummaryRow[] {
       if (xs.length) medians[c.key] = round(median(xs) / c.scale, c.digits);
     }
     return {
-      scenario: g.scenario, ...(g.config_id !== undefined ? { config_id: g.config_id } : {}), strategy: g.strategy,
-      runs: g.completed.length + g.failed, completed: g.completed.length, failed: g.failed, medians,
+      scenario: g.scenario,
+      ...(g.config_id !== undefined ? { config_id: g.config_id } : {}),
+      strategy: g.strategy,
+      runs: g.completed.length + g.failed,
+      completed: g.completed.length,
+      failed: g.failed,
+      medians,
     };
   });
 }

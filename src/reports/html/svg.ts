@@ -25,7 +25,9 @@ export function inlineSvg(svg: string, prefix: string, label: string): string {
 /** Compiles a Vega-Lite spec and renders it headless (no canvas, no DOM) to an SVG string. */
 export async function renderChart(spec: TopLevelSpec, prefix: string, label: string): Promise<RenderedChart> {
   const warnings: string[] = [];
-  const logger = vega.logger(vega.Warn, undefined, (_method, _level, args) => { warnings.push(args.map(String).join(' ')); });
+  const logger = vega.logger(vega.Warn, undefined, (_method, _level, args) => {
+    warnings.push(args.map(String).join(' '));
+  });
   const vgSpec = compile(spec, { logger }).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', logger, logLevel: vega.Warn });
   try {

@@ -22,10 +22,14 @@ export async function startNsDaemon(opts: {
   // node's own spawn: a detached child with plain fds and unref() lets the CLI exit while the
   // daemon lives on (execa keeps piping state that holds the parent's event loop open)
   const fd = openSync(opts.logPath, 'a');
-  const child = spawn('ip', ['netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script], {
-    detached: true,
-    stdio: ['ignore', fd, fd],
-  });
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', opts.ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script],
+    {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+    },
+  );
   closeSync(fd);
   child.unref();
   const pid = child.pid;
@@ -36,7 +40,10 @@ export async function startNsDaemon(opts: {
     await sleep(50);
     if (!(await pidRunning(pid))) {
       const log = await readFile(opts.logPath, 'utf8').catch(() => '');
-      throw new Error(`${opts.exeName} in ${opts.ns} exited at start; last log lines: ${log.trim().split('\n').slice(-4).join(' | ')}`);
+      throw new Error(
+        `${opts.exeName} in ${opts.ns} exited at start; last log lines: ` +
+          `${log.trim().split('\n').slice(-4).join(' | ')}`,
+      );
     }
   }
   return pid;

@@ -16,8 +16,11 @@ export function localInventory(): Record<string, unknown> {
   const p = localPaths();
   const knownHosts = localKnownHostsFile();
   const kvm = (h: 'src' | 'dst') => ({
-    ansible_host: hostAddress(h, 'mgmt'), pair: 'local', pair_role: h,
-    pofbench_migration_address: hostAddress(h, 'mig'), pofbench_storage_address: hostAddress(h, 'sto'),
+    ansible_host: hostAddress(h, 'mgmt'),
+    pair: 'local',
+    pair_role: h,
+    pofbench_migration_address: hostAddress(h, 'mig'),
+    pofbench_storage_address: hostAddress(h, 'sto'),
   });
   return {
     all: {
@@ -25,7 +28,9 @@ export function localInventory(): Record<string, unknown> {
         ansible_user: 'root',
         ansible_python_interpreter: '/usr/bin/python3',
         ansible_ssh_private_key_file: p.clientKey,
-        ansible_ssh_common_args: `-o ProxyCommand="ip netns exec ${nsName('ctl')} socat STDIO TCP:%h:%p" -o UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`,
+        ansible_ssh_common_args:
+          `-o ProxyCommand="ip netns exec ${nsName('ctl')} socat STDIO TCP:%h:%p" -o ` +
+          `UserKnownHostsFile=${knownHosts} -o StrictHostKeyChecking=yes`,
         pofbench_known_hosts: knownHosts,
         pofbench_testbed_kind: 'local',
         pofbench_accel: 'tcg',
@@ -38,10 +43,17 @@ export function localInventory(): Record<string, unknown> {
         controller: { hosts: { localhost: { ansible_connection: 'local' } } },
         kvm_hosts: {
           vars: {
-            pofbench_nic_migration: nicName('mig'), pofbench_nic_storage: nicName('sto'), pofbench_nic_vm: nicName('vm'),
-            pofbench_vm_tap: TAP, pofbench_guest_cidr: GUEST_CIDR, pofbench_guest_mac: GUEST_MAC,
+            pofbench_nic_migration: nicName('mig'),
+            pofbench_nic_storage: nicName('sto'),
+            pofbench_nic_vm: nicName('vm'),
+            pofbench_vm_tap: TAP,
+            pofbench_guest_cidr: GUEST_CIDR,
+            pofbench_guest_mac: GUEST_MAC,
             // namespace hosts: no KVM, and /etc is the machine's own
-            kvm_host_check_kvm: false, kvm_host_firewall: false, kvm_host_hugepages: 0, kvm_host_apt_update_cache: false,
+            kvm_host_check_kvm: false,
+            kvm_host_firewall: false,
+            kvm_host_hugepages: 0,
+            kvm_host_apt_update_cache: false,
             kvm_host_vm_bridge: false,
           },
           hosts: { 'pofb-src': kvm('src'), 'pofb-dst': kvm('dst') },
@@ -49,8 +61,11 @@ export function localInventory(): Record<string, unknown> {
         nas: {
           hosts: {
             'pofb-nas': {
-              ansible_host: hostAddress('nas', 'mgmt'), pofbench_storage_address: hostAddress('nas', 'sto'), pofbench_nic_storage: nicName('sto'),
-              pofbench_nas_dir: p.nasExport, pofbench_nas_export: '/export',
+              ansible_host: hostAddress('nas', 'mgmt'),
+              pofbench_storage_address: hostAddress('nas', 'sto'),
+              pofbench_nic_storage: nicName('sto'),
+              pofbench_nas_dir: p.nasExport,
+              pofbench_nas_export: '/export',
             },
           },
         },

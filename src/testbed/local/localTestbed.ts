@@ -8,8 +8,21 @@ import { startNsDaemon, readPid, stopPid } from './daemons.js';
 import { ganeshaConfig } from './ganeshaConfig.js';
 import { knownHostsLine } from '../../hosts/knownHosts.js';
 import {
-  HOSTS, NETWORKS, SWITCH_NS, TAP, HOST_VM_BRIDGE, GUEST_CIDR, GUEST_MAC, NFS_EXPORT_PSEUDO,
-  nsName, nicName, switchPort, hostAddress, hasAddress, type LocalHost, type NetName,
+  HOSTS,
+  NETWORKS,
+  SWITCH_NS,
+  TAP,
+  HOST_VM_BRIDGE,
+  GUEST_CIDR,
+  GUEST_MAC,
+  NFS_EXPORT_PSEUDO,
+  nsName,
+  nicName,
+  switchPort,
+  hostAddress,
+  hasAddress,
+  type LocalHost,
+  type NetName,
 } from './topology.js';
 
 /** Where the local testbed keeps its state (keys, configs, pid files, logs) and the NAS export. */
@@ -27,16 +40,27 @@ export function localPaths() {
 }
 
 const REQUIRED = {
-  ip: 'iproute2', tc: 'iproute2', unshare: 'util-linux', sshd: 'openssh-server', 'ssh-keygen': 'openssh-client',
-  'ganesha.nfsd': 'nfs-ganesha nfs-ganesha-vfs', rpcbind: 'rpcbind', socat: 'socat', 'qemu-system-x86_64': 'qemu-system-x86',
-  ping: 'iputils-ping', fping: 'fping',
+  ip: 'iproute2',
+  tc: 'iproute2',
+  unshare: 'util-linux',
+  sshd: 'openssh-server',
+  'ssh-keygen': 'openssh-client',
+  'ganesha.nfsd': 'nfs-ganesha nfs-ganesha-vfs',
+  rpcbind: 'rpcbind',
+  socat: 'socat',
+  'qemu-system-x86_64': 'qemu-system-x86',
+  ping: 'iputils-ping',
+  fping: 'fping',
 };
 
 type Log = (line: string) => void;
 const SSH_HOSTS: LocalHost[] = ['src', 'dst', 'nas'];
 
 async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function ensureNetwork(log: Log): Promise<void> {
@@ -89,7 +113,8 @@ async function ensureKeys(log: Log): Promise<void> {
     const dir = p.hostDir(h);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const key = join(dir, 'ssh_host_ed25519_key');
-    if (!(await exists(key))) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `pofbench-${h}`, '-f', key]);
+    if (!(await exists(key)))
+      await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `pofbench-${h}`, '-f', key]);
   }
 }
 
@@ -139,7 +164,9 @@ async function ensureSshd(h: LocalHost, log: Log): Promise<void> {
 function nasGaneshaConfig(): string {
   const p = localPaths();
   return ganeshaConfig({
-    bindAddr: hostAddress('nas', 'sto'), exportPath: p.nasExport, pseudo: NFS_EXPORT_PSEUDO,
+    bindAddr: hostAddress('nas', 'sto'),
+    exportPath: p.nasExport,
+    pseudo: NFS_EXPORT_PSEUDO,
     recoveryRoot: join(p.hostDir('nas'), 'ganesha-recovery'),
   });
 }
@@ -159,7 +186,9 @@ async function ensureNas(log: Log): Promise<void> {
   await writeFile(conf, nasGaneshaConfig());
   const started = await startNsDaemon({
     ns: nsName('nas'),
-    prelude: `mkdir -p /run/ganesha /run/rpcbind && { /usr/sbin/rpcbind -f & echo $! > ${join(dir, 'rpcbind.pid')}; } && sleep 0.3 &&`,
+    prelude:
+      `mkdir -p /run/ganesha /run/rpcbind && { /usr/sbin/rpcbind -f & echo $! > ${join(dir, 'rpcbind.pid')}; ` +
+      `} && sleep 0.3 &&`,
     exec: `/usr/bin/ganesha.nfsd -F -f ${conf} -L ${join(dir, 'ganesha.log')} -p /run/ganesha/ganesha.pid`,
     logPath: join(dir, 'ganesha.stdout.log'),
     pidPath,
@@ -182,8 +211,17 @@ export async function localSpec(): Promise<TestbedSpec> {
   const host = async (h: 'src' | 'dst' | 'nas'): Promise<HostSpec> => ({
     name: h,
     role: h as HostRole,
-    ssh: { host: hostAddress(h, 'mgmt'), port: 22, username: 'root', privateKeyPath: p.clientKey, hostPublicKey: await hostPublicKey(h) },
-    nics: h === 'nas' ? { storage: nicName('sto') } : { migration: nicName('mig'), storage: nicName('sto'), vm: nicName('vm') },
+    ssh: {
+      host: hostAddress(h, 'mgmt'),
+      port: 22,
+      username: 'root',
+      privateKeyPath: p.clientKey,
+      hostPublicKey: await hostPublicKey(h),
+    },
+    nics:
+      h === 'nas'
+        ? { storage: nicName('sto') }
+        : { migration: nicName('mig'), storage: nicName('sto'), vm: nicName('vm') },
     migrationAddress: h === 'nas' ? undefined : hostAddress(h, 'mig'),
   });
   return {
@@ -211,7 +249,9 @@ export async function localUp(log: Log = () => undefined): Promise<TestbedSpec> 
   const spec = await localSpec();
   await writeFile(localPaths().specFile, JSON.stringify(spec, null, 2));
   // the same keys as a known_hosts file, for lab mode (--testbed testbed/local-inventory.yaml) and Ansible
-  const knownHosts = SSH_HOSTS.map((h) => knownHostsLine(spec.hosts[h as HostRole].ssh.host, 22, spec.hosts[h as HostRole].ssh.hostPublicKey));
+  const knownHosts = SSH_HOSTS.map((h) =>
+    knownHostsLine(spec.hosts[h as HostRole].ssh.host, 22, spec.hosts[h as HostRole].ssh.hostPublicKey),
+  );
   await writeFile(join(localPaths().root, 'known_hosts'), `${knownHosts.join('\n')}\n`);
   return spec;
 }
@@ -225,10 +265,12 @@ export async function localDown(log: Log = () => undefined): Promise<void> {
   const namespaces = await listOurNamespaces();
   for (const ns of namespaces) {
     const pids = await pidsInNamespace(ns);
-    await Promise.all(pids.map(async (pid) => {
-      await stopPid(pid, 2000);
-      log(`stopped pid ${pid} in ${ns}`);
-    }));
+    await Promise.all(
+      pids.map(async (pid) => {
+        await stopPid(pid, 2000);
+        log(`stopped pid ${pid} in ${ns}`);
+      }),
+    );
   }
   for (const ns of namespaces) {
     await run('ip', ['netns', 'del', ns], { allowFail: true });
@@ -237,32 +279,58 @@ export async function localDown(log: Log = () => undefined): Promise<void> {
   await rm(localPaths().specFile, { force: true });
 }
 
-export interface StatusLine { component: string; ok: boolean; detail: string }
+export interface StatusLine {
+  component: string;
+  ok: boolean;
+  detail: string;
+}
 
 export async function localStatus(): Promise<StatusLine[]> {
   const lines: StatusLine[] = [];
   const namespaces = await listOurNamespaces();
   for (const ns of [SWITCH_NS, ...Object.keys(HOSTS).map((h) => nsName(h as LocalHost))]) {
-    lines.push({ component: `namespace ${ns}`, ok: namespaces.includes(ns), detail: namespaces.includes(ns) ? 'present' : 'missing' });
+    lines.push({
+      component: `namespace ${ns}`,
+      ok: namespaces.includes(ns),
+      detail: namespaces.includes(ns) ? 'present' : 'missing',
+    });
   }
   if (!namespaces.includes(SWITCH_NS)) return lines;
   for (const h of SSH_HOSTS) {
     if (!namespaces.includes(nsName(h))) continue;
     const pid = await readPid(join(localPaths().hostDir(h), 'sshd.pid'));
     const alive = !!pid && (await pidRunning(pid, 'sshd'));
-    lines.push({ component: `sshd ${h}`, ok: alive, detail: alive ? `pid ${pid}, ${hostAddress(h, 'mgmt')}:22` : 'not running' });
+    lines.push({
+      component: `sshd ${h}`,
+      ok: alive,
+      detail: alive ? `pid ${pid}, ${hostAddress(h, 'mgmt')}:22` : 'not running',
+    });
   }
   if (namespaces.includes(nsName('nas'))) {
     const pid = await readPid(join(localPaths().hostDir('nas'), 'ganesha.pid'));
     const alive = !!pid && (await pidRunning(pid, 'ganesha'));
-    const listening = alive && (await inNs(nsName('nas'), ['ss', '-Hltn', 'sport = :2049'], { allowFail: true })).stdout.includes('2049');
-    lines.push({ component: 'nfs-ganesha nas', ok: listening, detail: listening ? `pid ${pid}, nfs://${hostAddress('nas', 'sto')}${NFS_EXPORT_PSEUDO}` : alive ? 'running but not listening on 2049' : 'not running' });
+    const listening =
+      alive &&
+      (await inNs(nsName('nas'), ['ss', '-Hltn', 'sport = :2049'], { allowFail: true })).stdout.includes('2049');
+    lines.push({
+      component: 'nfs-ganesha nas',
+      ok: listening,
+      detail: listening
+        ? `pid ${pid}, nfs://${hostAddress('nas', 'sto')}${NFS_EXPORT_PSEUDO}`
+        : alive
+          ? 'running but not listening on 2049'
+          : 'not running',
+    });
   }
   for (const h of ['src', 'dst'] as const) {
     if (!namespaces.includes(nsName(h))) continue;
     const qemus = [];
     for (const pid of await pidsInNamespace(nsName(h))) if (await pidRunning(pid, 'qemu-system')) qemus.push(pid);
-    lines.push({ component: `qemu ${h}`, ok: true, detail: qemus.length ? `running: pid ${qemus.join(', ')}` : 'none' });
+    lines.push({
+      component: `qemu ${h}`,
+      ok: true,
+      detail: qemus.length ? `running: pid ${qemus.join(', ')}` : 'none',
+    });
   }
   return lines;
 }

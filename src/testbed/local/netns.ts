@@ -32,7 +32,11 @@ export async function linkExists(ns: string, dev: string): Promise<boolean> {
 /** PIDs of every process whose network namespace is `ns` (all of them are ours: we made the namespace). */
 export async function pidsInNamespace(ns: string): Promise<number[]> {
   const r = await run('ip', ['netns', 'pids', ns], { allowFail: true });
-  return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => n > 1 && n !== process.pid);
+  return r.stdout
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .filter((n) => n > 1 && n !== process.pid);
 }
 
 /** Reads a NIC's byte counters inside a namespace. */

@@ -50,7 +50,11 @@ async function nsExists(ns: string): Promise<boolean> {
 async function removeNs(ns: string, veth: string): Promise<void> {
   if (await nsExists(ns)) {
     const r = await run('ip', ['netns', 'pids', ns], { allowFail: true });
-    const pids = r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => n > 1 && n !== process.pid);
+    const pids = r.stdout
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number)
+      .filter((n) => n > 1 && n !== process.pid);
     await Promise.all(pids.map((pid) => stopPid(pid, 2000)));
     await run('ip', ['netns', 'del', ns], { allowFail: true });
   }
@@ -97,9 +101,11 @@ export async function startScratchNas(o: ScratchNasOptions): Promise<ScratchNas>
     await writeFile(conf, ganeshaConfig({ bindAddr: server, exportPath: exportDir, pseudo: '/export', recoveryRoot }));
     ganeshaPid = await startNsDaemon({
       ns,
-      prelude: `mkdir -p /run/ganesha /run/rpcbind && { ${join(dir, 'bin', 'pofnfs-portmap')} -f & ` +
+      prelude:
+        `mkdir -p /run/ganesha /run/rpcbind && { ${join(dir, 'bin', 'pofnfs-portmap')} -f & ` +
         `echo $! > ${join(dir, 'rpcbind.pid')}; } && sleep 0.3 &&`,
-      exec: `${join(dir, 'bin', 'pofnfs-ganesha')} -F -f ${conf} -L ${join(dir, 'ganesha.log')} ` +
+      exec:
+        `${join(dir, 'bin', 'pofnfs-ganesha')} -F -f ${conf} -L ${join(dir, 'ganesha.log')} ` +
         '-p /run/ganesha/ganesha.pid',
       logPath: join(dir, 'ganesha.stdout.log'),
       pidPath: join(dir, 'ganesha.pid'),

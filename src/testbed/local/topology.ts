@@ -37,7 +37,7 @@ export const nicName = (net: NetName): string => `${net}0`;
 export const switchPort = (host: LocalHost, net: NetName): string => `${host}-${net}`;
 export const hostAddress = (host: LocalHost, net: NetName): string => `${NETWORKS[net].prefix}.${HOSTS[host].octet}`;
 /** Hosts that get an address on a network (src/dst are plain bridge ports on the vm network). */
-export const hasAddress = (host: LocalHost, net: NetName): boolean => !(net === 'vm' && (host === 'src' || host === 'dst'));
+export const hasAddress = (host: LocalHost, net: NetName): boolean =>
+  !(net === 'vm' && (host === 'src' || host === 'dst'));
 
 export const NFS_EXPORT_PSEUDO = '/export';
-
