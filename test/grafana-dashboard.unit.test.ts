@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/util/paths.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import { LINK_FIELDS, MEASUREMENTS, PROGRESS_FIELDS, runPoint } from '../src/sinks/influxPoints.js';
 
 /** The Grafana dashboard must only query what the InfluxDB sink writes. */

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord } from '../src/runner/record.js';
-import { runLines, paramsHash, stableJson } from '../src/sinks/influxPoints.js';
+import type { RunRecord } from '../src/results/record.js';
+import { runLines } from '../src/sinks/influxPoints.js';
+import { canonicalJson as stableJson, paramsHash } from '../src/results/params.js';
 import { readRunSeries } from '../src/sinks/runDirSeries.js';
 import {
   spoolLines,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import { loadRunSet, type RunData } from '../src/reports/html/runSet.js';
 import {
   downtimePoints,

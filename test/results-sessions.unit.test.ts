@@ -13,9 +13,9 @@ import {
   writeSession,
   type SessionManifest,
 } from '../src/results/session.js';
-import { assertSameParams } from '../src/runner/resume.js';
+import { assertSameParams } from '../src/plan/resume.js';
 import { parseScenarios } from '../src/scenario/load.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 
 const temps: string[] = [];
 after(() => {

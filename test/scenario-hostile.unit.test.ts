@@ -9,7 +9,7 @@ import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadScenarios, parseScenarios, SCENARIO_SCHEMA_PATH } from '../src/scenario/load.js';
-import { SCENARIO_NAME_RE, makeRunId } from '../src/runner/runId.js';
+import { SCENARIO_NAME_RE, makeRunId } from '../src/scenario/runId.js';
 import { projectRoot } from '../src/util/paths.js';
 import { UserError } from '../src/util/errors.js';
 

@@ -8,9 +8,9 @@ import { loadScenarios, parseScenarios, loadScenario } from '../src/scenario/loa
 import { shortNames } from '../src/scenario/sweep.js';
 import { planSession } from '../src/plan/plan.js';
 import { estimateRun, etaSeconds } from '../src/plan/estimate.js';
-import { shuffle, markWarmups } from '../src/runner/order.js';
-import { completedRuns, runKey } from '../src/runner/resume.js';
-import { makeRunId } from '../src/runner/runId.js';
+import { shuffle, markWarmups } from '../src/plan/order.js';
+import { completedRuns, runKey } from '../src/plan/resume.js';
+import { makeRunId } from '../src/scenario/runId.js';
 import { projectRoot } from '../src/util/paths.js';
 import { UserError } from '../src/util/errors.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseScenario } from '../src/scenario/load.js';
 import { runSession, connectHosts } from '../src/runner/session.js';
 import type { TestbedSpec } from '../src/testbed/spec.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import { useLocalTestbed } from './helpers/localTestbed.js';
 
 const MiB = 1024 * 1024;

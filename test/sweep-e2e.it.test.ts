@@ -8,9 +8,9 @@ import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
 import { buildImage, type GuestImage } from '../src/image/build.js';
 import { loadScenarios } from '../src/scenario/load.js';
 import { runSession } from '../src/runner/session.js';
-import { readRecords } from '../src/sinks/resultStore.js';
+import { readRecords } from '../src/results/runReader.js';
 import type { TestbedSpec } from '../src/testbed/spec.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import { pofbenchCommand } from '../src/util/paths.js';
 import { pofbenchProcesses, pofbenchNamespaces } from './helpers/leftovers.js';
 

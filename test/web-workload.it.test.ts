@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenario } from '../src/scenario/load.js';
 import { runSession } from '../src/runner/session.js';
-import type { WebRow } from '../src/metrics/webBuckets.js';
+import type { WebRow } from '../src/results/series.js';
 import { runLeftovers } from './helpers/leftovers.js';
 import { useLocalTestbed } from './helpers/localTestbed.js';
 

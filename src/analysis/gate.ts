@@ -4,7 +4,7 @@
  * threshold and the bootstrap interval of the change excludes zero (every compared field is one to
  * minimise: times, downtimes, bytes, CPU).
  */
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 import { compareGroups, type CompareChange } from './compare.js';
 import { groupRecords } from './group.js';
 

@@ -4,9 +4,9 @@
  * Warm-up records (`warmup: true`) are discarded; only completed runs feed statistics, failed
  * ones are counted.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { RunRecord } from '../runner/record.js';
+import { stat } from 'node:fs/promises';
+import type { RunRecord } from '../results/record.js';
+import { scanRuns } from '../results/runReader.js';
 import { UserError } from '../util/errors.js';
 import { paramsDiff, recordParamsHash } from '../results/params.js';
 
@@ -38,35 +38,9 @@ const toStderr: Warn = (m) => {
   console.error(`warning: ${m}`);
 };
 
-async function readRecord(path: string, warn: Warn): Promise<RunRecord | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return undefined; // not a run directory
-  }
-  try {
-    const r = JSON.parse(text) as RunRecord;
-    if (r && typeof r === 'object' && typeof r.scenario === 'string' && typeof r.strategy === 'string') return r;
-    warn(`${path} is not a run record (no scenario or strategy): not counted`);
-  } catch (err) {
-    warn(`${path} cannot be read as JSON (${(err as Error).message}): not counted`);
-  }
-  return undefined;
-}
-
-async function subdirs(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
-}
-
 /**
- * Every run.json in `dir`: the dir itself if it is a run dir, its run dirs (`<run-id>/run.json`),
- * and run dirs one level deeper (a dir of result dirs). Oldest first within each level (run ids
- * start with a timestamp).
+ * Every run.json in `dir` (see scanRuns: the dir itself if it is a run dir, its run dirs, and run dirs
+ * one level deeper), oldest first within each level; unreadable ones are named.
  */
 async function recordsIn(dir: string, warn: Warn): Promise<RunRecord[]> {
   const st = await stat(dir).catch(() => undefined);
@@ -75,21 +49,9 @@ async function recordsIn(dir: string, warn: Warn): Promise<RunRecord[]> {
       `result directory ${dir} does not exist`,
       'give directories written by "pofbench run --out DIR"',
     );
-  const own = await readRecord(join(dir, 'run.json'), warn);
-  if (own) return [own];
-  const out: RunRecord[] = [];
-  for (const name of await subdirs(dir)) {
-    const r = await readRecord(join(dir, name, 'run.json'), warn);
-    if (r) {
-      out.push(r);
-      continue;
-    }
-    for (const inner of await subdirs(join(dir, name))) {
-      const r2 = await readRecord(join(dir, name, inner, 'run.json'), warn);
-      if (r2) out.push(r2);
-    }
-  }
-  return out;
+  const scan = await scanRuns(dir);
+  for (const u of scan.unreadable) warn(`${u.file} ${u.reason}: not counted`);
+  return scan.runs.map((r) => r.record);
 }
 
 /** Records from all `dirs`, each run once (by run_id) even when dirs overlap; unreadable records are named. */
@@ -98,11 +60,8 @@ export async function loadRecords(dirs: readonly string[], warn: Warn = toStderr
   const out: RunRecord[] = [];
   for (const d of dirs) {
     for (const r of await recordsIn(d, warn)) {
-      const id = typeof r.run_id === 'string' ? r.run_id : undefined;
-      if (id !== undefined) {
-        if (seen.has(id)) continue;
-        seen.add(id);
-      }
+      if (seen.has(r.run_id)) continue;
+      seen.add(r.run_id);
       out.push(r);
     }
   }

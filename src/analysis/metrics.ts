@@ -2,7 +2,7 @@
  * The numeric run.json fields the analysis commands work on: how to read one from a record
  * (including the derived `cpu_s`), how to print it, and how to validate a user's field list.
  */
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 import { UserError } from '../util/errors.js';
 
 /** run.json fields that are measurements (not identifiers such as `repeat`). */

@@ -10,6 +10,7 @@
  * quantiles (1-level)/2 and (1+level)/2 of those. Same input + same seed = same interval.
  */
 import { mulberry32 } from '../util/prng.js';
+import { checkSample, median, quantileSorted } from '../util/quantile.js';
 
 export interface BootstrapOptions {
   /** Number of bootstrap resamples (default 2000). */
@@ -50,24 +51,7 @@ export interface RelativeChange {
   n_b: number;
 }
 
-export { mulberry32 };
-
-function checkSample(xs: ArrayLike<number>, what: string): void {
-  if (xs.length === 0) throw new Error(`${what} of an empty sample`);
-  for (let i = 0; i < xs.length; i++) {
-    if (!Number.isFinite(xs[i])) throw new Error(`${what}: sample contains a non-finite value (${xs[i]})`);
-  }
-}
-
-/** Type 7 quantile of an already sorted (ascending) sample. */
-export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) throw new Error('quantile of an empty sample');
-  if (!(p >= 0 && p <= 1)) throw new Error(`quantile probability must be in [0, 1], got ${p}`);
-  const h = (sorted.length - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
-}
+export { mulberry32, median, quantileSorted };
 
 const ascending = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 
@@ -75,11 +59,6 @@ const ascending = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a 
 export function quantile(xs: readonly number[], p: number): number {
   checkSample(xs, 'quantile');
   return quantileSorted(ascending(xs), p);
-}
-
-export function median(xs: readonly number[]): number {
-  checkSample(xs, 'median');
-  return quantileSorted(ascending(xs), 0.5);
 }
 
 /**

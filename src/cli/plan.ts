@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { table } from 'table';
 import { planSession, type PlannedRun, type SessionPlan } from '../plan/plan.js';
 import { ESTIMATE_MODEL, describeModel, formatDuration, workloadMib } from '../plan/estimate.js';
-import { completedRuns } from '../runner/resume.js';
+import { completedRuns } from '../plan/resume.js';
 import { planInputs, type PlanFlags } from './planOptions.js';
 
 const workloadText = (r: PlannedRun) => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Scenario } from '../scenario/types.js';
 import { loadScenarios } from '../scenario/load.js';
-import { parseSeed } from '../runner/order.js';
+import { parseSeed } from '../plan/order.js';
 import { UserError } from '../util/errors.js';
 
 /** The options `pofbench run` and `pofbench plan` share (what to run, in which order). */

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { buildHtmlReport } from '../reports/html/build.js';
-import { writeFileAtomic } from '../sinks/resultStore.js';
+import { writeFileAtomic } from '../results/runDir.js';
 import { UserError, errorMessage } from '../util/errors.js';
 
 /** `pofbench report DIR... --html FILE`: one self-contained HTML page with charts of the runs. */

@@ -24,8 +24,8 @@ import {
 } from '../results/session.js';
 import { paramsHash, runParams } from '../results/params.js';
 import { pofbenchRevision } from '../runner/session.js';
-import { defaultSeed } from '../runner/order.js';
-import type { RunRecord } from '../runner/record.js';
+import { defaultSeed } from '../plan/order.js';
+import type { RunRecord } from '../results/record.js';
 import { loadRecords } from '../analysis/group.js';
 import { comparisonText } from './compare.js';
 

@@ -3,9 +3,25 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { Duplex } from 'node:stream';
 import { quote } from 'shell-quote';
-import type { SshTarget } from '../testbed/spec.js';
 import { UserError } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
+
+/** How to reach one host over SSH, and the host keys it must present. */
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  privateKeyPath: string;
+  /** Pinned host key: the `ssh-ed25519 AAAA...` line of the host's public key (never empty: see hostKeyProblem). */
+  hostPublicKey: string;
+  /**
+   * Lab: the host's keys from a known_hosts file (`type base64` each). When set, the host must
+   * present one of them (none listed = refused); `hostPublicKey` is then the first.
+   */
+  knownHostKeys?: string[];
+  /** The known_hosts file the keys came from (named in errors). */
+  knownHostsFile?: string;
+}
 
 export interface ExecResult {
   stdout: string;

@@ -3,26 +3,7 @@
  * cut into fixed buckets (100 ms) by completion time; each bucket becomes one row with its own
  * latency quantiles computed from its samples.
  */
-
-/** One `series/web.jsonl` row: the responses that completed in the bucket (t-bucketMs, t]. */
-export interface WebRow {
-  /** End of the bucket, ms since epoch. */
-  t: number;
-  /** Latency quantiles of the bucket's successful (2xx) responses, ms; null when there were none. */
-  p50_ms: number | null;
-  p99_ms: number | null;
-  max_ms: number | null;
-  /** Successful responses per second over the bucket. */
-  rps: number;
-  /** Successful responses in the bucket. */
-  ok: number;
-  /** Failed requests: connection errors, timeouts and non-2xx responses. */
-  errors: number;
-  /** Of those, timeouts. */
-  timeouts: number;
-  /** Largest gap between two successful responses (or the load start) ending in this bucket, ms. */
-  gap_ms: number;
-}
+import type { WebRow } from '../results/series.js';
 
 /** A row as the load generator prints it: also the bucket's latencies (sorted, ms), for phase quantiles. */
 export interface WebRowWithSamples extends WebRow {

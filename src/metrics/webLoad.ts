@@ -7,17 +7,7 @@ import { execa, type ResultPromise } from 'execa';
 import { createInterface } from 'node:readline';
 import { pofbenchCommand } from '../util/paths.js';
 import type { WebRowWithSamples } from './webBuckets.js';
-
-/** What the guest serves and how to load it (from the web workload's knobs). */
-export interface WebLoadSpec {
-  port: number;
-  /** URL paths on the guest's server and their sizes. */
-  files: { path: string; bytes: number }[];
-  order: 'round-robin' | 'random';
-  objectBytes: number;
-  connections: number;
-  timeoutS: number;
-}
+import type { WebLoadSpec } from '../workload/types.js';
 
 const isRow = (v: unknown): v is WebRowWithSamples =>
   typeof v === 'object' &&

@@ -5,6 +5,7 @@
  */
 import { parseWorkloadClock } from '../workload/clock.js';
 import type { WorkloadMetricsRow } from '../workload/types.js';
+import { median } from '../util/quantile.js';
 
 export interface TimedRow {
   t: number;
@@ -32,12 +33,6 @@ export function placeRows(
     const phase = t < migrateStart ? 'before' : t <= migrateEnd ? 'during' : 'after';
     return { ...r, t, phase };
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** `workload_<metric>_<phase>`: the median of each metric per phase (phases without rows are absent). */

@@ -1,8 +1,8 @@
 import type { Scenario } from '../scenario/types.js';
 import { buildMatrix, type MatrixOptions, type MatrixRun } from './matrix.js';
 import { estimateRun } from './estimate.js';
-import { markWarmups, shuffle } from '../runner/order.js';
-import { groupKey, runKey, type RunIdentity } from '../runner/resume.js';
+import { markWarmups, shuffle } from './order.js';
+import { groupKey, runKey, type RunIdentity } from './resume.js';
 
 /** One run of a session, in execution order. */
 export interface PlannedRun extends MatrixRun {

@@ -1,5 +1,5 @@
 import { table } from 'table';
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 
 const MiB = 1024 * 1024;
 const num = (v: unknown, digits = 0) => (typeof v === 'number' ? v.toFixed(digits) : '-');

@@ -5,8 +5,9 @@
  */
 import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { timestampId } from '../runner/runId.js';
-import { writeFileAtomic } from '../sinks/resultStore.js';
+import { timestampId } from '../scenario/runId.js';
+import { writeFileAtomic } from './runDir.js';
+import { scanRunDirs } from './runReader.js';
 import { UserError } from '../util/errors.js';
 
 export const SESSION_FILE = 'session.json';
@@ -102,31 +103,18 @@ export interface SessionSummary {
   completed: number;
   failed: number;
   warmups: number;
-  /** run.json files that exist but cannot be parsed. */
+  /** run.json files that exist but are no run record (see runRecordProblem). */
   unreadable: string[];
 }
 
-/** Counts the runs of one directory (its `<run-id>/run.json`). */
+/** Counts the runs of one directory (its `<run-id>/run.json`; unreadable ones are listed). */
 export async function countSessionRuns(dir: string): Promise<Omit<SessionSummary, 'dir' | 'manifest' | 'problem'>> {
-  const out = { completed: 0, failed: 0, warmups: 0, unreadable: [] as string[] };
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  for (const e of entries) {
-    if (!e.isDirectory()) continue;
-    const file = join(dir, e.name, 'run.json');
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
-    try {
-      const r = JSON.parse(text) as { status?: string; warmup?: boolean };
-      if (r.warmup === true) out.warmups++;
-      else if (r.status === 'completed') out.completed++;
-      else out.failed++;
-    } catch {
-      out.unreadable.push(file);
-    }
+  const scan = await scanRunDirs(dir);
+  const out = { completed: 0, failed: 0, warmups: 0, unreadable: scan.unreadable.map((u) => u.file) };
+  for (const { record: r } of scan.runs) {
+    if (r.warmup === true) out.warmups++;
+    else if (r.status === 'completed') out.completed++;
+    else out.failed++;
   }
   return out;
 }

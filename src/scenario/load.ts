@@ -7,7 +7,7 @@ import { projectRoot } from '../util/paths.js';
 import type { Scenario } from './types.js';
 import { locate, locateExact, type Loc, type Located } from './located.js';
 import { parseDocuments, resolveExtends, type ReadText } from './extends.js';
-import { SCENARIO_NAME_RE } from '../runner/runId.js';
+import { SCENARIO_NAME_RE } from './runId.js';
 import { applyPoint, expandGrid, formatValue, gridSize, sweepAxes, type GridPoint } from './sweep.js';
 
 export const SCENARIO_SCHEMA_PATH = join(projectRoot, 'scenarios', 'schema', 'scenario.schema.json');

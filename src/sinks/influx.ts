@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 import { runLines } from './influxPoints.js';
 import { readRunSeries } from './runDirSeries.js';
 import { writeLines, DEFAULT_TUNING, type InfluxConfig, type WriteTuning } from './influxWriter.js';

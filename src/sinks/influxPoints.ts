@@ -1,6 +1,7 @@
-import { createHash } from 'node:crypto';
 import { Point } from '@influxdata/influxdb-client';
-import type { RunRecord } from '../runner/record.js';
+import { paramsHash } from '../results/params.js';
+import type { RunRecord } from '../results/record.js';
+import type { HostRow, QmpRam, QmpRow } from '../results/series.js';
 
 /**
  * The InfluxDB schema of a run (README "InfluxDB schema"): pure conversion of a record and its
@@ -31,45 +32,11 @@ const NOT_FIELDS = new Set<string>([...TAG_KEYS, 'repeat', 'started_at', 'params
 /** Record strings written as string fields (everything else non-numeric is left out). */
 const STRING_FIELDS = new Set(['run_id', 'error', 'qemu_version', 'pofbench_rev']);
 
-/** One row of series/qmp.jsonl: QMP query-migrate plus the sample time. */
-export interface QmpRow {
-  t: number;
-  status?: string;
-  ram?: {
-    transferred?: number;
-    remaining?: number;
-    mbps?: number;
-    'dirty-sync-count'?: number;
-    'dirty-pages-rate'?: number;
-  };
-}
-/** One row of series/host-{src,dst}.jsonl (see src/hosts/sampleHost.ts). */
-export interface HostRow {
-  t: number;
-  nic?: Record<string, [rx: number, tx: number]>;
-}
-
+/** The series of one run the sink exports. */
 export interface RunSeries {
   qmp: QmpRow[];
   hostSrc: HostRow[];
   hostDst: HostRow[];
-}
-
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-export function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : stableJson(v))).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/** Short stable hash of the run parameters: equal params ⇔ equal tag, whatever the key order. */
-export function paramsHash(params: Record<string, unknown>): string {
-  return createHash('sha256').update(stableJson(params)).digest('hex').slice(0, 12);
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -108,7 +75,7 @@ export function progressPoints(record: RunRecord, rows: QmpRow[]): Point[] {
   for (const row of rows) {
     if (!isNum(row.t)) continue;
     const p = seriesTags(new Point(MEASUREMENT_PROGRESS), record);
-    const ram = row.ram ?? {};
+    const ram: Partial<QmpRam> = row.ram ?? {};
     const fields: [string, unknown][] = [
       ['transferred_bytes', ram.transferred],
       ['remaining_bytes', ram.remaining],

@@ -1,6 +1,6 @@
 import { readFile, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './resultStore.js';
+import { writeFileAtomic } from '../results/runDir.js';
 import { PRECISION } from './influxPoints.js';
 
 /**

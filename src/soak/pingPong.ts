@@ -18,7 +18,7 @@ import { parseScenario } from '../scenario/load.js';
 import { prepareNasDisk } from '../runner/nasDisk.js';
 import { capMigrationLink } from '../runner/linkCap.js';
 import type { TestbedHosts } from '../runner/migrationRun.js';
-import { RunDir } from '../sinks/resultStore.js';
+import { RunDir } from '../results/runDir.js';
 import { waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
 

@@ -3,23 +3,9 @@
  * export, and where the guest's network lives. The local namespace testbed and a lab both produce
  * one of these; the runner never asks which kind it drives beyond the `kind` label it records.
  */
-export type HostRole = 'src' | 'dst' | 'nas';
+import type { SshTarget } from '../hosts/ssh.js';
 
-export interface SshTarget {
-  host: string;
-  port: number;
-  username: string;
-  privateKeyPath: string;
-  /** Pinned host key: the `ssh-ed25519 AAAA...` line of the host's public key (never empty: see hostKeyProblem). */
-  hostPublicKey: string;
-  /**
-   * Lab: the host's keys from a known_hosts file (`type base64` each). When set, the host must
-   * present one of them (none listed = refused); `hostPublicKey` is then the first.
-   */
-  knownHostKeys?: string[];
-  /** The known_hosts file the keys came from (named in errors). */
-  knownHostsFile?: string;
-}
+export type HostRole = 'src' | 'dst' | 'nas';
 
 export interface HostSpec {
   name: string;

@@ -1,6 +1,19 @@
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { GuestImage } from '../image/build.js';
-import type { WebLoadSpec } from '../metrics/webLoad.js';
+
+/**
+ * What the guest serves and how the controller loads it (from the web workload's knobs; run by
+ * src/metrics/webLoad.ts).
+ */
+export interface WebLoadSpec {
+  port: number;
+  /** URL paths on the guest's server and their sizes. */
+  files: { path: string; bytes: number }[];
+  order: 'round-robin' | 'random';
+  objectBytes: number;
+  connections: number;
+  timeoutS: number;
+}
 
 /** A guest workload: how it starts (a guest shell script) and how it tells it is warmed up. */
 export interface Workload {

@@ -1,10 +1,9 @@
 import { posix } from 'node:path';
-import type { Workload } from './types.js';
+import type { WebLoadSpec, Workload } from './types.js';
 import { detached, readyUnlessDead } from './types.js';
 import { STOP_TREE } from './clock.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import { GUEST_DATASET_DIR, firstDatasetFiles, type DatasetFile, type GuestImage } from '../image/build.js';
-import type { WebLoadSpec } from '../metrics/webLoad.js';
 import { UserError } from '../util/errors.js';
 
 type Spec = Extract<WorkloadSpec, { type: 'web' }>;

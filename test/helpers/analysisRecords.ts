@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunRecord } from '../../src/runner/record.js';
+import type { RunRecord } from '../../src/results/record.js';
 
 let counter = 0;
 

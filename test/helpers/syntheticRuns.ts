@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRecord } from '../../src/runner/record.js';
+import type { RunRecord } from '../../src/results/record.js';
 import { mulberry32 as prng } from '../../src/util/prng.js';
 
 /**

@@ -1,7 +1,7 @@
-import { mkdir, rename, writeFile, readdir, readFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { RunRecord } from '../runner/record.js';
+import { RUN_FILE, type RunRecord } from './record.js';
 
 let tmpCounter = 0;
 
@@ -44,24 +44,11 @@ export class RunDir {
   }
 
   async writeRecord(record: RunRecord): Promise<void> {
-    await writeFileAtomic(join(this.path, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+    await writeFileAtomic(join(this.path, RUN_FILE), `${JSON.stringify(record, null, 2)}\n`);
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.streams.values()].map((s) => new Promise<void>((r) => s.end(r))));
     this.streams.clear();
   }
-}
-
-/** Every run.json under `dir` (one level of run directories), oldest first. */
-export async function readRecords(dir: string): Promise<RunRecord[]> {
-  const out: RunRecord[] = [];
-  for (const name of (await readdir(dir).catch(() => [] as string[])).sort()) {
-    try {
-      out.push(JSON.parse(await readFile(join(dir, name, 'run.json'), 'utf8')) as RunRecord);
-    } catch {
-      /* not a run directory, or a run that never wrote its record */
-    }
-  }
-  return out;
 }

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { readRecords } from '../sinks/resultStore.js';
+import { readRecords } from '../results/runReader.js';
 import { UserError } from '../util/errors.js';
 import type { Scenario } from '../scenario/types.js';
 import { describeDiffs, paramsDiff, paramsHash, recordParamsHash, runParams } from '../results/params.js';
