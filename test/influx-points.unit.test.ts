@@ -18,7 +18,8 @@ import {
 import { influxConfig } from '../src/cli/influxOptions.js';
 import { UserError } from '../src/util/errors.js';
 
-const record: RunRecord = {
+// a record as read from disk: also fields this revision does not declare
+const record = {
   run_id: '20240501T100000-quick-stock-r1',
   scenario: 'quick',
   config_id: 'mem=512',
@@ -42,7 +43,7 @@ const record: RunRecord = {
   pof_ref_pages: 77,
   nested: { ignored: 1 },
   not_a_number: Number.NaN,
-};
+} as RunRecord;
 
 test('a record becomes one `migration` line: tags, float/bool/string fields, started_at in ms', () => {
   const [line] = runLines(record, { qmp: [], hostSrc: [], hostDst: [] });

@@ -52,7 +52,7 @@ test('pagecache guest: stock, pof and the pof-scan oracle side by side, RAM byte
   assert.equal(pof.pof_verify_mismatches, 0);
   const refBytes = (pof.pof_ref_pages as number) * 4096;
   assert.equal(pof.nas_read_bytes, refBytes, 'the target read each referenced block from the NAS once, nothing more');
-  for (const f of ['pof_full_pages', 'pof_zero_pages', 'index_blocks', 'index_build_ms', 'agent_cpu_s'])
+  for (const f of ['pof_full_pages', 'pof_zero_pages', 'index_blocks', 'index_build_ms', 'agent_cpu_s'] as const)
     assert.equal(typeof pof[f], 'number', `${f} recorded`);
   assert.ok(
     pof.migration_link_bytes! < stock.migration_link_bytes! * 0.7,

@@ -115,7 +115,7 @@ test('a 2 × 2 × 2 sweep runs end to end; compare, markdown and Pareto agree wi
   }
 
   // pareto: the front equals the brute-force non-dominated set of the groups' medians
-  const objectives = ['total_time_ms', 'migration_link_bytes'];
+  const objectives = ['total_time_ms', 'migration_link_bytes'] as const;
   const par = JSON.parse(await cli('pareto', out, '--objectives', objectives.join(','), '--format', 'json'));
   const pts = [...groups].map(([k, g]) => ({ k, v: objectives.map((o) => median(g.map((r) => r[o] as number))) }));
   const dominated = (a: number[], b: number[]) => b.every((x, i) => x <= a[i]) && b.some((x, i) => x < a[i]);

@@ -60,7 +60,7 @@ test('web workload: autocannon reaches the guest on src before and on dst after 
       'web_p99_ms_before',
       'web_p99_ms_after',
       'web_stall_ms',
-    ]) {
+    ] as const) {
       assert.equal(typeof r[f], 'number', `${r.strategy}: ${f} recorded`);
     }
     assert.ok((r.web_stall_ms as number) > 0, `${r.strategy}: the switchover shows as a stall`);

@@ -2,7 +2,7 @@
  * The numeric run.json fields the analysis commands work on: how to read one from a record
  * (including the derived `cpu_s`), how to print it, and how to validate a user's field list.
  */
-import type { RunRecord } from '../results/record.js';
+import { recordField, type RunRecord } from '../results/record.js';
 import { UserError } from '../util/errors.js';
 
 /** run.json fields that are measurements (not identifiers such as `repeat`). */
@@ -91,7 +91,7 @@ export function metricValue(r: RunRecord, field: string): number | undefined {
     const agent = typeof r.agent_cpu_s === 'number' ? r.agent_cpu_s : 0;
     return src + dst + agent;
   }
-  const v = r[field];
+  const v = recordField(r, field);
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 

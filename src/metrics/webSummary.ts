@@ -4,6 +4,7 @@
  * response — what a user of the guest's web server saw of the migration.
  */
 import { quantile, type WebRowWithSamples } from './webBuckets.js';
+import type { WebRunFields } from '../results/record.js';
 
 export type WebPhase = 'before' | 'during' | 'after';
 
@@ -29,19 +30,9 @@ export function webPhase(t: number, w: WebWindow): WebPhase {
 
 const r2 = (v: number): number => Math.round(v * 100) / 100;
 
-export interface WebSummary {
-  web_requests: number;
-  web_errors: number;
-  web_timeouts: number;
-  web_rps_before?: number;
-  web_rps_during?: number;
-  web_rps_after?: number;
-  web_p99_ms_before?: number;
-  web_p99_ms_during?: number;
-  web_p99_ms_after?: number;
-  web_max_latency_ms?: number;
-  web_stall_ms: number;
-}
+/** The web load's record fields (src/results/record.ts); the whole-load counts are always there. */
+export type WebSummary = WebRunFields &
+  Required<Pick<WebRunFields, 'web_requests' | 'web_errors' | 'web_timeouts' | 'web_stall_ms'>>;
 
 /**
  * `web_requests` (successful responses), `web_errors`, `web_timeouts` over the whole load;

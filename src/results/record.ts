@@ -2,10 +2,15 @@
 export const RUN_FILE = 'run.json';
 
 /**
- * One record per migration run (run.json). snake_case; units in the names. Fields that could not
- * be measured are absent, never zero.
+ * One record per migration run (run.json): the fields every run has (RunRecordBase), and what a
+ * strategy (PofRunFields) and a workload (WorkloadRunFields) add. snake_case; units in the names.
+ * Fields that could not be measured are absent, never zero. Fields read by a name given at run time
+ * (`compare --fields`) go through recordField.
  */
-export interface RunRecord {
+export type RunRecord = RunRecordBase & PofRunFields & WorkloadRunFields;
+
+/** The fields of every run, whatever its strategy and workload. */
+export type RunRecordBase = {
   run_id: string;
   scenario: string;
   /**
@@ -83,9 +88,6 @@ export interface RunRecord {
   harness_sshd_cpu_s?: number;
   /** harness_cpu_s as a share of one core over the same window (%) */
   harness_core_pct?: number;
-  /** QEMU stream the pof agents carried, and their + the NAS views' CPU per GB of it */
-  pof_qemu_stream_bytes?: number;
-  pof_path_core_s_per_gb?: number;
   /** the switchover, ms after the guest stopped on src (QEMU's STOP event): src QEMU sent its last byte, the
    * source agent's last byte left (pof), dst QEMU had the last byte, dst ran the guest, the probe saw it again */
   switchover_src_sent_ms?: number;
@@ -112,5 +114,76 @@ export interface RunRecord {
   fault_error?: string;
   probe_rate_hz?: number;
   qmp_sample_hz?: number;
-  [extra: string]: unknown;
+  /** From starting the VMs until the guest answered on the source. */
+  boot_ms?: number;
+};
+
+/** What the pof strategy adds (src/strategy/pof.ts: beforeMigrate and collect, from the agents' stats). */
+export type PofRunFields = {
+  /** Waiting for the source agent's disk index to catch up before `migrate`; 1 when it did. */
+  index_wait_ms?: number;
+  index_caught_up?: number;
+  /** Pages the source agent sent whole, as references to NAS blocks, as zero pages. */
+  pof_full_pages?: number;
+  pof_ref_pages?: number;
+  pof_zero_pages?: number;
+  /** Bytes the target agent read from the NAS, and in how many reads. */
+  nas_read_bytes?: number;
+  pof_nas_reads?: number;
+  /** Referenced blocks whose NAS content did not match, and pages the target then fetched from the source. */
+  pof_verify_mismatches?: number;
+  pof_fallback_pages?: number;
+  /** The source agent's disk index: blocks, build time, NAS bytes read to build it. */
+  index_blocks?: number;
+  index_build_ms?: number;
+  index_nas_read_bytes?: number;
+  /** Bytes the source agent sent to the target agent; 1 when the target handed on exactly the source QEMU's stream. */
+  pof_stream_bytes?: number;
+  pof_stream_identical?: number;
+  /** Both agents' CPU seconds over the whole run, and each agent's. */
+  agent_cpu_s?: number;
+  src_agent_cpu_s?: number;
+  dst_agent_cpu_s?: number;
+  /** NAS outage: pages the target could not read from it; ms after `migrate` the source saw it go down. */
+  pof_nas_unavailable_pages?: number;
+  pof_nas_down_after_ms?: number;
+  /** QEMU stream the pof agents carried, and their + the NAS views' CPU per GB of it */
+  pof_qemu_stream_bytes?: number;
+  pof_path_core_s_per_gb?: number;
+  /** The source agent's send window (MiB) and how often it was full. */
+  pof_stream_window_mib?: number;
+  pof_stream_window_waits?: number;
+  /** 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto. */
+  pof_native_sha256?: number;
+};
+
+/** What the web workload's controller load adds (src/metrics/webSummary.ts). */
+export type WebRunFields = {
+  /** Successful responses, failed requests and timeouts over the whole load. */
+  web_requests?: number;
+  web_errors?: number;
+  web_timeouts?: number;
+  /** Mean requests per second of each phase (before, during, after the migration). */
+  web_rps_before?: number;
+  web_rps_during?: number;
+  web_rps_after?: number;
+  /** p99 latency of each phase's responses (nearest rank). */
+  web_p99_ms_before?: number;
+  web_p99_ms_during?: number;
+  web_p99_ms_after?: number;
+  /** The largest latency during the migration. */
+  web_max_latency_ms?: number;
+  /** The largest gap between successful responses that ends after `migrate`. */
+  web_stall_ms?: number;
+};
+
+/**
+ * What a workload adds: the web load's summary, and the medians of the workload's own metrics per
+ * phase (`workload_<metric>_<phase>`, `workload_samples_<phase>`; src/metrics/workloadPhases.ts).
+ */
+export type WorkloadRunFields = WebRunFields & { [phaseMetric: `workload_${string}`]: number | undefined };
+
+/** A field of `r` by a name known only at run time (e.g. `compare --fields`); undefined when absent. */
+export function recordField(r: RunRecord, name: string): unknown {
+  return (r as Record<string, unknown>)[name];
 }

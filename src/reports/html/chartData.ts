@@ -2,6 +2,7 @@ import { compareKeys, groupRecords, type ConfigKey, type RecordGroup } from '../
 import { fieldValues } from '../../analysis/compare.js';
 import { median } from '../../analysis/stats.js';
 import { workloadFronts } from '../../analysis/workloadFront.js';
+import { recordField } from '../../results/record.js';
 import type { RunData } from './runSet.js';
 import { MiB, round, thin } from './stats.js';
 
@@ -154,7 +155,7 @@ export function downtimePoints(runs: readonly RunData[]): DowntimePoint[] {
         measure,
       };
       const pts: DowntimePoint[] = g.completed.flatMap((r) => {
-        const ms = r[downtimeField[measure]];
+        const ms = recordField(r, downtimeField[measure]);
         return typeof ms === 'number' && Number.isFinite(ms)
           ? [{ role: 'run' as const, ...key, ms, run_id: r.run_id }]
           : [];
