@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hostCpu, hostCpuUse } from '../src/runner/migrationRun.js';
+import { hostCpu, hostCpuUse } from '../src/metrics/hostCounters.js';
 import { readFileSync } from 'node:fs';
 import { processCpuSeconds, processEnded, statFieldsAfterComm } from '../src/util/procStat.js';
 

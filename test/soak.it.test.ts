@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { localUp, localDown } from '../src/testbed/local/localTestbed.js';
 import { buildImage, type GuestImage } from '../src/image/build.js';
 import { connectHosts } from '../src/runner/session.js';
-import type { TestbedHosts } from '../src/runner/migrationRun.js';
+import type { TestbedHosts } from '../src/testbed/hosts.js';
 import type { TestbedSpec } from '../src/testbed/spec.js';
 import { runSoak } from '../src/soak/pingPong.js';
 import { pofbenchProcesses, pofbenchNamespaces, runLeftovers } from './helpers/leftovers.js';

@@ -12,7 +12,7 @@ import { parse, stringify } from 'yaml';
 import { inventoryTestbeds } from '../src/testbed/inventory.js';
 import { loadTestbedFile } from '../src/testbed/testbedFile.js';
 import { SshHost, type ExecResult } from '../src/hosts/ssh.js';
-import { readHostCounters } from '../src/runner/migrationRun.js';
+import { readHostCounters } from '../src/metrics/hostCounters.js';
 import type { TestbedSpec } from '../src/testbed/spec.js';
 import { projectRoot } from '../src/util/paths.js';
 import { UserError } from '../src/util/errors.js';

@@ -15,6 +15,7 @@ import { restore } from '../codec/resolve.js';
 import { buildScanIndex } from '../codec/blockindex.js';
 import { runAgentPair } from './agentPair.js';
 import { runPlainRelay } from './relay.js';
+import { median as medianOf } from '../util/quantile.js';
 
 export interface BenchRow {
   name: string;
@@ -36,8 +37,6 @@ export interface PairVsRelay {
   agentsCoreSPerGb: number;
   relayCoreSPerGb: number;
 }
-
-const medianOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The ratio row of two measured rows (agent pair / relay). */
 export function pairVsRelay(pair: BenchRow, relay: BenchRow): PairVsRelay | undefined {

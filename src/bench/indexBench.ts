@@ -16,6 +16,7 @@ import { PAGE_SIZE } from '../codec/bytes.js';
 import { BlockIndex } from '../codec/blockindex.js';
 import type { PageRef } from '../codec/encoder.js';
 import { mix32 } from '../codec/slots.js';
+import { median } from '../util/quantile.js';
 
 export interface IndexBenchResult {
   blocks: number;
@@ -43,8 +44,6 @@ function cpuSeconds(fn: () => void): number {
   const c = process.cpuUsage(c0);
   return (c.user + c.system) / 1e6;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Garbage collection on demand (exposed at run time: `node --expose-gc` is not needed). */
 export function collector(): () => void {

@@ -21,6 +21,7 @@ import { stopPid } from '../testbed/local/daemons.js';
 import { processCpuSeconds } from '../util/procStat.js';
 import { mulberry32 } from '../util/prng.js';
 import { run, sleep } from '../util/exec.js';
+import { median } from '../util/quantile.js';
 
 const BLOCK = 4096;
 const KiB = 1024;
@@ -279,8 +280,6 @@ function describe(s: Sample): string {
     `ganesha ${perGB(s.serverCpu, s.bytes).toFixed(2)} CPU s/GB`
   );
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 /** Medians per path and pattern, as printable rows. */
 export function summarize(samples: Sample[]): string[][] {

@@ -47,6 +47,177 @@ async function resolveTestbeds(which: string, log: (l: string) => void): Promise
   return loadTestbedFile(which);
 }
 
+type RunFlags = InfluxFlags &
+  PlanFlags & {
+    out: string;
+    testbed: string;
+    datasetMib: string;
+    quiet?: boolean;
+    json?: boolean;
+    verifyRam?: boolean;
+    parallelPairs?: boolean;
+    skipPreflight?: boolean;
+  };
+
+/** Everything a session needs that is checked or built before it starts: inputs, sink, image, host pairs. */
+async function prepareSession(files: string[], o: RunFlags, log: (l: string) => void) {
+  const inputs = await planInputs(files, o);
+  const { scenarios, strategies, repeat, resumeDir } = inputs;
+  // the session to resume must be one (its manifest), checked before anything starts
+  const earlier = resumeDir ? await readSession(resumeDir) : undefined;
+  // strategy/capability conflicts and unknown strategies are refused here, before anything starts
+  planSession(scenarios, { strategies, repeat });
+  const influx = influxConfig(o);
+  const sink = influx ? new InfluxSink(influx, log) : undefined;
+  log(
+    sink
+      ? `influx: sending each run to ${sink.describe()}`
+      : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only',
+  );
+  const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
+  const all = await resolveTestbeds(o.testbed, log);
+  const pairs = o.parallelPairs ? all : all.slice(0, 1);
+  assertAccelSupports(scenarios, pairs[0].accel);
+  if (all.length > 1 && !o.parallelPairs)
+    log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
+  if (!o.skipPreflight) {
+    await assertPreflight(pairs, { image, memoryMib: Math.max(...scenarios.map((s) => s.guest.memory_mib)) }, log);
+  }
+  return { inputs, earlier, sink, image, pairs, seed: inputs.seed ?? defaultSeed() };
+}
+
+type PreparedSession = Awaited<ReturnType<typeof prepareSession>>;
+
+/** session.json as the session starts (a resumed session keeps its id, start and QEMU versions). */
+async function startManifest(p: PreparedSession, session: { id: string }, started: string): Promise<SessionManifest> {
+  const { inputs, earlier, image, pairs, seed } = p;
+  const testbed = pairs[0];
+  return {
+    session_id: session.id,
+    status: 'running',
+    started_at: earlier?.started_at ?? started,
+    seed,
+    command_line: process.argv.slice(2),
+    pofbench_rev: await pofbenchRevision(),
+    testbed: {
+      kind: testbed.kind,
+      accel: testbed.accel,
+      pairs: pairs.map((p) => ({
+        ...(p.pair !== undefined ? { pair: p.pair } : {}),
+        src: p.hosts.src.name,
+        dst: p.hosts.dst.name,
+        nas: p.hosts.nas.name,
+      })),
+    },
+    qemu_versions: { ...earlier?.qemu_versions },
+    scenarios: inputs.scenarios.map((sc) => {
+      const params = runParams(sc, testbed.accel, image.id);
+      return {
+        name: sc.name,
+        file: sc.file,
+        ...(sc.config_id ? { config_id: sc.config_id } : {}),
+        strategies: inputs.strategies ?? sc.strategies,
+        repeat: inputs.repeat ?? sc.repeat,
+        params_hash: paramsHash(params),
+        params,
+      };
+    }),
+    runs: { planned: 0, completed: 0, failed: 0, warmups: 0 },
+    ...(earlier ? { resumed_at: [...(earlier.resumed_at ?? []), started] } : {}),
+  };
+}
+
+/**
+ * The end of the session, written once per outcome, one write at a time: after SIGINT the
+ * interrupt handler and the returning run loop both finish it, and "interrupted" stays.
+ */
+function sessionFinisher(dir: string, manifest: SessionManifest) {
+  let writing = Promise.resolve();
+  return (status: SessionStatus, records: readonly RunRecord[]): Promise<void> =>
+    (writing = writing.then(async () => {
+      for (const r of records) if (r.qemu_version) manifest.qemu_versions[r.src_host] = r.qemu_version;
+      manifest.runs = {
+        planned: Math.max(manifest.runs.planned, records.length),
+        ...(await countSessionRuns(dir)),
+      };
+      if (manifest.status !== 'interrupted') manifest.status = status;
+      manifest.ended_at = new Date().toISOString();
+      await writeSession(dir, manifest);
+    }));
+}
+
+/** The records as JSON, or the run table and (with two strategies completed) the stock-vs-pof comparison. */
+async function printResults(records: RunRecord[], sessionDir: string, json: boolean | undefined): Promise<void> {
+  if (json) {
+    console.log(JSON.stringify(records, null, 2));
+    console.error(`session: ${sessionDir}`);
+    return;
+  }
+  console.log(renderRunTable(records));
+  // the session's stock-vs-pof comparison, exactly as `pofbench compare SESSION` prints it
+  const ran = new Set(
+    (await loadRecords([sessionDir]).catch(() => []))
+      .filter((r) => r.status === 'completed' && r.warmup !== true)
+      .map((r) => r.strategy),
+  );
+  if (ran.size >= 2) {
+    console.log(`\ncomparison (pofbench compare ${sessionDir}):\n`);
+    process.stdout.write(await comparisonText([sessionDir]));
+  }
+  console.log(`session: ${sessionDir}`);
+}
+
+/** The `run` command's action: prepare, write session.json, run the session, finish it, print. */
+async function runCommand(files: string[], o: RunFlags): Promise<void> {
+  const log = (l: string) => {
+    if (!o.quiet) console.error(`  ${l}`);
+  };
+  const p = await prepareSession(files, o, log);
+  const { inputs, earlier, sink, image, pairs, seed } = p;
+  const { resumeDir } = inputs;
+  const started = new Date().toISOString();
+  const session =
+    earlier && resumeDir
+      ? { id: earlier.session_id, dir: resumeDir }
+      : await createSessionDir(
+          resolve(o.out),
+          inputs.scenarios.map((sc) => sc.name),
+        );
+  const manifest = await startManifest(p, session, started);
+  await writeSession(session.dir, manifest);
+  log(`session ${session.id}: ${session.dir}`);
+  const finish = sessionFinisher(session.dir, manifest);
+  let records: RunRecord[];
+  try {
+    records = await runSession({
+      scenarios: inputs.scenarios,
+      strategies: inputs.strategies,
+      repeat: inputs.repeat,
+      seed,
+      warmupRuns: inputs.warmupRuns,
+      resume: resumeDir !== undefined,
+      testbed: pairs[0],
+      pairs,
+      image,
+      outDir: session.dir,
+      quiet: o.quiet,
+      verifyRam: o.verifyRam,
+      onRecord:
+        sink &&
+        (async (record, runDir) => {
+          await sink.writeRun(record, runDir);
+        }),
+      onInterrupted: (_sig, done) => finish('interrupted', done),
+    });
+  } catch (err) {
+    await finish('failed', []).catch(() => undefined);
+    throw err;
+  }
+  await finish(records.some((r) => r.status !== 'completed') ? 'failed' : 'completed', records);
+  await printResults(records, session.dir, o.json);
+  if (records.some((r) => r.status !== 'completed')) process.exitCode = 1;
+}
+
 /**
  * `pofbench run SCENARIO.yaml... [--strategies stock] [--repeat N] [--seed N] [--warmup-runs N] [--out ROOT | --resume
  * SESSION]`: one session
@@ -103,149 +274,5 @@ export function registerRunCommand(program: Command): void {
       )
       .option('--quiet', 'no progress output')
       .option('--json', 'print the records as JSON instead of a table'),
-  ).action(
-    async (
-      files: string[],
-      o: InfluxFlags &
-        PlanFlags & {
-          out: string;
-          testbed: string;
-          datasetMib: string;
-          quiet?: boolean;
-          json?: boolean;
-          verifyRam?: boolean;
-          parallelPairs?: boolean;
-          skipPreflight?: boolean;
-        },
-    ) => {
-      const inputs = await planInputs(files, o);
-      const { scenarios, strategies, repeat, warmupRuns, resumeDir } = inputs;
-      // the session to resume must be one (its manifest), checked before anything starts
-      const earlier = resumeDir ? await readSession(resumeDir) : undefined;
-      // strategy/capability conflicts and unknown strategies are refused here, before anything starts
-      planSession(scenarios, { strategies, repeat });
-      const log = (l: string) => {
-        if (!o.quiet) console.error(`  ${l}`);
-      };
-      const influx = influxConfig(o);
-      const sink = influx ? new InfluxSink(influx, log) : undefined;
-      log(
-        sink
-          ? `influx: sending each run to ${sink.describe()}`
-          : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only',
-      );
-      const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
-      const all = await resolveTestbeds(o.testbed, log);
-      const pairs = o.parallelPairs ? all : all.slice(0, 1);
-      assertAccelSupports(scenarios, pairs[0].accel);
-      if (all.length > 1 && !o.parallelPairs)
-        log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
-      if (!o.skipPreflight) {
-        await assertPreflight(pairs, { image, memoryMib: Math.max(...scenarios.map((s) => s.guest.memory_mib)) }, log);
-      }
-      const testbed = pairs[0];
-      const seed = inputs.seed ?? defaultSeed();
-      const started = new Date().toISOString();
-      const names = scenarios.map((sc) => sc.name);
-      const session =
-        earlier && resumeDir
-          ? { id: earlier.session_id, dir: resumeDir }
-          : await createSessionDir(resolve(o.out), names);
-      const plannedStrategies = (sc: Scenario) => strategies ?? sc.strategies;
-      const manifest: SessionManifest = {
-        session_id: session.id,
-        status: 'running',
-        started_at: earlier?.started_at ?? started,
-        seed,
-        command_line: process.argv.slice(2),
-        pofbench_rev: await pofbenchRevision(),
-        testbed: {
-          kind: testbed.kind,
-          accel: testbed.accel,
-          pairs: pairs.map((p) => ({
-            ...(p.pair !== undefined ? { pair: p.pair } : {}),
-            src: p.hosts.src.name,
-            dst: p.hosts.dst.name,
-            nas: p.hosts.nas.name,
-          })),
-        },
-        qemu_versions: { ...earlier?.qemu_versions },
-        scenarios: scenarios.map((sc) => {
-          const params = runParams(sc, testbed.accel, image.id);
-          return {
-            name: sc.name,
-            file: sc.file,
-            ...(sc.config_id ? { config_id: sc.config_id } : {}),
-            strategies: plannedStrategies(sc),
-            repeat: repeat ?? sc.repeat,
-            params_hash: paramsHash(params),
-            params,
-          };
-        }),
-        runs: { planned: 0, completed: 0, failed: 0, warmups: 0 },
-        ...(earlier ? { resumed_at: [...(earlier.resumed_at ?? []), started] } : {}),
-      };
-      await writeSession(session.dir, manifest);
-      log(`session ${session.id}: ${session.dir}`);
-      // the end of the session is written once per outcome, one write at a time: after SIGINT the
-      // interrupt handler and the returning run loop both finish it, and "interrupted" stays
-      let writing = Promise.resolve();
-      const finish = (status: SessionStatus, records: readonly RunRecord[]): Promise<void> =>
-        (writing = writing.then(async () => {
-          for (const r of records) if (r.qemu_version) manifest.qemu_versions[r.src_host] = r.qemu_version;
-          manifest.runs = {
-            planned: Math.max(manifest.runs.planned, records.length),
-            ...(await countSessionRuns(session.dir)),
-          };
-          if (manifest.status !== 'interrupted') manifest.status = status;
-          manifest.ended_at = new Date().toISOString();
-          await writeSession(session.dir, manifest);
-        }));
-      let records: RunRecord[];
-      try {
-        records = await runSession({
-          scenarios,
-          strategies,
-          repeat,
-          seed,
-          warmupRuns,
-          resume: resumeDir !== undefined,
-          testbed,
-          pairs,
-          image,
-          outDir: session.dir,
-          quiet: o.quiet,
-          verifyRam: o.verifyRam,
-          onRecord:
-            sink &&
-            (async (record, runDir) => {
-              await sink.writeRun(record, runDir);
-            }),
-          onInterrupted: (_sig, done) => finish('interrupted', done),
-        });
-      } catch (err) {
-        await finish('failed', []).catch(() => undefined);
-        throw err;
-      }
-      await finish(records.some((r) => r.status !== 'completed') ? 'failed' : 'completed', records);
-      if (o.json) {
-        console.log(JSON.stringify(records, null, 2));
-        console.error(`session: ${session.dir}`);
-      } else {
-        console.log(renderRunTable(records));
-        // the session's stock-vs-pof comparison, exactly as `pofbench compare SESSION` prints it
-        const ran = new Set(
-          (await loadRecords([session.dir]).catch(() => []))
-            .filter((r) => r.status === 'completed' && r.warmup !== true)
-            .map((r) => r.strategy),
-        );
-        if (ran.size >= 2) {
-          console.log(`\ncomparison (pofbench compare ${session.dir}):\n`);
-          process.stdout.write(await comparisonText([session.dir]));
-        }
-        console.log(`session: ${session.dir}`);
-      }
-      if (records.some((r) => r.status !== 'completed')) process.exitCode = 1;
-    },
-  );
+  ).action(runCommand);
 }

@@ -10,6 +10,7 @@ import { sh } from '../hosts/ssh.js';
 import { localPaths } from '../testbed/local/localTestbed.js';
 import type { StrategyName } from '../scenario/types.js';
 import { sleep } from '../util/exec.js';
+import { awaitTransferred } from '../qemu/migration.js';
 
 export type Expectation = 'fail' | 'complete-or-fail' | 'complete';
 
@@ -31,14 +32,7 @@ export interface MigrationFault {
 
 /** Waits until the migration has moved some data (so the fault lands mid-stream), at most maxMs. */
 async function midStream(m: MigratingContext, bytes = 24 * 1024 * 1024, maxMs = 8000): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < maxMs) {
-    const info = await m.src.qmp
-      .execute<{ status: string; ram?: { transferred: number } }>('query-migrate')
-      .catch(() => undefined);
-    if (info?.status !== 'active' || (info.ram?.transferred ?? 0) >= bytes) return;
-    await sleep(50);
-  }
+  await awaitTransferred(m.src.qmp, bytes, maxMs);
 }
 
 function agent(m: MigratingContext, role: 'source' | 'target') {

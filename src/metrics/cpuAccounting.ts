@@ -31,6 +31,18 @@ export interface CpuSnapshots {
   controller: ProcSnapshot;
 }
 
+/** The pids a CPU snapshot reads per host: the watched processes and, on src and dst, the host sampler. */
+export function pidsByRole(
+  watched: WatchedProcess[],
+  samplers: Partial<Record<'src' | 'dst', number>>,
+): Record<HostRole, number[]> {
+  const pids = (role: HostRole) => [
+    ...watched.filter((w) => w.host === role).map((w) => w.pid),
+    ...(role !== 'nas' && samplers[role] ? [samplers[role]!] : []),
+  ];
+  return { src: pids('src'), dst: pids('dst'), nas: pids('nas') };
+}
+
 /** Reads every host's processes of interest (one exec each) and the controller's. */
 export async function snapshotCpu(
   hosts: Record<HostRole, SshHost>,

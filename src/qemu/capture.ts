@@ -3,7 +3,9 @@ import { connect } from 'node:net';
 import { mkdtempSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { QmpClient, type MigrateInfo } from './qmp.js';
+import { QmpClient } from './qmp.js';
+import { qemuArgv } from './commandLine.js';
+import { assertCompleted, configureMigration, sampleUntilEnded, startMigration } from './migration.js';
 import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline, type GuestImage } from '../image/build.js';
 import { sleep } from '../util/exec.js';
@@ -51,53 +53,23 @@ export async function captureStream(image: GuestImage, opts: CaptureOptions = {}
   copyFileSync(image.dataDisk, disk);
   const trace = join(dir, 'blk-trace.log');
   const stream = join(dir, 'qemu.stream');
-  const qemu = execa(
-    'qemu-system-x86_64',
-    [
-      '-accel',
-      'tcg',
-      '-m',
-      `${opts.memoryMib ?? 256}M${opts.virtioMemMib ? `,maxmem=${(opts.memoryMib ?? 256) + opts.virtioMemMib}M` : ''}`,
-      ...(opts.virtioMemMib
-        ? [
-            '-object',
-            `memory-backend-ram,id=vmem0,size=${opts.virtioMemMib}M`,
-            '-device',
-            'virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0',
-          ]
-        : []),
-      '-smp',
-      '1',
-      '-nodefaults',
-      '-no-user-config',
-      '-no-reboot',
-      '-display',
-      'none',
-      '-nic',
-      'none',
-      '-kernel',
-      image.kernel,
-      '-initrd',
-      image.initrd,
-      '-append',
-      guestKernelCmdline({}),
-      '-chardev',
-      `file,id=con,path=${join(dir, 'console.log')}`,
-      '-serial',
-      'chardev:con',
-      '-chardev',
-      `socket,id=ctl,path=${join(dir, 'ctl.sock')},server=on,wait=off`,
-      '-serial',
-      'chardev:ctl',
-      '-qmp',
-      `unix:${join(dir, 'qmp.sock')},server=on,wait=off`,
-      '-drive',
-      `file=${disk},if=virtio,format=raw,cache=none`,
-      '-trace',
-      `enable=blk_co_p*,file=${trace}`,
-    ],
-    { reject: false, stdio: 'ignore', cleanup: true },
+  const [bin, ...args] = qemuArgv(
+    {
+      id: 'capture',
+      accel: 'tcg',
+      memoryMib: opts.memoryMib ?? 256,
+      virtioMemMib: opts.virtioMemMib,
+      vcpus: 1,
+      kernel: image.kernel,
+      initrd: image.initrd,
+      append: guestKernelCmdline({}),
+      localDisk: disk,
+      traceLog: trace,
+    },
+    dir,
+    { daemonize: false },
   );
+  const qemu = execa(bin, args, { reject: false, stdio: 'ignore', cleanup: true });
   const kill = () => {
     if (qemu.pid)
       try {
@@ -118,15 +90,13 @@ export async function captureStream(image: GuestImage, opts: CaptureOptions = {}
     if (process.env.CAPTURE_DEBUG)
       console.log('trace before migrate:', readFileSync(trace, 'utf8').split('\n').length, 'lines');
     ctl.close();
-    await qmp.execute('migrate-set-parameters', { 'max-bandwidth': 4 * 1024 * 1024 * 1024 });
-    await qmp.execute('migrate', { uri: `exec:cat > ${stream}` });
-    for (;;) {
-      const info = await qmp.execute<MigrateInfo>('query-migrate');
-      if (info.status === 'completed') break;
-      if (info.status === 'failed' || info.status === 'cancelled')
-        throw new Error(`capture migration ${info.status}: ${info['error-desc']}`);
-      await sleep(50);
-    }
+    await configureMigration(qmp, undefined, {
+      capabilities: [],
+      sharedParameters: {},
+      sourceParameters: { 'max-bandwidth': 4 * 1024 * 1024 * 1024 },
+    });
+    await startMigration(qmp, `exec:cat > ${stream}`);
+    assertCompleted((await sampleUntilEnded(qmp)).info, 'capture migration');
     await qmp.execute('quit').catch(() => undefined);
     qmp.close();
     await Promise.race([qemu, sleep(5000)]);

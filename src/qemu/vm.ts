@@ -2,31 +2,11 @@ import { posix } from 'node:path';
 import type { SshHost } from '../hosts/ssh.js';
 import { sh } from '../hosts/ssh.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
+import { qemuArgv, type VmConfig } from './commandLine.js';
 import { sleep } from '../util/exec.js';
 import { processCpuSeconds, processEnded } from '../util/procStat.js';
 
-export interface VmConfig {
-  /** Unique per VM process, e.g. `<run-id>-src`; names the per-VM directory on the host. */
-  id: string;
-  accel: 'tcg' | 'kvm';
-  /** KVM with a dirty ring (QEMU's dirty-limit needs it); ignored under TCG, which has none. */
-  dirtyRing?: boolean;
-  memoryMib: number;
-  vcpus: number;
-  kernel: string;
-  initrd: string;
-  append: string;
-  /** Guest data disk on the NAS, opened with QEMU's libnfs driver over the storage network. */
-  nfsDisk?: { server: string; path: string };
-  /** Guest NIC on a tap bridged to the vm network. */
-  nic?: { tap: string; mac: string };
-  /** Start as a migration destination (`-incoming defer`). */
-  incoming?: boolean;
-  /** Stay paused after an incoming migration (`-S`), e.g. to compare RAM. */
-  startPaused?: boolean;
-  /** Log every guest block read/write (QEMU trace events) to this file: the POF source agent's I/O monitor. */
-  traceLog?: string;
-}
+export type { VmConfig } from './commandLine.js';
 
 /** A run-state or migration-state change as QEMU reported it. */
 export interface TimelineEvent {
@@ -38,82 +18,6 @@ const TIMELINE_EVENTS = new Set(['STOP', 'RESUME', 'MIGRATION']);
 
 /** QMP events worth quoting when a VM fails: the guest reset, shut down or panicked. */
 const EXIT_EVENTS = new Set(['SHUTDOWN', 'RESET', 'GUEST_PANICKED', 'GUEST_CRASHLOADED']);
-
-/** The QEMU command line for a VM; every value is shell-quoted by the caller via `sh`. */
-export function qemuArgv(cfg: VmConfig, dir: string): string[] {
-  const argv = [
-    'qemu-system-x86_64',
-    '-name',
-    `pofbench-${cfg.id},debug-threads=on`,
-    '-machine',
-    'pc',
-    '-accel',
-    cfg.accel === 'kvm' && cfg.dirtyRing ? 'kvm,dirty-ring-size=4096' : cfg.accel,
-    ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),
-    '-m',
-    `${cfg.memoryMib}M`,
-    '-smp',
-    String(cfg.vcpus),
-    '-nodefaults',
-    '-no-user-config',
-    '-no-reboot',
-    '-display',
-    'none',
-    '-vga',
-    'none',
-    '-kernel',
-    cfg.kernel,
-    '-initrd',
-    cfg.initrd,
-    '-append',
-    cfg.append,
-    '-chardev',
-    `file,id=con,path=${dir}/console.log`,
-    '-serial',
-    'chardev:con',
-    '-chardev',
-    `socket,id=ctl,path=${dir}/ctl.sock,server=on,wait=off`,
-    '-serial',
-    'chardev:ctl',
-    '-qmp',
-    `unix:${dir}/qmp.sock,server=on,wait=off`,
-    '-pidfile',
-    `${dir}/qemu.pid`,
-    '-D',
-    `${dir}/qemu.log`,
-    '-daemonize',
-  ];
-  if (cfg.nfsDisk) {
-    argv.push(
-      '-blockdev',
-      JSON.stringify({
-        driver: 'nfs',
-        'node-name': 'nas0',
-        server: { type: 'inet', host: cfg.nfsDisk.server },
-        path: cfg.nfsDisk.path,
-        cache: { direct: true },
-      }),
-      '-blockdev',
-      JSON.stringify({ driver: 'raw', 'node-name': 'disk0', file: 'nas0' }),
-      '-device',
-      'virtio-blk-pci,drive=disk0,id=vda',
-    );
-  }
-  argv.push(
-    ...(cfg.nic
-      ? [
-          '-netdev',
-          `tap,id=n0,ifname=${cfg.nic.tap},script=no,downscript=no`,
-          '-device',
-          `virtio-net-pci,netdev=n0,mac=${cfg.nic.mac}`,
-        ]
-      : ['-nic', 'none']),
-  );
-  if (cfg.traceLog) argv.push('-trace', `enable=blk_co_p*,file=${cfg.traceLog}`);
-  if (cfg.incoming) argv.push('-incoming', 'defer');
-  if (cfg.startPaused) argv.push('-S');
-  return argv;
-}
 
 /** A QEMU process on a testbed host, started over SSH and driven through QMP (forwarded unix socket). */
 export class RemoteVm {

@@ -6,12 +6,13 @@ import type { GuestImage } from '../image/build.js';
 import { SshHost } from '../hosts/ssh.js';
 import { createStrategy } from '../strategy/index.js';
 import type { MigrationStrategy } from '../strategy/types.js';
-import { planSession } from '../plan/plan.js';
+import { planSession, type PlannedRun, type SessionPlan } from '../plan/plan.js';
 import { etaSeconds, formatDuration } from '../plan/estimate.js';
 import { defaultSeed } from '../plan/order.js';
 import { assertSameParams, completedRuns } from '../plan/resume.js';
 import { createWorkload } from '../workload/index.js';
-import { runMigration, type TestbedHosts, type MigrationRunOptions } from './migrationRun.js';
+import type { TestbedHosts } from '../testbed/hosts.js';
+import { runMigration, type MigrationRunOptions } from './migrationRun.js';
 import { shardRuns } from './shard.js';
 import type { RunRecord } from '../results/record.js';
 import { Progress } from '../util/progress.js';
@@ -78,25 +79,8 @@ export interface SessionOptions {
   pairs?: TestbedSpec[];
 }
 
-/**
- * Runs every configuration × strategy × repeat on one testbed, in a shuffled order deterministic
- * by the seed (src/plan/plan.ts), skipping runs already completed in outDir when resuming.
- * Everything is validated before the first VM starts; an interrupt (SIGINT/SIGTERM) cleans up the
- * run in flight and keeps finished records. Progress shows the run's position, scenario, config,
- * strategy, repeat, phase and an ETA (the plan estimate corrected by measured durations).
- * Returns the records of this session (failed ones included).
- */
-export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
-  const seed = o.seed ?? defaultSeed();
-  const completed = o.resume ? await completedRuns(o.outDir) : [];
-  assertSameParams(completed, o.scenarios, o.testbed.accel, o.image.id);
-  const plan = planSession(o.scenarios, {
-    strategies: o.strategies,
-    repeat: o.repeat,
-    seed,
-    warmupRuns: o.warmupRuns,
-    completed,
-  });
+/** Refuses, before anything starts, what a scenario cannot run with these options and this image. */
+function assertRunnable(o: SessionOptions): void {
   for (const s of o.scenarios) {
     if (o.verifyRam && s.workload.type === 'web') {
       throw new UserError(
@@ -117,7 +101,10 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       throw err;
     }
   }
-  const progress = new Progress('', o.quiet);
+}
+
+/** The plan's notes, size, seed and estimate on the progress output. */
+function announcePlan(progress: Progress, plan: SessionPlan, o: SessionOptions, seed: number): void {
   for (const note of plan.notes) progress.phase(`note: ${note}`);
   progress.phase(
     `${plan.runs.length} runs` +
@@ -125,6 +112,114 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       `shuffled with seed ${seed} (reproduce the order with --seed ${seed}), estimated ` +
       `${formatDuration(plan.estimate_s)}`,
   );
+}
+
+/** SSH connections to every pair's hosts; none left open when one fails. */
+async function connectPairs(testbeds: TestbedSpec[], pairHosts: TestbedHosts[], closeAll: () => void): Promise<void> {
+  try {
+    for (const tb of testbeds) pairHosts.push(await connectHosts(tb));
+  } catch (err) {
+    closeAll();
+    throw err;
+  }
+}
+
+/** What the shards of one session share while they run. */
+interface SessionRun {
+  o: SessionOptions;
+  plan: SessionPlan;
+  testbeds: TestbedSpec[];
+  shards: PlannedRun[][];
+  pairHosts: TestbedHosts[];
+  strategy: (name: string) => MigrationStrategy;
+  rev: string;
+  progress: Progress;
+  inFlight: Map<number, () => Promise<void>>;
+  running: Set<Promise<RunRecord>>;
+  records: RunRecord[];
+  /** the ETA's inputs: estimates left and done, seconds measured, runs started */
+  eta: { remainingEst: number; doneEst: number; doneS: number; started: number };
+  interrupted: () => boolean;
+  interruptedBy: () => string | undefined;
+}
+
+/** Runs shard k's runs one after the other on pair k (stops starting runs once interrupted). */
+async function runShard(s: SessionRun, k: number): Promise<void> {
+  const { o, plan, testbeds, progress, eta } = s;
+  const pairTag = testbeds.length > 1 ? ` pair ${testbeds[k].pair ?? k}` : '';
+  for (const run of s.shards[k]) {
+    if (s.interrupted()) return;
+    const i = eta.started++;
+    const { scenario } = run;
+    const etaText = formatDuration(etaSeconds(eta.remainingEst, eta.doneEst, eta.doneS) / testbeds.length);
+    const where = `[${i + 1}/${plan.runs.length}, ETA ${etaText}]${pairTag}`;
+    progress.phase(
+      `${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ` +
+        `${run.repeat}${run.warmup ? ' (warm-up)' : ''}`,
+    );
+    const t0 = Date.now();
+    const pending = runMigration({
+      scenario,
+      strategy: s.strategy(run.strategy),
+      repeat: run.repeat,
+      warmup: run.warmup,
+      testbed: testbeds[k],
+      hosts: s.pairHosts[k],
+      image: o.image,
+      outDir: o.outDir,
+      pofbenchRev: s.rev,
+      progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
+      onCleanup: (fn) => {
+        if (fn) s.inFlight.set(k, fn);
+        else s.inFlight.delete(k);
+      },
+      verifyRam: o.verifyRam,
+      onMigrating: o.onMigrating,
+      interruptedBy: s.interruptedBy,
+    });
+    s.running.add(pending);
+    const record = await pending.finally(() => s.running.delete(pending));
+    eta.doneS += (Date.now() - t0) / 1000;
+    eta.doneEst += run.estimate_s;
+    eta.remainingEst -= run.estimate_s;
+    s.records.push(record);
+    await sinkRecord(s, record);
+  }
+}
+
+/** Hands a record to the session's sink; its failure is logged, never loses the record. */
+async function sinkRecord(s: SessionRun, record: RunRecord): Promise<void> {
+  try {
+    await s.o.onRecord?.(record, join(s.o.outDir, record.run_id));
+  } catch (err) {
+    s.progress.phase(
+      `[${record.run_id}] results sink failed (the record stays in ${s.o.outDir}): ${errorMessage(err)}`,
+    );
+  }
+}
+
+/**
+ * Runs every configuration × strategy × repeat on one testbed, in a shuffled order deterministic
+ * by the seed (src/plan/plan.ts), skipping runs already completed in outDir when resuming.
+ * Everything is validated before the first VM starts; an interrupt (SIGINT/SIGTERM) cleans up the
+ * run in flight and keeps finished records. Progress shows the run's position, scenario, config,
+ * strategy, repeat, phase and an ETA (the plan estimate corrected by measured durations).
+ * Returns the records of this session (failed ones included).
+ */
+export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
+  const seed = o.seed ?? defaultSeed();
+  const completed = o.resume ? await completedRuns(o.outDir) : [];
+  assertSameParams(completed, o.scenarios, o.testbed.accel, o.image.id);
+  const plan = planSession(o.scenarios, {
+    strategies: o.strategies,
+    repeat: o.repeat,
+    seed,
+    warmupRuns: o.warmupRuns,
+    completed,
+  });
+  assertRunnable(o);
+  const progress = new Progress('', o.quiet);
+  announcePlan(progress, plan, o, seed);
   if (plan.runs.length === 0) return [];
   const strategies = new Map<string, MigrationStrategy>();
   const strategy = (name: string) => strategies.get(name) ?? strategies.set(name, createStrategy(name)).get(name)!;
@@ -141,12 +236,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const closeAll = () => {
     for (const hs of pairHosts) for (const h of Object.values(hs)) h.close();
   };
-  try {
-    for (const tb of testbeds) pairHosts.push(await connectHosts(tb));
-  } catch (err) {
-    closeAll();
-    throw err;
-  }
+  await connectPairs(testbeds, pairHosts, closeAll);
   const inFlight = new Map<number, () => Promise<void>>();
   const running = new Set<Promise<RunRecord>>();
   let interrupted = false;
@@ -168,59 +258,11 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const records: RunRecord[] = [];
-  let remainingEst = plan.estimate_s;
-  let doneEst = 0;
-  let doneS = 0;
-  let started = 0;
-  const runShard = async (k: number) => {
-    const pairTag = testbeds.length > 1 ? ` pair ${testbeds[k].pair ?? k}` : '';
-    for (const run of shards[k]) {
-      if (interrupted) return;
-      const i = started++;
-      const { scenario } = run;
-      const eta = formatDuration(etaSeconds(remainingEst, doneEst, doneS) / testbeds.length);
-      const where = `[${i + 1}/${plan.runs.length}, ETA ${eta}]${pairTag}`;
-      progress.phase(
-        `${where} ${scenario.name}${scenario.config_id ? ` ${scenario.config_id}` : ''} ${run.strategy} repeat ` +
-          `${run.repeat}${run.warmup ? ' (warm-up)' : ''}`,
-      );
-      const t0 = Date.now();
-      const pending = runMigration({
-        scenario,
-        strategy: strategy(run.strategy),
-        repeat: run.repeat,
-        warmup: run.warmup,
-        testbed: testbeds[k],
-        hosts: pairHosts[k],
-        image: o.image,
-        outDir: o.outDir,
-        pofbenchRev: rev,
-        progress: new Progress(`[${i + 1}/${plan.runs.length}${pairTag}] `, o.quiet),
-        onCleanup: (fn) => {
-          if (fn) inFlight.set(k, fn);
-          else inFlight.delete(k);
-        },
-        verifyRam: o.verifyRam,
-        onMigrating: o.onMigrating,
-        interruptedBy: () => interruptedBy,
-      });
-      running.add(pending);
-      const record = await pending.finally(() => running.delete(pending));
-      doneS += (Date.now() - t0) / 1000;
-      doneEst += run.estimate_s;
-      remainingEst -= run.estimate_s;
-      records.push(record);
-      try {
-        await o.onRecord?.(record, join(o.outDir, record.run_id));
-      } catch (err) {
-        progress.phase(
-          `[${record.run_id}] results sink failed (the record stays in ${o.outDir}): ${errorMessage(err)}`,
-        );
-      }
-    }
-  };
+  const eta = { remainingEst: plan.estimate_s, doneEst: 0, doneS: 0, started: 0 };
+  const shared = { o, plan, testbeds, shards, pairHosts, strategy, rev, progress, inFlight, running, records, eta };
+  const session: SessionRun = { ...shared, interrupted: () => interrupted, interruptedBy: () => interruptedBy };
   try {
-    await Promise.all(shards.map((_, k) => runShard(k)));
+    await Promise.all(shards.map((_, k) => runShard(session, k)));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

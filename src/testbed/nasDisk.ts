@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { sh } from '../hosts/ssh.js';
 import type { SshHost } from '../hosts/ssh.js';
-import type { TestbedSpec } from '../testbed/spec.js';
+import type { TestbedSpec } from './spec.js';
 import type { GuestImage } from '../image/build.js';
 
 /**

@@ -1,0 +1,77 @@
+/**
+ * Counters read on a testbed host in one exec around a migration: NIC byte counters, the QEMU
+ * process's CPU seconds and the host's busy CPU time; and what two reads say about the window.
+ */
+import { sh, type SshHost } from '../hosts/ssh.js';
+import { processCpuSeconds } from '../util/procStat.js';
+
+/** What `readHostCounters` reads on a host in one exec. */
+export interface HostCounters {
+  nic: Record<string, { rx: number; tx: number }>;
+  /** CPU seconds of the QEMU process so far. */
+  cpuS?: number;
+  /** The host's busy CPU seconds so far, all cores (/proc/stat: user, nice, system, irq, softirq, steal). */
+  hostBusyS?: number;
+  hostCores?: number;
+  /** When it was read (controller clock). */
+  at: number;
+}
+
+/** NIC byte counters, QEMU CPU seconds and the host's busy CPU time, read on a host in one exec. */
+export async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<HostCounters> {
+  const parts = ['head -n 1 /proc/stat', 'nproc'];
+  parts.push(...nics.map((n) => `cat ${sh(['rx', 'tx'].map((d) => `/sys/class/net/${n}/statistics/${d}_bytes`))}`));
+  if (pid) parts.push(`cat /proc/${pid}/stat 2>/dev/null || echo gone`);
+  const out = (await host.exec(parts.join('; '))).stdout.trim().split('\n');
+  const at = Date.now();
+  const [statLine, nproc] = [out[0], out[1]];
+  const lines = out.slice(2);
+  const nic: Record<string, { rx: number; tx: number }> = {};
+  nics.forEach((n, i) => {
+    nic[n] = { rx: Number(lines[2 * i]), tx: Number(lines[2 * i + 1]) };
+  });
+  let cpuS: number | undefined;
+  const stat = pid ? lines[2 * nics.length] : undefined;
+  if (stat && stat !== 'gone') {
+    cpuS = processCpuSeconds(stat);
+  }
+  return { nic, cpuS, ...hostCpu(statLine, nproc), at };
+}
+
+/** Busy CPU seconds from the first line of /proc/stat (USER_HZ = 100), and the core count. */
+export function hostCpu(
+  statLine: string | undefined,
+  nproc: string | undefined,
+): { hostBusyS?: number; hostCores?: number } {
+  const f = statLine?.trim().split(/\s+/) ?? [];
+  if (f[0] !== 'cpu' || f.length < 9) return {};
+  const [user, nice, system, , , irq, softirq, steal] = f.slice(1, 9).map(Number);
+  const busy = (user + nice + system + irq + softirq + steal) / 100;
+  const cores = Number(nproc);
+  return {
+    hostBusyS: Number.isFinite(busy) ? busy : undefined,
+    hostCores: Number.isInteger(cores) && cores > 0 ? cores : undefined,
+  };
+}
+
+/** Busy core-seconds between two reads, and that as a share of all cores' time (%). */
+export function hostCpuUse(a: HostCounters, b: HostCounters): { busyS?: number; utilPct?: number } {
+  if (a.hostBusyS === undefined || b.hostBusyS === undefined) return {};
+  const busyS = Number((b.hostBusyS - a.hostBusyS).toFixed(2));
+  const wallS = (b.at - a.at) / 1000;
+  const utilPct =
+    b.hostCores && wallS > 0 ? Number(Math.min(100, (100 * busyS) / (b.hostCores * wallS)).toFixed(1)) : undefined;
+  return { busyS, utilPct };
+}
+
+/** Bytes a NIC received and sent between two reads. */
+export function nicDelta(a: HostCounters, b: HostCounters, nic: string): { rx: number; tx: number } {
+  return { rx: b.nic[nic].rx - a.nic[nic].rx, tx: b.nic[nic].tx - a.nic[nic].tx };
+}
+
+export const sumBytes = (c: { rx: number; tx: number }) => c.rx + c.tx;
+
+/** CPU seconds the QEMU process used between two reads (undefined when either read missed it). */
+export function qemuCpuSeconds(a: HostCounters, b: HostCounters): number | undefined {
+  return b.cpuS !== undefined && a.cpuS !== undefined ? Number((b.cpuS - a.cpuS).toFixed(2)) : undefined;
+}
