@@ -22,6 +22,7 @@ export function registerReportCommand(program: Command): void {
     )
     .option('--json', 'print what was written as JSON: {html, charts, chart_warnings, warnings}')
     .option('--quiet', 'print nothing but errors')
+    .option('--verbose', 'debug output, and the stack of an internal error')
     .action(
       async (dirs: string[], o: { html: string; title?: string; pool?: boolean; json?: boolean; quiet?: boolean }) => {
         const out = resolve(o.html);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { InfluxSink } from '../sinks/influx.js';
-import { UserError } from '../util/errors.js';
+import { OperationFailed, UserError } from '../util/errors.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
 import { table } from 'table';
 import { listSessions, type SessionSummary } from '../results/session.js';
@@ -63,7 +63,9 @@ export function registerResultsCommand(program: Command): void {
       .argument('<dir>', 'results root, session directory or run directory'),
   )
     .option('--quiet', 'print only the summary')
-    .action(async (dir: string, o: InfluxFlags & { quiet?: boolean }) => {
+    .option('--verbose', 'debug lines of the InfluxDB client')
+    .option('--json', 'print the summary as JSON: {target, runs, lines, failed: [{dir, error}]}')
+    .action(async (dir: string, o: InfluxFlags & { quiet?: boolean; json?: boolean }) => {
       const cfg = influxConfig(o);
       if (!cfg)
         throw new UserError(
@@ -75,16 +77,16 @@ export function registerResultsCommand(program: Command): void {
       if (!st?.isDirectory())
         throw new UserError(`${dir}: no such directory`, 'give the results directory of `pofbench run --out`');
       const sink = new InfluxSink(cfg, (l) => {
-        if (!o.quiet) console.error(`  ${l}`);
+        if (!o.quiet && !o.json) console.error(`  ${l}`);
       });
       const s = await sink.pushSpools(root);
-      if (s.runs === 0 && s.failed.length === 0) {
+      if (o.json) console.log(JSON.stringify({ target: sink.describe(), ...s }, null, 2));
+      else if (s.runs === 0 && s.failed.length === 0) {
         console.log(`nothing to push: no spooled runs under ${root}`);
         return;
-      }
-      console.log(`pushed ${s.runs} spooled run(s), ${s.lines} points, to ${sink.describe()}`);
+      } else console.log(`pushed ${s.runs} spooled run(s), ${s.lines} points, to ${sink.describe()}`);
       if (s.failed.length) {
-        throw new Error(
+        throw new OperationFailed(
           `${s.failed.length} run(s) still spooled (${s.failed[0].error}); run \`pofbench results push\` again when ` +
             `${cfg.url} is reachable`,
         );

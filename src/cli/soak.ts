@@ -26,6 +26,8 @@ export function registerSoakCommand(program: Command): void {
     .option('--link-cap-mbit <n>', 'migration link cap (0 = none)', '0')
     .option('--out <dir>', 'results directory', 'results')
     .option('--json', 'print the summary as JSON')
+    .option('--quiet', 'no progress lines, only the summary')
+    .option('--verbose', 'debug output, and the stack of an internal error')
     .action(
       async (o: {
         count: string;
@@ -35,13 +37,16 @@ export function registerSoakCommand(program: Command): void {
         linkCapMbit: string;
         out: string;
         json?: boolean;
+        quiet?: boolean;
       }) => {
         const count = Number(o.count);
         if (!Number.isInteger(count) || count < 1)
           throw new UserError(`--count must be a positive integer, got "${o.count}"`);
         if (o.strategy !== 'stock' && o.strategy !== 'pof')
           throw new UserError(`--strategy must be stock or pof, got "${o.strategy}"`);
-        const log = (l: string) => process.stderr.write(`soak: ${l}\n`);
+        const log = (l: string) => {
+          if (!o.quiet) process.stderr.write(`soak: ${l}\n`);
+        };
         const image = await buildImage({ log });
         const testbed = await localUp(log);
         const hosts = await connectHosts(testbed);

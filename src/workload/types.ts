@@ -1,12 +1,13 @@
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { GuestImage } from '../image/build.js';
+import type { ImageLayout } from '../image/layout.js';
 import type { WebLoadSpec } from '../metrics/webLoad.js';
 
 /** A guest workload: how it starts (a guest shell script) and how it tells it is warmed up. */
 export interface Workload {
   readonly spec: WorkloadSpec;
   /** Refuses parameters the image cannot satisfy (before anything starts). */
-  check(image: GuestImage, memoryMib: number): void;
+  check(image: ImageLayout, memoryMib: number): void;
   /** Guest shell script that starts the workload in the background and returns at once. */
   startScript(image: GuestImage): string;
   /** Guest shell script printing `ready` once the workload is warmed up. */
