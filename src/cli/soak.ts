@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { table } from 'table';
-import { runSoak } from '../soak/pingPong.js';
+import { runSoak, type SoakSummary } from '../soak/pingPong.js';
 import { buildImage } from '../image/build.js';
 import { localUp } from '../testbed/local/localTestbed.js';
 import { connectHosts } from '../runner/session.js';
@@ -67,32 +67,7 @@ export function registerSoakCommand(program: Command): void {
           const leftovers = runLeftovers().length - before;
           if (o.json) console.log(JSON.stringify({ ...summary, leftover_processes: leftovers }, null, 2));
           else {
-            console.log(
-              table([
-                [
-                  'strategy',
-                  'hops',
-                  'completed',
-                  'success',
-                  'total ms first→last (drift)',
-                  'downtime ms first→last (drift)',
-                  'host drift (processes / open files / MemAvailable MiB)',
-                  'leftover processes',
-                ],
-                [
-                  summary.strategy,
-                  String(summary.hops),
-                  String(summary.completed),
-                  `${(100 * summary.success_rate).toFixed(1)} %`,
-                  drift(summary.total_time_ms),
-                  drift(summary.downtime_ms),
-                  Object.entries(summary.host_drift)
-                    .map(([h, d]) => `${h}: ${d.processes} / ${d.open_files} / ${d.mem_available_mb}`)
-                    .join('\n'),
-                  String(leftovers),
-                ],
-              ]),
-            );
+            console.log(soakTable(summary, leftovers));
             console.error(`hops: ${summary.out}/soak.json`);
           }
           if (summary.success_rate < 1 || leftovers > 0) process.exitCode = 1;
@@ -101,4 +76,32 @@ export function registerSoakCommand(program: Command): void {
         }
       },
     );
+}
+
+/** The soak summary as one table row. */
+function soakTable(summary: SoakSummary, leftovers: number): string {
+  return table([
+    [
+      'strategy',
+      'hops',
+      'completed',
+      'success',
+      'total ms first→last (drift)',
+      'downtime ms first→last (drift)',
+      'host drift (processes / open files / MemAvailable MiB)',
+      'leftover processes',
+    ],
+    [
+      summary.strategy,
+      String(summary.hops),
+      String(summary.completed),
+      `${(100 * summary.success_rate).toFixed(1)} %`,
+      drift(summary.total_time_ms),
+      drift(summary.downtime_ms),
+      Object.entries(summary.host_drift)
+        .map(([h, d]) => `${h}: ${d.processes} / ${d.open_files} / ${d.mem_available_mb}`)
+        .join('\n'),
+      String(leftovers),
+    ],
+  ]);
 }

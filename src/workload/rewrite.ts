@@ -3,7 +3,6 @@ import { detached, readyUnlessDead } from './types.js';
 import { clockStart, completeLines, MARK_START, metricsDump, r3, STOP_TREE, UPTIME } from './clock.js';
 import { dataDiskRoomMib } from './sysbenchFileio.js';
 import type { WorkloadSpec } from '../scenario/types.js';
-import type { GuestImage } from '../image/build.js';
 import type { ImageLayout } from '../image/layout.js';
 import { UserError } from '../util/errors.js';
 

@@ -11,6 +11,7 @@ import {
   type ChartContext,
 } from './specs.js';
 import { renderChart } from './svg.js';
+import type { GroupOptions } from '../../analysis/group.js';
 import { paretoTable, renderPage, type ChartSection } from './page.js';
 import { runSetInfo } from './summary.js';
 import { reportSummary, type ReportSummary } from './groupSummary.js';
@@ -43,25 +44,14 @@ interface ChartPlan {
   extraHtml?: string;
 }
 
-/** Builds the page for already-loaded runs (the CLI reads them with loadRunSet). */
-export async function buildHtmlReportFromRuns(runs: RunData[], o: HtmlReportOptions): Promise<HtmlReport> {
-  const info = runSetInfo(runs);
-  const ctx: ChartContext = { strategies: info.strategies, scenarios: info.scenarios };
-  // the grouping's warnings (runs kept apart, or merged by --pool) go on the page, not only to stderr
-  const groupWarnings: string[] = [];
-  const grouping = {
-    pool: o.pool ?? false,
-    warn: (m: string) => {
-      if (!groupWarnings.includes(m)) groupWarnings.push(m);
-    },
-  };
-  const summary = reportSummary(reportGroups(runs, grouping), groupWarnings);
+/** The charts of the page, their data extracted from the runs (grouped as the summary is). */
+function chartPlans(runs: RunData[], ctx: ChartContext, grouping: GroupOptions): ChartPlan[] {
   const progress = progressPoints(runs);
   const links = linkBars(runs, grouping);
   const downtime = downtimePoints(runs, grouping);
   const web = webPoints(runs);
   const pareto = paretoPoints(runs, grouping);
-  const plans: ChartPlan[] = [
+  return [
     {
       id: 'progress',
       title: 'Migration progress',
@@ -116,6 +106,22 @@ export async function buildHtmlReportFromRuns(runs: RunData[], o: HtmlReportOpti
       extraHtml: paretoTable(pareto),
     },
   ];
+}
+
+/** Builds the page for already-loaded runs (the CLI reads them with loadRunSet). */
+export async function buildHtmlReportFromRuns(runs: RunData[], o: HtmlReportOptions): Promise<HtmlReport> {
+  const info = runSetInfo(runs);
+  const ctx: ChartContext = { strategies: info.strategies, scenarios: info.scenarios };
+  // the grouping's warnings (runs kept apart, or merged by --pool) go on the page, not only to stderr
+  const groupWarnings: string[] = [];
+  const grouping = {
+    pool: o.pool ?? false,
+    warn: (m: string) => {
+      if (!groupWarnings.includes(m)) groupWarnings.push(m);
+    },
+  };
+  const summary = reportSummary(reportGroups(runs, grouping), groupWarnings);
+  const plans = chartPlans(runs, ctx, grouping);
   const warnings: string[] = [];
   const charts: ChartSection[] = [];
   for (const p of plans) {
