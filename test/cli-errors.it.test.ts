@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/util/paths.js';
@@ -70,4 +70,34 @@ test('a missing package gives one line saying what to install', async () => {
   assert.equal(r.code, 2);
   const [line] = oneLine(r.stderr);
   assert.match(line, /missing: .*\(package [a-z0-9 -]+\).* — run "apt-get install -y .*" or "bash scripts\/setup.sh"/);
+});
+
+test('a workload the guest cannot hold fails before the image build, the testbed and the preflight', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pofbench-cli-'));
+  const file = join(dir, 'big.yaml');
+  writeFileSync(file, 'guest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 400 }\n');
+  const before = pofbenchProcesses().length;
+  const t0 = Date.now();
+  const r = await cli(['run', file, '--strategies', 'stock', '--out', join(dir, 'results')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.deepEqual(oneLine(r.stderr), [
+    `pofbench: scenario ${file} (big): workload.dataset_mib 400 does not fit in the page cache of a 256 MiB guest — ` +
+      'lower dataset_mib or raise guest.memory_mib',
+  ]);
+  // nothing else was said or done: no influx line, no image, no testbed, no session directory
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+  assert.equal(pofbenchProcesses().length, before, 'nothing was started');
+  assert.equal(existsSync(join(dir, 'results')), false, 'no session was created');
+});
+
+test('testbed status --json: one JSON document with every component', async () => {
+  const r = await cli(['testbed', 'status', '--json']);
+  const status = JSON.parse(r.stdout) as { ok: boolean; components: { component: string; ok: boolean }[] };
+  assert.ok(status.components.length > 0);
+  assert.equal(r.code, status.ok ? 0 : 1, 'exit 1 exactly when something is broken');
+  assert.equal(
+    status.ok,
+    status.components.every((c) => c.ok),
+  );
 });

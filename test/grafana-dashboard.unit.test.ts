@@ -21,12 +21,16 @@ interface Variable {
   name: string;
   type: string;
   query?: string;
+  current?: { value?: unknown };
+}
+interface FullPanel extends Panel {
+  fieldConfig?: { defaults?: { displayName?: string } };
 }
 const dashboard = JSON.parse(
   readFileSync(join(projectRoot, 'ansible', 'roles', 'grafana', 'files', 'pofbench-dashboard.json'), 'utf8'),
 ) as {
   uid: string;
-  panels: Panel[];
+  panels: FullPanel[];
   templating: { list: Variable[] };
 };
 
@@ -71,6 +75,9 @@ const tagsOf: Record<string, Set<string>> = {
     'params_hash',
     'repeat',
     'config_id',
+    'pair',
+    'pofbench_rev',
+    'warmup',
   ]),
   migration_progress: new Set(['run_id', 'scenario', 'strategy']),
   host_link: new Set(['run_id', 'scenario', 'strategy', 'role', 'nic']),
@@ -92,8 +99,10 @@ function checkQuery(where: string, query: string): void {
       `${where}: field "${f}" is not a field of ${measurements.join('/')}`,
     );
   }
+  // columns a pivot on the strategy makes (r.pof, r.stock), and Flux's own (_value, _time, …)
+  const pivoted = /pivot\([^)]*columnKey: \["strategy"\]/.test(query) ? ['pof', 'stock'] : [];
   const columns = [
-    ...all(/\br\.(\w+)/g, query),
+    ...all(/\br\.(\w+)/g, query).filter((c) => !c.startsWith('_') && !pivoted.includes(c)),
     ...all(/group\(columns: \[([^\]]*)\]/g, query).flatMap((c) => all(/"([^"]+)"/g, c)),
   ];
   for (const c of columns) {
@@ -133,4 +142,68 @@ test('template variables use only what the sink writes, and every ${var} in a qu
     checkQuery(`variable ${v.name}`, v.query!);
   const used = dashboard.panels.flatMap((p) => p.targets!.flatMap((t) => all(/\$\{(\w+)(?::\w+)?\}/g, t.query!)));
   for (const u of used) assert.ok(names.has(u), `\${${u}} is not a dashboard variable`);
+});
+
+test('the tags the dashboard filters by are the ones the sink writes', () => {
+  const tags = Object.keys((runPoint({ ...record, config_id: 'c', pair: 'p1' }) as unknown as { tags: object }).tags);
+  for (const t of ['scenario', 'config_id', 'pair', 'pofbench_rev', 'warmup', 'strategy'])
+    assert.ok(tags.includes(t), t);
+});
+
+const migrationQueries = () =>
+  dashboard.panels.flatMap((p) =>
+    (p.targets ?? [])
+      .filter((t) => t.query?.includes('_measurement == "migration"'))
+      .map((t) => ({ panel: p, query: t.query! })),
+  );
+
+test('variables for scenario, config, pair, revision and warm-up; every run panel filters by all of them', () => {
+  const byName = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+  for (const [name, tag] of [
+    ['config', 'config_id'],
+    ['pair', 'pair'],
+    ['revision', 'pofbench_rev'],
+  ]) {
+    const v = byName.get(name);
+    assert.equal(v?.type, 'query', name);
+    assert.match(v!.query!, new RegExp(`tag: "${tag}"`), name);
+  }
+  const warmup = byName.get('warmup');
+  assert.equal(warmup?.type, 'custom');
+  assert.equal(warmup?.current?.value, 'exclude', 'warm-up runs are left out unless asked for');
+  const queries = migrationQueries();
+  assert.ok(queries.length >= 4);
+  for (const { panel, query } of queries) {
+    for (const f of [
+      'contains(value: r.scenario, set: ${scenario:json})',
+      'contains(value: r.config_id, set: ${config:json})',
+      'contains(value: r.pair, set: ${pair:json})',
+      'contains(value: r.pofbench_rev, set: ${revision:json})',
+      '"${warmup}" == "include" or not exists r.warmup or r.warmup == "false"',
+    ])
+      assert.ok(query.includes(f), `${panel.title}: no filter ${f}`);
+  }
+});
+
+test('run panels keep configs, pairs and revisions apart (grouped by them, named by them)', () => {
+  for (const { panel, query } of migrationQueries()) {
+    const groups = all(/group\(columns: \[([^\]]*)\]/g, query).map((c) => all(/"([^"]+)"/g, c));
+    assert.ok(groups.length > 0, `${panel.title}: no group()`);
+    for (const k of ['scenario', 'config_id', 'pair', 'pofbench_rev'])
+      assert.ok(groups[0].includes(k), `${panel.title}: first group() lacks ${k}: ${groups[0].join(', ')}`);
+    const name = panel.fieldConfig?.defaults?.displayName ?? '';
+    for (const k of ['scenario', 'config_id', 'pofbench_rev', 'pair'])
+      assert.ok(name.includes(`__field.labels.${k}`), `${panel.title}: series name lacks ${k}`);
+  }
+});
+
+test('a pof/stock ratio panel: daily medians per strategy, pivoted, pof over stock', () => {
+  const ratio = dashboard.panels.find((p) => /pof \/ stock ratio/.test(p.title));
+  assert.ok(ratio, 'no ratio panel');
+  const q = ratio.targets![0].query!;
+  assert.match(q, /r\.strategy == "stock" or r\.strategy == "pof"/);
+  assert.match(q, /aggregateWindow\(every: 1d, fn: median/);
+  assert.match(q, /pivot\(rowKey: \["_time"\], columnKey: \["strategy"\], valueColumn: "_value"\)/);
+  assert.match(q, /_value: r\.pof \/ r\.stock/);
+  assert.match(q, /r\.stock != 0\.0/);
 });

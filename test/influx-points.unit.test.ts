@@ -49,11 +49,12 @@ test('a record becomes one `migration` line: tags, float/bool/string fields, sta
   const [line] = runLines(record, { qmp: [], hostSrc: [], hostDst: [] });
   assert.equal(
     line,
-    `migration,config_id=mem\\=512,dst_host=pofb-dst,params_hash=${paramsHash(record.params)},repeat=1,` +
-      'scenario=quick,src_host=pofb-src,status=completed,strategy=stock,testbed=local ' +
-      'downtime_ms=12,guest_on_dst=T,migration_link_bytes=500000000,pof_ref_pages=77,pofbench_rev="abc123",' +
+    `migration,config_id=mem\\=512,dst_host=pofb-dst,params_hash=${paramsHash(record.params)},` +
+      'pofbench_rev=abc123,repeat=1,scenario=quick,src_host=pofb-src,status=completed,strategy=stock,testbed=local,' +
+      'warmup=false ' +
+      'downtime_ms=12,guest_on_dst=T,migration_link_bytes=500000000,pof_ref_pages=77,' +
       'qemu_version="7.2.22",' +
-      'run_id="20240501T100000-quick-stock-r1",src_qemu_cpu_s=1.25,total_time_ms=1234,warmup=F 1714557600123',
+      'run_id="20240501T100000-quick-stock-r1",src_qemu_cpu_s=1.25,total_time_ms=1234 1714557600123',
   );
   // a record from before sweeps (no config_id) or not swept ("") has no config_id tag
   assert.doesNotMatch(runLines({ ...record, config_id: '' }, { qmp: [], hostSrc: [], hostDst: [] })[0], /config_id/);

@@ -11,9 +11,11 @@ import {
   linkBars,
   paretoPoints,
   progressPoints,
+  reportGroups,
   webPoints,
 } from '../src/reports/html/chartData.js';
-import { runSetInfo, summaryRows } from '../src/reports/html/summary.js';
+import { runSetInfo } from '../src/reports/html/summary.js';
+import { reportSummary } from '../src/reports/html/groupSummary.js';
 import { thin } from '../src/reports/html/stats.js';
 import { UserError } from '../src/util/errors.js';
 
@@ -361,32 +363,48 @@ test('pareto: medians per scenario/config/strategy and the front within each wor
   );
 });
 
-test('summary: counts and medians per scenario, config and strategy, stock first, warm-ups left out', () => {
-  const rows = summaryRows(runs);
+test('summary: what compare computes per scenario and config, the environment per strategy, warnings', () => {
+  const s = reportSummary(reportGroups(runs));
   assert.deepEqual(
-    rows.map((r) => [r.scenario, r.config_id, r.strategy, r.runs, r.completed, r.failed]),
+    s.configs.map((c) => [c.scenario, c.config_id, c.rows.map((r) => [r.strategy, r.runs, r.failed])]),
     [
-      ['anon', undefined, 'stock', 2, 2, 0],
-      ['anon', undefined, 'pof', 2, 1, 1],
-      ['idle', 'link_cap_mbit=500', 'pof', 1, 1, 0],
-      ['idle', 'link_cap_mbit=1000', 'pof', 1, 1, 0],
+      [
+        'anon',
+        undefined,
+        [
+          ['stock', 2, 0],
+          ['pof', 1, 1],
+        ],
+      ],
+      ['idle', 'link_cap_mbit=500', [['pof', 1, 0]]],
+      ['idle', 'link_cap_mbit=1000', [['pof', 1, 0]]],
     ],
   );
-  assert.deepEqual(rows[0].medians, {
-    total_time_ms: 6500,
-    downtime_ms: 130,
-    app_downtime_ms: 200,
-    passes: 3.5,
-    migration_link_mib: 620,
-    storage_link_mib: 3,
-    qmp_transferred_mib: 610,
-    src_qemu_cpu_s: 5,
+  const [stock, pof] = s.configs[0].rows;
+  assert.equal(stock.median.total_time_ms, 6500);
+  assert.equal(stock.iqr.total_time_ms, 500);
+  assert.deepEqual(stock.ci95.total_time_ms, [6000, 7000]);
+  assert.equal(stock.median.app_downtime_ms, 200);
+  assert.equal(stock.n.wall_time_ms ?? 0, 0, 'a field no run carries has n 0');
+  const change = s.configs[0].changes.find((c) => c.strategy === 'pof' && c.field === 'total_time_ms');
+  assert.ok(change && change.change !== null);
+  assert.ok(Math.abs(change.change - (3000 / 6500 - 1)) < 1e-9, `${change.change}`);
+  assert.equal(change.note, 'n too small');
+  assert.equal(pof.median.total_time_ms, 3000);
+  // the warm-up run (QEMU 8.2.0, def5678) is not part of the environment
+  assert.deepEqual(s.configs[0].environments[0], {
+    strategy: 'stock',
+    qemu: ['7.2.15'],
+    revision: ['abc1234'],
+    testbed: ['local'],
+    accel: [],
+    hosts: ['pofb-src → pofb-dst'],
   });
-  assert.deepEqual(
-    rows[2].medians,
-    { total_time_ms: 9000, migration_link_mib: 700 },
-    'unmeasured columns are absent, not zero',
+  assert.ok(
+    s.warnings.some((w) => /^anon: fewer than 5 completed runs \(stock 2, pof 1\)/.test(w)),
+    s.warnings.join('\n'),
   );
+  assert.deepEqual(s.fields.slice(0, 4), ['total_time_ms', 'wall_time_ms', 'downtime_ms', 'app_downtime_ms']);
 });
 
 test('run set info: scenarios, strategies, versions and revisions of every run', () => {

@@ -53,7 +53,12 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
   const out = join(tmp, 'report.html');
   const r = await exec(process.execPath, [cli, 'report', join(tmp, 'results'), '--html', out]);
   assert.match(r.stderr, /5 charts: progress, links, downtime, web, pareto/);
-  assert.doesNotMatch(r.stderr, /warning/);
+  assert.doesNotMatch(r.stderr, /^ {2}warning/m, 'no chart (Vega) warning');
+  // fewer than 5 completed runs per strategy: said on stderr and on the page
+  assert.match(
+    r.stderr,
+    /^warning: pagecache \[link_cap_mbit=500\]: fewer than 5 completed runs .*\(shown on the page\)$/m,
+  );
   const html = await readFile(out, 'utf8');
   assert.doesNotMatch(html, /<script|https?:\/\/|\bsrc=|<link /i, 'no script, URL, or external resource');
 
@@ -79,16 +84,29 @@ test('the CLI writes a self-contained page; Chromium shows every chart as SVG wi
     '3f2c1ab',
   ])
     assert.ok(runset.includes(s), `header shows ${s}: ${runset}`);
-  const summary = await page.locator('#summary tbody tr').allInnerTexts();
-  assert.deepEqual(
-    summary.map((row) => row.split('\t').slice(0, 5)),
-    [
-      ['pagecache', 'link_cap_mbit=500', 'stock', '4', '1'],
-      ['pagecache', 'link_cap_mbit=500', 'pof', '3', '0'],
-      ['pagecache', 'link_cap_mbit=1000', 'stock', '3', '0'],
-      ['pagecache', 'link_cap_mbit=1000', 'pof', '3', '0'],
-    ],
+  // one table per configuration: metrics down, strategies across, then the change against stock
+  assert.deepEqual(await page.locator('#summary div.config h3').allInnerTexts(), [
+    'pagecache [link_cap_mbit=500]',
+    'pagecache [link_cap_mbit=1000]',
+  ]);
+  const first = page.locator('#summary div.config').first();
+  assert.match(await first.locator('p.caption').innerText(), /^stock: 3 completed, 1 failed · pof: 3 completed$/);
+  assert.deepEqual(await first.locator('thead th').allInnerTexts(), ['metric', 'stock', 'pof', 'pof vs stock']);
+  const rows = await first.locator('tbody tr').allInnerTexts();
+  for (const f of ['total_time_ms (ms)', 'wall_time_ms (ms)', 'app_downtime_ms (ms)', 'migration_link_bytes (MiB)'])
+    assert.ok(
+      rows.some((r) => r.startsWith(f)),
+      `summary has ${f}: ${rows.map((r) => r.split('\t')[0]).join(', ')}`,
+    );
+  const total = rows.find((r) => r.startsWith('total_time_ms'))!;
+  assert.match(total, /IQR [\d.]+ · 95 % \[\d+, \d+\] · n=3/, total);
+  assert.match(total, /[-+]\d+\.\d %\n95 % \[[-+]?\d+\.\d, [-+]?\d+\.\d\]/, total);
+  assert.match(
+    await first.locator('ul.env').innerText(),
+    /stock: QEMU 7\.2\.15 .*· revision 3f2c1ab · testbed local · accelerator tcg/,
   );
+  assert.ok(await page.locator('#warnings').isVisible(), 'the warnings box is shown');
+  assert.match(await page.locator('#warnings').innerText(), /fewer than 5 completed runs/);
 
   for (const [id, titles] of Object.entries(EXPECTED)) {
     const svg = page.locator(`section#${id} svg`);

@@ -22,3 +22,14 @@ export function parseInteger(value: string, option: string, min: number): number
     throw new UserError(`${option} must be an integer ≥ ${min}, got "${value}"`);
   return n;
 }
+
+/**
+ * `--json` is `--format json` on the commands that have --format (kept as an alias): the format
+ * to use; --json with another explicit --format is a contradiction.
+ */
+export function jsonFormat(o: { format: string; json?: boolean }): string {
+  if (!o.json) return o.format;
+  if (o.format !== 'table' && o.format !== 'json')
+    throw new UserError(`--json contradicts --format ${o.format}`, 'pass one of them');
+  return 'json';
+}

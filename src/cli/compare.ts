@@ -8,9 +8,11 @@ import { UserError } from '../util/errors.js';
 import { parseChoice, parseInteger, parseNonNegativeNumber as parseNonNegative } from './analysisArgs.js';
 import { stat } from 'node:fs/promises';
 import { gate, renderGate } from '../analysis/gate.js';
+import { jsonFormat } from './analysisArgs.js';
 
 interface CompareOpts {
   format: string;
+  json?: boolean;
   fields?: string;
   baseline?: string;
   seed: string;
@@ -64,6 +66,7 @@ export function registerCompareCommand(program: Command): void {
       'session directories, a results root holding sessions, or run directories (<run-id>/run.json)',
     )
     .option('--format <f>', `output format: ${COMPARE_FORMATS.join(', ')}`, 'table')
+    .option('--json', 'the same as --format json')
     .option('--fields <list>', `comma-separated run.json fields (default: ${DEFAULT_COMPARE_FIELDS.join(',')})`)
     .option(
       '--baseline <strategy|SESSION>',
@@ -82,7 +85,8 @@ export function registerCompareCommand(program: Command): void {
       'merge runs of one scenario/config that differ in parameters, QEMU version or revision (default: kept apart, ' +
         'with a warning)',
     )
-    .action(async (dirs: string[], o: CompareOpts) => {
+    .action(async (dirs: string[], opts: CompareOpts) => {
+      const o = { ...opts, format: jsonFormat(opts) };
       const baselineDir =
         o.baseline !== undefined && (await stat(o.baseline).catch(() => undefined))?.isDirectory()
           ? o.baseline

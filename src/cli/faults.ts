@@ -23,7 +23,9 @@ export function registerFaultsCommand(program: Command): void {
     .option('--only <names>', `comma-separated subset of: ${[...FAULTS.map((f) => f.name), ...EXTRA].join(', ')}`)
     .option('--out <dir>', 'results directory for the fault runs (default: a temp dir)')
     .option('--json', 'print JSON rows')
-    .action(async (o: { only?: string; out?: string; json?: boolean }) => {
+    .option('--quiet', 'no progress lines, only the table (or JSON)')
+    .option('--verbose', 'debug output, and the stack of an internal error')
+    .action(async (o: { only?: string; out?: string; json?: boolean; quiet?: boolean }) => {
       const known = [...FAULTS.map((f) => f.name), ...EXTRA];
       const only = o.only
         ?.split(',')
@@ -31,7 +33,9 @@ export function registerFaultsCommand(program: Command): void {
         .filter(Boolean);
       for (const n of only ?? [])
         if (!known.includes(n)) throw new UserError(`--only: unknown fault "${n}"`, `choose from ${known.join(', ')}`);
-      const log = (l: string) => process.stderr.write(`faults: ${l}\n`);
+      const log = (l: string) => {
+        if (!o.quiet) process.stderr.write(`faults: ${l}\n`);
+      };
       const image = await buildImage({ log });
       const testbed = await localUp(log);
       const outDir = o.out ? resolve(o.out) : mkdtempSync(join(tmpdir(), 'pofbench-faults-'));

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 
 const MiB = 1024 * 1024;
 
-function parseMib(v: string): number {
+export function parseDatasetMib(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
     throw new UserError(
@@ -41,10 +41,12 @@ export function registerImageCommand(program: Command): void {
   image
     .command('build')
     .description('build the guest image, or reuse the cached one if its inputs did not change')
-    .option('--dataset-mib <n>', 'dataset size in MiB', parseMib, DEFAULT_DATASET_MIB)
+    .option('--dataset-mib <n>', 'dataset size in MiB', parseDatasetMib, DEFAULT_DATASET_MIB)
     .option('--seed <s>', 'dataset seed', DEFAULT_SEED)
     .option('--force', 'rebuild everything even if cached', false)
-    .action(async (o: { datasetMib: number; seed: string; force: boolean }) => {
+    .option('--quiet', 'no build progress, only the result')
+    .option('--verbose', 'debug output, and the stack of an internal error')
+    .action(async (o: { datasetMib: number; seed: string; force: boolean; quiet?: boolean }) => {
       const t0 = Date.now();
       const before = o.force ? undefined : await loadImage({ datasetMib: o.datasetMib, seed: o.seed });
       const img =
@@ -53,7 +55,9 @@ export function registerImageCommand(program: Command): void {
           datasetMib: o.datasetMib,
           seed: o.seed,
           force: o.force,
-          log: (l) => console.log(`  ${l}`),
+          log: (l) => {
+            if (!o.quiet) console.log(`  ${l}`);
+          },
         }));
       const secs = ((Date.now() - t0) / 1000).toFixed(1);
       console.log(before ? `reused cached image (${secs} s):` : `built image in ${secs} s:`);
@@ -63,7 +67,7 @@ export function registerImageCommand(program: Command): void {
   image
     .command('info')
     .description('show the cached guest image for these options')
-    .option('--dataset-mib <n>', 'dataset size in MiB', parseMib, DEFAULT_DATASET_MIB)
+    .option('--dataset-mib <n>', 'dataset size in MiB', parseDatasetMib, DEFAULT_DATASET_MIB)
     .option('--seed <s>', 'dataset seed', DEFAULT_SEED)
     .option('--json', 'print the image manifest as JSON', false)
     .action(async (o: { datasetMib: number; seed: string; json: boolean }) => {

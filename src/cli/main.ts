@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
-import { UserError, errorMessage } from '../util/errors.js';
+import { Command } from 'commander';
+import { EXIT, UserError } from '../util/errors.js';
+import { classify, errorLine } from './exitCodes.js';
 
 /**
  * Commands the runner starts on the hosts load only their own module: the POF agents and the host
@@ -18,7 +19,18 @@ program
   .description('Benchmark stock QEMU pre-copy vs POF-SVLM storage-assisted live migration')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
+  .exitOverride()
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 ok, 1 a run or the operation failed, 2 usage or configuration error (nothing started), 3 the ' +
+      'release gate found a regression, 4 internal error (an unexpected exception; --verbose prints its stack).',
+  );
+// --verbose on any command: debug lines (POFBENCH_DEBUG) and the stack of an internal error
+program.hook('preAction', (_program, action) => {
+  const o = action.opts() as { verbose?: boolean; quiet?: boolean };
+  if (o.verbose && o.quiet) throw new UserError('--quiet and --verbose contradict each other', 'pass one of them');
+  if (o.verbose) process.env.POFBENCH_DEBUG = '1';
+});
 
 const hostSide = HOST_SIDE[process.argv[2] ?? ''];
 if (hostSide) (await hostSide())(program);
@@ -27,14 +39,8 @@ else (await import('./commands.js')).registerCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else if (err instanceof UserError) {
-    console.error(`pofbench: ${err.message}${err.hint ? ` — ${err.hint}` : ''}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`pofbench: ${errorMessage(err)}`);
-    if (process.env.POFBENCH_DEBUG && err instanceof Error) console.error(err.stack);
-    process.exitCode = 1;
-  }
+  const line = errorLine(err);
+  if (line) console.error(line);
+  if (process.env.POFBENCH_DEBUG && classify(err) === EXIT.internal && err instanceof Error) console.error(err.stack);
+  process.exitCode = classify(err);
 }

@@ -4,7 +4,7 @@ import { DEFAULT_OBJECTIVES, parseFieldList } from '../analysis/metrics.js';
 import { workloadFronts } from '../analysis/workloadFront.js';
 import { PARETO_FORMATS, renderFronts, type ParetoFormat } from '../reports/paretoReport.js';
 import { UserError } from '../util/errors.js';
-import { parseChoice } from './analysisArgs.js';
+import { jsonFormat, parseChoice } from './analysisArgs.js';
 
 /** `pofbench pareto DIR... [--objectives a,b,c] [--format table|json]` */
 export function registerParetoCommand(program: Command): void {
@@ -21,13 +21,14 @@ export function registerParetoCommand(program: Command): void {
       DEFAULT_OBJECTIVES.join(','),
     )
     .option('--format <f>', `output format: ${PARETO_FORMATS.join(', ')}`, 'table')
+    .option('--json', 'the same as --format json')
     .option(
       '--pool',
       'merge runs of one scenario/config that differ in parameters, QEMU version or revision (default: kept apart, ' +
         'with a warning)',
     )
-    .action(async (dirs: string[], o: { objectives: string; format: string; pool?: boolean }) => {
-      const format = parseChoice<ParetoFormat>(o.format, '--format', PARETO_FORMATS);
+    .action(async (dirs: string[], o: { objectives: string; format: string; json?: boolean; pool?: boolean }) => {
+      const format = parseChoice<ParetoFormat>(jsonFormat(o), '--format', PARETO_FORMATS);
       const records = await loadRecords(dirs);
       const objectives = parseFieldList(o.objectives, '--objectives', records);
       const groups = groupRecords(records, 'stock', { pool: o.pool });

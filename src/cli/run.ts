@@ -28,6 +28,9 @@ import { defaultSeed } from '../plan/order.js';
 import type { RunRecord } from '../results/record.js';
 import { loadRecords } from '../analysis/group.js';
 import { comparisonText } from './compare.js';
+import { checkScenarioWorkloads } from '../workload/check.js';
+import { plannedImageLayout } from '../image/layout.js';
+import { parseDatasetMib } from './image.js';
 
 /** Scenario settings the testbed's accelerator cannot honour are refused before any run starts. */
 function assertAccelSupports(scenarios: Scenario[], accel: 'tcg' | 'kvm'): void {
@@ -53,6 +56,7 @@ type RunFlags = InfluxFlags &
     testbed: string;
     datasetMib: string;
     quiet?: boolean;
+    verbose?: boolean;
     json?: boolean;
     verifyRam?: boolean;
     parallelPairs?: boolean;
@@ -67,6 +71,8 @@ async function prepareSession(files: string[], o: RunFlags, log: (l: string) => 
   const earlier = resumeDir ? await readSession(resumeDir) : undefined;
   // strategy/capability conflicts and unknown strategies are refused here, before anything starts
   planSession(scenarios, { strategies, repeat });
+  // so are workloads the guest or the image cannot hold (checked against the image the build will make)
+  checkScenarioWorkloads(scenarios, plannedImageLayout(parseDatasetMib(o.datasetMib)), o);
   const influx = influxConfig(o);
   const sink = influx ? new InfluxSink(influx, log) : undefined;
   log(
@@ -74,7 +80,7 @@ async function prepareSession(files: string[], o: RunFlags, log: (l: string) => 
       ? `influx: sending each run to ${sink.describe()}`
       : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only',
   );
-  const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
+  const image = await buildImage({ datasetMib: parseDatasetMib(o.datasetMib), log });
   const all = await resolveTestbeds(o.testbed, log);
   const pairs = o.parallelPairs ? all : all.slice(0, 1);
   assertAccelSupports(scenarios, pairs[0].accel);
@@ -273,6 +279,7 @@ export function registerRunCommand(program: Command): void {
           'per run)',
       )
       .option('--quiet', 'no progress output')
+      .option('--verbose', 'debug output, and the stack of an internal error')
       .option('--json', 'print the records as JSON instead of a table'),
   ).action(runCommand);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { table } from 'table';
-import { runSoak } from '../soak/pingPong.js';
+import { runSoak, type SoakSummary } from '../soak/pingPong.js';
 import { buildImage } from '../image/build.js';
 import { localUp } from '../testbed/local/localTestbed.js';
 import { connectHosts } from '../runner/session.js';
@@ -26,6 +26,8 @@ export function registerSoakCommand(program: Command): void {
     .option('--link-cap-mbit <n>', 'migration link cap (0 = none)', '0')
     .option('--out <dir>', 'results directory', 'results')
     .option('--json', 'print the summary as JSON')
+    .option('--quiet', 'no progress lines, only the summary')
+    .option('--verbose', 'debug output, and the stack of an internal error')
     .action(
       async (o: {
         count: string;
@@ -35,13 +37,16 @@ export function registerSoakCommand(program: Command): void {
         linkCapMbit: string;
         out: string;
         json?: boolean;
+        quiet?: boolean;
       }) => {
         const count = Number(o.count);
         if (!Number.isInteger(count) || count < 1)
           throw new UserError(`--count must be a positive integer, got "${o.count}"`);
         if (o.strategy !== 'stock' && o.strategy !== 'pof')
           throw new UserError(`--strategy must be stock or pof, got "${o.strategy}"`);
-        const log = (l: string) => process.stderr.write(`soak: ${l}\n`);
+        const log = (l: string) => {
+          if (!o.quiet) process.stderr.write(`soak: ${l}\n`);
+        };
         const image = await buildImage({ log });
         const testbed = await localUp(log);
         const hosts = await connectHosts(testbed);
@@ -62,32 +67,7 @@ export function registerSoakCommand(program: Command): void {
           const leftovers = runLeftovers().length - before;
           if (o.json) console.log(JSON.stringify({ ...summary, leftover_processes: leftovers }, null, 2));
           else {
-            console.log(
-              table([
-                [
-                  'strategy',
-                  'hops',
-                  'completed',
-                  'success',
-                  'total ms first→last (drift)',
-                  'downtime ms first→last (drift)',
-                  'host drift (processes / open files / MemAvailable MiB)',
-                  'leftover processes',
-                ],
-                [
-                  summary.strategy,
-                  String(summary.hops),
-                  String(summary.completed),
-                  `${(100 * summary.success_rate).toFixed(1)} %`,
-                  drift(summary.total_time_ms),
-                  drift(summary.downtime_ms),
-                  Object.entries(summary.host_drift)
-                    .map(([h, d]) => `${h}: ${d.processes} / ${d.open_files} / ${d.mem_available_mb}`)
-                    .join('\n'),
-                  String(leftovers),
-                ],
-              ]),
-            );
+            console.log(soakTable(summary, leftovers));
             console.error(`hops: ${summary.out}/soak.json`);
           }
           if (summary.success_rate < 1 || leftovers > 0) process.exitCode = 1;
@@ -96,4 +76,32 @@ export function registerSoakCommand(program: Command): void {
         }
       },
     );
+}
+
+/** The soak summary as one table row. */
+function soakTable(summary: SoakSummary, leftovers: number): string {
+  return table([
+    [
+      'strategy',
+      'hops',
+      'completed',
+      'success',
+      'total ms first→last (drift)',
+      'downtime ms first→last (drift)',
+      'host drift (processes / open files / MemAvailable MiB)',
+      'leftover processes',
+    ],
+    [
+      summary.strategy,
+      String(summary.hops),
+      String(summary.completed),
+      `${(100 * summary.success_rate).toFixed(1)} %`,
+      drift(summary.total_time_ms),
+      drift(summary.downtime_ms),
+      Object.entries(summary.host_drift)
+        .map(([h, d]) => `${h}: ${d.processes} / ${d.open_files} / ${d.mem_available_mb}`)
+        .join('\n'),
+      String(leftovers),
+    ],
+  ]);
 }

@@ -9,9 +9,13 @@ export function registerTestbedCommand(program: Command): void {
   const tb = program.command('testbed').description('manage the local namespace testbed (ctl, src, dst, nas)');
   tb.command('up')
     .description('create namespaces, networks, per-host sshd and the NFS NAS (idempotent)')
-    .action(async () => {
+    .option('--quiet', 'print only the summary line')
+    .option('--verbose', 'debug output, and the stack of an internal error')
+    .action(async (o: { quiet?: boolean }) => {
       const t0 = Date.now();
-      const spec = await localUp((l) => console.error(`  ${l}`));
+      const spec = await localUp((l) => {
+        if (!o.quiet) console.error(`  ${l}`);
+      });
       console.log(
         `testbed up in ${Date.now() - t0} ms: src ${spec.hosts.src.ssh.host}, dst ${spec.hosts.dst.ssh.host}, nas ` +
           `nfs://${spec.nas.server}${spec.nas.exportPath}, guest ${spec.vm.guestCidr}`,
@@ -19,8 +23,12 @@ export function registerTestbedCommand(program: Command): void {
     });
   tb.command('down')
     .description('stop everything running in the testbed namespaces and remove them (works after a crash)')
-    .action(async () => {
-      await localDown((l) => console.error(`  ${l}`));
+    .option('--quiet', 'print only the summary line')
+    .option('--verbose', 'debug output, and the stack of an internal error')
+    .action(async (o: { quiet?: boolean }) => {
+      await localDown((l) => {
+        if (!o.quiet) console.error(`  ${l}`);
+      });
       console.log('testbed down');
     });
   tb.command('inventory')
@@ -38,11 +46,27 @@ export function registerTestbedCommand(program: Command): void {
     });
   tb.command('status')
     .description('show what is up and what is broken; exit 1 if anything is broken')
-    .action(async () => {
+    .option('--json', 'print {ok, components: [{component, ok, detail}]} as JSON')
+    .action(async (o: { json?: boolean }) => {
       const lines = await localStatus();
-      console.log(
-        table([['component', 'state', 'detail'], ...lines.map((l) => [l.component, l.ok ? 'ok' : 'BROKEN', l.detail])]),
-      );
+      if (o.json)
+        console.log(
+          JSON.stringify(
+            {
+              ok: lines.every((l) => l.ok),
+              components: lines.map(({ component, ok, detail }) => ({ component, ok, detail })),
+            },
+            null,
+            2,
+          ),
+        );
+      else
+        console.log(
+          table([
+            ['component', 'state', 'detail'],
+            ...lines.map((l) => [l.component, l.ok ? 'ok' : 'BROKEN', l.detail]),
+          ]),
+        );
       if (lines.some((l) => !l.ok)) process.exitCode = 1;
     });
 }

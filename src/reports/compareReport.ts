@@ -17,7 +17,7 @@ export interface CompareRenderOptions {
 }
 export const COMPARE_FORMATS: readonly CompareFormat[] = ['table', 'markdown', 'csv', 'json'];
 
-interface Block {
+export interface Block {
   scenario: string;
   config_id?: string;
   rows: CompareRow[];
@@ -25,7 +25,7 @@ interface Block {
 }
 
 /** Rows and changes of one scenario + config_id, in the comparison's order. */
-function blocks(c: Comparison): Block[] {
+export function blocks(c: Comparison): Block[] {
   const out: Block[] = [];
   for (const r of c.rows) {
     let b = out.find((x) => x.scenario === r.scenario && x.config_id === r.config_id);

@@ -26,11 +26,24 @@ export const LINK_FIELDS = ['rx_bytes', 'tx_bytes'] as const;
 /** Precision of every timestamp we write (and of spool files). */
 export const PRECISION = 'ms' as const;
 
-/** Record keys that are tags (or the timestamp) rather than fields. */
-const TAG_KEYS = ['scenario', 'strategy', 'testbed', 'src_host', 'dst_host', 'status', 'config_id'] as const;
-const NOT_FIELDS = new Set<string>([...TAG_KEYS, 'repeat', 'started_at', 'params', 'sweep']);
+/**
+ * Record keys that are tags (or the timestamp) rather than fields: what dashboards group and filter
+ * by (a Grafana variable per scenario, config, pair and revision; `warmup` is a tag too).
+ */
+export const TAG_KEYS = [
+  'scenario',
+  'strategy',
+  'testbed',
+  'src_host',
+  'dst_host',
+  'status',
+  'config_id',
+  'pair',
+  'pofbench_rev',
+] as const;
+const NOT_FIELDS = new Set<string>([...TAG_KEYS, 'repeat', 'warmup', 'started_at', 'params', 'sweep']);
 /** Record strings written as string fields (everything else non-numeric is left out). */
-const STRING_FIELDS = new Set(['run_id', 'error', 'qemu_version', 'pofbench_rev']);
+const STRING_FIELDS = new Set(['run_id', 'error', 'qemu_version']);
 
 /** The series of one run the sink exports. */
 export interface RunSeries {
@@ -56,6 +69,7 @@ export function runPoint(record: RunRecord): Point {
   const p = new Point(MEASUREMENT_RUN);
   for (const k of TAG_KEYS) if (typeof record[k] === 'string') p.tag(k, record[k]); // empty values are left out
   p.tag('repeat', String(record.repeat));
+  p.tag('warmup', String(record.warmup === true));
   p.tag('params_hash', paramsHash(record.params ?? {}));
   for (const [k, v] of Object.entries(record)) {
     if (NOT_FIELDS.has(k)) continue;

@@ -1,4 +1,5 @@
 import type { Workload, WorkloadMetricsRow } from './types.js';
+import type { ImageLayout } from '../image/layout.js';
 import { detached } from './types.js';
 import { clockStart, completeLines, MARK_START, metricsDump, r3, STOP_TREE, UPTIME } from './clock.js';
 import type { WorkloadSpec } from '../scenario/types.js';
@@ -24,7 +25,7 @@ export class MixedWorkload implements Workload {
     return { paths: files.map((f) => f.path), bytes };
   }
 
-  check(image: GuestImage, memoryMib: number): void {
+  check(image: ImageLayout, memoryMib: number): void {
     const have = Math.floor(image.dataset.totalBytes / 1024 / 1024);
     if (this.spec.dataset_mib > have) {
       throw new UserError(

@@ -1,4 +1,5 @@
 import type { Workload } from './types.js';
+import type { ImageLayout } from '../image/layout.js';
 import { detached, readyUnlessDead, STOP_DETACHED } from './types.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import { firstDatasetFiles, type GuestImage } from '../image/build.js';
@@ -16,7 +17,7 @@ export class PagecacheWorkload implements Workload {
     return firstDatasetFiles(image, this.spec.dataset_mib).files.map((f) => f.path);
   }
 
-  check(image: GuestImage, memoryMib: number): void {
+  check(image: ImageLayout, memoryMib: number): void {
     const have = Math.floor(image.dataset.totalBytes / 1024 / 1024);
     if (this.spec.dataset_mib > have) {
       throw new UserError(

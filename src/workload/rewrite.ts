@@ -3,7 +3,7 @@ import { detached, readyUnlessDead } from './types.js';
 import { clockStart, completeLines, MARK_START, metricsDump, r3, STOP_TREE, UPTIME } from './clock.js';
 import { dataDiskRoomMib } from './sysbenchFileio.js';
 import type { WorkloadSpec } from '../scenario/types.js';
-import type { GuestImage } from '../image/build.js';
+import type { ImageLayout } from '../image/layout.js';
 import { UserError } from '../util/errors.js';
 
 type Spec = Extract<WorkloadSpec, { type: 'rewrite' }>;
@@ -25,7 +25,7 @@ const METRICS = '/tmp/wl.metrics';
 export class RewriteWorkload implements Workload {
   constructor(readonly spec: Spec) {}
 
-  check(image: GuestImage): void {
+  check(image: ImageLayout): void {
     const room = dataDiskRoomMib(image);
     if (this.spec.file_mib > room) {
       throw new UserError(

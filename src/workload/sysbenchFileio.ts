@@ -4,6 +4,7 @@ import { MARK_START, metricsDump, r3, STOP_TREE } from './clock.js';
 import { SYSBENCH_LOG, sysbenchRows, sysbenchRunScript } from './sysbenchMemory.js';
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { GuestImage } from '../image/build.js';
+import type { ImageLayout } from '../image/layout.js';
 import { UserError } from '../util/errors.js';
 
 type Spec = Extract<WorkloadSpec, { type: 'sysbench-fileio' }>;
@@ -26,7 +27,7 @@ export function dataDiskRoomMib(image: Pick<GuestImage, 'dataDiskBytes' | 'datas
 export class SysbenchFileioWorkload implements Workload {
   constructor(readonly spec: Spec) {}
 
-  check(image: GuestImage, memoryMib: number): void {
+  check(image: ImageLayout, memoryMib: number): void {
     const room = dataDiskRoomMib(image);
     if (this.spec.file_total_mib > room) {
       throw new UserError(

@@ -1,5 +1,6 @@
 import type { WorkloadSpec } from '../scenario/types.js';
 import type { GuestImage } from '../image/build.js';
+import type { ImageLayout } from '../image/layout.js';
 
 /**
  * What the guest serves and how the controller loads it (from the web workload's knobs; run by
@@ -19,7 +20,7 @@ export interface WebLoadSpec {
 export interface Workload {
   readonly spec: WorkloadSpec;
   /** Refuses parameters the image cannot satisfy (before anything starts). */
-  check(image: GuestImage, memoryMib: number): void;
+  check(image: ImageLayout, memoryMib: number): void;
   /** Guest shell script that starts the workload in the background and returns at once. */
   startScript(image: GuestImage): string;
   /** Guest shell script printing `ready` once the workload is warmed up. */

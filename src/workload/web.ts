@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import type { ImageLayout } from '../image/layout.js';
 import type { WebLoadSpec, Workload } from './types.js';
 import { detached, readyUnlessDead } from './types.js';
 import { STOP_TREE } from './clock.js';
@@ -32,7 +33,7 @@ export class WebWorkload implements Workload {
     return firstDatasetFiles(image, this.spec.dataset_mib).files.map((f) => f.path);
   }
 
-  check(image: GuestImage, memoryMib: number): void {
+  check(image: ImageLayout, memoryMib: number): void {
     const have = Math.floor(image.dataset.totalBytes / 1024 / 1024);
     if (this.spec.files > image.dataset.files.length) {
       throw new UserError(

@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { loadRunSet, type RunData } from './runSet.js';
-import { downtimePoints, linkBars, paretoPoints, progressPoints, webPoints } from './chartData.js';
+import { downtimePoints, linkBars, paretoPoints, progressPoints, reportGroups, webPoints } from './chartData.js';
 import {
   downtimeSpec,
   linkBytesSpec,
@@ -11,8 +11,10 @@ import {
   type ChartContext,
 } from './specs.js';
 import { renderChart } from './svg.js';
+import type { GroupOptions } from '../../analysis/group.js';
 import { paretoTable, renderPage, type ChartSection } from './page.js';
-import { runSetInfo, summaryRows } from './summary.js';
+import { runSetInfo } from './summary.js';
+import { reportSummary, type ReportSummary } from './groupSummary.js';
 
 export interface HtmlReport {
   html: string;
@@ -20,6 +22,16 @@ export interface HtmlReport {
   charts: string[];
   /** Vega-Lite/Vega warnings, `<chart id>: <message>`. */
   warnings: string[];
+  /** The summary shown on the page (its warnings are on the page too). */
+  summary: ReportSummary;
+}
+
+export interface HtmlReportOptions {
+  dirs: string[];
+  title?: string;
+  now?: Date;
+  /** Merge runs that differ in parameters, QEMU version or revision (the page warns about it). */
+  pool?: boolean;
 }
 
 interface ChartPlan {
@@ -32,19 +44,14 @@ interface ChartPlan {
   extraHtml?: string;
 }
 
-/** Builds the page for already-loaded runs (the CLI reads them with loadRunSet). */
-export async function buildHtmlReportFromRuns(
-  runs: RunData[],
-  o: { dirs: string[]; title?: string; now?: Date },
-): Promise<HtmlReport> {
-  const info = runSetInfo(runs);
-  const ctx: ChartContext = { strategies: info.strategies, scenarios: info.scenarios };
+/** The charts of the page, their data extracted from the runs (grouped as the summary is). */
+function chartPlans(runs: RunData[], ctx: ChartContext, grouping: GroupOptions): ChartPlan[] {
   const progress = progressPoints(runs);
-  const links = linkBars(runs);
-  const downtime = downtimePoints(runs);
+  const links = linkBars(runs, grouping);
+  const downtime = downtimePoints(runs, grouping);
   const web = webPoints(runs);
-  const pareto = paretoPoints(runs);
-  const plans: ChartPlan[] = [
+  const pareto = paretoPoints(runs, grouping);
+  return [
     {
       id: 'progress',
       title: 'Migration progress',
@@ -99,6 +106,22 @@ export async function buildHtmlReportFromRuns(
       extraHtml: paretoTable(pareto),
     },
   ];
+}
+
+/** Builds the page for already-loaded runs (the CLI reads them with loadRunSet). */
+export async function buildHtmlReportFromRuns(runs: RunData[], o: HtmlReportOptions): Promise<HtmlReport> {
+  const info = runSetInfo(runs);
+  const ctx: ChartContext = { strategies: info.strategies, scenarios: info.scenarios };
+  // the grouping's warnings (runs kept apart, or merged by --pool) go on the page, not only to stderr
+  const groupWarnings: string[] = [];
+  const grouping = {
+    pool: o.pool ?? false,
+    warn: (m: string) => {
+      if (!groupWarnings.includes(m)) groupWarnings.push(m);
+    },
+  };
+  const summary = reportSummary(reportGroups(runs, grouping), groupWarnings);
+  const plans = chartPlans(runs, ctx, grouping);
   const warnings: string[] = [];
   const charts: ChartSection[] = [];
   for (const p of plans) {
@@ -116,16 +139,16 @@ export async function buildHtmlReportFromRuns(
     dirs: o.dirs,
     generatedAt: (o.now ?? new Date()).toISOString(),
     info,
-    summary: summaryRows(runs),
+    summary,
     charts,
     failures: runs
       .filter((r) => r.record.status !== 'completed')
       .map((r) => ({ run_id: r.record.run_id, error: r.record.error ?? 'no reason recorded' })),
   });
-  return { html, charts: charts.filter((c) => c.svg).map((c) => c.id), warnings };
+  return { html, charts: charts.filter((c) => c.svg).map((c) => c.id), warnings, summary };
 }
 
 /** Reads the run directories under `dirs` and builds the page. */
-export async function buildHtmlReport(dirs: string[], o: { title?: string; now?: Date } = {}): Promise<HtmlReport> {
+export async function buildHtmlReport(dirs: string[], o: Omit<HtmlReportOptions, 'dirs'> = {}): Promise<HtmlReport> {
   return buildHtmlReportFromRuns(await loadRunSet(dirs), { ...o, dirs });
 }

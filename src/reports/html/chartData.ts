@@ -1,4 +1,10 @@
-import { compareKeys, groupRecords, type ConfigKey, type RecordGroup } from '../../analysis/group.js';
+import {
+  compareKeys,
+  groupRecords,
+  type ConfigKey,
+  type GroupOptions,
+  type RecordGroup,
+} from '../../analysis/group.js';
 import { fieldValues } from '../../analysis/compare.js';
 import { median } from '../../analysis/stats.js';
 import { workloadFronts } from '../../analysis/workloadFront.js';
@@ -17,9 +23,16 @@ import { MiB, round, thin } from './stats.js';
 /** The runs the report draws: everything but warm-up runs. */
 export const reported = (runs: readonly RunData[]): RunData[] => runs.filter((r) => r.record.warmup !== true);
 
-/** Configuration groups of the reported runs (completed runs feed the statistics). */
-export const reportGroups = (runs: readonly RunData[]): RecordGroup[] =>
-  groupRecords(reported(runs).map((r) => r.record));
+/**
+ * Configuration groups of the reported runs (completed runs feed the statistics); `o` as for
+ * groupRecords (pool, where the warnings about runs kept apart or merged go).
+ */
+export const reportGroups = (runs: readonly RunData[], o: GroupOptions = {}): RecordGroup[] =>
+  groupRecords(
+    reported(runs).map((r) => r.record),
+    'stock',
+    o,
+  );
 
 /**
  * A group's name on a chart axis: the strategy, after the config_id when the scenario is swept,
@@ -99,8 +112,8 @@ const linkField: Record<LinkKind, string> = {
 };
 
 /** Median bytes per migration on each link, per configuration group (completed runs). */
-export function linkBars(runs: readonly RunData[]): LinkBar[] {
-  return reportGroups(runs).flatMap((g) =>
+export function linkBars(runs: readonly RunData[], o: GroupOptions = {}): LinkBar[] {
+  return reportGroups(runs, o).flatMap((g) =>
     LINKS.flatMap((link) => {
       const xs = fieldValues(g, linkField[link]);
       const m = medianOf(xs);
@@ -144,8 +157,8 @@ const downtimeField: Record<DowntimeKind, string> = {
 };
 
 /** Each completed run's QMP and app-observed downtime, plus the median per configuration group. */
-export function downtimePoints(runs: readonly RunData[]): DowntimePoint[] {
-  return reportGroups(runs).flatMap((g) =>
+export function downtimePoints(runs: readonly RunData[], o: GroupOptions = {}): DowntimePoint[] {
+  return reportGroups(runs, o).flatMap((g) =>
     DOWNTIMES.flatMap((measure) => {
       const key = {
         scenario: g.scenario,
@@ -230,8 +243,8 @@ export interface ParetoPoint {
  * Medians of total time and migration-link bytes per scenario, config_id and strategy, and the
  * Pareto front of those points within each workload type (both objectives minimised).
  */
-export function paretoPoints(runs: readonly RunData[]): ParetoPoint[] {
-  return workloadFronts(reportGroups(runs), PARETO_OBJECTIVES).flatMap((wf) => {
+export function paretoPoints(runs: readonly RunData[], o: GroupOptions = {}): ParetoPoint[] {
+  return workloadFronts(reportGroups(runs, o), PARETO_OBJECTIVES).flatMap((wf) => {
     const withScenario = new Set([...wf.front, ...wf.dominated.map((d) => d.item)].map((p) => p.scenario)).size > 1;
     const label = (k: ConfigKey) => groupName(k, withScenario);
     const point = (p: (typeof wf.front)[number], front: boolean, by: typeof wf.front): ParetoPoint => ({

@@ -135,9 +135,9 @@ export function progressSpec(points: ProgressPoint[], ctx: ChartContext): TopLev
           field: 't_s',
           type: 'quantitative',
           title: 'seconds since migrate',
-          ...(cut ? { scale: { domain: [0, end], nice: false } } : {}),
+          scale: cut ? { domain: [0, end], nice: false } : { zero: true },
         },
-        y: { field: 'mib', type: 'quantitative', title: 'MiB' },
+        y: { field: 'mib', type: 'quantitative', title: 'MiB', scale: { zero: true } },
         color: strategyColor(ctx),
         detail: { field: 'run_id', type: 'nominal' },
         ...(anyFailed
@@ -171,7 +171,7 @@ export function linkBytesSpec(bars: LinkBar[], ctx: ChartContext): TopLevelSpec 
     encoding: {
       x: groupAxis(bars),
       xOffset: { field: 'link', type: 'nominal', sort: [...LINKS] },
-      y: { field: 'median_mib', type: 'quantitative', title: 'median MiB per migration' },
+      y: { field: 'median_mib', type: 'quantitative', title: 'median MiB per migration', scale: { zero: true } },
     },
     layer: [
       {
@@ -204,7 +204,7 @@ export function downtimeSpec(points: DowntimePoint[], ctx: ChartContext): TopLev
       height: 220,
       encoding: {
         x: groupAxis(points),
-        y: { field: 'ms', type: 'quantitative', title: 'downtime ms' },
+        y: { field: 'ms', type: 'quantitative', title: 'downtime ms', scale: { zero: true } },
       },
       layer: [
         {
@@ -231,7 +231,7 @@ export function downtimeSpec(points: DowntimePoint[], ctx: ChartContext): TopLev
 
 /** 4. Web workload p50/p99 latency over time with each run's migration window. */
 export function webLatencySpec(points: WebPoint[], ctx: ChartContext): TopLevelSpec {
-  const x = { field: 't_s', type: 'quantitative', title: 'seconds since migrate' };
+  const x = { field: 't_s', type: 'quantitative', title: 'seconds since migrate', scale: { zero: true } };
   // symlog keeps 0 ms drawable; its default ticks crowd at the top, so place them by decade
   const maxMs = points.reduce((m, p) => Math.max(m, p.ms ?? 0), 1);
   const ticks = [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000].filter(
@@ -250,7 +250,7 @@ export function webLatencySpec(points: WebPoint[], ctx: ChartContext): TopLevelS
             field: 'ms',
             type: 'quantitative',
             title: 'request latency ms (symlog)',
-            scale: { type: 'symlog' },
+            scale: { type: 'symlog', zero: true },
             axis: { values: ticks },
           },
           color: strategyColor(ctx),
@@ -285,18 +285,20 @@ export function webLatencySpec(points: WebPoint[], ctx: ChartContext): TopLevelS
 
 /** 5. Median total time vs migration-link bytes per scenario/config/strategy; the front (per workload) joined. */
 export function paretoSpec(points: ParetoPoint[], ctx: ChartContext): TopLevelSpec {
-  // padding leaves room for the labels of the outermost points
+  // both axes from zero (a ratio read off the chart is the real one); 15 % headroom for the labels of the outermost
+  // points
+  const headroom = (xs: number[]) => Number((Math.max(0, ...xs) * 1.15).toPrecision(3)) || 1;
   const x = {
     field: 'total_time_s',
     type: 'quantitative',
     title: 'median total migration time (s)',
-    scale: { zero: false, padding: 70 },
+    scale: { zero: true, domain: [0, headroom(points.map((p) => p.total_time_s))] },
   };
   const y = {
     field: 'migration_link_mib',
     type: 'quantitative',
     title: 'median migration-link MiB',
-    scale: { zero: true },
+    scale: { zero: true, domain: [0, headroom(points.map((p) => p.migration_link_mib))] },
   };
   // labels alternate above and below the points, left to right within a workload, so that
   // neighbours do not overwrite each other
