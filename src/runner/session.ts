@@ -19,6 +19,7 @@ import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
+import { checkScenarioWorkloads } from '../workload/check.js';
 
 /** After a signal, how long the interrupted runs get to write their records (with the reason) before exit. */
 const RECORD_AFTER_SIGNAL_MS = 30000;
@@ -81,26 +82,7 @@ export interface SessionOptions {
 
 /** Refuses, before anything starts, what a scenario cannot run with these options and this image. */
 function assertRunnable(o: SessionOptions): void {
-  for (const s of o.scenarios) {
-    if (o.verifyRam && s.workload.type === 'web') {
-      throw new UserError(
-        `scenario ${s.file}: --verify-ram runs guests without a NIC, and the web workload needs one (field ` +
-          `"workload.type")`,
-        'drop --verify-ram for web scenarios',
-      );
-    }
-    try {
-      createWorkload(s.workload).check(o.image, s.guest.memory_mib);
-    } catch (err) {
-      // name the configuration: a sweep can make a combination the workload cannot run
-      if (err instanceof UserError)
-        throw new UserError(
-          `scenario ${s.file} (${s.name}${s.config_id ? `, sweep config ${s.config_id}` : ''}): ${err.message}`,
-          err.hint,
-        );
-      throw err;
-    }
-  }
+  checkScenarioWorkloads(o.scenarios, o.image, o);
 }
 
 /** The plan's notes, size, seed and estimate on the progress output. */
