@@ -10,14 +10,13 @@ import { planSession, type PlannedRun, type SessionPlan } from '../plan/plan.js'
 import { etaSeconds, formatDuration } from '../plan/estimate.js';
 import { defaultSeed } from '../plan/order.js';
 import { assertSameParams, completedRuns } from '../plan/resume.js';
-import { createWorkload } from '../workload/index.js';
 import type { TestbedHosts } from '../testbed/hosts.js';
 import { runMigration, type MigrationRunOptions } from './migrationRun.js';
 import { shardRuns } from './shard.js';
 import type { RunRecord } from '../results/record.js';
 import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
-import { errorMessage, UserError } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
 import { checkScenarioWorkloads } from '../workload/check.js';
 
