@@ -5,7 +5,6 @@ import type { TestbedSpec } from '../testbed/spec.js';
 import type { GuestImage } from '../image/build.js';
 import { SshHost } from '../hosts/ssh.js';
 import { createStrategy } from '../strategy/index.js';
-import type { MigrationStrategy } from '../strategy/types.js';
 import { planSession } from '../plan/plan.js';
 import { etaSeconds, formatDuration } from '../plan/estimate.js';
 import { defaultSeed } from './order.js';
@@ -126,8 +125,6 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       `${formatDuration(plan.estimate_s)}`,
   );
   if (plan.runs.length === 0) return [];
-  const strategies = new Map<string, MigrationStrategy>();
-  const strategy = (name: string) => strategies.get(name) ?? strategies.set(name, createStrategy(name)).get(name)!;
   const rev = await pofbenchRevision();
   // --parallel-pairs: each run on one pair, pairs run side by side (they never share a migration link)
   const testbeds = o.pairs && o.pairs.length > 1 ? o.pairs : [o.testbed];
@@ -187,7 +184,8 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
       const t0 = Date.now();
       const pending = runMigration({
         scenario,
-        strategy: strategy(run.strategy),
+        // one instance per run: a strategy holds its run's agents, and runs on other pairs overlap this one
+        strategy: createStrategy(run.strategy),
         repeat: run.repeat,
         warmup: run.warmup,
         testbed: testbeds[k],
