@@ -7,6 +7,7 @@ import { listOurNamespaces } from './netns.js';
 import { deleteNamespace, ensureNetwork, removePairsBeyond, stopNamespaceProcesses } from './network.js';
 import { ensureKeys, ensureSshd, hostPublicKey } from './sshd.js';
 import { ensureNas } from './nas.js';
+import { waitReaped } from './daemons.js';
 import { pairsInNamespaces } from './status.js';
 import { localPaths } from './paths.js';
 import {
@@ -132,11 +133,14 @@ export async function localUp(log: Log = () => undefined, o: LocalUpOptions = {}
 /**
  * Removes everything the local testbed made: every process living in one of our namespaces
  * (sshd, ganesha, rpcbind, QEMU, agents — found by namespace, so it works after a crash), then
- * the namespaces themselves, every pair's. Leaves keys and the NAS export on disk.
+ * the namespaces themselves, every pair's, and waits until init has reaped what it stopped. Leaves keys and
+ * the NAS export on disk.
  */
 export async function localDown(log: Log = () => undefined): Promise<void> {
   const namespaces = await listOurNamespaces();
-  for (const ns of namespaces) await stopNamespaceProcesses(ns, log);
+  const stopped: number[] = [];
+  for (const ns of namespaces) stopped.push(...(await stopNamespaceProcesses(ns, log)));
   for (const ns of namespaces) await deleteNamespace(ns, log);
+  await waitReaped(stopped);
   await rm(localPaths().specFile, { force: true });
 }

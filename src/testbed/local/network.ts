@@ -1,5 +1,5 @@
 import { run } from '../../util/exec.js';
-import { stopPid } from './daemons.js';
+import { stopPid, waitReaped } from './daemons.js';
 import { ensureNamespace, ipIn, linkExists, listOurNamespaces, pidsInNamespace } from './netns.js';
 import {
   HOST_VM_BRIDGE,
@@ -62,14 +62,16 @@ export async function ensureNetwork(pairs: number, log: Log): Promise<void> {
   for (const host of localHosts(pairs)) await ensureHost(host, log);
 }
 
-/** Stops every process in a namespace (all ours: we made it). */
-export async function stopNamespaceProcesses(ns: string, log: Log): Promise<void> {
+/** Stops every process in a namespace (all ours: we made it); returns their PIDs (see waitReaped). */
+export async function stopNamespaceProcesses(ns: string, log: Log): Promise<number[]> {
+  const pids = await pidsInNamespace(ns);
   await Promise.all(
-    (await pidsInNamespace(ns)).map(async (pid) => {
+    pids.map(async (pid) => {
       await stopPid(pid, 2000);
       log(`stopped pid ${pid} in ${ns}`);
     }),
   );
+  return pids;
 }
 
 /** Deletes a namespace (its veths go with it). */
@@ -83,7 +85,7 @@ export async function removePairsBeyond(pairs: number, log: Log): Promise<void> 
   for (const ns of await listOurNamespaces()) {
     const p = parsePairHost(ns.slice(NS_PREFIX.length));
     if (p && p.pair > pairs) {
-      await stopNamespaceProcesses(ns, log);
+      await waitReaped(await stopNamespaceProcesses(ns, log));
       await deleteNamespace(ns, log);
     }
   }
