@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { runSession } from '../runner/session.js';
 import { renderRunTable } from '../reports/runTable.js';
-import { localUp } from '../testbed/local/localTestbed.js';
+import { localUpPairs } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import { loadTestbedFile } from '../testbed/testbedFile.js';
@@ -44,9 +44,12 @@ function assertAccelSupports(scenarios: Scenario[], accel: 'tcg' | 'kvm'): void 
   }
 }
 
-/** `--testbed`: the local testbed (brought up), or a testbed file / Ansible inventory (one spec per host pair). */
+/**
+ * `--testbed`: the local testbed (brought up, with as many pairs as are up: `testbed up --pairs N`), or a
+ * testbed file / Ansible inventory (one spec per host pair).
+ */
 async function resolveTestbeds(which: string, log: (l: string) => void): Promise<TestbedSpec[]> {
-  if (which === 'local') return [await localUp(log)];
+  if (which === 'local') return localUpPairs(log);
   return loadTestbedFile(which);
 }
 

@@ -202,8 +202,8 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const progress = new Progress('', o.quiet);
   announcePlan(progress, plan, o, seed);
   if (plan.runs.length === 0) return [];
-  const strategies = new Map<string, MigrationStrategy>();
-  const strategy = (name: string) => strategies.get(name) ?? strategies.set(name, createStrategy(name)).get(name)!;
+  // one instance per run: a strategy holds its run's agents, and runs on other pairs overlap this one
+  const strategy = (name: string): MigrationStrategy => createStrategy(name);
   const rev = await pofbenchRevision();
   // --parallel-pairs: each run on one pair, pairs run side by side (they never share a migration link)
   const testbeds = o.pairs && o.pairs.length > 1 ? o.pairs : [o.testbed];

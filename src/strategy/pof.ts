@@ -70,7 +70,12 @@ export function streamWindowMib(linkMbit: number | undefined): number {
  */
 export class PofStrategy implements MigrationStrategy {
   readonly name: 'pof' | 'pof-scan';
+  /**
+   * The agents of the one run this instance serves (`owner`): an instance is per run (the runner makes
+   * one for each), so one run's cleanup never reaches another run's agents, e.g. on another host pair.
+   */
   private agents: AgentProc[] = [];
+  private owner?: string;
 
   constructor(private readonly index: 'trace' | 'scan' = 'trace') {
     this.name = index === 'scan' ? 'pof-scan' : 'pof';
@@ -153,6 +158,12 @@ export class PofStrategy implements MigrationStrategy {
   }
 
   async prepare(ctx: StrategyContext): Promise<MigrationPath> {
+    if (this.owner !== undefined && this.owner !== ctx.runId)
+      throw new Error(
+        `pof strategy: this instance still holds run ${this.owner}'s agents; run ${ctx.runId} needs an instance of ` +
+          'its own (createStrategy per run)',
+      );
+    this.owner = ctx.runId;
     const dstAddr = ctx.testbed.hosts.dst.migrationAddress;
     if (!dstAddr) throw new Error(`testbed: host ${ctx.testbed.hosts.dst.name} has no migration address`);
     const dir = posix.join(ctx.hostRunDir, 'pof');
@@ -349,7 +360,8 @@ export class PofStrategy implements MigrationStrategy {
     return parts.join('; ');
   }
 
-  async cleanup(): Promise<void> {
+  async cleanup(ctx?: StrategyContext): Promise<void> {
+    if (ctx && this.owner !== undefined && ctx.runId !== this.owner) return; // not this run's agents
     for (const a of this.agents) {
       await a.host
         .exec(
@@ -360,5 +372,6 @@ export class PofStrategy implements MigrationStrategy {
         .catch(() => undefined);
     }
     this.agents = [];
+    this.owner = undefined;
   }
 }

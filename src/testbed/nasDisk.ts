@@ -20,9 +20,11 @@ export async function prepareNasDisk(
   if (!baseReady) {
     if (testbed.kind !== 'local')
       throw new Error(`nas: ${nasBase} is missing — provision the guest image to the NAS first`);
+    // a part file per run: runs on other host pairs may provision the same image at the same time
+    const part = `${nasBase}.part-${id}`;
     await nas.exec(
-      `mkdir -p ${sh([posix.dirname(nasBase)])} && cp --sparse=always ${sh([image.dataDisk, `${nasBase}.part`])} && ` +
-        `mv ${sh([`${nasBase}.part`, nasBase])}`,
+      `mkdir -p ${sh([posix.dirname(nasBase)])} && cp --sparse=always ${sh([image.dataDisk, part])} && ` +
+        `mv ${sh([part, nasBase])}`,
       { timeoutMs: 300000 },
     );
   }

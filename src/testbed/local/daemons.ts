@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pidRunning, sleep } from '../../util/exec.js';
 
@@ -76,4 +76,14 @@ export async function stopPid(pid: number, graceMs = 3000): Promise<void> {
     /* already gone */
   }
   for (let i = 0; i < 40 && (await pidRunning(pid)); i++) await sleep(50);
+}
+
+/**
+ * Waits (up to `timeoutMs`) until stopped PIDs are gone from /proc: a stopped daemon stays a zombie
+ * until its parent reaps it, and the testbed's daemons are orphans whose parent is init, which here
+ * reaps only every second or two; `pgrep` and leftover checks still list such a zombie.
+ */
+export async function waitReaped(pids: readonly number[], timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some((pid) => existsSync(`/proc/${pid}`)) && Date.now() < deadline) await sleep(100);
 }
