@@ -1,10 +1,16 @@
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { MigrationStrategy, StrategyContext, MigrationPath, SrcVmExtras } from './types.js';
-import type { Scenario } from '../scenario/types.js';
+import {
+  refusalError,
+  type MigrationStrategy,
+  type StrategyContext,
+  type MigrationPath,
+  type SrcVmExtras,
+  type Refusal,
+} from './types.js';
+import type { Scenario, StrategyName } from '../scenario/types.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
 import { nasImageSpec } from '../testbed/nasView.js';
-import { UserError } from '../util/errors.js';
 import {
   agentRecordFields,
   sourceAgentArgv,
@@ -17,6 +23,9 @@ import {
 import { sleep } from '../util/exec.js';
 
 export const POF_AGENT_PORT = 4445;
+
+/** The strategy name of each index mode (`pof-scan` runs the source agent with `--index scan`). */
+export const POF_STRATEGY = { trace: 'pof', scan: 'pof-scan' } as const satisfies Record<IndexMode, StrategyName>;
 /** Longest wait for the source agent's index to catch up before migrating anyway. */
 const INDEX_WAIT_MAX_MS = 120_000;
 
@@ -50,11 +59,11 @@ export function streamWindowMib(linkMbit: number | undefined): number {
  * its index current while the guest runs.
  */
 export class PofStrategy implements MigrationStrategy {
-  readonly name: 'pof' | 'pof-scan';
+  readonly name: (typeof POF_STRATEGY)[IndexMode];
   private agents: AgentProc[] = [];
 
   constructor(private readonly index: IndexMode = 'trace') {
-    this.name = index === 'scan' ? 'pof-scan' : 'pof';
+    this.name = POF_STRATEGY[index];
   }
 
   private lastTimes: { agentOutAt?: number; qemuInAt?: number } = {};
@@ -101,32 +110,42 @@ export class PofStrategy implements MigrationStrategy {
     return this.agents.map((a) => ({ role: a.role, host: a.host, pid: a.pid }));
   }
 
-  validate(scenario: Scenario): void {
+  refusal(scenario: Scenario): Refusal | undefined {
     const m = scenario.migration;
-    const refuse = (field: string, why: string, fix: string) => {
-      throw new UserError(
-        `scenario ${scenario.file}: field "migration.${field}" is not supported by the pof strategy (${why})`,
-        fix,
-      );
-    };
+    const refuse = (field: string, reason: string, fix: string): Refusal => ({
+      strategy: 'pof',
+      field: `migration.${field}`,
+      reason,
+      fix,
+    });
     for (const cap of REFUSED_CAPABILITIES) {
       if (m.capabilities[cap])
-        refuse(`capabilities.${cap}`, 'it changes the RAM stream format', `turn ${cap} off or run --strategies stock`);
+        return refuse(
+          `capabilities.${cap}`,
+          'it changes the RAM stream format',
+          `turn ${cap} off or run --strategies stock`,
+        );
     }
     if (m.multifd_channels > 0) {
-      refuse(
+      return refuse(
         'multifd_channels',
         'multifd moves RAM pages off the main stream the agents rewrite',
         'set multifd_channels: 0 or run --strategies stock',
       );
     }
     if (m.postcopy_after_passes) {
-      refuse(
+      return refuse(
         'postcopy_after_passes',
         'post-copy pages are requested by the destination over the return path',
         'drop postcopy_after_passes or run --strategies stock',
       );
     }
+    return undefined;
+  }
+
+  validate(scenario: Scenario): void {
+    const r = this.refusal(scenario);
+    if (r) throw refusalError(scenario, r);
   }
 
   srcVmExtras(ctx: StrategyContext): SrcVmExtras {
