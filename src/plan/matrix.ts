@@ -59,7 +59,7 @@ export function buildMatrix(configs: readonly Scenario[], o: MatrixOptions = {})
     const repeats = o.repeat ?? scenario.repeat;
     for (const name of names) {
       const strategy = createStrategy(name);
-      const refusal = strategy.refusal(scenario);
+      const refusal = strategy.refusal?.(scenario);
       if (refusal) {
         const swept = Object.keys(scenario.sweep).find((p) => under(refusal.field, p));
         if (!swept) throw refusalError(scenario, refusal);

@@ -54,8 +54,8 @@ export function refusalError(scenario: Scenario, r: Refusal): UserError {
  */
 export interface MigrationStrategy {
   readonly name: StrategyName;
-  /** The first scenario setting it cannot honour, if any. */
-  refusal(scenario: Scenario): Refusal | undefined;
+  /** The first scenario setting it cannot honour, if any (a strategy without it refuses nothing). */
+  refusal?(scenario: Scenario): Refusal | undefined;
   /** Refuses scenario settings it cannot honour: throws refusalError() of the first. */
   validate(scenario: Scenario): void;
   srcVmExtras?(ctx: StrategyContext): SrcVmExtras;
