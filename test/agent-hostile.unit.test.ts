@@ -138,7 +138,7 @@ test('target agent: a flood of unauthenticated connections is bounded, and an au
     nasImage: join(dir, 'disk.img'),
     secretFile: join(dir, 'secret'),
     label: 'flood',
-    scan: true,
+    index: { mode: 'scan' },
     retentionPages: 256,
     log: (l) => srcLog.push(l),
   });

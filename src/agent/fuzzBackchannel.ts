@@ -8,7 +8,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runSourceAgent, type SourceStats } from './source.js';
+import { runSourceAgent } from './source.js';
+import type { SourceStats } from './protocol.js';
 import {
   FrameType,
   FrameReader,
@@ -168,7 +169,7 @@ export async function fuzzBackchannel(o: {
         nasImage: imagePath,
         secretFile: join(o.dir, 'secret'),
         label: 'fuzz',
-        scan: true,
+        index: { mode: 'scan' },
         retentionPages: 256,
         warmUp: false,
         statsJson,

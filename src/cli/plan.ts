@@ -4,6 +4,7 @@ import { planSession, type PlannedRun, type SessionPlan } from '../plan/plan.js'
 import { ESTIMATE_MODEL, describeModel, formatDuration, workloadMib } from '../plan/estimate.js';
 import { completedRuns } from '../plan/resume.js';
 import { planInputs, type PlanFlags } from './planOptions.js';
+import { STRATEGY_NAMES } from '../scenario/types.js';
 
 const workloadText = (r: PlannedRun) => {
   const mib = workloadMib(r.scenario.workload);
@@ -78,7 +79,7 @@ export function registerPlanCommand(program: Command): void {
     .argument('<scenarios...>', 'scenario YAML files')
     .option(
       '--strategies <list>',
-      "comma-separated strategies (stock, pof, pof-scan); default: each scenario's own list",
+      `comma-separated strategies (${STRATEGY_NAMES.join(', ')}); default: each scenario's own list`,
     )
     .option('--repeat <n>', "repeats per configuration and strategy (default: the scenario's repeat)")
     .option('--seed <n>', 'show the shuffled order pofbench run --seed N would use (default: matrix order)')

@@ -12,7 +12,7 @@ import { planInputs, type PlanFlags } from './planOptions.js';
 import { InfluxSink } from '../sinks/influx.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
 import { accelConflicts } from '../qemu/migrationSettings.js';
-import type { Scenario } from '../scenario/types.js';
+import { STRATEGY_NAMES, type Scenario } from '../scenario/types.js';
 import { UserError } from '../util/errors.js';
 import {
   countSessionRuns,
@@ -242,7 +242,7 @@ export function registerRunCommand(program: Command): void {
       .argument('<scenarios...>', 'scenario YAML files')
       .option(
         '--strategies <list>',
-        "comma-separated strategies (stock, pof, pof-scan); default: the scenario's own list",
+        `comma-separated strategies (${STRATEGY_NAMES.join(', ')}); default: the scenario's own list`,
       )
       .option('--repeat <n>', "repeats per configuration and strategy (default: the scenario's repeat)")
       .option(

@@ -83,6 +83,34 @@ export async function* restore(
   }
 }
 
+/** The slot of one item: literal bytes at once; a ref once its block is read and verified (then `settled()`). */
+function slotOf(item: DecodedItem, readBlock: ReadBlock, opts: ResolveOptions, settled: () => void): Slot {
+  if (item.kind === 'bytes') return { data: item.data, ready: Promise.resolve(), settled: true };
+  const slot: Slot = { settled: false, ready: Promise.resolve() };
+  const { block, hash } = item;
+  slot.ready = Promise.resolve()
+    .then(() => readBlock(block))
+    .then(
+      (data) => {
+        slot.data = verifyBlock(block, hash, data);
+        opts.onRef?.(block);
+      },
+      (err: unknown) => {
+        throw err instanceof Error
+          ? new Error(`reading NAS block ${block}: ${err.message}`, { cause: err })
+          : new Error(`reading NAS block ${block}: ${String(err)}`);
+      },
+    )
+    .catch((err: unknown) => {
+      slot.error = err;
+    })
+    .finally(() => {
+      slot.settled = true;
+      settled();
+    });
+  return slot;
+}
+
 export async function* resolveRefs(
   items: AsyncIterable<DecodedItem> | Iterable<DecodedItem>,
   readBlock: ReadBlock,
@@ -101,37 +129,16 @@ export async function* resolveRefs(
   let next: Promise<void> | undefined;
   let nextResult: { r?: IteratorResult<DecodedItem>; e?: unknown } | undefined;
 
+  const refSettled = () => {
+    inflight--;
+  };
   const enqueue = (item: DecodedItem): void => {
-    if (item.kind === 'bytes') {
-      aheadBytes += item.data.length;
-      queue.push({ data: item.data, ready: Promise.resolve(), settled: true });
-      return;
+    if (item.kind === 'bytes') aheadBytes += item.data.length;
+    else {
+      inflight++;
+      aheadBytes += PAGE_SIZE;
     }
-    inflight++;
-    aheadBytes += PAGE_SIZE;
-    const slot: Slot = { settled: false, ready: Promise.resolve() };
-    const { block, hash } = item;
-    slot.ready = Promise.resolve()
-      .then(() => readBlock(block))
-      .then(
-        (data) => {
-          slot.data = verifyBlock(block, hash, data);
-          opts.onRef?.(block);
-        },
-        (err: unknown) => {
-          throw err instanceof Error
-            ? new Error(`reading NAS block ${block}: ${err.message}`, { cause: err })
-            : new Error(`reading NAS block ${block}: ${String(err)}`);
-        },
-      )
-      .catch((err: unknown) => {
-        slot.error = err;
-      })
-      .finally(() => {
-        slot.settled = true;
-        inflight--;
-      });
-    queue.push(slot);
+    queue.push(slotOf(item, readBlock, opts, refSettled));
   };
 
   try {

@@ -1,6 +1,7 @@
 import type { Scenario, StrategyName } from '../scenario/types.js';
 import { formatValue } from '../scenario/sweep.js';
 import { createStrategy } from '../strategy/index.js';
+import { refusalError, refusalText } from '../strategy/types.js';
 import { UserError } from '../util/errors.js';
 
 /** One migration to run: a configuration, a strategy, a repeat index. */
@@ -23,11 +24,6 @@ export interface MatrixOptions {
   strategies?: string[];
   /** overrides each scenario's own `repeat` */
   repeat?: number;
-}
-
-/** The field a strategy's validate() error names ("field \"migration.capabilities.xbzrle\" ..."). */
-function fieldOf(err: unknown): string | undefined {
-  return err instanceof UserError ? /field "([^"]+)"/.exec(err.message)?.[1] : undefined;
 }
 
 const under = (field: string, path: string) =>
@@ -63,15 +59,13 @@ export function buildMatrix(configs: readonly Scenario[], o: MatrixOptions = {})
     const repeats = o.repeat ?? scenario.repeat;
     for (const name of names) {
       const strategy = createStrategy(name);
-      try {
-        strategy.validate(scenario);
-      } catch (err) {
-        const field = fieldOf(err);
-        const swept = field && Object.keys(scenario.sweep).find((p) => under(field, p));
-        if (!swept) throw err;
+      const refusal = strategy.refusal?.(scenario);
+      if (refusal) {
+        const swept = Object.keys(scenario.sweep).find((p) => under(refusal.field, p));
+        if (!swept) throw refusalError(scenario, refusal);
         const value = `${swept}=${formatValue(scenario.sweep[swept])}`;
         const key = `${scenario.name}\u0000${strategy.name}\u0000${value}`;
-        const why = (err as Error).message.replace(/^scenario [^:]*: /, '');
+        const why = refusalText(refusal);
         const entry = skipped.get(key) ?? {
           strategy: strategy.name,
           scenario: scenario.name,

@@ -1,6 +1,15 @@
 /** A validated scenario (schema: scenarios/schema/scenario.schema.json), defaults filled in. */
-/** stock QEMU; pof with the I/O-monitoring index; pof-scan: pof with the whole image indexed (the oracle). */
-export type StrategyName = 'stock' | 'pof' | 'pof-scan';
+/**
+ * The strategies, in reading order (the baseline first): stock QEMU; pof with the I/O-monitoring index; pof-scan:
+ * pof with the whole image indexed (the oracle). The one list (scenarios/schema/scenario.schema.json repeats it, and
+ * a unit test holds the two equal).
+ */
+export const STRATEGY_NAMES = ['stock', 'pof', 'pof-scan'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+
+/** "stock, pof and/or pof-scan": the strategies in a sentence. */
+export const strategyNamesText = (): string =>
+  `${STRATEGY_NAMES.slice(0, -1).join(', ')} and/or ${STRATEGY_NAMES[STRATEGY_NAMES.length - 1]}`;
 
 export type WorkloadSpec =
   | { type: 'idle'; warmup_s: number; ready_timeout_s: number }

@@ -1,14 +1,31 @@
 import { posix } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { MigrationStrategy, StrategyContext, MigrationPath, SrcVmExtras } from './types.js';
-import type { Scenario } from '../scenario/types.js';
+import {
+  refusalError,
+  type MigrationStrategy,
+  type StrategyContext,
+  type MigrationPath,
+  type SrcVmExtras,
+  type Refusal,
+} from './types.js';
+import type { Scenario, StrategyName } from '../scenario/types.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
 import { nasImageSpec } from '../testbed/nasView.js';
-import { UserError } from '../util/errors.js';
-import type { IndexStatus } from '../agent/source.js';
+import {
+  agentRecordFields,
+  sourceAgentArgv,
+  targetAgentArgv,
+  type IndexMode,
+  type IndexStatus,
+  type SourceStats,
+  type TargetStats,
+} from '../agent/protocol.js';
 import { sleep } from '../util/exec.js';
 
 export const POF_AGENT_PORT = 4445;
+
+/** The strategy name of each index mode (`pof-scan` runs the source agent with `--index scan`). */
+export const POF_STRATEGY = { trace: 'pof', scan: 'pof-scan' } as const satisfies Record<IndexMode, StrategyName>;
 /** Longest wait for the source agent's index to catch up before migrating anyway. */
 const INDEX_WAIT_MAX_MS = 120_000;
 
@@ -21,33 +38,6 @@ interface AgentProc {
   statsPath: string;
   logPath: string;
   role: 'source' | 'target';
-}
-
-/** Stats each agent writes as JSON when it exits (see src/agent/*). */
-interface AgentStats {
-  cpu_s?: number;
-  migration_cpu_s?: number;
-  last_byte_out_at?: number;
-  last_byte_to_qemu_at?: number;
-  full_pages?: number;
-  ref_pages?: number;
-  zero_pages?: number;
-  index_blocks?: number;
-  index_build_ms?: number;
-  index_nas_read_bytes?: number;
-  nas_read_bytes?: number;
-  nas_reads?: number;
-  verify_mismatches?: number;
-  fallback_pages?: number;
-  native_sha256?: boolean;
-  nas_unavailable_pages?: number;
-  nas_down_after_ms?: number;
-  bytes_in?: number;
-  bytes_out?: number;
-  stream_identical?: boolean;
-  stream_window_bytes?: number;
-  stream_window_waits?: number;
-  stream_window_peak_bytes?: number;
 }
 
 /**
@@ -69,7 +59,7 @@ export function streamWindowMib(linkMbit: number | undefined): number {
  * its index current while the guest runs.
  */
 export class PofStrategy implements MigrationStrategy {
-  readonly name: 'pof' | 'pof-scan';
+  readonly name: (typeof POF_STRATEGY)[IndexMode];
   /**
    * The agents of the one run this instance serves (`owner`): an instance is per run (the runner makes
    * one for each), so one run's cleanup never reaches another run's agents, e.g. on another host pair.
@@ -77,8 +67,8 @@ export class PofStrategy implements MigrationStrategy {
   private agents: AgentProc[] = [];
   private owner?: string;
 
-  constructor(private readonly index: 'trace' | 'scan' = 'trace') {
-    this.name = index === 'scan' ? 'pof-scan' : 'pof';
+  constructor(private readonly index: IndexMode = 'trace') {
+    this.name = POF_STRATEGY[index];
   }
 
   private lastTimes: { agentOutAt?: number; qemuInAt?: number } = {};
@@ -125,32 +115,42 @@ export class PofStrategy implements MigrationStrategy {
     return this.agents.map((a) => ({ role: a.role, host: a.host, pid: a.pid }));
   }
 
-  validate(scenario: Scenario): void {
+  refusal(scenario: Scenario): Refusal | undefined {
     const m = scenario.migration;
-    const refuse = (field: string, why: string, fix: string) => {
-      throw new UserError(
-        `scenario ${scenario.file}: field "migration.${field}" is not supported by the pof strategy (${why})`,
-        fix,
-      );
-    };
+    const refuse = (field: string, reason: string, fix: string): Refusal => ({
+      strategy: 'pof',
+      field: `migration.${field}`,
+      reason,
+      fix,
+    });
     for (const cap of REFUSED_CAPABILITIES) {
       if (m.capabilities[cap])
-        refuse(`capabilities.${cap}`, 'it changes the RAM stream format', `turn ${cap} off or run --strategies stock`);
+        return refuse(
+          `capabilities.${cap}`,
+          'it changes the RAM stream format',
+          `turn ${cap} off or run --strategies stock`,
+        );
     }
     if (m.multifd_channels > 0) {
-      refuse(
+      return refuse(
         'multifd_channels',
         'multifd moves RAM pages off the main stream the agents rewrite',
         'set multifd_channels: 0 or run --strategies stock',
       );
     }
     if (m.postcopy_after_passes) {
-      refuse(
+      return refuse(
         'postcopy_after_passes',
         'post-copy pages are requested by the destination over the return path',
         'drop postcopy_after_passes or run --strategies stock',
       );
     }
+    return undefined;
+  }
+
+  validate(scenario: Scenario): void {
+    const r = this.refusal(scenario);
+    if (r) throw refusalError(scenario, r);
   }
 
   srcVmExtras(ctx: StrategyContext): SrcVmExtras {
@@ -179,38 +179,31 @@ export class PofStrategy implements MigrationStrategy {
     const label = ctx.runId;
     const incomingSock = posix.join(dir, 'dst-qemu.sock');
     const srcSock = this.srcSockPath(ctx);
-    await this.startAgent(ctx, ctx.dst, 'target', dir, [
-      '--listen',
-      `tcp:${dstAddr}:${POF_AGENT_PORT}`,
-      '--qemu',
-      `unix:${incomingSock}`,
-      '--nas-image',
-      dstImage,
-      '--secret-file',
-      secretPath,
-      '--label',
-      label,
-    ]);
-    const indexArgs = [
-      ...(this.index === 'scan' ? ['--index', 'scan'] : ['--trace-log', this.srcVmExtras(ctx).traceLog!]),
-      '--status-file',
-      this.statusPath(ctx),
-    ];
-    await this.startAgent(ctx, ctx.src, 'source', dir, [
-      '--listen',
-      `unix:${srcSock}`,
-      '--target',
-      `tcp:${dstAddr}:${POF_AGENT_PORT}`,
-      '--nas-image',
-      srcImage,
-      '--secret-file',
-      secretPath,
-      '--label',
-      label,
-      ...indexArgs,
-      '--stream-window-mib',
-      String(streamWindowMib(await this.linkMbit(ctx))),
-    ]);
+    const targetAgent = { kind: 'tcp', host: dstAddr, port: POF_AGENT_PORT } as const;
+    await this.startAgent(ctx, ctx.dst, 'target', dir, (statsJson) =>
+      targetAgentArgv({
+        listen: targetAgent,
+        qemu: { kind: 'unix', path: incomingSock },
+        nasImage: dstImage,
+        secretFile: secretPath,
+        label,
+        statsJson,
+      }),
+    );
+    const streamWindowBytes = streamWindowMib(await this.linkMbit(ctx)) * (1 << 20);
+    await this.startAgent(ctx, ctx.src, 'source', dir, (statsJson) =>
+      sourceAgentArgv({
+        listen: { kind: 'unix', path: srcSock },
+        target: targetAgent,
+        nasImage: srcImage,
+        secretFile: secretPath,
+        label,
+        index: this.index === 'scan' ? { mode: 'scan' } : { mode: 'trace', traceLog: this.srcVmExtras(ctx).traceLog! },
+        statusFile: this.statusPath(ctx),
+        streamWindowBytes,
+        statsJson,
+      }),
+    );
     return { incomingUri: `unix:${incomingSock}`, migrateUri: `unix:${srcSock}` };
   }
 
@@ -269,14 +262,14 @@ export class PofStrategy implements MigrationStrategy {
     host: SshHost,
     role: 'source' | 'target',
     dir: string,
-    args: string[],
+    argv: (statsJson: string) => string[],
   ): Promise<void> {
     const statsPath = posix.join(dir, `${role}-stats.json`);
     const logPath = posix.join(dir, `${role}.log`);
     // debugging: POFBENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") go to the agents' node
     const [node, ...cli] = ctx.testbed.hostPofbench;
     const nodeArgs = process.env.POFBENCH_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-    const cmd = sh([node, ...nodeArgs, ...cli, 'agent', role, ...args, '--stats-json', statsPath]);
+    const cmd = sh([node, ...nodeArgs, ...cli, 'agent', role, ...argv(statsPath)]);
     // more libuv threads: the target keeps many NAS block reads in flight (--concurrency)
     // debugging pass-through: POFBENCH_AGENT_TEE=DIR (copies of the streams in and out)
     const env = ['UV_THREADPOOL_SIZE=32'];
@@ -300,7 +293,7 @@ export class PofStrategy implements MigrationStrategy {
 
   /** Waits for both agents to exit and reads their stats; fields follow the run.json naming. */
   async collect(): Promise<Record<string, number>> {
-    const stats: Partial<Record<'source' | 'target', AgentStats>> = {};
+    const stats: { source?: Partial<SourceStats>; target?: Partial<TargetStats> } = {};
     for (const a of this.agents) {
       const r = await a.host.exec(
         `for i in $(seq 100); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; cat ${sh([a.statsPath])}`,
@@ -308,7 +301,7 @@ export class PofStrategy implements MigrationStrategy {
       );
       if (r.code !== 0)
         throw new Error(`${a.role} agent on ${a.host.name} left no stats: ${await this.logTail(a.host, a.logPath)}`);
-      stats[a.role] = JSON.parse(r.stdout) as AgentStats;
+      stats[a.role] = JSON.parse(r.stdout);
     }
     const s = stats.source ?? {};
     const t = stats.target ?? {};
@@ -320,34 +313,7 @@ export class PofStrategy implements MigrationStrategy {
           `vs ${s.bytes_in} bytes, CRC-32 differs)`,
       );
     }
-    const out: Record<string, number | undefined> = {
-      pof_full_pages: s.full_pages,
-      pof_ref_pages: s.ref_pages,
-      pof_zero_pages: s.zero_pages,
-      nas_read_bytes: t.nas_read_bytes,
-      pof_verify_mismatches: t.verify_mismatches,
-      pof_fallback_pages: t.fallback_pages,
-      index_blocks: s.index_blocks,
-      index_build_ms: s.index_build_ms,
-      index_nas_read_bytes: s.index_nas_read_bytes,
-      pof_stream_bytes: s.bytes_out,
-      pof_stream_identical: s.stream_identical === undefined ? undefined : 1,
-      agent_cpu_s: s.cpu_s !== undefined && t.cpu_s !== undefined ? Number((s.cpu_s + t.cpu_s).toFixed(2)) : undefined,
-      src_agent_cpu_s: s.cpu_s,
-      dst_agent_cpu_s: t.cpu_s,
-      pof_nas_unavailable_pages: t.nas_unavailable_pages,
-      pof_nas_down_after_ms: s.nas_down_after_ms,
-      source_agent_cpu_s: s.migration_cpu_s,
-      target_agent_cpu_s: t.migration_cpu_s,
-      pof_qemu_stream_bytes: s.bytes_in,
-      pof_nas_reads: t.nas_reads,
-      pof_stream_window_mib: s.stream_window_bytes === undefined ? undefined : s.stream_window_bytes / (1 << 20),
-      pof_stream_window_waits: s.stream_window_waits,
-      // 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto
-      pof_native_sha256:
-        s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
-    };
-    return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Record<string, number>;
+    return agentRecordFields(s, t);
   }
 
   /** Why the migration failed, from the agents' point of view (their last log lines). */

@@ -5,6 +5,9 @@ export const STOCK_MIGRATION_PORT = 4444;
 /** QEMU's own pre-copy migration: source QEMU straight to destination QEMU over TCP. */
 export class StockStrategy implements MigrationStrategy {
   readonly name = 'stock' as const;
+  refusal(): undefined {
+    return undefined;
+  }
   validate(): void {}
   async prepare(ctx: StrategyContext): Promise<MigrationPath> {
     const addr = ctx.testbed.hosts.dst.migrationAddress;

@@ -2,6 +2,7 @@ import type { Scenario, StrategyName } from '../scenario/types.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import type { SshHost } from '../hosts/ssh.js';
 import type { WatchedProcess } from '../metrics/cpuAccounting.js';
+import { UserError } from '../util/errors.js';
 
 export interface StrategyContext {
   scenario: Scenario;
@@ -27,12 +28,35 @@ export interface SrcVmExtras {
 }
 
 /**
+ * A scenario setting a strategy cannot honour: the refusing strategy, the dotted field (e.g.
+ * `migration.capabilities.xbzrle`), why, and what the user can do instead.
+ */
+export interface Refusal {
+  strategy: StrategyName;
+  field: string;
+  reason: string;
+  fix: string;
+}
+
+/** `field "…" is not supported by the pof strategy (why)`: the refusal in words, without the scenario. */
+export function refusalText(r: Refusal): string {
+  return `field "${r.field}" is not supported by the ${r.strategy} strategy (${r.reason})`;
+}
+
+/** The UserError a refusal is when nothing else applies (the scenario file named first). */
+export function refusalError(scenario: Scenario, r: Refusal): UserError {
+  return new UserError(`scenario ${scenario.file}: ${refusalText(r)}`, r.fix);
+}
+
+/**
  * How a migration travels: stock QEMU straight to QEMU, or through POF agents. A strategy sets up
  * its path before `migrate`, adds its own fields to the record afterwards, and cleans up always.
  */
 export interface MigrationStrategy {
   readonly name: StrategyName;
-  /** Refuses scenario settings it cannot honour; throws a UserError naming the field. */
+  /** The first scenario setting it cannot honour, if any (a strategy without it refuses nothing). */
+  refusal?(scenario: Scenario): Refusal | undefined;
+  /** Refuses scenario settings it cannot honour: throws refusalError() of the first. */
   validate(scenario: Scenario): void;
   srcVmExtras?(ctx: StrategyContext): SrcVmExtras;
   /** Called after the source VM booted and before the workload starts. */

@@ -1,4 +1,5 @@
 /** Small, pure helpers shared by the report's data extraction. */
+import { STRATEGY_NAMES } from '../../scenario/types.js';
 
 export const MiB = 1024 * 1024;
 
@@ -9,7 +10,7 @@ export function thin<T>(items: readonly T[], max: number): T[] {
   return Array.from({ length: max }, (_, i) => items[Math.round(i * step)]);
 }
 
-const KNOWN_STRATEGIES = ['stock', 'pof', 'pof-scan'];
+const KNOWN_STRATEGIES: readonly string[] = STRATEGY_NAMES;
 
 /** Strategies in reading order: the baseline (stock) first, then pof, then others by name. */
 export function orderStrategies(names: Iterable<string>): string[] {

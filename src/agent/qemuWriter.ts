@@ -1,0 +1,138 @@
+import type { Socket } from 'node:net';
+import { appendFileSync } from 'node:fs';
+import { crc32 } from '../codec/crc32.js';
+import { FrameType, encodeFrame, u64 } from './channel.js';
+import type { TargetStats } from './protocol.js';
+import type { RefPart } from './sourcePages.js';
+import type { NasReader } from './nasReader.js';
+import { SlabWriter } from './slabWriter.js';
+import { checkStreamCrc } from './streamCrc.js';
+
+const DELIVERED_EVERY = 512 * 1024;
+
+/** Decoded items of one gathered read, in stream order; written to QEMU in one write once every page is in. */
+export interface Batch {
+  parts: (Buffer | RefPart)[];
+  bytes: number;
+  ready: Promise<void>;
+  /** The NAS read buffers the batch's pages are views of. */
+  runBuffers: Buffer[];
+}
+
+/**
+ * Feeds the destination QEMU: batches strictly in order, each once all its pages are in. Holds at
+ * most `maxBuffered` bytes of decoded-but-unwritten stream before it pauses the source's socket
+ * (back-pressure), resumes it at half that, and reports DELIVERED to the source.
+ */
+export class QemuWriter {
+  private readonly batches: Batch[] = [];
+  private bufferedBytes = 0;
+  private wake: (() => void) | undefined;
+  private streamEnd: { crc: number | undefined } | undefined;
+  private written = 0;
+  private reported = 0;
+  private readonly out: SlabWriter;
+  /** The stream is complete and checked: no more DELIVERED, and the sockets may close. */
+  ended = false;
+
+  constructor(
+    private readonly qemu: Socket,
+    private readonly peer: Socket,
+    private readonly nas: NasReader,
+    private readonly stats: TargetStats,
+    private readonly maxBuffered: number,
+    private readonly fail: (e: Error) => void,
+  ) {
+    const tee = process.env.POFBENCH_AGENT_TEE;
+    this.out = new SlabWriter(qemu, {
+      onSlab: (bytes) => {
+        stats.qemu_crc32 = crc32(bytes, stats.qemu_crc32);
+        if (tee) appendFileSync(`${tee}/target-out.bin`, bytes);
+      },
+      onWritten: (n) => {
+        this.written += n;
+        this.reportDelivered();
+      },
+    });
+  }
+
+  /**
+   * Queues a batch. Back-pressure: stops reading the source when the output is far behind — except
+   * while a fallback page is awaited (its answer is queued behind data in flight; that is bounded by
+   * the source's own back-pressure, and checked against a hard cap here).
+   */
+  enqueue(batch: Batch, awaitingSource: boolean): void {
+    this.batches.push(batch);
+    this.bufferedBytes += batch.bytes;
+    if (this.bufferedBytes > this.maxBuffered && !awaitingSource) this.peer.pause();
+    if (this.bufferedBytes > this.maxBuffered * 8)
+      this.fail(
+        new Error(
+          `more than ${(this.maxBuffered * 8) >> 20} MiB buffered while waiting for a fallback page from the source`,
+        ),
+      );
+    this.poke();
+  }
+
+  /** The END frame was decoded: once the queue is written, the stream is checked against `crc`. */
+  endOfStream(crc: number | undefined): void {
+    this.streamEnd = { crc };
+    this.poke();
+  }
+
+  /** Writes batches until the end of the stream, then checks its CRC-32. */
+  async run(): Promise<void> {
+    for (;;) {
+      if (this.batches.length === 0) {
+        if (this.streamEnd) {
+          checkStreamCrc(this.streamEnd.crc, this.stats.qemu_crc32, this.stats.bytes_out);
+          break;
+        }
+        await new Promise<void>((r) => {
+          this.wake = r;
+        });
+        continue;
+      }
+      const batch = this.batches[0];
+      await batch.ready;
+      this.batches.shift();
+      await this.write(batch);
+      this.bufferedBytes -= batch.bytes;
+      if (this.bufferedBytes <= this.maxBuffered / 2 && this.peer.isPaused()) this.peer.resume();
+    }
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /**
+   * One batch to QEMU: its literals and verified pages copied into reused 1 MiB slabs (a memcpy
+   * costs less than a writev entry per 8-byte record header and per page), each slab's CRC-32 taken
+   * in one call and written with one write. The NAS read buffers go back to the pool at once.
+   */
+  private write(batch: Batch): Promise<void> {
+    return new Promise<void>((resolve) => {
+      for (const p of batch.parts) this.out.append(Buffer.isBuffer(p) ? p : p.page!);
+      this.nas.release(batch.runBuffers);
+      this.stats.bytes_out += batch.bytes;
+      if (this.out.flush()) resolve();
+      else this.qemu.once('drain', resolve);
+    });
+  }
+
+  /**
+   * DELIVERED: the QEMU stream bytes the destination QEMU's socket has taken, reported back at least
+   * every DELIVERED_EVERY bytes and whenever nothing more is queued. The source reads QEMU only while
+   * less than its stream window is undelivered: that keeps QEMU's bandwidth estimate (and so its
+   * switchover decision) the pipeline's real rate, and the backlog at switchover one window.
+   */
+  private reportDelivered(): void {
+    if (this.written === this.reported || this.ended) return;
+    if (this.written - this.reported < DELIVERED_EVERY && this.qemu.writableLength > 0) return;
+    this.reported = this.written;
+    this.peer.write(encodeFrame(FrameType.DELIVERED, u64(this.written)));
+  }
+}
