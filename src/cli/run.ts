@@ -13,7 +13,9 @@ import { InfluxSink } from '../sinks/influx.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
 import { accelConflicts } from '../qemu/migrationSettings.js';
 import type { Scenario } from '../scenario/types.js';
-import { UserError } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { acquireTestbedLock } from '../testbed/lock.js';
+import { sessionSink } from '../sinks/sessionSink.js';
 import {
   countSessionRuns,
   createSessionDir,
@@ -134,6 +136,8 @@ export function registerRunCommand(program: Command): void {
           ? `influx: sending each run to ${sink.describe()}`
           : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only',
       );
+      // one session per testbed at a time: a second one is refused, naming the holder (src/testbed/lock.ts)
+      acquireTestbedLock(o.testbed);
       const image = await buildImage({ datasetMib: Number(o.datasetMib), log });
       const all = await resolveTestbeds(o.testbed, log);
       const pairs = o.parallelPairs ? all : all.slice(0, 1);
@@ -201,6 +205,7 @@ export function registerRunCommand(program: Command): void {
           manifest.ended_at = new Date().toISOString();
           await writeSession(session.dir, manifest);
         }));
+      const toInflux = sink && sessionSink(sink, session.dir);
       let records: RunRecord[];
       try {
         records = await runSession({
@@ -216,12 +221,11 @@ export function registerRunCommand(program: Command): void {
           outDir: session.dir,
           quiet: o.quiet,
           verifyRam: o.verifyRam,
-          onRecord:
-            sink &&
-            (async (record, runDir) => {
-              await sink.writeRun(record, runDir);
-            }),
-          onInterrupted: (_sig, done) => finish('interrupted', done),
+          onRecord: toInflux?.onRecord,
+          onInterrupted: async (_sig, done) => {
+            await toInflux?.onInterrupted(done).catch((err) => log(`influx: ${errorMessage(err)}`));
+            await finish('interrupted', done);
+          },
         });
       } catch (err) {
         await finish('failed', []).catch(() => undefined);

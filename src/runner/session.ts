@@ -18,9 +18,7 @@ import { Progress } from '../util/progress.js';
 import { projectRoot } from '../util/paths.js';
 import { errorMessage, UserError } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
-
-/** After a signal, how long the interrupted runs get to write their records (with the reason) before exit. */
-const RECORD_AFTER_SIGNAL_MS = 30000;
+import { guardExits } from './exitPaths.js';
 
 export async function pofbenchRevision(): Promise<string> {
   const rev = await execa('git', ['-C', projectRoot, 'rev-parse', '--short=12', 'HEAD'], { reject: false });
@@ -64,8 +62,8 @@ export interface SessionOptions {
   /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
   verifyRam?: boolean;
   /**
-   * Called after an interrupt (SIGINT/SIGTERM), once the runs in flight wrote their records, right before the process
-   * exits.
+   * Called after an interrupt (SIGINT/SIGTERM/SIGHUP, or an uncaught error: the reason, e.g. "SIGHUP" or "error: …"),
+   * once the runs in flight wrote their records, right before the process exits.
    */
   onInterrupted?: (signal: string, records: readonly RunRecord[]) => Promise<void>;
   /** Fault injection: called once each migration has started (see src/faults). */
@@ -149,24 +147,17 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   }
   const inFlight = new Map<number, () => Promise<void>>();
   const running = new Set<Promise<RunRecord>>();
-  let interrupted = false;
-  let interruptedBy: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    interruptedBy = sig;
-    progress.phase(`${sig}: cleaning up the run${inFlight.size > 1 ? 's' : ''} in progress…`);
-    void (async () => {
+  // every early exit (signals incl. SIGHUP, an uncaught error such as a full disk) cleans up once: src/runner/exitPaths.ts
+  const guard = guardExits({
+    cleanupInFlight: async () => {
       await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
-      // each interrupted run then fails fast and writes its record with the reason before we exit
-      await Promise.race([Promise.allSettled(running), sleep(RECORD_AFTER_SIGNAL_MS)]);
-      await o.onInterrupted?.(sig, records).catch(() => undefined);
-      closeAll();
-      process.exit(130);
-    })();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+    // the interrupted runs fail fast and write their records with the reason; a tick lets each shard take its record
+    runsSettled: () => Promise.allSettled(running).then(() => sleep(0)),
+    lastWords: async (reason) => o.onInterrupted?.(reason, records),
+    close: closeAll,
+    log: (l) => progress.phase(l),
+  });
   const records: RunRecord[] = [];
   let remainingEst = plan.estimate_s;
   let doneEst = 0;
@@ -175,7 +166,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const runShard = async (k: number) => {
     const pairTag = testbeds.length > 1 ? ` pair ${testbeds[k].pair ?? k}` : '';
     for (const run of shards[k]) {
-      if (interrupted) return;
+      if (guard.reason()) return;
       const i = started++;
       const { scenario } = run;
       const eta = formatDuration(etaSeconds(remainingEst, doneEst, doneS) / testbeds.length);
@@ -202,7 +193,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
         },
         verifyRam: o.verifyRam,
         onMigrating: o.onMigrating,
-        interruptedBy: () => interruptedBy,
+        interruptedBy: guard.reason,
       });
       running.add(pending);
       const record = await pending.finally(() => running.delete(pending));
@@ -222,8 +213,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   try {
     await Promise.all(shards.map((_, k) => runShard(k)));
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!guard.reason()) guard.dispose();
     closeAll();
   }
   return records;
