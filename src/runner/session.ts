@@ -147,7 +147,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   }
   const inFlight = new Map<number, () => Promise<void>>();
   const running = new Set<Promise<RunRecord>>();
-  // every early exit (signals incl. SIGHUP, an uncaught error such as a full disk) cleans up once: src/runner/exitPaths.ts
+  // every early exit (signals incl. SIGHUP, an uncaught error such as a full disk) cleans up once (./exitPaths.ts)
   const guard = guardExits({
     cleanupInFlight: async () => {
       await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
