@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { localUp, localDown } from '../../src/testbed/local/localTestbed.js';
 import { buildImage, type GuestImage } from '../../src/image/build.js';
 import type { TestbedSpec } from '../../src/testbed/spec.js';
-import { pofbenchProcesses, pofbenchNamespaces } from './leftovers.js';
+import { pofbenchProcesses, pofbenchNamespaces, runLeftovers } from './leftovers.js';
 
 /** What an integration test file gets from `useLocalTestbed` (set once its `before` hook ran). */
 export interface LocalTestbedFixture {
@@ -18,8 +18,9 @@ export interface LocalTestbedFixture {
 
 /**
  * Registers the file's `before`/`after` hooks: builds (or reuses) the guest image, brings the local
- * testbed up, and afterwards takes it down, removes `out` and asserts that no namespace and no
- * pofbench process (QEMU, agents, NAS views, sshd, ganesha, load generator) was left behind.
+ * testbed up, and afterwards checks what the runs left (before the teardown), takes it down,
+ * removes `out` and asserts that nothing was left, and that no namespace and no pofbench process
+ * (QEMU, agents, NAS views, sshd, ganesha, load generator) was left behind.
  */
 export function useLocalTestbed(name: string, o: { verbose?: boolean } = {}): LocalTestbedFixture {
   const fixture = { out: mkdtempSync(join(tmpdir(), `pofbench-${name}-`)) } as {
@@ -37,8 +38,11 @@ export function useLocalTestbed(name: string, o: { verbose?: boolean } = {}): Lo
   );
   after(
     async () => {
+      // what the file's runs left is looked at before the teardown (which would kill and remove it all)
+      const leftBehind = runLeftovers();
       await localDown();
       rmSync(fixture.out, { recursive: true, force: true });
+      assert.deepEqual(leftBehind, [], 'no run left a process, link cap, RAM dump or NAS copy behind');
       assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
       assert.deepEqual(
         pofbenchProcesses(),
