@@ -59,7 +59,7 @@ async function influxRow(c: SuiteContext, name: string, url: string, tuning: Wri
     },
   });
   const spooled = existsSync(join(c.outDir, r.run_id, 'influx-spool.lp'));
-  const leftovers = await leftoversAfter();
+  const leftovers = await leftoversAfter(c);
   const problems: string[] = [];
   if (r.status !== 'completed') problems.push(`the run failed: ${r.error}`);
   if (!spooled) problems.push('its points were not spooled');

@@ -24,6 +24,8 @@ export interface SuiteContext {
   log: (line: string) => void;
   /** Go through every row without injecting its fault: each row's judge must then say NOT OK. */
   skipInjection: boolean;
+  /** What was left over before the suite began (someone else's): not held against any row. */
+  baseline: ReadonlySet<string>;
 }
 
 /** A row besides the catalog's migration faults (InfluxDB, the runner itself, the testbed). */
@@ -32,16 +34,20 @@ export interface ExtraRow {
   run(c: SuiteContext): Promise<FaultRow>;
 }
 
+/** Leftovers now, less what was there before the suite began. */
+export const newLeftovers = (c: Pick<SuiteContext, 'baseline'>): string[] =>
+  runLeftovers().filter((l) => !c.baseline.has(l));
+
 /**
  * What the row's runs left behind (processes, link caps, RAM dumps, NAS copies), looked at before
  * any teardown; a few seconds' grace for processes on their way out.
  */
-export async function leftoversAfter(): Promise<string[]> {
+export async function leftoversAfter(c: Pick<SuiteContext, 'baseline'>): Promise<string[]> {
   for (let i = 0; i < 25; i++) {
-    if (runLeftovers().length === 0) return [];
+    if (newLeftovers(c).length === 0) return [];
     await sleep(200);
   }
-  return runLeftovers();
+  return newLeftovers(c);
 }
 
 /** A row from its checks: ok when no problem was found and nothing was left. */

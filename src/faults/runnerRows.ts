@@ -8,8 +8,16 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { pofbenchCommand } from '../util/paths.js';
 import { sleep } from '../util/exec.js';
-import { runLeftovers, pofbenchNamespaces } from './leftovers.js';
-import { leftoversAfter, recordText, row, type ExtraRow, type FaultRow, type SuiteContext } from './row.js';
+import { pofbenchNamespaces } from './leftovers.js';
+import {
+  leftoversAfter,
+  newLeftovers,
+  recordText,
+  row,
+  type ExtraRow,
+  type FaultRow,
+  type SuiteContext,
+} from './row.js';
 import { rerun, scenarioFile, sessionRecords, startRunner } from './runnerChild.js';
 import { DISK_FULL_ROW, SECOND_SESSION_ROW } from './testbedRows.js';
 
@@ -30,15 +38,15 @@ async function afterSigkill(c: SuiteContext, leftovers: string[]): Promise<{ lef
   const src = leftovers.some((l) => /-name pofbench-src/.test(l)) ? 'running (orphaned until testbed down)' : 'gone';
   const [node, main] = pofbenchCommand();
   await execa(node, [main, 'testbed', 'down'], { reject: false });
-  const after = [...runLeftovers(), ...pofbenchNamespaces().map((n) => `netns ${n}`)];
+  const after = [...newLeftovers(c), ...pofbenchNamespaces().map((n) => `netns ${n}`)];
   c.testbed = await c.bringUp();
   return { leftovers: after, src };
 }
 
 /** `--resume` of the interrupted session: it must complete the interrupted run. */
-async function resumeSession(file: string, session: string, out: string, problems: string[]) {
+async function resumeSession(c: SuiteContext, file: string, session: string, out: string, problems: string[]) {
   const res = await rerun(file, ['--resume', session]);
-  const leftovers = await leftoversAfter();
+  const leftovers = await leftoversAfter(c);
   const done = (await sessionRecords(out)).records.find((x) => x.status === 'completed');
   if (!done || res.exitCode !== 0) problems.push(`--resume did not complete it: ${String(res.all ?? '').slice(-300)}`);
   const said = done
@@ -66,7 +74,7 @@ async function signalRow(c: SuiteContext, p: SignalPlan): Promise<FaultRow> {
   const { session, records } = await sessionRecords(out);
   const hit = records.find((x) => x.scenario === `fault-${name}`);
   // before any teardown: a runner that cleaned up left nothing; a SIGKILLed one leaves its run (testbed down cleans)
-  let leftovers = (await leftoversAfter()).map((l) => `after ${p.signal}: ${l}`);
+  let leftovers = (await leftoversAfter(c)).map((l) => `after ${p.signal}: ${l}`);
   let src = '(runner gone)';
   if (p.signal === 'SIGKILL') ({ leftovers, src } = await afterSigkill(c, leftovers));
   const problems: string[] = [];
@@ -79,7 +87,7 @@ async function signalRow(c: SuiteContext, p: SignalPlan): Promise<FaultRow> {
   if (p.influx && !spooled) problems.push("the interrupted run's points were not spooled");
   let resumed = '';
   if (p.resume) {
-    const res = await resumeSession(file, session, out, problems);
+    const res = await resumeSession(c, file, session, out, problems);
     leftovers = [...leftovers, ...res.leftovers];
     resumed = `; --resume → ${res.said}`;
   }

@@ -13,6 +13,7 @@ import type { MigratingContext } from '../runner/migrationRun.js';
 import { errorMessage } from '../util/errors.js';
 import { FAULTS, type MigrationFault } from './catalog.js';
 import { midStream } from './inject.js';
+import { runLeftovers } from './leftovers.js';
 import { expectedText, judgeRun, recordOnDisk, type Injection } from './judge.js';
 import { leftoversAfter, row, type ExtraRow, type FaultRow, type SuiteContext } from './row.js';
 import { INFLUX_ROWS } from './influxRows.js';
@@ -68,7 +69,7 @@ async function migrationFaultRow(c: SuiteContext, f: MigrationFault, strategy: s
       await inject(f, m, inj, c.skipInjection);
     },
   });
-  const leftovers = await leftoversAfter();
+  const leftovers = await leftoversAfter(c);
   const [r, ...later] = await Promise.all(records.map((x) => recordOnDisk(c.outDir, x.run_id)));
   const v = judgeRun(f, r, inj);
   for (const l of later)
@@ -103,7 +104,9 @@ export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
     outDir: o.outDir,
     log: o.log ?? (() => undefined),
     skipInjection: o.skipInjection ?? false,
+    baseline: new Set(runLeftovers()),
   };
+  if (c.baseline.size) c.log(`left over before the suite (not held against any row): ${[...c.baseline].join('; ')}`);
   const rows: FaultRow[] = [];
   for (const f of FAULTS.filter((x) => want(x.name)))
     for (const strategy of f.strategies) rows.push(await migrationFaultRow(c, f, strategy));

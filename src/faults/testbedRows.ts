@@ -29,7 +29,7 @@ async function secondSession(c: SuiteContext): Promise<FaultRow> {
   } else problems.push(migrating ? 'no second session started (skipped)' : observed);
   first.child.kill('SIGINT');
   const exit = await first.child;
-  const leftovers = await leftoversAfter();
+  const leftovers = await leftoversAfter(c);
   if (exit.exitCode !== 130) problems.push(`the first session exited ${exit.exitCode} after SIGINT (expected 130)`);
   return row(
     {
@@ -62,7 +62,7 @@ async function diskFull(c: SuiteContext): Promise<FaultRow> {
       await fill(mnt);
     } else problems.push(migrating ? 'the disk was not filled (skipped)' : 'the runner never migrated');
     const exit = await r.child;
-    const leftovers = await leftoversAfter();
+    const leftovers = await leftoversAfter(c);
     const { records } = await sessionRecords(mnt);
     const hit = records[0];
     if (exit.exitCode === 0) problems.push('the runner exited 0');

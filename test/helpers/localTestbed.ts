@@ -28,18 +28,21 @@ export function useLocalTestbed(name: string, o: { verbose?: boolean } = {}): Lo
     image: GuestImage;
     out: string;
   };
+  // what was left over before the file began (another session's) is not held against it
+  let baseline = new Set<string>();
   const log = (prefix: string) => (o.verbose ? (line: string) => console.log(`${prefix}: ${line}`) : undefined);
   before(
     async () => {
       fixture.image = await buildImage({ log: log('image') });
       fixture.testbed = await localUp(log('testbed'));
+      baseline = new Set(runLeftovers());
     },
     { timeout: 600_000 },
   );
   after(
     async () => {
       // what the file's runs left is looked at before the teardown (which would kill and remove it all)
-      const leftBehind = runLeftovers();
+      const leftBehind = runLeftovers().filter((l) => !baseline.has(l));
       await localDown();
       rmSync(fixture.out, { recursive: true, force: true });
       assert.deepEqual(leftBehind, [], 'no run left a process, link cap, RAM dump or NAS copy behind');

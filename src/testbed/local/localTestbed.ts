@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile, access } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pofbenchHome, pofbenchCommand, imagesDir } from '../../util/paths.js';
 import { requireCommands, run, pidRunning, waitFor } from '../../util/exec.js';
@@ -277,6 +277,10 @@ export async function localDown(log: Log = () => undefined): Promise<void> {
     log(`namespace ${ns} removed`);
   }
   await rm(localPaths().specFile, { force: true });
+  // what killed runners leave besides processes: NAS copies of run disks, --verify-ram dumps
+  await rm(join(localPaths().nasExport, 'runs'), { recursive: true, force: true });
+  for (const f of await readdir('/var/tmp').catch(() => [] as string[]))
+    if (f.startsWith('pofbench-ram-')) await rm(join('/var/tmp', f), { force: true });
 }
 
 export interface StatusLine {
