@@ -79,10 +79,12 @@ async function signalRow(c: SuiteContext, p: SignalPlan): Promise<FaultRow> {
   if (p.signal === 'SIGKILL') ({ leftovers, src } = await afterSigkill(c, leftovers));
   const problems: string[] = [];
   if (!signalledAt) problems.push(`not signalled (${migrating ? 'skipped' : 'the runner never migrated'})`);
-  const reason = p.signal === 'SIGKILL' ? /interrupted/ : new RegExp(`interrupted by ${p.signal}`);
+  // SIGKILL: the provisional record stays; twice: the record may be written before or after the run's own failure
+  const reason = p.signal === 'SIGKILL' || p.twice ? /interrupted/ : new RegExp(`interrupted by ${p.signal}`);
   if (hit?.status !== 'failed' || !reason.test(hit.error ?? ''))
     problems.push(`the record does not say ${reason.source}: ${hit ? `${hit.status} ${hit.error}` : 'no record'}`);
   if (p.signal !== 'SIGKILL' && exit.exitCode !== 130) problems.push(`runner exit code ${exit.exitCode} (not 130)`);
+  if (p.twice && signalledAt && Number(exitS) > 20) problems.push(`the second signal did not cut the wait: ${exitS} s`);
   const spooled = hit ? existsSync(join(session, hit.run_id, 'influx-spool.lp')) : false;
   if (p.influx && !spooled) problems.push("the interrupted run's points were not spooled");
   let resumed = '';
