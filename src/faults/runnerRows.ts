@@ -60,7 +60,11 @@ async function signalRow(c: SuiteContext, p: SignalPlan): Promise<FaultRow> {
   c.log(`${name} (stock): the runner gets ${p.signal}${p.twice ? ' twice' : ''} mid-migration`);
   const { dir, file } = scenarioFile(c.outDir, name);
   const out = join(dir, 'results');
-  const r = startRunner(file, out, p.influx ? ['--influx-url', 'http://127.0.0.1:9'] : []);
+  const r = startRunner(
+    file,
+    out,
+    p.influx ? ['--influx-url', 'http://127.0.0.1:9', '--influx-org', 'pofbench', '--influx-bucket', 'faults'] : [],
+  );
   const migrating = await r.migrating;
   let signalledAt = 0;
   if (migrating && !c.skipInjection) {

@@ -330,7 +330,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     const srcVm = await RemoteVm.start(hosts.src, { ...vmBase, ...strategy.srcVmExtras?.(ctx), id: 'src' }, hostRunDir);
     srcVmRef = srcVm;
     cleanups.push(async () => {
-      await dir.writeText('console-src.log', await srcVm.consoleTail(400).catch(() => ''));
+      // a full results disk must not keep the VM from being stopped
+      await dir.writeText('console-src.log', await srcVm.consoleTail(400).catch(() => '')).catch(() => undefined);
       await srcVm.stop();
     });
     record.qemu_version = srcVm.qmp.versionString;
@@ -362,7 +363,8 @@ export async function runMigration(o: MigrationRunOptions): Promise<RunRecord> {
     );
     dstVmRef = dstVm;
     cleanups.push(async () => {
-      await dir.writeText('console-dst.log', await dstVm.consoleTail(400).catch(() => ''));
+      // a full results disk must not keep the VM from being stopped
+      await dir.writeText('console-dst.log', await dstVm.consoleTail(400).catch(() => '')).catch(() => undefined);
       await dstVm.stop();
     });
 
