@@ -98,7 +98,7 @@ async function signalRow(c: SuiteContext, p: SignalPlan): Promise<FaultRow> {
     resumed = `; --resume → ${res.said}`;
   }
   const observed =
-    `exit ${exit.exitCode} ${exitS} s after the signal; record ${recordText(hit, 50)}` +
+    `exit ${exit.exitCode ?? exit.signal} ${exitS} s after the signal; record ${recordText(hit, 50)}` +
     `${p.influx ? (spooled ? '; points spooled' : '; points NOT spooled') : ''}${resumed}`;
   const expected =
     `record failed "${reason.source}"${p.signal !== 'SIGKILL' ? '; exit 130; clean-up before exit' : ''}` +
