@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   assertCompleted,
-  awaitTransferred,
+  awaitShareSent,
   configureMigration,
   sampleUntilEnded,
   type Qmp,
@@ -87,13 +87,14 @@ test("migrate procedure: capabilities and shared parameters on both sides, the s
   assert.deepEqual(only.log, ['migrate-set-parameters {"a":1}']);
 });
 
-test('migrate procedure: a fault waits until enough has moved, or the migration is no longer active', async () => {
-  const moving = fakeQmp([active(1), active(10), active(100)]);
-  await awaitTransferred(moving, 50, 5000);
+test('migrate procedure: a fault waits until a share of RAM has moved, not past a migration that ended', async () => {
+  const ram = (transferred: number) => ({ ...active(transferred).ram!, remaining: 100 - transferred, total: 100 });
+  const moving = fakeQmp([{ status: 'setup' }, { status: 'active', ram: ram(10) }, { status: 'active', ram: ram(30) }]);
+  const point = await awaitShareSent(moving, 0.25);
   assert.equal(moving.log.length, 3);
-  const ended = fakeQmp([{ status: 'completed' }]);
-  await awaitTransferred(ended, 50, 5000);
-  assert.equal(ended.log.length, 1);
+  assert.deepEqual([point.sentBytes, point.ramBytes], [30, 100]);
+  const ended = fakeQmp([{ status: 'completed', ram: ram(100) }]);
+  await assert.rejects(awaitShareSent(ended, 0.25), /fault not injected: the migration was completed/);
 });
 
 test('QEMU command line: a testbed VM daemonizes with a pid file and log; a local capture stays a child', () => {

@@ -3,30 +3,29 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { table } from 'table';
-import { runFaultSuite } from '../faults/suite.js';
-import { FAULTS } from '../faults/catalog.js';
+import { faultNames, runFaultSuite } from '../faults/suite.js';
 import { localUp } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
 import { UserError } from '../util/errors.js';
-
-const EXTRA = ['influx-unreachable', 'runner-sigint', 'runner-sigkill'];
 
 /** `pofbench faults` — the fault-injection suite on the local testbed. */
 export function registerFaultsCommand(program: Command): void {
   program
     .command('faults')
     .description(
-      'inject faults mid-migration on the local testbed (agents/QEMU killed, NAS stalled, link cut, NAS blocks ' +
-        'changed, InfluxDB down, runner killed) and check each fails cleanly or completes byte-exact with nothing ' +
-        'left running',
+      'inject faults mid-migration on the local testbed (agents/QEMU killed, NAS stalled or down, links cut or ' +
+        'flapping, NAS blocks changed, SSH dropped, InfluxDB down or hanging, runner signalled or killed, a second ' +
+        'session, the results disk full) and check each fails cleanly with the expected reason or completes ' +
+        'byte-exact, judged on the run.json on disk, with nothing left behind',
     )
-    .option('--only <names>', `comma-separated subset of: ${[...FAULTS.map((f) => f.name), ...EXTRA].join(', ')}`)
+    .option('--only <names>', `comma-separated subset of: ${faultNames().join(', ')}`)
+    .option('--skip-injection', 'run the rows without injecting their faults (every row must then be NOT OK)')
     .option('--out <dir>', 'results directory for the fault runs (default: a temp dir)')
     .option('--json', 'print JSON rows')
     .option('--quiet', 'no progress lines, only the table (or JSON)')
     .option('--verbose', 'debug output, and the stack of an internal error')
-    .action(async (o: { only?: string; out?: string; json?: boolean; quiet?: boolean }) => {
-      const known = [...FAULTS.map((f) => f.name), ...EXTRA];
+    .action(async (o: { only?: string; out?: string; json?: boolean; quiet?: boolean; skipInjection?: boolean }) => {
+      const known = faultNames();
       const only = o.only
         ?.split(',')
         .map((s) => s.trim())
@@ -39,7 +38,15 @@ export function registerFaultsCommand(program: Command): void {
       const image = await buildImage({ log });
       const testbed = await localUp(log);
       const outDir = o.out ? resolve(o.out) : mkdtempSync(join(tmpdir(), 'pofbench-faults-'));
-      const rows = await runFaultSuite({ testbed, bringUp: () => localUp(log), image, outDir, only, log });
+      const rows = await runFaultSuite({
+        testbed,
+        bringUp: () => localUp(log),
+        image,
+        outDir,
+        only,
+        log,
+        skipInjection: o.skipInjection,
+      });
       if (o.json) console.log(JSON.stringify(rows, null, 2));
       else {
         console.log(

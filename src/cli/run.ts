@@ -13,7 +13,9 @@ import { InfluxSink } from '../sinks/influx.js';
 import { addInfluxOptions, influxConfig, type InfluxFlags } from './influxOptions.js';
 import { accelConflicts } from '../qemu/migrationSettings.js';
 import { STRATEGY_NAMES, type Scenario } from '../scenario/types.js';
-import { UserError } from '../util/errors.js';
+import { errorMessage, UserError } from '../util/errors.js';
+import { acquireTestbedLock } from '../testbed/lock.js';
+import { sessionSink } from '../sinks/sessionSink.js';
 import {
   countSessionRuns,
   createSessionDir,
@@ -83,6 +85,8 @@ async function prepareSession(files: string[], o: RunFlags, log: (l: string) => 
       ? `influx: sending each run to ${sink.describe()}`
       : 'influx: no InfluxDB configured (--influx-url or INFLUX_URL); results stay in local files only',
   );
+  // one session per testbed at a time: a second one is refused, naming the holder (src/testbed/lock.ts)
+  acquireTestbedLock(o.testbed);
   const image = await buildImage({ datasetMib: parseDatasetMib(o.datasetMib), log });
   const all = await resolveTestbeds(o.testbed, log);
   const pairs = o.parallelPairs ? all : all.slice(0, 1);
@@ -196,6 +200,7 @@ async function runCommand(files: string[], o: RunFlags): Promise<void> {
   await writeSession(session.dir, manifest);
   log(`session ${session.id}: ${session.dir}`);
   const finish = sessionFinisher(session.dir, manifest);
+  const toInflux = sink && sessionSink(sink, session.dir);
   let records: RunRecord[];
   try {
     records = await runSession({
@@ -211,12 +216,11 @@ async function runCommand(files: string[], o: RunFlags): Promise<void> {
       outDir: session.dir,
       quiet: o.quiet,
       verifyRam: o.verifyRam,
-      onRecord:
-        sink &&
-        (async (record, runDir) => {
-          await sink.writeRun(record, runDir);
-        }),
-      onInterrupted: (_sig, done) => finish('interrupted', done),
+      onRecord: toInflux?.onRecord,
+      onInterrupted: async (_sig, done) => {
+        await toInflux?.onInterrupted(done).catch((err) => log(`influx: ${errorMessage(err)}`));
+        await finish('interrupted', done);
+      },
     });
   } catch (err) {
     await finish('failed', []).catch(() => undefined);

@@ -1,69 +1,86 @@
 /**
- * `pofbench faults`: every fault of ./catalog.ts on the local testbed, plus an unreachable
- * InfluxDB and the runner itself killed mid-migration (SIGINT, SIGKILL → testbed down → --resume).
- * Each row says what was expected, what happened, the source VM's state after a failed migration,
- * and which per-run processes were left behind (there must be none).
+ * `pofbench faults`: every fault of ./catalog.ts on the local testbed, then the rows about the
+ * runner, InfluxDB and the testbed (./runnerRows.ts, ./influxRows.ts). Each row says what was
+ * expected (the reason a failure must give included), what happened (judged on the run.json on
+ * disk), the source VM's state after a failed migration, and what was left behind (there must be
+ * nothing, looked at before any teardown).
  */
-import { execa } from 'execa';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { TestbedSpec } from '../testbed/spec.js';
 import type { GuestImage } from '../image/build.js';
 import { parseScenario } from '../scenario/load.js';
 import { runSession } from '../runner/session.js';
-import type { RunRecord } from '../results/record.js';
-import { readRecords } from '../results/runReader.js';
-import { listSessions } from '../results/session.js';
-import { InfluxSink } from '../sinks/influx.js';
-import { pofbenchCommand } from '../util/paths.js';
-import { sleep } from '../util/exec.js';
-import { FAULTS, type Expectation, type MigrationFault } from './catalog.js';
-import { runLeftovers, pofbenchNamespaces } from './leftovers.js';
+import type { MigratingContext } from '../runner/migrationRun.js';
+import { errorMessage } from '../util/errors.js';
+import { FAULTS, type MigrationFault } from './catalog.js';
+import { midStream } from './inject.js';
+import { runLeftovers } from './leftovers.js';
+import { expectedText, judgeRun, recordOnDisk, type Injection } from './judge.js';
+import { leftoversAfter, row, type ExtraRow, type FaultRow, type SuiteContext } from './row.js';
+import { INFLUX_ROWS } from './influxRows.js';
+import { RUNNER_ROWS } from './runnerRows.js';
 
-export interface FaultRow {
-  fault: string;
-  strategy: string;
-  expected: Expectation | string;
-  observed: string;
-  src_vm_after: string;
-  leftovers: string[];
-  ok: boolean;
-  detail?: string;
-}
+export type { FaultRow } from './row.js';
 
-async function leftoversAfter(): Promise<string[]> {
-  for (let i = 0; i < 25; i++) {
-    const l = runLeftovers();
-    if (l.length === 0) return [];
-    await sleep(200);
-  }
-  return runLeftovers();
-}
+/** The rows besides the catalog's, in the order they run. */
+export const EXTRA_ROWS: ExtraRow[] = [...INFLUX_ROWS, ...RUNNER_ROWS];
+
+/** Every row name `--only` accepts. */
+export const faultNames = (): string[] => [...FAULTS.map((f) => f.name), ...EXTRA_ROWS.map((r) => r.name)];
 
 const scenarioYaml = (name: string, linkCap: number, timeoutS: number) =>
   `name: ${name}\nguest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 96, warmup_s: 1 ` +
   `}\nmigration: { link_cap_mbit: ${linkCap}, timeout_s: ${timeoutS} }\n`;
 
-function judge(
-  fault: Pick<MigrationFault, 'expect' | 'checkCompleted' | 'checkFailed'>,
-  r: RunRecord,
-): { ok: boolean; observed: string; detail?: string } {
-  if (r.status === 'completed') {
-    const extra = fault.checkCompleted?.(r);
-    const ramOk = r.ram_identical === true;
-    return {
-      ok: fault.expect !== 'fail' && ramOk && !extra,
-      observed: `completed${ramOk ? ', RAM identical' : ', RAM DIFFERS'}`,
-      detail: extra ?? (typeof r.fault_error === 'string' ? `injection: ${r.fault_error}` : undefined),
-    };
+/** Injects the fault once `atRamShare` of RAM is sent (or, skipping injection, only waits for that point). */
+async function inject(f: MigrationFault, m: MigratingContext, inj: Injection, skip: boolean): Promise<void> {
+  try {
+    const prepared = await f.prepare?.(m);
+    inj.point = await midStream(m, f.atRamShare);
+    if (skip) inj.error = 'skipped (--skip-injection)';
+    else inj.did = await f.act(m, prepared);
+  } catch (err) {
+    inj.error ??= errorMessage(err);
+    throw err;
   }
-  const running = r.src_vm_status_after === 'running';
-  const extra = fault.checkFailed?.(r);
-  return {
-    ok: fault.expect !== 'complete' && running && !extra,
-    observed: `failed: ${(r.error ?? '').slice(0, 90)}`,
-    detail: extra ?? (typeof r.fault_error === 'string' ? `injection: ${r.fault_error}` : undefined),
-  };
+}
+
+/** One fault with one strategy: a session of `runs` runs, the fault in the first; judged from disk. */
+async function migrationFaultRow(c: SuiteContext, f: MigrationFault, strategy: string): Promise<FaultRow> {
+  c.log(`${f.name} (${strategy}): ${f.description}`);
+  const scenario = parseScenario(
+    scenarioYaml(`fault-${f.name}`, f.linkCapMbit ?? 200, f.timeoutS ?? 90),
+    `fault-${f.name}.yaml`,
+  );
+  const inj: Injection = {};
+  let first = true;
+  const records = await runSession({
+    scenarios: [scenario],
+    strategies: [strategy],
+    repeat: f.runs ?? 1,
+    testbed: c.testbed,
+    image: c.image,
+    outDir: c.outDir,
+    seed: 1,
+    quiet: true,
+    verifyRam: true,
+    onMigrating: async (m) => {
+      if (!first) return;
+      first = false;
+      await inject(f, m, inj, c.skipInjection);
+    },
+  });
+  const leftovers = await leftoversAfter(c);
+  const [r, ...later] = await Promise.all(records.map((x) => recordOnDisk(c.outDir, x.run_id)));
+  const v = judgeRun(f, r, inj);
+  for (const l of later)
+    if (l?.status !== 'completed') v.problems.push(`a later run did not complete: ${l?.error ?? 'no run.json'}`);
+  const observed = `${v.observed}${later.length ? `; later runs: ${later.map((l) => l?.status).join(', ')}` : ''}`;
+  const srcAfter = r?.status === 'completed' ? '(moved)' : (r?.src_vm_status_after ?? '?');
+  const out = row({ fault: f.name, strategy, expected: expectedText(f), observed, src_vm_after: srcAfter }, leftovers, [
+    ...v.problems,
+  ]);
+  c.log(`  → ${out.ok ? 'ok' : 'NOT OK'}: ${observed}${out.detail ? ` [${out.detail}]` : ''}`);
+  return out;
 }
 
 export interface FaultSuiteOptions {
@@ -74,166 +91,29 @@ export interface FaultSuiteOptions {
   outDir: string;
   only?: string[];
   log?: (line: string) => void;
+  /** Run every row without injecting its fault (each row's judge must then fail). */
+  skipInjection?: boolean;
 }
 
 export async function runFaultSuite(o: FaultSuiteOptions): Promise<FaultRow[]> {
-  const log = o.log ?? (() => undefined);
-  const rows: FaultRow[] = [];
   const want = (name: string) => !o.only || o.only.includes(name);
-  let testbed = o.testbed;
-
-  for (const fault of FAULTS.filter((f) => want(f.name))) {
-    for (const strategy of fault.strategies) {
-      log(`${fault.name} (${strategy}): ${fault.description}`);
-      const scenario = parseScenario(
-        scenarioYaml(`fault-${fault.name}`, fault.linkCapMbit ?? 200, fault.timeoutS ?? 90),
-        `fault-${fault.name}.yaml`,
-      );
-      const [r] = await runSession({
-        scenarios: [scenario],
-        strategies: [strategy],
-        testbed,
-        image: o.image,
-        outDir: o.outDir,
-        seed: 1,
-        quiet: true,
-        verifyRam: true,
-        onMigrating: (m) => fault.inject(m),
-      });
-      const j = judge(fault, r);
-      const leftovers = await leftoversAfter();
-      rows.push({
-        fault: fault.name,
-        strategy,
-        expected: fault.expect,
-        observed: j.observed,
-        src_vm_after: r.status === 'completed' ? '(moved)' : (r.src_vm_status_after ?? '?'),
-        leftovers,
-        ok: j.ok && leftovers.length === 0,
-        detail: j.detail,
-      });
-      log(`  → ${rows[rows.length - 1].ok ? 'ok' : 'NOT OK'}: ${j.observed}`);
-    }
-  }
-
-  if (want('influx-unreachable')) {
-    log('influx-unreachable (stock): InfluxDB down for the whole run');
-    const scenario = parseScenario(
-      'name: fault-influx\nguest: { memory_mib: 192 }\nworkload: { type: idle, warmup_s: 0 }\n',
-      'fault-influx.yaml',
-    );
-    const sink = new InfluxSink(
-      { url: 'http://127.0.0.1:9', org: 'pofbench', bucket: 'faults' },
-      (l) => log(`  ${l}`),
-      { batchSize: 5000, maxRetries: 1, minRetryDelayMs: 100, maxRetryDelayMs: 200, timeoutMs: 2000 },
-    );
-    const [r] = await runSession({
-      scenarios: [scenario],
-      strategies: ['stock'],
-      testbed,
-      image: o.image,
-      outDir: o.outDir,
-      seed: 1,
-      quiet: true,
-      onRecord: async (rec, dir) => {
-        await sink.writeRun(rec, dir);
-      },
-    });
-    const spooled = existsSync(join(o.outDir, r.run_id, 'influx-spool.lp'));
-    const leftovers = await leftoversAfter();
-    rows.push({
-      fault: 'influx-unreachable',
-      strategy: 'stock',
-      expected: 'complete, points spooled',
-      observed: `${r.status}${spooled ? ', spooled' : ', NOT spooled'}`,
-      src_vm_after: '(moved)',
-      leftovers,
-      ok: r.status === 'completed' && spooled && leftovers.length === 0,
-    });
-  }
-
-  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
-    const name = `runner-${signal.toLowerCase()}`;
-    if (!want(name)) continue;
-    log(
-      `${name} (stock): the runner killed with ${signal} mid-migration, then ` +
-        `${signal === 'SIGKILL' ? 'testbed down, up and ' : ''}--resume`,
-    );
-    // under the suite's results directory: its records stay with the other fault runs (and go with them)
-    const dir = mkdtempSync(join(o.outDir, `${name}-`));
-    const file = join(dir, `fault-${name}.yaml`);
-    // idle guest, --verify-ram (no NIC: the resumed run's RAM is checked too), 2 s downtime budget:
-    // the migration runs long enough to be killed in (≈8 s at 150 Mbit/s)
-    writeFileSync(
-      file,
-      `name: fault-${name}\nguest: { memory_mib: 256 }\nworkload: { type: idle, warmup_s: 1 }\nmigration: { ` +
-        `link_cap_mbit: 150, downtime_limit_ms: 2000, timeout_s: 90 }\n`,
-    );
-    const out = join(dir, 'results');
-    const [node, main] = pofbenchCommand();
-    const child = execa(
-      node,
-      [main, 'run', file, '--strategies', 'stock', '--verify-ram', '--out', out, '--seed', '1'],
-      { reject: false, all: true },
-    );
-    let sawMigrating = false;
-    child.stderr?.on('data', (d: Buffer) => {
-      if (!sawMigrating && /migrating src -> dst/.test(String(d))) {
-        sawMigrating = true;
-        setTimeout(() => {
-          if (child.pid) process.kill(child.pid, signal);
-        }, 1500);
-      }
-    });
-    await child;
-    // `pofbench run` made one session under `out`: the records, and what --resume continues
-    const session = (await listSessions(out).catch(() => [])).find((x) => x.manifest)?.dir ?? out;
-    const after = await readRecords(session);
-    const interrupted = after.find((r) => r.scenario === `fault-${name}`);
-    // SIGINT: the runner cleans up before it exits, so nothing of the run may be left even before --resume
-    let leftovers = (await leftoversAfter()).map((l) => `after ${signal}: ${l}`);
-    let srcAfter = '(runner gone)';
-    if (signal === 'SIGKILL') {
-      // a killed runner cleans nothing: `testbed down` must remove everything, even so
-      srcAfter = leftovers.some((l) => /-name pofbench-src/.test(l)) ? 'running (orphaned until testbed down)' : 'gone';
-      await execa(node, [main, 'testbed', 'down'], { reject: false });
-      leftovers = [...runLeftovers(), ...pofbenchNamespaces().map((n) => `netns ${n}`)];
-      testbed = await o.bringUp();
-    }
-    const resumed = await execa(
-      node,
-      [main, 'run', file, '--strategies', 'stock', '--verify-ram', '--resume', session, '--seed', '1', '--quiet'],
-      { reject: false, all: true },
-    );
-    leftovers = [...leftovers, ...(await leftoversAfter())];
-    const final = (await readRecords(session)).filter((r) => r.scenario === `fault-${name}`);
-    const completed = final.filter((r) => r.status === 'completed').length;
-    const done = final.find((r) => r.status === 'completed');
-    // SIGINT: the runner writes the reason before it exits; SIGKILL: the provisional record stays
-    const reason = signal === 'SIGINT' ? /interrupted by SIGINT/ : /interrupted/;
-    const kept = interrupted && interrupted.status === 'failed' && reason.test(interrupted.error ?? '');
-    rows.push({
-      fault: name,
-      strategy: 'stock',
-      expected: 'record kept as failed; --resume completes it',
-      observed:
-        `${sawMigrating ? 'killed mid-migration' : 'NOT killed mid-migration'}; record ` +
-        `${interrupted ? `${interrupted.status} (${(interrupted.error ?? '').slice(0, 50)})` : 'MISSING'}; resume → ` +
-        `${completed} completed` +
-        (done ? ` (${done.passes} passes, RAM ${done.ram_identical ? 'identical' : 'not compared'})` : ''),
-      src_vm_after: srcAfter,
-      leftovers,
-      ok: sawMigrating && !!kept && completed === 1 && resumed.exitCode === 0 && leftovers.length === 0,
-      detail: resumed.exitCode === 0 ? undefined : resumeFailure(final, String(resumed.all ?? '')),
-    });
+  const c: SuiteContext = {
+    testbed: o.testbed,
+    bringUp: o.bringUp,
+    image: o.image,
+    outDir: o.outDir,
+    log: o.log ?? (() => undefined),
+    skipInjection: o.skipInjection ?? false,
+    baseline: new Set(runLeftovers()),
+  };
+  if (c.baseline.size) c.log(`left over before the suite (not held against any row): ${[...c.baseline].join('; ')}`);
+  const rows: FaultRow[] = [];
+  for (const f of FAULTS.filter((x) => want(x.name)))
+    for (const strategy of f.strategies) rows.push(await migrationFaultRow(c, f, strategy));
+  for (const extra of EXTRA_ROWS.filter((x) => want(x.name))) {
+    const r = await extra.run(c);
+    c.log(`  → ${r.ok ? 'ok' : 'NOT OK'}: ${r.observed}${r.detail ? ` [${r.detail}]` : ''}`);
+    rows.push(r);
   }
   return rows;
-}
-
-/**
- * Why a `--resume` did not complete: the resumed record's own error (it quotes QEMU's stderr), else the output's tail.
- */
-function resumeFailure(records: { status: string; error?: string }[], output: string): string {
-  const failed = records.filter((r) => r.status !== 'completed' && r.error && !/interrupted/i.test(r.error));
-  return failed.length ? `resumed run: ${failed[failed.length - 1].error}` : output.slice(-300);
 }

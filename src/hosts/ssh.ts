@@ -68,112 +68,167 @@ function hostKeyPolicy(
   };
 }
 
+type ConnectOptions = { controllerNetns?: string; timeoutMs?: number };
+type Dialed = { client: Client; proxy?: { kill(): boolean } };
+
+/** The private key, and the pinned key or known_hosts policy the host must match (an error if there is none). */
+async function credentials(name: string, target: SshTarget) {
+  const privateKey = await readFile(target.privateKeyPath).catch(() => {
+    throw new UserError(
+      `host ${name}: private key ${target.privateKeyPath} is unreadable`,
+      'run "pofbench testbed up" (local) or fix the testbed file',
+    );
+  });
+  const [, pinned] = (target.hostPublicKey ?? '').trim().split(/\s+/);
+  const accepted = hostKeyPolicy(name, target);
+  if (!accepted && !pinned) {
+    const where = `host ${name} (${target.host}:${target.port})`;
+    throw new UserError(
+      `${where}: no host key pinned (ssh.hostPublicKey is empty)`,
+      "pin the host's public key in the testbed file (ssh-keyscan -t ed25519 HOST, checked out of band)",
+    );
+  }
+  return { privateKey, pinned, accepted };
+}
+
+/**
+ * From the host machine the testbed's management network is only reachable inside the controller
+ * namespace: the TCP connection is tunnelled through socat there (a ProxyCommand).
+ */
+function netnsProxy(target: SshTarget, netns: string | undefined) {
+  if (!netns) return undefined;
+  const argv = ['netns', 'exec', netns, 'socat', 'STDIO', `TCP:${target.host}:${target.port},connect-timeout=3`];
+  const proxy = execa('ip', argv, { reject: false, buffer: false, stderr: 'ignore', cleanup: true });
+  proxy.catch(() => undefined);
+  return proxy;
+}
+
+/** One connection attempt; a wrong host key or refused authentication are UserErrors (no retry). */
+async function dialOnce(name: string, target: SshTarget, opts: ConnectOptions): Promise<Dialed> {
+  const { privateKey, pinned, accepted } = await credentials(name, target);
+  const proxy = netnsProxy(target, opts.controllerNetns);
+  const client = new Client();
+  let hostKeyMismatch = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', () => resolve());
+      client.once('error', reject);
+      client.once('close', () => reject(new Error('connection closed during handshake')));
+      client.connect({
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        privateKey,
+        sock: proxy ? (proxy.duplex() as unknown as Duplex) : undefined,
+        readyTimeout: 10000,
+        keepaliveInterval: 5000,
+        keepaliveCountMax: 6,
+        algorithms: accepted?.algorithms ? { serverHostKey: accepted.algorithms } : undefined,
+        hostVerifier: (key: Buffer) => {
+          const ok = accepted ? accepted.keys.includes(key.toString('base64')) : key.toString('base64') === pinned;
+          if (!ok) hostKeyMismatch = true;
+          return ok;
+        },
+      });
+    });
+  } catch (err) {
+    client.end();
+    proxy?.kill();
+    if (hostKeyMismatch) {
+      throw new UserError(
+        `host ${name} (${target.host}:${target.port}): SSH host key does not match ` +
+          `${target.knownHostsFile ? `known_hosts ${target.knownHostsFile}` : 'the pinned key'}`,
+        'check the testbed file / known_hosts entry for this host (a changed key can mean a reinstalled host, or ' +
+          'someone in between)',
+      );
+    }
+    if ((err as { level?: string }).level === 'client-authentication') {
+      throw new UserError(
+        `host ${name} (${target.host}:${target.port}): SSH authentication as ${target.username} failed`,
+        `check that ${target.privateKeyPath}.pub is authorized on the host`,
+      );
+    }
+    throw err;
+  }
+  client.removeAllListeners('close');
+  client.removeAllListeners('error');
+  client.on('error', () => undefined);
+  return { client, proxy };
+}
+
+/** Connects, retrying for `timeoutMs` (15 s) while the host is unreachable. */
+async function dial(name: string, target: SshTarget, opts: ConnectOptions): Promise<Dialed> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15000);
+  let lastErr: Error | undefined;
+  while (Date.now() < deadline) {
+    try {
+      return await dialOnce(name, target, opts);
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      lastErr = err as Error;
+      await sleep(300);
+    }
+  }
+  throw new UserError(
+    `host ${name} (${target.host}:${target.port}) is unreachable over SSH: ${lastErr?.message ?? 'timeout'}`,
+    opts.controllerNetns
+      ? 'run "pofbench testbed up" (or "pofbench testbed status" to see what is broken)'
+      : 'check the host is up and the testbed file names the right address',
+  );
+}
+
 /**
  * One SSH connection to a testbed host (ssh2): exec, long-running commands, and unix-socket
- * forwarding (QMP, the guest's serial control channel). Host keys are pinned.
+ * forwarding (QMP, the guest's serial control channel). Host keys are pinned. A connection that
+ * drops is dialled again by the next command (what ran over the old one — streams, forwarded
+ * sockets — is gone; `reconnects` counts it), so a run can still clean up and the next run go on.
  */
 export class SshHost {
+  /** How often the connection dropped and was made again. */
+  reconnects = 0;
+  private dropped = false;
+  private closed = false;
+  private redial?: Promise<void>;
+
   private constructor(
     readonly name: string,
-    private readonly client: Client,
-    private readonly proxy?: { kill(): boolean },
-  ) {}
+    private readonly target: SshTarget,
+    private readonly opts: ConnectOptions,
+    private client: Client,
+    private proxy?: { kill(): boolean },
+  ) {
+    this.watch(client);
+  }
 
-  static async connect(
-    name: string,
-    target: SshTarget,
-    opts: { controllerNetns?: string; timeoutMs?: number } = {},
-  ): Promise<SshHost> {
-    const privateKey = await readFile(target.privateKeyPath).catch(() => {
-      throw new UserError(
-        `host ${name}: private key ${target.privateKeyPath} is unreadable`,
-        'run "pofbench testbed up" (local) or fix the testbed file',
-      );
+  static async connect(name: string, target: SshTarget, opts: ConnectOptions = {}): Promise<SshHost> {
+    const { client, proxy } = await dial(name, target, opts);
+    return new SshHost(name, target, opts, client, proxy);
+  }
+
+  private watch(client: Client): void {
+    client.on('close', () => {
+      if (client === this.client) this.dropped = true;
     });
-    const [, pinned] = (target.hostPublicKey ?? '').trim().split(/\s+/);
-    const accepted = hostKeyPolicy(name, target);
-    if (!accepted && !pinned) {
-      const where = `host ${name} (${target.host}:${target.port})`;
-      throw new UserError(
-        `${where}: no host key pinned (ssh.hostPublicKey is empty)`,
-        "pin the host's public key in the testbed file (ssh-keyscan -t ed25519 HOST, checked out of band)",
-      );
-    }
-    const deadline = Date.now() + (opts.timeoutMs ?? 15000);
-    let lastErr: Error | undefined;
-    while (Date.now() < deadline) {
-      // From the host machine the testbed's management network is only reachable inside the
-      // controller namespace: tunnel the TCP connection through socat there (a ProxyCommand).
-      const proxy = opts.controllerNetns
-        ? execa(
-            'ip',
-            [
-              'netns',
-              'exec',
-              opts.controllerNetns,
-              'socat',
-              'STDIO',
-              `TCP:${target.host}:${target.port},connect-timeout=3`,
-            ],
-            { reject: false, buffer: false, stderr: 'ignore', cleanup: true },
-          )
-        : undefined;
-      proxy?.catch(() => undefined);
-      const client = new Client();
-      let hostKeyMismatch = false;
-      try {
-        await new Promise<void>((resolve, reject) => {
-          client.once('ready', () => resolve());
-          client.once('error', reject);
-          client.once('close', () => reject(new Error('connection closed during handshake')));
-          client.connect({
-            host: target.host,
-            port: target.port,
-            username: target.username,
-            privateKey,
-            sock: proxy ? (proxy.duplex() as unknown as Duplex) : undefined,
-            readyTimeout: 10000,
-            keepaliveInterval: 5000,
-            keepaliveCountMax: 6,
-            algorithms: accepted?.algorithms ? { serverHostKey: accepted.algorithms } : undefined,
-            hostVerifier: (key: Buffer) => {
-              const ok = accepted ? accepted.keys.includes(key.toString('base64')) : key.toString('base64') === pinned;
-              if (!ok) hostKeyMismatch = true;
-              return ok;
-            },
-          });
+  }
+
+  /** The connection, dialled again first if it dropped. */
+  private async live(): Promise<Client> {
+    if (this.dropped && !this.closed) {
+      this.redial ??= dial(this.name, this.target, { ...this.opts, timeoutMs: 20000 })
+        .then(({ client, proxy }) => {
+          this.proxy?.kill();
+          this.client = client;
+          this.proxy = proxy;
+          this.dropped = false;
+          this.reconnects++;
+          this.watch(client);
+        })
+        .finally(() => {
+          this.redial = undefined;
         });
-        client.removeAllListeners('close');
-        client.removeAllListeners('error');
-        client.on('error', () => undefined);
-        return new SshHost(name, client, proxy);
-      } catch (err) {
-        client.end();
-        proxy?.kill();
-        if (hostKeyMismatch) {
-          throw new UserError(
-            `host ${name} (${target.host}:${target.port}): SSH host key does not match ` +
-              `${target.knownHostsFile ? `known_hosts ${target.knownHostsFile}` : 'the pinned key'}`,
-            'check the testbed file / known_hosts entry for this host (a changed key can mean a reinstalled host, or ' +
-              'someone in between)',
-          );
-        }
-        if ((err as { level?: string }).level === 'client-authentication') {
-          throw new UserError(
-            `host ${name} (${target.host}:${target.port}): SSH authentication as ${target.username} failed`,
-            `check that ${target.privateKeyPath}.pub is authorized on the host`,
-          );
-        }
-        lastErr = err as Error;
-        await sleep(300);
-      }
+      await this.redial;
     }
-    throw new UserError(
-      `host ${name} (${target.host}:${target.port}) is unreachable over SSH: ${lastErr?.message ?? 'timeout'}`,
-      opts.controllerNetns
-        ? 'run "pofbench testbed up" (or "pofbench testbed status" to see what is broken)'
-        : 'check the host is up and the testbed file names the right address',
-    );
+    return this.client;
   }
 
   /** Runs a shell command line; throws (naming the host) on a non-zero exit unless allowFail. */
@@ -220,9 +275,10 @@ export class SshHost {
   }
 
   /** Opens a stream to a unix socket on the host (e.g. QMP, the guest control serial port). */
-  openUnix(path: string): Promise<Duplex> {
+  async openUnix(path: string): Promise<Duplex> {
+    const client = await this.live();
     return new Promise((resolve, reject) => {
-      this.client.openssh_forwardOutStreamLocal(path, (err, stream) => {
+      client.openssh_forwardOutStreamLocal(path, (err, stream) => {
         if (err) reject(new Error(`${this.name}: cannot open unix socket ${path}: ${err.message}`));
         else resolve(stream);
       });
@@ -230,13 +286,15 @@ export class SshHost {
   }
 
   close(): void {
+    this.closed = true;
     this.client.end();
     this.proxy?.kill();
   }
 
-  private channel(command: string): Promise<ClientChannel> {
+  private async channel(command: string): Promise<ClientChannel> {
+    const client = await this.live();
     return new Promise((resolve, reject) => {
-      this.client.exec(command, (err, ch) =>
+      client.exec(command, (err, ch) =>
         err ? reject(new Error(`${this.name}: exec failed: ${err.message}`)) : resolve(ch),
       );
     });

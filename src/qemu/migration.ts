@@ -131,15 +131,31 @@ export async function awaitDestinationComplete(dst: Qmp, timeoutMs = 60000): Pro
   );
 }
 
+/** Where in the stream a migration was when `awaitShareSent` returned. */
+export interface StreamPoint {
+  sentBytes: number;
+  ramBytes: number;
+  ms: number;
+}
+
 /**
- * Waits until the migration has moved `bytes` (or is no longer active), at most `maxMs`; never
- * throws (a fault injector uses it to land mid-stream).
+ * Waits until the source has sent at least `share` of the guest's RAM with the migration active, and
+ * says how far it got (a fault injector lands mid-stream this way). Throws when the migration ends
+ * first: a fault that lands at 0 bytes or after the end proves nothing.
  */
-export async function awaitTransferred(src: Qmp, bytes: number, maxMs: number): Promise<void> {
+export async function awaitShareSent(src: Qmp, share: number): Promise<StreamPoint> {
   const t0 = Date.now();
-  while (Date.now() - t0 < maxMs) {
-    const info = await queryMigrate(src).catch(() => undefined);
-    if (info?.status !== 'active' || (info.ram?.transferred ?? 0) >= bytes) return;
+  for (;;) {
+    const info = await queryMigrate(src);
+    const sent = info.ram?.transferred ?? 0;
+    const total = info.ram?.total ?? 0;
+    if (info.status === 'active' && total > 0 && sent >= share * total)
+      return { sentBytes: sent, ramBytes: total, ms: Date.now() - t0 };
+    if (['completed', 'failed', 'cancelled'].includes(info.status))
+      throw new Error(
+        `fault not injected: the migration was ${info.status} at ${(sent / 1048576).toFixed(0)} MiB sent, before ` +
+          `${Math.round(share * 100)} % of RAM`,
+      );
     await sleep(MIGRATE_SAMPLE_MS);
   }
 }

@@ -1,19 +1,10 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { RUN_FILE, type RunRecord } from './record.js';
+import { writeFileAtomic } from '../util/atomicFile.js';
 
-let tmpCounter = 0;
-
-/**
- * Writes a file atomically: a crash leaves either the old or the new content, never half (concurrent writers each use
- * their own temporary file).
- */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${++tmpCounter}`;
-  await writeFile(tmp, content);
-  await rename(tmp, path);
-}
+export { writeFileAtomic } from '../util/atomicFile.js';
 
 /**
  * One migration's directory under the results dir: `run.json` (the record), `series/*.jsonl`

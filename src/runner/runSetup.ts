@@ -58,7 +58,8 @@ function vmBase(run: RunState): Omit<VmConfig, 'id'> {
 async function startVm(run: RunState, role: 'src' | 'dst', cfg: VmConfig): Promise<RemoteVm> {
   const vm = await RemoteVm.start(run.o.hosts[role], cfg, run.hostRunDir);
   run.cleanups.push(async () => {
-    await run.dir.writeText(`console-${role}.log`, await vm.consoleTail(400).catch(() => ''));
+    // a full results disk must not keep the VM from being stopped
+    await run.dir.writeText(`console-${role}.log`, await vm.consoleTail(400).catch(() => '')).catch(() => undefined);
     await vm.stop();
   });
   return vm;

@@ -19,9 +19,7 @@ import { projectRoot } from '../util/paths.js';
 import { errorMessage } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
 import { checkScenarioWorkloads } from '../workload/check.js';
-
-/** After a signal, how long the interrupted runs get to write their records (with the reason) before exit. */
-const RECORD_AFTER_SIGNAL_MS = 30000;
+import { guardExits } from './exitPaths.js';
 
 export async function pofbenchRevision(): Promise<string> {
   const rev = await execa('git', ['-C', projectRoot, 'rev-parse', '--short=12', 'HEAD'], { reject: false });
@@ -65,8 +63,8 @@ export interface SessionOptions {
   /** Compare source and destination RAM byte for byte at switchover (dst starts paused). */
   verifyRam?: boolean;
   /**
-   * Called after an interrupt (SIGINT/SIGTERM), once the runs in flight wrote their records, right before the process
-   * exits.
+   * Called after an interrupt (SIGINT/SIGTERM/SIGHUP, or an uncaught error: the reason, e.g. "SIGHUP" or "error: …"),
+   * once the runs in flight wrote their records, right before the process exits.
    */
   onInterrupted?: (signal: string, records: readonly RunRecord[]) => Promise<void>;
   /** Fault injection: called once each migration has started (see src/faults). */
@@ -220,33 +218,29 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   await connectPairs(testbeds, pairHosts, closeAll);
   const inFlight = new Map<number, () => Promise<void>>();
   const running = new Set<Promise<RunRecord>>();
-  let interrupted = false;
-  let interruptedBy: string | undefined;
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    interruptedBy = sig;
-    progress.phase(`${sig}: cleaning up the run${inFlight.size > 1 ? 's' : ''} in progress…`);
-    void (async () => {
+  // every early exit (signals incl. SIGHUP, an uncaught error such as a full disk) cleans up once (./exitPaths.ts)
+  const guard = guardExits({
+    cleanupInFlight: async () => {
       await Promise.all([...inFlight.values()].map((fn) => fn().catch(() => undefined)));
-      // each interrupted run then fails fast and writes its record with the reason before we exit
-      await Promise.race([Promise.allSettled(running), sleep(RECORD_AFTER_SIGNAL_MS)]);
-      await o.onInterrupted?.(sig, records).catch(() => undefined);
-      closeAll();
-      process.exit(130);
-    })();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+    // the interrupted runs fail fast and write their records with the reason; a tick lets each shard take its record
+    runsSettled: () => Promise.allSettled(running).then(() => sleep(0)),
+    lastWords: async (reason) => o.onInterrupted?.(reason, records),
+    close: closeAll,
+    log: (l) => progress.phase(l),
+  });
   const records: RunRecord[] = [];
   const eta = { remainingEst: plan.estimate_s, doneEst: 0, doneS: 0, started: 0 };
   const shared = { o, plan, testbeds, shards, pairHosts, strategy, rev, progress, inFlight, running, records, eta };
-  const session: SessionRun = { ...shared, interrupted: () => interrupted, interruptedBy: () => interruptedBy };
+  const session: SessionRun = {
+    ...shared,
+    interrupted: () => guard.reason() !== undefined,
+    interruptedBy: guard.reason,
+  };
   try {
     await Promise.all(shards.map((_, k) => runShard(session, k)));
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!guard.reason()) guard.dispose();
     closeAll();
   }
   return records;

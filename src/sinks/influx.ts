@@ -46,6 +46,16 @@ export class InfluxSink {
     return 'spooled';
   }
 
+  /**
+   * Spools one run without trying to send it (an interrupted session: exit must not wait on InfluxDB);
+   * `pofbench results push` sends it later.
+   */
+  async spoolRun(record: RunRecord, runDir: string): Promise<void> {
+    const lines = runLines(record, await readRunSeries(runDir));
+    await spoolLines(runDir, lines);
+    this.log(`influx: ${record.run_id}: ${lines.length} points spooled to ${spoolPath(runDir)} (session interrupted)`);
+  }
+
   /** Sends every spooled run under `dir` and marks each fully sent spool as pushed. */
   async pushSpools(dir: string): Promise<PushSummary> {
     const summary: PushSummary = { runs: 0, lines: 0, failed: [] };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { localUpPairs, localDown } from '../../src/testbed/local/localTestbed.js';
 import { buildImage, type GuestImage } from '../../src/image/build.js';
 import type { TestbedSpec } from '../../src/testbed/spec.js';
-import { pofbenchProcesses, pofbenchNamespaces } from './leftovers.js';
+import { pofbenchProcesses, pofbenchNamespaces, runLeftovers } from './leftovers.js';
 
 /** What an integration test file gets from `useLocalTestbed` (set once its `before` hook ran). */
 export interface LocalTestbedFixture {
@@ -20,9 +20,9 @@ export interface LocalTestbedFixture {
 
 /**
  * Registers the file's `before`/`after` hooks: builds (or reuses) the guest image, brings the local
- * testbed up (`pairs` host pairs; default: as many as are up), and afterwards takes it down, removes
- * `out` and asserts that no namespace and no pofbench process (QEMU, agents, NAS views, sshd, ganesha,
- * load generator) was left behind.
+ * testbed up (`pairs` host pairs; default: as many as are up), and afterwards checks what the runs left
+ * (before the teardown), takes it down, removes `out` and asserts that nothing was left, and that no namespace
+ * and no pofbench process (QEMU, agents, NAS views, sshd, ganesha, load generator) was left behind.
  */
 export function useLocalTestbed(name: string, o: { verbose?: boolean; pairs?: number } = {}): LocalTestbedFixture {
   const fixture = { out: mkdtempSync(join(tmpdir(), `pofbench-${name}-`)) } as {
@@ -31,19 +31,25 @@ export function useLocalTestbed(name: string, o: { verbose?: boolean; pairs?: nu
     image: GuestImage;
     out: string;
   };
+  // what was left over before the file began (another session's) is not held against it
+  let baseline = new Set<string>();
   const log = (prefix: string) => (o.verbose ? (line: string) => console.log(`${prefix}: ${line}`) : undefined);
   before(
     async () => {
       fixture.image = await buildImage({ log: log('image') });
       fixture.testbeds = await localUpPairs(log('testbed'), { pairs: o.pairs });
       fixture.testbed = fixture.testbeds[0];
+      baseline = new Set(runLeftovers());
     },
     { timeout: 600_000 },
   );
   after(
     async () => {
+      // what the file's runs left is looked at before the teardown (which would kill and remove it all)
+      const leftBehind = runLeftovers().filter((l) => !baseline.has(l));
       await localDown();
       rmSync(fixture.out, { recursive: true, force: true });
+      assert.deepEqual(leftBehind, [], 'no run left a process, link cap, RAM dump or NAS copy behind');
       assert.deepEqual(pofbenchNamespaces(), [], 'no namespace left');
       assert.deepEqual(
         pofbenchProcesses(),

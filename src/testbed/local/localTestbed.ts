@@ -1,4 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { imagesDir, pofbenchCommand } from '../../util/paths.js';
 import { requireCommands } from '../../util/exec.js';
 import type { TestbedSpec, HostSpec } from '../spec.js';
@@ -143,4 +144,8 @@ export async function localDown(log: Log = () => undefined): Promise<void> {
   for (const ns of namespaces) await deleteNamespace(ns, log);
   await waitReaped(stopped);
   await rm(localPaths().specFile, { force: true });
+  // what killed runners leave besides processes: NAS copies of run disks, --verify-ram dumps
+  await rm(join(localPaths().nasExport, 'runs'), { recursive: true, force: true });
+  for (const f of await readdir('/var/tmp').catch(() => [] as string[]))
+    if (f.startsWith('pofbench-ram-')) await rm(join('/var/tmp', f), { force: true });
 }
