@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildRecord, type CompletedMeasurements, type RunMeasurements } from '../src/runner/buildRecord.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import type { HostCounters } from '../src/metrics/hostCounters.js';
 
 const base: RunRecord = {

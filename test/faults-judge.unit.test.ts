@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeRun } from '../src/faults/judge.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 
 const killAgent = { expect: 'fail' as const, reason: /^migration failed/ };
 const injected = { did: 'killed the source agent', point: { sentBytes: 70 << 20, ramBytes: 256 << 20, ms: 3000 } };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import { groupRecords } from '../src/analysis/group.js';
 import { reportSummary } from '../src/reports/html/groupSummary.js';
 import { summaryHtml, warningsHtml } from '../src/reports/html/summaryHtml.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sessionSink } from '../src/sinks/sessionSink.js';
 import type { InfluxSink } from '../src/sinks/influx.js';
-import type { RunRecord } from '../src/runner/record.js';
+import type { RunRecord } from '../src/results/record.js';
 import { writeFileAtomic } from '../src/util/atomicFile.js';
 
 /** A sink that records what it was asked to do (the real one is exercised by the influx rows of `pofbench faults`). */

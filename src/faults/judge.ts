@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 import type { MigrationFault } from './catalog.js';
 import { describePoint, type StreamPoint } from './inject.js';
 

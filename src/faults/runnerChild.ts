@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listSessions } from '../results/session.js';
 import { readRecords } from '../results/runReader.js';
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 import { pofbenchCommand } from '../util/paths.js';
 
 export interface RunnerChild {

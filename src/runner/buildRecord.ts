@@ -9,7 +9,7 @@ import type { CpuComponents } from '../metrics/cpuAccounting.js';
 import { hostCpuUse, nicDelta, qemuCpuSeconds, sumBytes, type HostCounters } from '../metrics/hostCounters.js';
 import { pofPathCost } from '../metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../metrics/switchover.js';
-import type { RunRecord } from './record.js';
+import type { RunRecord } from '../results/record.js';
 
 /** Host counters read right before `migrate` and once the destination held the whole state. */
 export interface CounterWindow {

@@ -3,7 +3,7 @@
  * phase (./runSetup.ts, ./runMigrate.ts), the record is built in one place (./buildRecord.ts).
  */
 import { accelConflicts } from '../qemu/migrationSettings.js';
-import type { RunRecord } from './record.js';
+import type { RunRecord } from '../results/record.js';
 import { buildRecord } from './buildRecord.js';
 import { closeRun, openRun, recordFailure } from './runLifecycle.js';
 import {

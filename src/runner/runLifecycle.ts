@@ -13,7 +13,7 @@ import { RunDir, writeFileAtomic } from '../results/runDir.js';
 import { paramsHash, runParams } from '../results/params.js';
 import { errorMessage } from '../util/errors.js';
 import { collectEnvironment } from './environment.js';
-import type { RunRecord } from './record.js';
+import type { RunRecord } from '../results/record.js';
 import { makeRunId } from '../scenario/runId.js';
 import { buildRecord } from './buildRecord.js';
 import { Cleanups, type MigrationRunOptions, type RunState } from './runState.js';

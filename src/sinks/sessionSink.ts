@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { RunRecord } from '../runner/record.js';
+import type { RunRecord } from '../results/record.js';
 import type { InfluxSink } from './influx.js';
 
 /**

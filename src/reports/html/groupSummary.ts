@@ -2,7 +2,7 @@ import { compareGroups, type Comparison } from '../../analysis/compare.js';
 import { configLabel, type RecordGroup } from '../../analysis/group.js';
 import { MIN_RUNS_TRUSTED } from '../../analysis/stats.js';
 import { blocks, type Block } from '../compareReport.js';
-import type { RunRecord } from '../../runner/record.js';
+import type { RunRecord } from '../../results/record.js';
 import { distinct } from './stats.js';
 
 /**

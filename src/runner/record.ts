@@ -1,2 +1,0 @@
-/** Moved to src/results/record.ts (kept so imports of the old path still compile). */
-export type * from '../results/record.js';
