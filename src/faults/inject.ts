@@ -4,7 +4,6 @@
  */
 import { posix } from 'node:path';
 import type { MigratingContext } from '../runner/migrationRun.js';
-import { PofStrategy } from '../strategy/pof.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
 import { localPaths } from '../testbed/local/localTestbed.js';
 import { sleep } from '../util/exec.js';
@@ -24,7 +23,7 @@ export const describePoint = (p: StreamPoint) =>
   `at ${(p.sentBytes / MiB).toFixed(0)} of ${(p.ramBytes / MiB).toFixed(0)} MiB RAM sent`;
 
 export function agent(m: MigratingContext, role: 'source' | 'target') {
-  if (!(m.strategy instanceof PofStrategy)) throw new Error('agent faults need the pof strategy');
+  if (!m.strategy.agentProcesses) throw new Error(`agent faults need a strategy with agents (not ${m.strategy.name})`);
   const a = m.strategy.agentProcesses().find((p) => p.role === role);
   if (!a) throw new Error(`no ${role} agent running`);
   return a;

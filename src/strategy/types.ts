@@ -73,6 +73,8 @@ export interface MigrationStrategy {
   migrationParameters?(ctx: StrategyContext): Promise<Record<string, number>>;
   /** When its own data path finished the switchover (pof: the agents' last bytes), read by collect(). */
   switchoverTimes?(): { agentOutAt?: number; qemuInAt?: number };
+  /** The helper processes this run's strategy started (pof: its agents), for fault injection. */
+  agentProcesses?(): { role: 'source' | 'target'; host: SshHost; pid: number }[];
   /** Processes it started that run through the migration, each a CPU component of the record (e.g. NAS views). */
   processes?(ctx: StrategyContext): WatchedProcess[];
   cleanup(ctx: StrategyContext): Promise<void>;
