@@ -76,124 +76,165 @@ async function measure(
   return { name, bytes, mbps: rates[Math.floor(rates.length / 2)], min: rates[0], max: rates[rates.length - 1], note };
 }
 
-export async function benchCodec(o: {
+export interface CodecBenchOptions {
   stream: string;
   image: string;
   repeat: number;
   port?: number;
   log?: (l: string) => void;
-}): Promise<BenchRow[]> {
+}
+
+/** What every offline phase works on: the stream and image in memory. */
+interface OfflineInput {
+  stream: Buffer;
+  image: Buffer;
+  imageBlocks: number;
+  /** The stream in 1 MiB chunks, as the agents receive it. */
+  input: Buffer[];
+  repeat: number;
+}
+
+function measureSha256(d: OfflineInput): Promise<BenchRow> {
+  const { stream } = d;
+  return measure(
+    'sha256 4 KiB pages (1 core)',
+    stream.length - (stream.length % PAGE_SIZE),
+    d.repeat,
+    'upper bound of encode: it hashes every page',
+    () => {
+      for (let i = 0; i + PAGE_SIZE <= stream.length; i += PAGE_SIZE) sha256(stream.subarray(i, i + PAGE_SIZE));
+    },
+  );
+}
+
+function measureParse(d: OfflineInput): Promise<BenchRow> {
+  const { input } = d;
+  return measure('parse QEMU stream', d.stream.length, d.repeat, 'record walk, no hashing', () => {
+    const p = new QemuStreamParser();
+    for (const c of input) p.push(c);
+    p.end();
+  });
+}
+
+/** Encodes against a scan index of the image; also returns the POF stream of the last repetition. */
+async function measureEncode(d: OfflineInput, imagePath: string): Promise<{ row: BenchRow; pof: Buffer }> {
+  const { stream, input, imageBlocks } = d;
+  const built = await buildScanIndex(imagePath);
+  let refs = 0;
+  let pof = Buffer.alloc(0);
+  const row = await measure('encode (scan index)', stream.length, d.repeat, '', () => {
+    const enc = new Encoder({ lookup: (pg) => built.index.lookup(pg), imageBlocks });
+    const out: Buffer[] = [];
+    for (const c of input) out.push(...enc.push(c));
+    out.push(...enc.end());
+    pof = Buffer.concat(out);
+    refs = enc.stats().refPages;
+  });
+  row.note =
+    `${refs} pages by reference; POF stream ${(pof.length / MB).toFixed(1)} MB of ` +
+    `${(stream.length / MB).toFixed(1)} MB`;
+  return { row, pof };
+}
+
+function measureDecode(d: OfflineInput, pof: Buffer): Promise<BenchRow> {
+  const { stream, image, imageBlocks } = d;
+  const pofChunks = chunks(pof);
+  return measure(
+    'decode + verify (image in memory)',
+    stream.length,
+    d.repeat,
+    'every referenced block re-hashed',
+    async () => {
+      let n = 0;
+      const read = async (b: number) => image.subarray(b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
+      for await (const b of restore(pofChunks, new Decoder({ imageBlocks }), read, { concurrency: 16 })) n += b.length;
+      if (n !== stream.length) throw new Error(`decode produced ${n} bytes, expected ${stream.length}`);
+    },
+  );
+}
+
+/** The plain TCP relay (socat) with the agents' hops, on ports from `port` up. */
+async function measurePlainRelay(dir: string, o: CodecBenchOptions, stream: Buffer, port: number): Promise<BenchRow> {
+  let relayPort = port;
+  const relayCpu: number[] = [];
+  const row = await measure(
+    'plain TCP relay (socat, loopback)',
+    stream.length,
+    o.repeat,
+    'unix → socat → TCP → socat → unix, 256 KiB buffers',
+    async () => {
+      const r = await runPlainRelay(dir, o.stream, relayPort++);
+      if (r.bytes !== stream.length) throw new Error(`relay delivered ${r.bytes} bytes, expected ${stream.length}`);
+      relayCpu.push(r.cpuS / (stream.length / 1e9));
+      return r.elapsedMs;
+    },
+  );
+  row.coreSPerGb = Number(medianOf(relayCpu).toFixed(2));
+  return row;
+}
+
+/** The live agent pair (scan index) over loopback, on ports from `port` up; checks byte-identical output. */
+async function measureLiveAgentPair(
+  dir: string,
+  o: CodecBenchOptions,
+  stream: Buffer,
+  port: number,
+): Promise<BenchRow> {
+  let agentPort = port;
+  let linkBytes = 0;
+  const pairCpu: number[] = [];
+  const row = await measure('live agent pair (scan index, loopback)', stream.length, o.repeat, '', async () => {
+    const r = await runAgentPair(dir, {
+      stream: o.stream,
+      srcImage: o.image,
+      dstImage: o.image,
+      port: agentPort++,
+      index: ['--index', 'scan'],
+    });
+    if (r.source.code !== 0 || r.target.code !== 0)
+      throw new Error(`agents failed: ${r.source.log.slice(-300)} ${r.target.log.slice(-300)}`);
+    if (!r.received.equals(stream)) throw new Error('the agent pair delivered different bytes');
+    linkBytes = Number(r.source.stats?.bytes_out ?? 0);
+    pairCpu.push(
+      (Number(r.source.stats?.migration_cpu_s) + Number(r.target.stats?.migration_cpu_s)) / (stream.length / 1e9),
+    );
+    return r.streamMs ?? r.elapsedMs;
+  });
+  row.note = `agent link ${(linkBytes / MB).toFixed(1)} MB; byte-identical output checked`;
+  row.coreSPerGb = Number(medianOf(pairCpu).toFixed(2));
+  return row;
+}
+
+export async function benchCodec(o: CodecBenchOptions): Promise<BenchRow[]> {
   const log = o.log ?? (() => undefined);
   const stream = readFileSync(o.stream);
   const image = readFileSync(o.image);
-  const imageBlocks = Math.floor(image.length / PAGE_SIZE);
-  const input = chunks(stream);
+  const d: OfflineInput = {
+    stream,
+    image,
+    imageBlocks: Math.floor(image.length / PAGE_SIZE),
+    input: chunks(stream),
+    repeat: o.repeat,
+  };
   const rows: BenchRow[] = [];
 
   log('raw SHA-256 over 4 KiB pages');
-  rows.push(
-    await measure(
-      'sha256 4 KiB pages (1 core)',
-      stream.length - (stream.length % PAGE_SIZE),
-      o.repeat,
-      'upper bound of encode: it hashes every page',
-      () => {
-        for (let i = 0; i + PAGE_SIZE <= stream.length; i += PAGE_SIZE) sha256(stream.subarray(i, i + PAGE_SIZE));
-      },
-    ),
-  );
-
+  rows.push(await measureSha256(d));
   log('parse only');
-  rows.push(
-    await measure('parse QEMU stream', stream.length, o.repeat, 'record walk, no hashing', () => {
-      const p = new QemuStreamParser();
-      for (const c of input) p.push(c);
-      p.end();
-    }),
-  );
-
+  rows.push(await measureParse(d));
   log('scan index of the image');
-  const built = await buildScanIndex(o.image);
-  let refs = 0;
-  let pof = Buffer.alloc(0);
-  rows.push(
-    await measure('encode (scan index)', stream.length, o.repeat, '', () => {
-      const enc = new Encoder({ lookup: (pg) => built.index.lookup(pg), imageBlocks });
-      const out: Buffer[] = [];
-      for (const c of input) out.push(...enc.push(c));
-      out.push(...enc.end());
-      pof = Buffer.concat(out);
-      refs = enc.stats().refPages;
-    }),
-  );
-  rows[rows.length - 1].note =
-    `${refs} pages by reference; POF stream ${(pof.length / MB).toFixed(1)} MB of ` +
-    `${(stream.length / MB).toFixed(1)} MB`;
-
+  const encoded = await measureEncode(d, o.image);
+  rows.push(encoded.row);
   log('decode (image in memory)');
-  const pofChunks = chunks(pof);
-  rows.push(
-    await measure(
-      'decode + verify (image in memory)',
-      stream.length,
-      o.repeat,
-      'every referenced block re-hashed',
-      async () => {
-        let n = 0;
-        const read = async (b: number) => image.subarray(b * PAGE_SIZE, (b + 1) * PAGE_SIZE);
-        for await (const b of restore(pofChunks, new Decoder({ imageBlocks }), read, { concurrency: 16 }))
-          n += b.length;
-        if (n !== stream.length) throw new Error(`decode produced ${n} bytes, expected ${stream.length}`);
-      },
-    ),
-  );
+  rows.push(await measureDecode(d, encoded.pof));
 
   const dir = mkdtempSync(join(tmpdir(), 'pofbench-bench-'));
   const port = o.port ?? 47400;
   try {
     log('plain TCP relay over loopback (socat, same hops as the agents)');
-    let relayPort = port;
-    const relayCpu: number[] = [];
-    rows.push(
-      await measure(
-        'plain TCP relay (socat, loopback)',
-        stream.length,
-        o.repeat,
-        'unix → socat → TCP → socat → unix, 256 KiB buffers',
-        async () => {
-          const r = await runPlainRelay(dir, o.stream, relayPort++);
-          if (r.bytes !== stream.length) throw new Error(`relay delivered ${r.bytes} bytes, expected ${stream.length}`);
-          relayCpu.push(r.cpuS / (stream.length / 1e9));
-          return r.elapsedMs;
-        },
-      ),
-    );
-    rows[rows.length - 1].coreSPerGb = Number(medianOf(relayCpu).toFixed(2));
+    rows.push(await measurePlainRelay(dir, o, stream, port));
     log('live agent pair over loopback');
-    let agentPort = port + 50;
-    let linkBytes = 0;
-    const pairCpu: number[] = [];
-    rows.push(
-      await measure('live agent pair (scan index, loopback)', stream.length, o.repeat, '', async () => {
-        const r = await runAgentPair(dir, {
-          stream: o.stream,
-          srcImage: o.image,
-          dstImage: o.image,
-          port: agentPort++,
-          index: ['--index', 'scan'],
-        });
-        if (r.source.code !== 0 || r.target.code !== 0)
-          throw new Error(`agents failed: ${r.source.log.slice(-300)} ${r.target.log.slice(-300)}`);
-        if (!r.received.equals(stream)) throw new Error('the agent pair delivered different bytes');
-        linkBytes = Number(r.source.stats?.bytes_out ?? 0);
-        pairCpu.push(
-          (Number(r.source.stats?.migration_cpu_s) + Number(r.target.stats?.migration_cpu_s)) / (stream.length / 1e9),
-        );
-        return r.streamMs ?? r.elapsedMs;
-      }),
-    );
-    rows[rows.length - 1].note = `agent link ${(linkBytes / MB).toFixed(1)} MB; byte-identical output checked`;
-    rows[rows.length - 1].coreSPerGb = Number(medianOf(pairCpu).toFixed(2));
+    rows.push(await measureLiveAgentPair(dir, o, stream, port + 50));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,91 @@
 import type { Command } from 'commander';
 import { table } from 'table';
-import { benchCodec, pairVsRelay } from '../bench/codecBench.js';
+import { benchCodec, pairVsRelay, type BenchRow, type PairVsRelay } from '../bench/codecBench.js';
 import { registerIndexBench } from './benchIndex.js';
 import { buildImage, firstDatasetFiles } from '../image/build.js';
 import { captureStream } from '../qemu/capture.js';
 import { UserError } from '../util/errors.js';
+
+interface BenchCodecOptions {
+  stream?: string;
+  nasImage?: string;
+  memoryMib: string;
+  datasetMib: string;
+  repeat: string;
+  json?: boolean;
+}
+
+type CapturedStream = Awaited<ReturnType<typeof captureStream>>;
+
+/** Captures a QEMU stream from the project's guest with `datasetMib` of dataset in its page cache. */
+async function captureBenchStream(o: BenchCodecOptions, log: (l: string) => void): Promise<CapturedStream> {
+  const image = await buildImage({ log });
+  const { files: picked, bytes: total } = firstDatasetFiles(image, Number(o.datasetMib));
+  const files = picked.map((f) => f.path.split('/').pop()!);
+  log(
+    `capturing a stream: ${o.memoryMib} MiB guest, ${(total / 1048576).toFixed(0)} MiB of dataset in its ` +
+      `page cache`,
+  );
+  return captureStream(image, {
+    memoryMib: Number(o.memoryMib),
+    script: `cd /data/dataset && cat ${files.join(' ')} > /dev/null && echo read`,
+  });
+}
+
+/** The rows as a table, then the agent pair / relay ratio when both were measured. */
+function printBenchTable(rows: BenchRow[], ratio: PairVsRelay | undefined): void {
+  console.log(
+    table(
+      [
+        ['measurement', 'MB/s (median)', 'min–max', 'MB per run', 'core-s per GB', 'note'],
+        ...rows.map((r) => [
+          r.name,
+          r.mbps.toFixed(0),
+          `${r.min.toFixed(0)}–${r.max.toFixed(0)}`,
+          (r.bytes / 1e6).toFixed(1),
+          r.coreSPerGb?.toFixed(2) ?? '',
+          r.note,
+        ]),
+      ],
+      { columns: { 5: { width: 44, wrapWord: true } } },
+    ),
+  );
+  if (ratio) {
+    console.log(
+      `agent pair / relay: ${ratio.timeRatio}x the time, ${ratio.cpuRatio}x the CPU ` +
+        `(${ratio.agentsCoreSPerGb} vs ${ratio.relayCoreSPerGb} core-s per GB of QEMU stream)`,
+    );
+  }
+}
+
+async function runBenchCodec(o: BenchCodecOptions): Promise<void> {
+  const repeat = Number(o.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50)
+    throw new UserError(`--repeat must be 1..50, got "${o.repeat}"`);
+  if (o.stream && !o.nasImage) throw new UserError('--stream needs --nas-image (the disk its pages refer to)');
+  const log = (l: string) => process.stderr.write(`bench: ${l}\n`);
+  let captured: CapturedStream | undefined;
+  try {
+    let stream = o.stream;
+    let img = o.nasImage;
+    if (!stream) {
+      captured = await captureBenchStream(o, log);
+      stream = captured.stream;
+      img = captured.disk;
+    }
+    const rows = await benchCodec({ stream, image: img!, repeat, log });
+    const pair = rows.find((r) => r.name.startsWith('live agent pair'));
+    const relay = rows.find((r) => r.name.startsWith('plain TCP relay'));
+    const ratio = pair && relay ? pairVsRelay(pair, relay) : undefined;
+    if (o.json) {
+      console.log(JSON.stringify({ repeat, rows, agent_pair_vs_relay: ratio }, null, 2));
+      return;
+    }
+    printBenchTable(rows, ratio);
+  } finally {
+    captured?.cleanup();
+  }
+}
 
 /** `pofbench bench codec` — measured codec throughput (see src/bench/codecBench.ts). */
 export function registerBenchCommand(program: Command): void {
@@ -25,72 +106,5 @@ export function registerBenchCommand(program: Command): void {
     .option('--dataset-mib <n>', 'MiB of dataset read into the page cache before capturing', '96')
     .option('--repeat <n>', 'repetitions per measurement (median, min, max printed)', '3')
     .option('--json', 'print JSON')
-    .action(
-      async (o: {
-        stream?: string;
-        nasImage?: string;
-        memoryMib: string;
-        datasetMib: string;
-        repeat: string;
-        json?: boolean;
-      }) => {
-        const repeat = Number(o.repeat);
-        if (!Number.isInteger(repeat) || repeat < 1 || repeat > 50)
-          throw new UserError(`--repeat must be 1..50, got "${o.repeat}"`);
-        if (o.stream && !o.nasImage) throw new UserError('--stream needs --nas-image (the disk its pages refer to)');
-        const log = (l: string) => process.stderr.write(`bench: ${l}\n`);
-        let captured: Awaited<ReturnType<typeof captureStream>> | undefined;
-        try {
-          let stream = o.stream;
-          let img = o.nasImage;
-          if (!stream) {
-            const image = await buildImage({ log });
-            const { files: picked, bytes: total } = firstDatasetFiles(image, Number(o.datasetMib));
-            const files = picked.map((f) => f.path.split('/').pop()!);
-            log(
-              `capturing a stream: ${o.memoryMib} MiB guest, ${(total / 1048576).toFixed(0)} MiB of dataset in its ` +
-                `page cache`,
-            );
-            captured = await captureStream(image, {
-              memoryMib: Number(o.memoryMib),
-              script: `cd /data/dataset && cat ${files.join(' ')} > /dev/null && echo read`,
-            });
-            stream = captured.stream;
-            img = captured.disk;
-          }
-          const rows = await benchCodec({ stream, image: img!, repeat, log });
-          const pair = rows.find((r) => r.name.startsWith('live agent pair'));
-          const relay = rows.find((r) => r.name.startsWith('plain TCP relay'));
-          const ratio = pair && relay ? pairVsRelay(pair, relay) : undefined;
-          if (o.json) {
-            console.log(JSON.stringify({ repeat, rows, agent_pair_vs_relay: ratio }, null, 2));
-            return;
-          }
-          console.log(
-            table(
-              [
-                ['measurement', 'MB/s (median)', 'min–max', 'MB per run', 'core-s per GB', 'note'],
-                ...rows.map((r) => [
-                  r.name,
-                  r.mbps.toFixed(0),
-                  `${r.min.toFixed(0)}–${r.max.toFixed(0)}`,
-                  (r.bytes / 1e6).toFixed(1),
-                  r.coreSPerGb?.toFixed(2) ?? '',
-                  r.note,
-                ]),
-              ],
-              { columns: { 5: { width: 44, wrapWord: true } } },
-            ),
-          );
-          if (ratio) {
-            console.log(
-              `agent pair / relay: ${ratio.timeRatio}x the time, ${ratio.cpuRatio}x the CPU ` +
-                `(${ratio.agentsCoreSPerGb} vs ${ratio.relayCoreSPerGb} core-s per GB of QEMU stream)`,
-            );
-          }
-        } finally {
-          captured?.cleanup();
-        }
-      },
-    );
+    .action(runBenchCodec);
 }

@@ -67,11 +67,8 @@ function renderReport(r: StreamReport): string {
   return table(rows.map((x) => x.map(String)));
 }
 
-/** `pofbench stream inspect|encode|decode` — the POF codec offline, on files and pipes. */
-export function registerStreamCommand(program: Command): void {
-  const stream = program
-    .command('stream')
-    .description('the POF stream codec offline: inspect QEMU streams, encode to POF, decode back');
+/** `pofbench stream inspect`: what a QEMU stream holds. */
+function registerInspect(stream: Command): void {
   stream
     .command('inspect')
     .description(
@@ -84,6 +81,10 @@ export function registerStreamCommand(program: Command): void {
       const r = await asUserErrors(`stream ${file}`, () => inspectStream(input(file)));
       console.log(o.json ? JSON.stringify(r, null, 2) : renderReport(r));
     });
+}
+
+/** `pofbench stream encode`: QEMU stream to POF stream, with statistics. */
+function registerEncode(stream: Command): void {
   stream
     .command('encode')
     .description('QEMU stream → POF stream: every page whose content equals a NAS block becomes a 41-byte reference')
@@ -130,6 +131,10 @@ export function registerStreamCommand(program: Command): void {
           `index ${spec.kind}: ${built.indexBlocks} blocks in ${stats.index_build_ms} ms\n`,
       );
     });
+}
+
+/** `pofbench stream decode`: POF stream back to the exact QEMU stream. */
+function registerDecode(stream: Command): void {
   stream
     .command('decode')
     .description(
@@ -157,4 +162,14 @@ export function registerStreamCommand(program: Command): void {
         `decode: ${s.bytesIn} bytes in, ${s.qemuBytes} out; ${s.refs} pages read from the NAS and verified\n`,
       );
     });
+}
+
+/** `pofbench stream inspect|encode|decode` — the POF codec offline, on files and pipes. */
+export function registerStreamCommand(program: Command): void {
+  const stream = program
+    .command('stream')
+    .description('the POF stream codec offline: inspect QEMU streams, encode to POF, decode back');
+  registerInspect(stream);
+  registerEncode(stream);
+  registerDecode(stream);
 }

@@ -1,21 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFile, link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GUEST_SCRIPT_TEXT } from '../guest/scripts.js';
 import { UserError } from '../util/errors.js';
 import { imagesDir } from '../util/paths.js';
-import {
-  DATASET_VERSION,
-  DEFAULT_DATASET_MIB,
-  DEFAULT_SEED,
-  validateDatasetParams,
-  type DatasetEntry,
-} from './dataset.js';
-import { buildDataDisk } from './disk.js';
+import { DATASET_VERSION, DEFAULT_DATASET_MIB, DEFAULT_SEED, validateDatasetParams } from './dataset.js';
 import { inspectHost, type HostInputs } from './host.js';
-import { initramfsEntries, writeCpioGz } from './initramfs.js';
-import { processEnded } from '../util/procStat.js';
+import {
+  cacheDir,
+  ensureDataDisk,
+  ensureInitrd,
+  fileSize,
+  readJson,
+  removeStale,
+  tmpName,
+  type DataMeta,
+  type Params,
+} from './partCache.js';
 
 export interface DatasetFile {
   path: string /* in-guest path, e.g. /data/dataset/f0001.bin */;
@@ -62,16 +63,10 @@ export const GUEST_DATASET_DIR = '/data/dataset';
 
 const MANIFEST_NAME = 'image.json';
 const FILES = { kernel: 'vmlinuz', initrd: 'initrd.img', dataDisk: 'data.raw', manifest: 'MANIFEST' } as const;
-const MiB = 1024 * 1024;
 
 /** The dataset MANIFEST (`name bytes sha256` per line) kept next to the image, same as /data/dataset/MANIFEST. */
 export function imageManifestPath(img: Pick<GuestImage, 'dir'>): string {
   return join(img.dir, FILES.manifest);
-}
-
-interface Params {
-  datasetMib: number;
-  seed: string;
 }
 
 function params(opts: ImageOptions): Params {
@@ -110,64 +105,12 @@ function inputKeys(host: HostInputs, p: Params): Keys {
   return { initrd, data, id: `pofguest-d${p.datasetMib}-${sha([initrd, data]).slice(0, 12)}` };
 }
 
-const cacheDir = (): string => join(imagesDir(), '.cache');
-const tmpName = (what: string): string => `.tmp-${what}-${process.pid}-${randomBytes(3).toString('hex')}`;
-
-async function fileSize(path: string): Promise<number | undefined> {
-  try {
-    const s = await stat(path);
-    return s.isFile() ? s.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes `data` to `path` atomically (temp file in the same directory, then rename). */
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.${tmpName('w')}`;
-  await writeFile(tmp, data, { mode: 0o644 });
-  await rename(tmp, path);
-}
-
 /** Hard link (the cache part and the image share the blocks), or a copy where links fail. */
 async function linkOrCopy(src: string, dst: string): Promise<void> {
   try {
     await link(src, dst);
   } catch {
     await copyFile(src, dst);
-  }
-}
-
-/** Is `pid` a live process (zombies count as dead)? */
-function pidAlive(pid: number): boolean {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !processEnded(st);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes temp/old entries (`.tmp-…-<pid>-<rand>`) left by builders that are no longer running. */
-async function removeStale(dir: string): Promise<void> {
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const m = /^\.(?:tmp|old)-.*-(\d+)-[0-9a-f]{6}$/.exec(name) ?? /\.\.tmp-.*-(\d+)-[0-9a-f]{6}$/.exec(name);
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1])))
-      await rm(join(dir, name), { recursive: true, force: true });
   }
 }
 
@@ -200,94 +143,96 @@ export async function loadImage(opts: ImageOptions): Promise<GuestImage | undefi
   return readComplete(join(imagesDir(), keys.id), keys.id);
 }
 
-interface InitrdMeta {
-  key: string;
-  bytes: number;
-  cpioBytes: number;
-  entries: number;
-  kernelVersion: string;
-}
-interface DataMeta {
-  key: string;
-  bytes: number;
-  freeBytes: number;
-  datasetMib: number;
-  seed: string;
-  totalBytes: number;
-  files: DatasetEntry[];
-  manifest: string;
-}
-
-async function ensureInitrd(
-  host: HostInputs,
-  key: string,
-  force: boolean,
-  log: (l: string) => void,
-): Promise<{ path: string; meta: InitrdMeta }> {
-  const path = join(cacheDir(), `initrd-${key}.img`);
-  const metaPath = join(cacheDir(), `initrd-${key}.json`);
-  const cached = await readJson<InitrdMeta>(metaPath);
-  if (!force && cached && cached.key === key && (await fileSize(path)) === cached.bytes) {
-    log(`initramfs: cached ${path} (${(cached.bytes / MiB).toFixed(1)} MiB)`);
-    return { path, meta: cached };
-  }
-  const t = Date.now();
-  const tmp = join(cacheDir(), tmpName(`initrd-${key}`));
+/** The cache directory, created (a clear error where it cannot be), and leftovers of dead builders removed. */
+async function prepareCacheDirs(): Promise<void> {
   try {
-    const entries = await initramfsEntries(host);
-    const r = await writeCpioGz(entries, tmp);
-    const meta: InitrdMeta = {
-      key,
-      bytes: (await stat(tmp)).size,
-      cpioBytes: r.cpioBytes,
-      entries: r.entries,
-      kernelVersion: host.kernelVersion,
-    };
-    await rename(tmp, path);
-    await writeAtomic(metaPath, `${JSON.stringify(meta, null, 2)}\n`);
-    log(
-      `initramfs: ${r.entries} entries, ${(r.cpioBytes / MiB).toFixed(1)} MiB -> ${(meta.bytes / MiB).toFixed(1)} ` +
-        `MiB gzip in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    await mkdir(cacheDir(), { recursive: true });
+  } catch (err) {
+    throw new UserError(
+      `cannot create ${cacheDir()}: ${(err as Error).message}`,
+      'run as root or set POFBENCH_HOME to a writable directory',
     );
-    return { path, meta };
-  } finally {
-    await rm(tmp, { force: true });
   }
+  await removeStale(imagesDir());
+  await removeStale(cacheDir());
 }
 
-async function ensureDataDisk(
-  p: Params,
-  key: string,
-  force: boolean,
-  log: (l: string) => void,
-): Promise<{ path: string; meta: DataMeta }> {
-  const path = join(cacheDir(), `data-${key}.raw`);
-  const metaPath = join(cacheDir(), `data-${key}.json`);
-  const cached = await readJson<DataMeta>(metaPath);
-  if (!force && cached && cached.key === key && (await fileSize(path)) === cached.bytes) {
-    log(`data disk: cached ${path} (${(cached.bytes / MiB).toFixed(0)} MiB)`);
-    return { path, meta: cached };
-  }
-  const tmp = join(cacheDir(), tmpName(`data-${key}`));
-  const work = join(cacheDir(), tmpName(`dataset-${key}`));
-  try {
-    const r = await buildDataDisk({ outFile: tmp, workDir: work, datasetMib: p.datasetMib, seed: p.seed, log });
-    const meta: DataMeta = {
-      key,
-      bytes: r.bytes,
-      freeBytes: r.freeBytes,
-      datasetMib: p.datasetMib,
+interface ImageParts {
+  host: HostInputs;
+  keys: Keys;
+  p: Params;
+  initrdPath: string;
+  data: { path: string; meta: DataMeta };
+}
+
+/** Fills `tmp` with the image's files and its image.json; returns the image as it will be once at `dir`. */
+async function assembleImageDir(tmp: string, dir: string, parts: ImageParts): Promise<GuestImage> {
+  const { host, keys, p, data } = parts;
+  await copyFile(host.kernelPath, join(tmp, FILES.kernel));
+  await linkOrCopy(parts.initrdPath, join(tmp, FILES.initrd));
+  await linkOrCopy(data.path, join(tmp, FILES.dataDisk));
+  await writeFile(join(tmp, FILES.manifest), data.meta.manifest, { mode: 0o644 });
+  const img: GuestImage = {
+    id: keys.id,
+    dir,
+    kernel: join(dir, FILES.kernel),
+    initrd: join(dir, FILES.initrd),
+    dataDisk: join(dir, FILES.dataDisk),
+    dataDiskBytes: data.meta.bytes,
+    dataset: {
       seed: p.seed,
-      totalBytes: r.dataset.totalBytes,
-      files: r.dataset.files,
-      manifest: r.dataset.manifest,
-    };
-    await rename(tmp, path);
-    await writeAtomic(metaPath, `${JSON.stringify(meta)}\n`);
-    return { path, meta };
+      totalBytes: data.meta.totalBytes,
+      files: data.meta.files.map((f) => ({ path: `${GUEST_DATASET_DIR}/${f.name}`, bytes: f.bytes })),
+    },
+    kernelVersion: host.kernelVersion,
+    packages: host.packages,
+    builtAt: new Date().toISOString(),
+  };
+  const record = {
+    ...img,
+    inputs: {
+      builderVersion: BUILDER_VERSION,
+      initramfsKey: keys.initrd,
+      dataDiskKey: keys.data,
+      kernelSource: host.kernelPath,
+      kernelSha256: host.kernelSha256,
+    },
+  };
+  await writeFile(join(tmp, MANIFEST_NAME), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
+  return img;
+}
+
+/**
+ * Renames `tmp` to `dir`; an existing (stale, incomplete, or --force'd) dir is moved aside first.
+ * Returns another builder's complete image when it got there first, else undefined (ours is in place).
+ */
+async function swapIntoPlace(
+  tmp: string,
+  dir: string,
+  id: string,
+  log: (l: string) => void,
+): Promise<GuestImage | undefined> {
+  const old = join(imagesDir(), tmpName(id).replace(/^\.tmp-/, '.old-'));
+  let moved = false;
+  try {
+    await rename(dir, old);
+    moved = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    await rename(tmp, dir);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+    // another builder got there first: use theirs if it is complete
+    const theirs = await readComplete(dir, id);
+    if (!theirs) throw err;
+    log(`image ${id} was completed by another build meanwhile`);
+    return theirs;
   } finally {
-    await rm(tmp, { force: true });
-    await rm(work, { recursive: true, force: true });
+    if (moved) await rm(old, { recursive: true, force: true });
   }
 }
 
@@ -315,16 +260,7 @@ export async function buildImage(
       return existing;
     }
   }
-  try {
-    await mkdir(cacheDir(), { recursive: true });
-  } catch (err) {
-    throw new UserError(
-      `cannot create ${cacheDir()}: ${(err as Error).message}`,
-      'run as root or set POFBENCH_HOME to a writable directory',
-    );
-  }
-  await removeStale(imagesDir());
-  await removeStale(cacheDir());
+  await prepareCacheDirs();
 
   const initrd = await ensureInitrd(host, keys.initrd, force, log);
   const data = await ensureDataDisk(p, keys.data, force, log);
@@ -332,60 +268,9 @@ export async function buildImage(
   const tmp = join(imagesDir(), tmpName(keys.id));
   await mkdir(tmp);
   try {
-    await copyFile(host.kernelPath, join(tmp, FILES.kernel));
-    await linkOrCopy(initrd.path, join(tmp, FILES.initrd));
-    await linkOrCopy(data.path, join(tmp, FILES.dataDisk));
-    await writeFile(join(tmp, FILES.manifest), data.meta.manifest, { mode: 0o644 });
-    const img: GuestImage = {
-      id: keys.id,
-      dir,
-      kernel: join(dir, FILES.kernel),
-      initrd: join(dir, FILES.initrd),
-      dataDisk: join(dir, FILES.dataDisk),
-      dataDiskBytes: data.meta.bytes,
-      dataset: {
-        seed: p.seed,
-        totalBytes: data.meta.totalBytes,
-        files: data.meta.files.map((f) => ({ path: `${GUEST_DATASET_DIR}/${f.name}`, bytes: f.bytes })),
-      },
-      kernelVersion: host.kernelVersion,
-      packages: host.packages,
-      builtAt: new Date().toISOString(),
-    };
-    const record = {
-      ...img,
-      inputs: {
-        builderVersion: BUILDER_VERSION,
-        initramfsKey: keys.initrd,
-        dataDiskKey: keys.data,
-        kernelSource: host.kernelPath,
-        kernelSha256: host.kernelSha256,
-      },
-    };
-    await writeFile(join(tmp, MANIFEST_NAME), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
-
-    // Swap into place: an existing (stale, incomplete, or --force'd) dir is moved aside first.
-    const old = join(imagesDir(), tmpName(keys.id).replace(/^\.tmp-/, '.old-'));
-    let moved = false;
-    try {
-      await rename(dir, old);
-      moved = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    try {
-      await rename(tmp, dir);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      // another builder got there first: use theirs if it is complete
-      const theirs = await readComplete(dir, keys.id);
-      if (!theirs) throw err;
-      log(`image ${keys.id} was completed by another build meanwhile`);
-      return theirs;
-    } finally {
-      if (moved) await rm(old, { recursive: true, force: true });
-    }
+    const img = await assembleImageDir(tmp, dir, { host, keys, p, initrdPath: initrd.path, data });
+    const theirs = await swapIntoPlace(tmp, dir, keys.id, log);
+    if (theirs) return theirs;
     log(`image ${keys.id} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return img;
   } finally {

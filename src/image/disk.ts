@@ -52,6 +52,57 @@ async function fixCtimes(image: string, names: string[]): Promise<void> {
 }
 
 /**
+ * A fresh `size`-byte ext4 in `outFile` holding `root`, made reproducible: UUID and hash seed derived
+ * from `label`, times faked to DATASET_MTIME.
+ */
+async function makeExt4(outFile: string, size: number, root: string, label: string): Promise<void> {
+  await rm(outFile, { force: true });
+  await writeFile(outFile, '');
+  await truncate(outFile, size);
+  const mk = await execa(
+    'mkfs.ext4',
+    [
+      '-F',
+      '-q',
+      '-b',
+      String(DISK_BLOCK_BYTES),
+      '-m',
+      '0',
+      '-T',
+      'default',
+      '-L',
+      'pofdata',
+      '-U',
+      seededUuid(`${label}\0uuid`),
+      '-E',
+      `hash_seed=${seededUuid(`${label}\0hash`)},lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0`,
+      '-d',
+      root,
+      outFile,
+    ],
+    { env: { E2FSPROGS_FAKE_TIME: String(DATASET_MTIME) }, reject: false, stdin: 'ignore' },
+  );
+  if (mk.exitCode !== 0)
+    throw new Error(
+      `mkfs.ext4 failed (exit ${mk.exitCode ?? mk.signal}): ${String(mk.stderr || mk.stdout || mk.message)
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' | ')}`,
+    );
+}
+
+/** e2fsck -fn must find the new disk clean. */
+async function checkExt4(outFile: string): Promise<void> {
+  const fsck = await execa('e2fsck', ['-fn', outFile], { reject: false, stdin: 'ignore' });
+  if (fsck.exitCode !== 0)
+    throw new Error(
+      `e2fsck found problems in the new data disk ${outFile}: ` +
+        `${String(fsck.stdout).trim().split('\n').slice(-3).join(' | ')}`,
+    );
+}
+
+/**
  * Builds the raw ext4 data disk `outFile` holding /dataset (generated in `workDir`, removed after).
  * Size: dataset + max(64 MiB, 15 %) free + filesystem overhead, rounded to MiB; checked with
  * dumpe2fs and grown if the free space came out short.
@@ -82,50 +133,12 @@ export async function buildDataDisk(opts: {
     for (let attempt = 1; ; attempt++) {
       size = Math.ceil(size / MiB) * MiB;
       t = Date.now();
-      await rm(opts.outFile, { force: true });
-      await writeFile(opts.outFile, '');
-      await truncate(opts.outFile, size);
-      const mk = await execa(
-        'mkfs.ext4',
-        [
-          '-F',
-          '-q',
-          '-b',
-          String(DISK_BLOCK_BYTES),
-          '-m',
-          '0',
-          '-T',
-          'default',
-          '-L',
-          'pofdata',
-          '-U',
-          seededUuid(`${label}\0uuid`),
-          '-E',
-          `hash_seed=${seededUuid(`${label}\0hash`)},lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0`,
-          '-d',
-          root,
-          opts.outFile,
-        ],
-        { env: { E2FSPROGS_FAKE_TIME: String(DATASET_MTIME) }, reject: false, stdin: 'ignore' },
-      );
-      if (mk.exitCode !== 0)
-        throw new Error(
-          `mkfs.ext4 failed (exit ${mk.exitCode ?? mk.signal}): ${String(mk.stderr || mk.stdout || mk.message)
-            .trim()
-            .split('\n')
-            .slice(-3)
-            .join(' | ')}`,
-        );
+      await makeExt4(opts.outFile, size, root, label);
       await fixCtimes(
         opts.outFile,
         dataset.files.map((f) => f.name),
       );
-      const fsck = await execa('e2fsck', ['-fn', opts.outFile], { reject: false, stdin: 'ignore' });
-      if (fsck.exitCode !== 0)
-        throw new Error(
-          `e2fsck found problems in the new data disk ${opts.outFile}: ` +
-            `${String(fsck.stdout).trim().split('\n').slice(-3).join(' | ')}`,
-        );
+      await checkExt4(opts.outFile);
       const free = await freeBytes(opts.outFile);
       opts.log(
         `data disk: ${(size / MiB).toFixed(0)} MiB ext4, ${(free / MiB).toFixed(0)} MiB free (want ≥ ` +

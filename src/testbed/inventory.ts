@@ -148,6 +148,110 @@ function sshHost(name: string, role: HostSpec['role'], vars: Vars, o: InventoryO
 
 const DEFAULT_MAC = '52:54:00:50:4f:46';
 
+type InventoryHost = [name: string, vars: Vars];
+
+/** The pair's two kvm_hosts as [src, dst]: by pair_role where given, else in inventory order. */
+function pairMembers(pair: string, members: InventoryHost[]): [InventoryHost, InventoryHost] {
+  if (members.length !== 2)
+    throw new UserError(
+      `inventory: pair ${pair} has ${members.length} host(s) (${members.map((m) => m[0]).join(', ')}); a pair is ` +
+        `exactly two kvm_hosts`,
+    );
+  const roleOf = (m: InventoryHost) => optStr(m[1], 'pair_role', `host ${m[0]}`);
+  for (const m of members) {
+    const r = roleOf(m);
+    if (r !== undefined && r !== 'src' && r !== 'dst')
+      throw new UserError(`inventory: pair_role of host ${m[0]} must be src or dst, not ${r}`);
+  }
+  const src = members.find((m) => roleOf(m) === 'src') ?? members.find((m) => roleOf(m) !== 'dst')!;
+  const dst = members.find((m) => m !== src)!;
+  if (roleOf(dst) === 'src') throw new UserError(`inventory: pair ${pair} has two pair_role: src hosts`);
+  return [src, dst];
+}
+
+/** The src host's testbed-wide settings: accelerator, testbed kind, install dir and host command (checked). */
+function pairSettings(
+  sv: Vars,
+  where: string,
+): {
+  accel: TestbedSpec['accel'];
+  kind: TestbedSpec['kind'];
+  installDir: string;
+  hostCommand: 'controller' | string[] | undefined;
+} {
+  const accel = str(sv, 'pofbench_accel', where, 'kvm');
+  if (accel !== 'kvm' && accel !== 'tcg')
+    throw new UserError(`inventory: pofbench_accel of ${where} must be kvm or tcg, not ${accel}`);
+  const kind = str(sv, 'pofbench_testbed_kind', where, 'lab');
+  if (kind !== 'lab' && kind !== 'local')
+    throw new UserError(`inventory: pofbench_testbed_kind must be lab or local, not ${kind}`);
+  const installDir = str(sv, 'pofbench_install_dir', where, '/opt/pofbench');
+  const hostCommand = sv.pofbench_host_command;
+  if (
+    hostCommand !== undefined &&
+    hostCommand !== 'controller' &&
+    (!Array.isArray(hostCommand) || hostCommand.some((a) => typeof a !== 'string'))
+  ) {
+    throw new UserError(`inventory: pofbench_host_command of ${where} must be a list of strings or "controller"`);
+  }
+  return { accel, kind, installDir, hostCommand: hostCommand as 'controller' | string[] | undefined };
+}
+
+/** How the hosts run pofbench: "controller": the hosts see the controller's filesystem (local testbed) and run its CLI. */
+function hostPofbenchCommand(
+  sv: Vars,
+  where: string,
+  installDir: string,
+  hostCommand: 'controller' | string[] | undefined,
+): string[] {
+  return hostCommand === 'controller'
+    ? pofbenchCommand()
+    : (hostCommand ?? [
+        str(sv, 'pofbench_node', where, '/usr/bin/node'),
+        posix.join(installDir, 'app', 'dist', 'src', 'cli', 'main.js'),
+      ]);
+}
+
+/** One testbed: the pair's src and dst hosts, the inventory's NAS. */
+function pairTestbed(
+  pair: string,
+  members: InventoryHost[],
+  nas: InventoryHost,
+  nasDir: string,
+  o: InventoryOptions,
+): TestbedSpec {
+  const [src, dst] = pairMembers(pair, members);
+  const [nasName, nasVars] = nas;
+  const sv = src[1];
+  const where = `host ${src[0]}`;
+  const { accel, kind, installDir, hostCommand } = pairSettings(sv, where);
+  return {
+    kind,
+    pair,
+    accel,
+    hosts: {
+      src: sshHost(src[0], 'src', sv, o),
+      dst: sshHost(dst[0], 'dst', dst[1], o),
+      nas: sshHost(nasName, 'nas', nasVars, o),
+    },
+    nas: {
+      server: str(nasVars, 'pofbench_storage_address', `host ${nasName}`),
+      exportPath: str(nasVars, 'pofbench_nas_export', `host ${nasName}`, nasDir),
+      localPath: nasDir,
+      hostMountPath: optStr(sv, 'pofbench_nas_mount_path', where),
+    },
+    vm: {
+      guestCidr: str(sv, 'pofbench_guest_cidr', where),
+      tap: checked(str(sv, 'pofbench_vm_tap', where, 'tap0'), ifNameProblem, 'pofbench_vm_tap', where),
+      mac: checked(str(sv, 'pofbench_guest_mac', where, DEFAULT_MAC), macProblem, 'pofbench_guest_mac', where),
+    },
+    guestFilesDir: str(sv, 'pofbench_images_dir', where, '/var/lib/pofbench/images'),
+    hostRunDir: str(sv, 'pofbench_host_run_dir', where, '/run/pofbench'),
+    controllerNetns: optStr(sv, 'pofbench_controller_netns', where),
+    hostPofbench: hostPofbenchCommand(sv, where, installDir, hostCommand),
+  };
+}
+
 /** The testbeds of an inventory, one per `pair` of kvm_hosts, in inventory order. */
 export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOptions): TestbedSpec[] {
   const hosts = inventoryHosts(doc);
@@ -165,76 +269,11 @@ export function inventoryTestbeds(doc: Record<string, unknown>, o: InventoryOpti
       `inventory: kvm_hosts must hold at least two hosts (found ${kvm.length})`,
       'give each pair of hosts the same pair: value',
     );
-  const pairs = new Map<string, [string, Vars][]>();
+  const pairs = new Map<string, InventoryHost[]>();
   for (const [name, h] of kvm) {
     const pair = str(h.vars, 'pair', `host ${name}`);
     pairs.set(pair, [...(pairs.get(pair) ?? []), [name, h.vars]]);
   }
   const nasDir = str(nas.vars, 'pofbench_nas_dir', `host ${nasName}`, '/srv/pofbench');
-  return [...pairs.entries()].map(([pair, members]) => {
-    if (members.length !== 2)
-      throw new UserError(
-        `inventory: pair ${pair} has ${members.length} host(s) (${members.map((m) => m[0]).join(', ')}); a pair is ` +
-          `exactly two kvm_hosts`,
-      );
-    const roleOf = (m: [string, Vars]) => optStr(m[1], 'pair_role', `host ${m[0]}`);
-    for (const m of members) {
-      const r = roleOf(m);
-      if (r !== undefined && r !== 'src' && r !== 'dst')
-        throw new UserError(`inventory: pair_role of host ${m[0]} must be src or dst, not ${r}`);
-    }
-    const src = members.find((m) => roleOf(m) === 'src') ?? members.find((m) => roleOf(m) !== 'dst')!;
-    const dst = members.find((m) => m !== src)!;
-    if (roleOf(dst) === 'src') throw new UserError(`inventory: pair ${pair} has two pair_role: src hosts`);
-    const sv = src[1];
-    const where = `host ${src[0]}`;
-    const accel = str(sv, 'pofbench_accel', where, 'kvm');
-    if (accel !== 'kvm' && accel !== 'tcg')
-      throw new UserError(`inventory: pofbench_accel of ${where} must be kvm or tcg, not ${accel}`);
-    const kind = str(sv, 'pofbench_testbed_kind', where, 'lab');
-    if (kind !== 'lab' && kind !== 'local')
-      throw new UserError(`inventory: pofbench_testbed_kind must be lab or local, not ${kind}`);
-    const installDir = str(sv, 'pofbench_install_dir', where, '/opt/pofbench');
-    const hostCommand = sv.pofbench_host_command;
-    if (
-      hostCommand !== undefined &&
-      hostCommand !== 'controller' &&
-      (!Array.isArray(hostCommand) || hostCommand.some((a) => typeof a !== 'string'))
-    ) {
-      throw new UserError(`inventory: pofbench_host_command of ${where} must be a list of strings or "controller"`);
-    }
-    const spec: TestbedSpec = {
-      kind,
-      pair,
-      accel,
-      hosts: {
-        src: sshHost(src[0], 'src', sv, o),
-        dst: sshHost(dst[0], 'dst', dst[1], o),
-        nas: sshHost(nasName, 'nas', nas.vars, o),
-      },
-      nas: {
-        server: str(nas.vars, 'pofbench_storage_address', `host ${nasName}`),
-        exportPath: str(nas.vars, 'pofbench_nas_export', `host ${nasName}`, nasDir),
-        localPath: nasDir,
-        hostMountPath: optStr(sv, 'pofbench_nas_mount_path', where),
-      },
-      vm: {
-        guestCidr: str(sv, 'pofbench_guest_cidr', where),
-        tap: checked(str(sv, 'pofbench_vm_tap', where, 'tap0'), ifNameProblem, 'pofbench_vm_tap', where),
-        mac: checked(str(sv, 'pofbench_guest_mac', where, DEFAULT_MAC), macProblem, 'pofbench_guest_mac', where),
-      },
-      guestFilesDir: str(sv, 'pofbench_images_dir', where, '/var/lib/pofbench/images'),
-      hostRunDir: str(sv, 'pofbench_host_run_dir', where, '/run/pofbench'),
-      controllerNetns: optStr(sv, 'pofbench_controller_netns', where),
-      // "controller": the hosts see the controller's filesystem (local testbed) and run its CLI
-      hostPofbench:
-        hostCommand === 'controller'
-          ? pofbenchCommand()
-          : ((hostCommand as string[] | undefined) ?? [
-              str(sv, 'pofbench_node', where, '/usr/bin/node'),
-              posix.join(installDir, 'app', 'dist', 'src', 'cli', 'main.js'),
-            ]),
-    };
-    return spec;
-  });
+  return [...pairs.entries()].map(([pair, members]) => pairTestbed(pair, members, [nasName, nas.vars], nasDir, o));
 }
