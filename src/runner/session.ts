@@ -5,7 +5,6 @@ import type { TestbedSpec } from '../testbed/spec.js';
 import type { GuestImage } from '../image/build.js';
 import { SshHost } from '../hosts/ssh.js';
 import { createStrategy } from '../strategy/index.js';
-import type { MigrationStrategy } from '../strategy/types.js';
 import { planSession, type PlannedRun, type SessionPlan } from '../plan/plan.js';
 import { etaSeconds, formatDuration } from '../plan/estimate.js';
 import { defaultSeed } from '../plan/order.js';
@@ -110,7 +109,6 @@ interface SessionRun {
   testbeds: TestbedSpec[];
   shards: PlannedRun[][];
   pairHosts: TestbedHosts[];
-  strategy: (name: string) => MigrationStrategy;
   rev: string;
   progress: Progress;
   inFlight: Map<number, () => Promise<void>>;
@@ -139,7 +137,8 @@ async function runShard(s: SessionRun, k: number): Promise<void> {
     const t0 = Date.now();
     const pending = runMigration({
       scenario,
-      strategy: s.strategy(run.strategy),
+      // one instance per run: a strategy holds its run's agents, and runs on other pairs overlap this one
+      strategy: createStrategy(run.strategy),
       repeat: run.repeat,
       warmup: run.warmup,
       testbed: testbeds[k],
@@ -200,8 +199,6 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const progress = new Progress('', o.quiet);
   announcePlan(progress, plan, o, seed);
   if (plan.runs.length === 0) return [];
-  // one instance per run: a strategy holds its run's agents, and runs on other pairs overlap this one
-  const strategy = (name: string): MigrationStrategy => createStrategy(name);
   const rev = await pofbenchRevision();
   // --parallel-pairs: each run on one pair, pairs run side by side (they never share a migration link)
   const testbeds = o.pairs && o.pairs.length > 1 ? o.pairs : [o.testbed];
@@ -231,7 +228,7 @@ export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   });
   const records: RunRecord[] = [];
   const eta = { remainingEst: plan.estimate_s, doneEst: 0, doneS: 0, started: 0 };
-  const shared = { o, plan, testbeds, shards, pairHosts, strategy, rev, progress, inFlight, running, records, eta };
+  const shared = { o, plan, testbeds, shards, pairHosts, rev, progress, inFlight, running, records, eta };
   const session: SessionRun = {
     ...shared,
     interrupted: () => guard.reason() !== undefined,
