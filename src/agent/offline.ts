@@ -42,7 +42,7 @@ export async function encodeStream(
   index: BlockIndex | undefined,
   imageBlocks: number,
 ): Promise<EncoderStats> {
-  const enc = new Encoder({ lookup: index ? (p) => index.lookup(p) : undefined, imageBlocks });
+  const enc = new Encoder({ lookupAt: index ? (b, at) => index.lookupAt(b, at) : undefined, imageBlocks });
   await pipeline(
     input,
     async function* (src: AsyncIterable<Buffer>) {

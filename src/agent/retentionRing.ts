@@ -28,9 +28,14 @@ export class RetentionRing {
 
   /** Keeps the page of the next ref (seq `nextSeq`). */
   keep(page: Buffer): void {
+    this.keepAt(page, 0);
+  }
+
+  /** `keep` of the page at `buf[at .. at + 4096)`. */
+  keepAt(buf: Buffer, at: number): void {
     if (this.nextSeq - this.acked >= this.slots)
       throw new Error(`retention window overflow: ${this.nextSeq - this.acked} unacknowledged refs`);
-    this.ring.set(page, (this.nextSeq % this.slots) * PAGE_SIZE);
+    buf.copy(this.ring, (this.nextSeq % this.slots) * PAGE_SIZE, at, at + PAGE_SIZE);
     this.nextSeq++;
   }
 

@@ -45,16 +45,16 @@ export class SourceStream {
     private readonly stats: SourceStats,
     private readonly log: (l: string) => void,
   ) {
-    const lookup = (page: Buffer): PageRef | undefined => {
+    const lookupAt = (buf: Buffer, at: number): PageRef | undefined => {
       if (this.nasDown) return undefined;
-      const ref = index.lookup(page);
+      const ref = index.lookupAt(buf, at);
       if (ref) {
-        ring.keep(page);
+        ring.keepAt(buf, at);
         if (ring.unacked > stats.retention_peak_pages) stats.retention_peak_pages = ring.unacked;
       }
       return ref;
     };
-    this.encoder = new Encoder({ lookup, imageBlocks: o.imageBlocks });
+    this.encoder = new Encoder({ lookupAt, imageBlocks: o.imageBlocks });
     /**
      * One DATA frame per ≤ 1 MiB of encoder output (not one per REF: fewer frames), the frame headers
      * and the encoder's buffers (views of QEMU's chunks, REF frames) copied into reused slabs: one

@@ -40,7 +40,7 @@ export function warmUpCodec(): number {
   }
   const stream = synthStream({ sections, blockBytes: WARMUP_PAGES * PAGE_SIZE });
 
-  const encoder = new Encoder({ lookup: (p) => index.lookup(p), imageBlocks: diskBlocks });
+  const encoder = new Encoder({ lookupAt: (b, at) => index.lookupAt(b, at), imageBlocks: diskBlocks });
   const reader = new FrameReader();
   const decoder = new Decoder({ imageBlocks: diskBlocks });
   let restored = 0;

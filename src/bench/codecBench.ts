@@ -123,7 +123,7 @@ async function measureEncode(d: OfflineInput, imagePath: string): Promise<{ row:
   let refs = 0;
   let pof = Buffer.alloc(0);
   const row = await measure('encode (scan index)', stream.length, d.repeat, '', () => {
-    const enc = new Encoder({ lookup: (pg) => built.index.lookup(pg), imageBlocks });
+    const enc = new Encoder({ lookupAt: (b, at) => built.index.lookupAt(b, at), imageBlocks });
     const out: Buffer[] = [];
     for (const c of input) out.push(...enc.push(c));
     out.push(...enc.end());

@@ -33,6 +33,8 @@ export class BlockIndex {
   private readonly table = new BlockTable();
   private readonly content = new ContentTable(this.table);
   private readonly scratch = Buffer.alloc(32);
+  /** What `lookupAt` returns (reused): its hash is the content table's page hash. */
+  private readonly lastRef: PageRef = { block: 0, hash: this.content.pageHash };
   lookups = 0;
   hits = 0;
 
@@ -125,7 +127,7 @@ export class BlockIndex {
 
   /** Block with this key (see `addKey`), or undefined; no counters. For tests and benchmarks. */
   lookupKey(fingerprint: number, hashPrefix: number): number | undefined {
-    const b = this.content.lookup(fingerprint >>> 0, undefined, hashPrefix >>> 0);
+    const b = this.content.lookup(fingerprint >>> 0, undefined, 0, hashPrefix >>> 0);
     return b < 0 ? undefined : b;
   }
 
@@ -160,11 +162,23 @@ export class BlockIndex {
    * its fingerprint is indexed). Any of up to 16 blocks with this content may be returned.
    */
   lookup(page: Buffer): PageRef | undefined {
+    if (page.length !== PAGE_SIZE) throw new RangeError(`lookup: a page is ${PAGE_SIZE} bytes, got ${page.length}`);
+    const ref = this.lookupAt(page, 0);
+    return ref && { block: ref.block, hash: Buffer.from(ref.hash) };
+  }
+
+  /**
+   * `lookup` of the page at `buf[at .. at + 4096)`, without a view of it unless it is hashed. The
+   * encoder's hot path: the result is one reused object whose `hash` is overwritten by the next
+   * lookup (copy what you keep; `lookup` returns a fresh one).
+   */
+  lookupAt(buf: Buffer, at: number): PageRef | undefined {
     this.lookups++;
-    const block = this.content.lookup(pageFingerprint(page), page, -1);
+    const block = this.content.lookup(pageFingerprintAt(buf, at), buf, at, -1);
     if (block < 0) return undefined;
     this.hits++;
-    return { block, hash: Buffer.from(this.content.pageHash) };
+    this.lastRef.block = block;
+    return this.lastRef;
   }
 }
 
@@ -183,14 +197,19 @@ function fingerprintStep(h: number, page: Buffer, o: number): number {
  * for SHA-256. Unrolled: the lookup of every page of a migration starts here.
  */
 export function pageFingerprint(page: Buffer): number {
-  let h = fingerprintStep(0x811c9dc5, page, 0);
-  h = fingerprintStep(h, page, 516);
-  h = fingerprintStep(h, page, 1036);
-  h = fingerprintStep(h, page, 1552);
-  h = fingerprintStep(h, page, 2068);
-  h = fingerprintStep(h, page, 2588);
-  h = fingerprintStep(h, page, 3104);
-  return fingerprintStep(h, page, 4092) >>> 0;
+  return pageFingerprintAt(page, 0);
+}
+
+/** `pageFingerprint` of the page at `buf[at .. at + 4096)`. */
+export function pageFingerprintAt(buf: Buffer, at: number): number {
+  let h = fingerprintStep(0x811c9dc5, buf, at);
+  h = fingerprintStep(h, buf, at + 516);
+  h = fingerprintStep(h, buf, at + 1036);
+  h = fingerprintStep(h, buf, at + 1552);
+  h = fingerprintStep(h, buf, at + 2068);
+  h = fingerprintStep(h, buf, at + 2588);
+  h = fingerprintStep(h, buf, at + 3104);
+  return fingerprintStep(h, buf, at + 4092) >>> 0;
 }
 
 /** Block numbers overlapping a byte range of the disk. */

@@ -123,6 +123,15 @@ export class ByteQueue {
     }
   }
 
+  /** The chunk the next unconsumed byte is in (undefined: nothing buffered); `headPos` is that byte's index in it. */
+  get headChunk(): Buffer | undefined {
+    return this.avail > 0 ? this.chunks[this.head] : undefined;
+  }
+
+  get headPos(): number {
+    return this.pos;
+  }
+
   /** Consumes up to n bytes as a list of views (no copy). */
   takeViews(n: number): Buffer[] {
     const out: Buffer[] = [];

@@ -17,6 +17,7 @@
  * indexed again.
  */
 import { sha256Into } from './sha256.js';
+import { PAGE_SIZE } from './bytes.js';
 import { type BlockTable, FINGERPRINT, HASH_PREFIX } from './blockTable.js';
 import { FpCounts } from './fpCounts.js';
 import { SEGMENTS, MIN_CAPACITY, capacityFor, mix32, needsRebuild, segmentOf } from './slots.js';
@@ -94,15 +95,15 @@ export class ContentTable {
   }
 
   /**
-   * The block holding content (fp, prefix), or -1. With a page and prefix -1, the page is hashed
-   * (into `key`) only when some indexed block has its fingerprint.
+   * The block holding content (fp, prefix), or -1. With the page at `buf[at ..]` and prefix -1, the
+   * page is hashed (into `pageHash`) only when some indexed block has its fingerprint.
    */
-  lookup(fp: number, page: Buffer | undefined, prefix: number): number {
+  lookup(fp: number, buf: Buffer | undefined, at: number, prefix: number): number {
     if (this.hot.size > 0 && this.hot.find(fp) >= 0) {
-      if (prefix < 0) prefix = this.hash(page!);
-      return this.search(hotHash(fp, prefix), fp, prefix, undefined);
+      if (prefix < 0) prefix = this.hash(buf!, at);
+      return this.search(hotHash(fp, prefix), fp, prefix, undefined, 0);
     }
-    return this.search(coldHash(fp), fp, prefix, page);
+    return this.search(coldHash(fp), fp, prefix, buf, at);
   }
 
   /** Makes a block findable by its content; the block table holds it with this key already. */
@@ -152,9 +153,10 @@ export class ContentTable {
     return true;
   }
 
-  private hash(page: Buffer): number {
+  /** SHA-256 of the page at `buf[at .. at + 4096)` into `pageHash`; returns its first 4 bytes (LE). */
+  private hash(buf: Buffer, at: number): number {
     this.hashed++;
-    sha256Into(page, this.pageHash, 0);
+    sha256Into(at === 0 && buf.length === PAGE_SIZE ? buf : buf.subarray(at, at + PAGE_SIZE), this.pageHash, 0);
     return this.pageHash.readUInt32LE(0);
   }
 
@@ -162,7 +164,7 @@ export class ContentTable {
    * Scans the run of content hash h for the block with key (fp, prefix); with a page and prefix
    * -1, hashes the page at the first block with fingerprint fp (none: no SHA-256).
    */
-  private search(h: number, fp: number, prefix: number, page: Buffer | undefined): number {
+  private search(h: number, fp: number, prefix: number, buf: Buffer | undefined, at: number): number {
     const s = this.segments[segmentOf(h)];
     const { tags, mids, blocks, capacity } = s;
     const tag = tagOf(h);
@@ -173,7 +175,7 @@ export class ContentTable {
         const j = this.table.locate(b);
         const d = this.table.data;
         if (d[j + FINGERPRINT] === fp) {
-          if (prefix < 0) prefix = this.hash(page!);
+          if (prefix < 0) prefix = this.hash(buf!, at);
           if (d[j + HASH_PREFIX] === prefix) return b;
         }
       }

@@ -10,7 +10,7 @@
  * REF and at the end); a live agent that sees its input go idle calls `flush()` so no bytes linger.
  */
 import { crc32 } from './crc32.js';
-import { HASH_SIZE } from './bytes.js';
+import { HASH_SIZE, PAGE_SIZE } from './bytes.js';
 import { DEFAULT_MAX_LITERAL, MAX_LITERAL, encodeEnd, encodeHeader, encodeLiteralHeader, encodeRef } from './format.js';
 import { QemuStreamParser, type QemuItem } from './qemu.js';
 
@@ -23,9 +23,20 @@ export interface PageRef {
 /** Page content → NAS block (or undefined). Called exactly once per PAGE record, in stream order. */
 export type PageLookup = (page: Buffer) => PageRef | undefined;
 
+/**
+ * The same for the page at `buf[at .. at + 4096)` (no view made per page): what the encoder's fast
+ * path calls. A view of the page, if kept, must be copied (`buf` is the caller's input chunk).
+ */
+export type PageLookupAt = (buf: Buffer, at: number) => PageRef | undefined;
+
 export interface EncoderOptions {
   /** Index lookup; without one every page is sent in full. */
   lookup?: PageLookup;
+  /**
+   * Index lookup by position (instead of `lookup`): the encoder then takes the parser's fast path
+   * for PAGE records (no item object or view per page; the same output bytes).
+   */
+  lookupAt?: PageLookupAt;
   /** Size of the NAS image in blocks, written to the POF header (0 = not stated). */
   imageBlocks?: number;
   /** Largest literal frame (bytes), default 256 KiB. */
@@ -56,6 +67,14 @@ export interface EncoderStats {
 export class Encoder {
   private readonly parser = new QemuStreamParser();
   private readonly lookup: PageLookup | undefined;
+  private readonly lookupAt: PageLookupAt | undefined;
+  /** The pending literal's newest bytes as a range of one input chunk, not yet a view in `pending`. */
+  private spanBuf: Buffer | undefined;
+  private spanStart = 0;
+  private spanEnd = 0;
+  /** `item` bound once, for the parser's fast path; its output list is `fastOut`. */
+  private fastOut: Buffer[] = [];
+  private readonly itemSink = { push: (item: QemuItem) => this.item(item, this.fastOut) };
   private readonly maxLiteral: number;
   private readonly imageBlocks: number;
   private readonly onItem: ((item: QemuItem) => void) | undefined;
@@ -77,7 +96,9 @@ export class Encoder {
   };
 
   constructor(opts: EncoderOptions = {}) {
+    if (opts.lookup && opts.lookupAt) throw new TypeError('Encoder: give lookup or lookupAt, not both');
     this.lookup = opts.lookup;
+    this.lookupAt = opts.lookupAt;
     this.maxLiteral = opts.maxLiteral ?? DEFAULT_MAX_LITERAL;
     if (!(this.maxLiteral >= 1 && this.maxLiteral <= MAX_LITERAL))
       throw new RangeError(`maxLiteral must be 1..${MAX_LITERAL}`);
@@ -96,7 +117,12 @@ export class Encoder {
     this.start(out);
     this.s.bytesIn += chunk.length;
     this.crc = crc32(chunk, this.crc);
-    for (const item of this.parser.push(chunk)) this.item(item, out);
+    if (this.onItem || this.lookup) {
+      for (const item of this.parser.push(chunk)) this.item(item, out);
+    } else {
+      this.fastOut = out;
+      this.parser.pushTo(chunk, this.itemSink, this.pageRecord);
+    }
     return this.count(out);
   }
 
@@ -147,11 +173,9 @@ export class Encoder {
     if (item.kind === 'ram' && item.record === 'page') {
       this.literal(item.raw, out);
       const page = item.page!;
-      const ref = this.lookup?.(page);
+      const ref = this.lookup ? this.lookup(page) : this.lookupAt?.(page, 0);
       if (ref) {
-        if (ref.hash.length !== HASH_SIZE) throw new Error(`index lookup returned a hash of ${ref.hash.length} bytes`);
-        if (this.imageBlocks && ref.block >= this.imageBlocks)
-          throw new Error(`index lookup returned block ${ref.block} beyond the image (${this.imageBlocks} blocks)`);
+        this.checkRef(ref);
         this.flushLiteral(out);
         out.push(encodeRef(ref.block, ref.hash));
         this.s.refPages++;
@@ -167,7 +191,58 @@ export class Encoder {
     this.literal(item.raw, out);
   }
 
+  /** The fast path's PAGE (8-byte header, then the page) or ZERO record at `buf[at ..]`. Same output as `item`. */
+  private readonly pageRecord = (buf: Buffer, at: number, len: number): void => {
+    const out = this.fastOut;
+    if (len !== 8 + PAGE_SIZE) {
+      this.literalRange(buf, at, at + len, out);
+      this.s.zeroPages++;
+      return;
+    }
+    const ref = this.lookupAt?.(buf, at + 8);
+    if (!ref) {
+      this.literalRange(buf, at, at + 8 + PAGE_SIZE, out);
+      this.s.fullPages++;
+      return;
+    }
+    this.checkRef(ref);
+    this.literalRange(buf, at, at + 8, out);
+    this.flushLiteral(out);
+    out.push(encodeRef(ref.block, ref.hash));
+    this.s.refPages++;
+  };
+
+  private checkRef(ref: PageRef): void {
+    if (ref.hash.length !== HASH_SIZE) throw new Error(`index lookup returned a hash of ${ref.hash.length} bytes`);
+    if (this.imageBlocks && ref.block >= this.imageBlocks)
+      throw new Error(`index lookup returned block ${ref.block} beyond the image (${this.imageBlocks} blocks)`);
+  }
+
+  /** buf[start .. end) appended to the pending literal: a contiguous run grows one range, no view per record. */
+  private literalRange(buf: Buffer, start: number, end: number, out: Buffer[]): void {
+    while (start < end) {
+      if (this.spanBuf !== buf || this.spanEnd !== start) {
+        this.closeSpan();
+        this.spanBuf = buf;
+        this.spanStart = this.spanEnd = start;
+      }
+      const n = Math.min(this.maxLiteral - this.pendingLen, end - start);
+      this.spanEnd += n;
+      this.pendingLen += n;
+      start += n;
+      if (this.pendingLen === this.maxLiteral) this.flushLiteral(out);
+    }
+  }
+
+  /** The pending range becomes a view in `pending` (its bytes are counted in `pendingLen` already). */
+  private closeSpan(): void {
+    if (this.spanBuf && this.spanEnd > this.spanStart)
+      this.pending.push(this.spanBuf.subarray(this.spanStart, this.spanEnd));
+    this.spanBuf = undefined;
+  }
+
   private literal(buf: Buffer, out: Buffer[]): void {
+    this.closeSpan();
     while (buf.length > 0) {
       const room = this.maxLiteral - this.pendingLen;
       const part = buf.length <= room ? buf : buf.subarray(0, room);
@@ -180,6 +255,7 @@ export class Encoder {
 
   private flushLiteral(out: Buffer[]): void {
     if (this.pendingLen === 0) return;
+    this.closeSpan();
     // the frame is its header followed by the pending views of the input: no copy here (a socket
     // writes them with one writev; see `joinFrames` for one buffer)
     out.push(encodeLiteralHeader(this.pendingLen));

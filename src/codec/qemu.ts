@@ -41,6 +41,24 @@ import { checkRamFlags, idstrAt, tryConfiguration, tryEarlySection, type EarlySe
 
 export * from './qemuFormat.js';
 
+/**
+ * Where the fast path hands a RAM record with CONTINUE: `len` bytes at `buf[at ..]`, a PAGE record
+ * (8-byte header, then the page: len 4104) or a ZERO record (header and its fill byte: len 9).
+ * `buf` is the caller's own input chunk.
+ */
+export type PageRecordSink = (buf: Buffer, at: number, len: number) => void;
+
+/** Anything items can be pushed to: an array, or a consumer called in stream order. */
+export interface ItemSink {
+  push(item: QemuItem): unknown;
+}
+
+/** A PAGE record with CONTINUE: header (8) + page; a ZERO record: header + fill byte. */
+const CONTINUE_PAGE_RECORD = 8 + PAGE_SIZE;
+const CONTINUE_ZERO_RECORD = 9;
+const CONTINUE_PAGE_FLAGS = RAM_FLAG.PAGE | RAM_FLAG.CONTINUE;
+const CONTINUE_ZERO_FLAGS = RAM_FLAG.ZERO | RAM_FLAG.CONTINUE;
+
 type State = 'header' | 'config' | 'top' | 'ram' | 'ram-decl' | 'footer' | 'early' | 'tail';
 
 export class QemuStreamParser {
@@ -52,6 +70,8 @@ export class QemuStreamParser {
   private memSizeRemaining = 0;
   private ignoreShared = false;
   private lastBlock: string | undefined;
+  /** Used length of `lastBlock`. */
+  private lastBlockLen = 0;
   private failed: CodecError | undefined;
   /** The early-setup FULL section being read: its id, idstr, and where the footer search goes on. */
   private early: EarlySection | undefined;
@@ -75,16 +95,25 @@ export class QemuStreamParser {
 
   /** Feeds a chunk; returns the items completed by it. Throws CodecError on bad input (and on every call after). */
   push(chunk: Buffer): QemuItem[] {
+    const out: QemuItem[] = [];
+    this.pushTo(chunk, out);
+    return out;
+  }
+
+  /**
+   * Feeds a chunk; hands every item to `items` and, with `pages`, every PAGE record with CONTINUE that
+   * lies whole in one input chunk to `pages` instead (no item object, no views: the encoder's hot
+   * path), all in stream order. The bytes seen are the same as `push`'s items'.
+   */
+  pushTo(chunk: Buffer, items: ItemSink, pages?: PageRecordSink): void {
     if (this.failed) throw this.failed;
     this.q.push(chunk);
-    const out: QemuItem[] = [];
     try {
-      this.drain(out);
+      this.drain(items, pages);
     } catch (err) {
       if (err instanceof CodecError) this.failed = err;
       throw err;
     }
-    return out;
   }
 
   /** Signals the end of the input; throws if the stream is incomplete. */
@@ -132,7 +161,7 @@ export class QemuStreamParser {
   }
 
   /** Parses items off the queue until it needs more bytes (each step: false). */
-  private drain(out: QemuItem[]): void {
+  private drain(out: ItemSink, pages?: PageRecordSink): void {
     for (;;) {
       switch (this.state) {
         case 'header':
@@ -145,6 +174,7 @@ export class QemuStreamParser {
           if (!this.readSectionHeader(out)) return;
           break;
         case 'ram':
+          if (pages && this.readContinuePages(pages)) break;
           if (!this.readRamRecord(out)) return;
           break;
         case 'ram-decl':
@@ -168,7 +198,7 @@ export class QemuStreamParser {
     }
   }
 
-  private readFileHeader(out: QemuItem[]): boolean {
+  private readFileHeader(out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 8) return false;
     const magic = q.u32(0);
@@ -181,7 +211,7 @@ export class QemuStreamParser {
     return true;
   }
 
-  private readConfiguration(out: QemuItem[]): boolean {
+  private readConfiguration(out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 1) return false;
     if (q.at(0) !== SECTION.CONFIGURATION) {
@@ -198,7 +228,7 @@ export class QemuStreamParser {
   }
 
   /** Between sections: a COMMAND, or the header of a START/FULL/PART/END section. */
-  private readSectionHeader(out: QemuItem[]): boolean {
+  private readSectionHeader(out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 1) return false;
     const type = q.at(0);
@@ -237,7 +267,7 @@ export class QemuStreamParser {
   }
 
   /** A START section (only "ram" is iterable here), or an early-setup device's FULL section. */
-  private readSectionStart(type: number, out: QemuItem[]): boolean {
+  private readSectionStart(type: number, out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 6) return false;
     const sectionId = q.u32(1);
@@ -269,7 +299,7 @@ export class QemuStreamParser {
   }
 
   /** One RAM record: a page, a zero page, the RAM block list (MEM_SIZE) or the end of the section (EOS). */
-  private readRamRecord(out: QemuItem[]): boolean {
+  private readRamRecord(out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 8) return false;
     const offset = q.consumed;
@@ -315,6 +345,7 @@ export class QemuStreamParser {
       );
     }
     this.lastBlock = block;
+    this.lastBlockLen = blockLen;
     if (kind === RAM_FLAG.PAGE) {
       const raw = q.take(headerLen);
       out.push({ kind: 'ram', offset, raw, record: 'page', flags, addr: addrNum, block, page: q.take(PAGE_SIZE) });
@@ -324,8 +355,38 @@ export class QemuStreamParser {
     return true;
   }
 
+  /**
+   * The fast path: consecutive PAGE and ZERO records with CONTINUE lying whole in the head chunk,
+   * handed to `sink` as (chunk, offset, length). Stops at anything else (another record kind, a
+   * record split over chunks, an address out of range), which `readRamRecord` then parses or
+   * refuses. True: some consumed.
+   */
+  private readContinuePages(sink: PageRecordSink): boolean {
+    const q = this.q;
+    const buf = q.headChunk;
+    if (!buf || this.lastBlock === undefined) return false;
+    const start = q.headPos;
+    const end = buf.length;
+    const blockLen = this.lastBlockLen;
+    let p = start;
+    while (p + 8 <= end) {
+      const lo = ((buf[p + 4] << 24) | (buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
+      const flags = lo & RAM_FLAGS_MASK;
+      const len =
+        flags === CONTINUE_PAGE_FLAGS ? CONTINUE_PAGE_RECORD : flags === CONTINUE_ZERO_FLAGS ? CONTINUE_ZERO_RECORD : 0;
+      if (len === 0 || p + len > end) break;
+      const hi = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
+      if (hi >= 0x200000 || hi * 0x100000000 + (lo - flags) + PAGE_SIZE > blockLen) break;
+      sink(buf, p, len);
+      p += len;
+    }
+    if (p === start) return false;
+    q.skip(p - start);
+    return true;
+  }
+
   /** One RAM block of a MEM_SIZE record's list: u8 len, idstr, u64 used length (+ u64 addr under x-ignore-shared). */
-  private readRamBlock(out: QemuItem[]): boolean {
+  private readRamBlock(out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 1) return false;
     const len = q.at(0);
@@ -349,7 +410,7 @@ export class QemuStreamParser {
   }
 
   /** After a section's EOS: its optional footer; after the END section, the opaque device state starts. */
-  private readFooter(out: QemuItem[]): boolean {
+  private readFooter(out: ItemSink): boolean {
     const q = this.q;
     if (q.length < 1) return false;
     const sec = this.currentSection!;
@@ -369,7 +430,7 @@ export class QemuStreamParser {
   }
 
   /** Everything buffered after the RAM END section, passed on as is. */
-  private readDeviceState(out: QemuItem[]): void {
+  private readDeviceState(out: ItemSink): void {
     const q = this.q;
     if (q.length === 0) return;
     let at = q.consumed;
