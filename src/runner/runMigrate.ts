@@ -1,5 +1,5 @@
 /**
- * The phases of a run from the migration settings on: migrate (sampled at 20 Hz), wait for the
+ * The phases of a run from the migration settings on: migrate (sampled at 10 Hz), wait for the
  * destination, check RAM, check the guest runs on the destination, and what is measured after.
  */
 import { GuestControl } from '../guest/control.js';
@@ -112,7 +112,7 @@ export interface Migrated {
   endedAt: number;
 }
 
-/** 6. Migrate, sampling QMP at 20 Hz (series qmp); post-copy and the timeout as the scenario says. */
+/** 6. Migrate, sampling QMP at 10 Hz (series qmp); post-copy and the timeout as the scenario says. */
 export async function migrate(run: RunState, settings: QemuMigrationSettings): Promise<Migrated> {
   const { scenario, strategy, hosts, testbed, progress, onMigrating } = run.o;
   const { srcVm, dstVm } = vms(run);

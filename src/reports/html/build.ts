@@ -58,7 +58,7 @@ function chartPlans(runs: RunData[], ctx: ChartContext, grouping: GroupOptions):
       rows: progress.length,
       spec: () => progressSpec(progress, ctx),
       caption:
-        'QMP query-migrate at 20 Hz: RAM still to send and RAM sent so far, per run, from the migrate command on.' +
+        'QMP query-migrate at 10 Hz: RAM still to send and RAM sent so far, per run, from the migrate command on.' +
         (progress.some((p) => p.status !== 'completed') ? ' Failed runs are dashed.' : '') +
         (progressCutS(progress) !== undefined ? ' The time axis ends just after the longest completed migration.' : ''),
       empty: 'No run has QMP progress samples (series/qmp.jsonl).',
