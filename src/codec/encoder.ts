@@ -3,15 +3,30 @@
  *
  * Memory bound: the parser's (≈66 KiB + the last input chunk, see qemu.ts) plus the pending literal
  * run, at most `maxLiteral` bytes (default 256 KiB), held as views of input chunks until flushed.
- * Output is returned per `push` as a list of buffers: a literal frame is its 5-byte header followed by
- * views of the input chunks (callers must not reuse input buffers), a REF frame one buffer.
+ * Output is returned per `push` as a list of buffers: a long literal frame is its 5-byte header followed
+ * by views of the input chunks (callers must not reuse input buffers); small frames (literal headers,
+ * REF frames, literals of <= 64 bytes) are written one after another into a scratch buffer and leave as
+ * one view per run of them.
  *
  * The output does not depend on how the input is chunked (literals are flushed on size, before a
  * REF and at the end); a live agent that sees its input go idle calls `flush()` so no bytes linger.
  */
 import { crc32 } from './crc32.js';
 import { HASH_SIZE, PAGE_SIZE } from './bytes.js';
-import { DEFAULT_MAX_LITERAL, MAX_LITERAL, encodeEnd, encodeHeader, encodeLiteralHeader, encodeRef } from './format.js';
+import {
+  DEFAULT_MAX_LITERAL,
+  FRAME,
+  LITERAL_HEADER_SIZE,
+  MAX_LITERAL,
+  REF_FRAME_SIZE,
+  encodeEnd,
+  encodeHeader,
+} from './format.js';
+
+/** Bytes of each scratch buffer the small frames are written into. */
+const SCRATCH_BYTES = 64 * 1024;
+/** A literal up to this long is copied next to its header in the scratch (a ref's record header: 8). */
+const SMALL_LITERAL = 64;
 import { QemuStreamParser, type QemuItem } from './qemu.js';
 
 /** An index hit: the NAS block holding a page's content, and the SHA-256 of that content. */
@@ -75,6 +90,14 @@ export class Encoder {
   /** `item` bound once, for the parser's fast path; its output list is `fastOut`. */
   private fastOut: Buffer[] = [];
   private readonly itemSink = { push: (item: QemuItem) => this.item(item, this.fastOut) };
+  /**
+   * Small frames (literal headers, REF frames, short literals) are written one after another into a
+   * scratch buffer and leave as one view per run (a run of refs: one output buffer, no allocation per
+   * ref). Written only forwards: views handed out are never overwritten; a full scratch is replaced.
+   */
+  private scratch = Buffer.alloc(0);
+  private scratchStart = 0;
+  private scratchAt = 0;
   private readonly maxLiteral: number;
   private readonly imageBlocks: number;
   private readonly onItem: ((item: QemuItem) => void) | undefined;
@@ -141,6 +164,7 @@ export class Encoder {
     this.start(out);
     for (const item of this.parser.end()) this.item(item, out);
     this.flushLiteral(out);
+    this.closeScratch(out);
     out.push(
       encodeEnd({ qemuBytes: this.s.bytesIn, literalBytes: this.s.literalBytes, refs: this.s.refPages, crc: this.crc }),
     );
@@ -160,10 +184,12 @@ export class Encoder {
   private start(out: Buffer[]): void {
     if (this.started) return;
     this.started = true;
+    this.closeScratch(out);
     out.push(encodeHeader(this.imageBlocks));
   }
 
   private count(out: Buffer[]): Buffer[] {
+    this.closeScratch(out);
     for (const b of out) this.s.bytesOut += b.length;
     return out;
   }
@@ -177,7 +203,7 @@ export class Encoder {
       if (ref) {
         this.checkRef(ref);
         this.flushLiteral(out);
-        out.push(encodeRef(ref.block, ref.hash));
+        this.writeRef(ref, out);
         this.s.refPages++;
       } else {
         this.literal(page, out);
@@ -208,9 +234,38 @@ export class Encoder {
     this.checkRef(ref);
     this.literalRange(buf, at, at + 8, out);
     this.flushLiteral(out);
-    out.push(encodeRef(ref.block, ref.hash));
+    this.writeRef(ref, out);
     this.s.refPages++;
   };
+
+  /** Room for n bytes in the scratch; returns where they go. */
+  private reserve(n: number, out: Buffer[]): number {
+    if (this.scratchAt + n > this.scratch.length) {
+      this.closeScratch(out);
+      this.scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+      this.scratchStart = this.scratchAt = 0;
+    }
+    return this.scratchAt;
+  }
+
+  /** The scratch bytes written since the last view leave as one view (before anything else is output). */
+  private closeScratch(out: Buffer[]): void {
+    if (this.scratchAt === this.scratchStart) return;
+    out.push(this.scratch.subarray(this.scratchStart, this.scratchAt));
+    this.scratchStart = this.scratchAt;
+  }
+
+  private writeRef(ref: PageRef, out: Buffer[]): void {
+    let at = this.reserve(REF_FRAME_SIZE, out);
+    const sb = this.scratch;
+    sb[at] = FRAME.REF;
+    sb.writeUInt32BE(Math.floor(ref.block / 0x100000000), at + 1);
+    sb.writeUInt32BE(ref.block >>> 0, at + 5);
+    at += 9;
+    const h = ref.hash;
+    for (let i = 0; i < HASH_SIZE; i++) sb[at + i] = h[i];
+    this.scratchAt = at + HASH_SIZE;
+  }
 
   private checkRef(ref: PageRef): void {
     if (ref.hash.length !== HASH_SIZE) throw new Error(`index lookup returned a hash of ${ref.hash.length} bytes`);
@@ -254,15 +309,32 @@ export class Encoder {
   }
 
   private flushLiteral(out: Buffer[]): void {
-    if (this.pendingLen === 0) return;
-    this.closeSpan();
-    // the frame is its header followed by the pending views of the input: no copy here (a socket
-    // writes them with one writev; see `joinFrames` for one buffer)
-    out.push(encodeLiteralHeader(this.pendingLen));
-    for (const b of this.pending) out.push(b);
-    this.s.literalBytes += this.pendingLen;
+    const len = this.pendingLen;
+    if (len === 0) return;
+    const small = len <= SMALL_LITERAL;
+    let at = this.reserve(LITERAL_HEADER_SIZE + (small ? len : 0), out);
+    const sb = this.scratch;
+    sb[at] = FRAME.LITERAL;
+    sb.writeUInt32BE(len, at + 1);
+    at += LITERAL_HEADER_SIZE;
+    if (small) {
+      // a short literal (a ref's record header) is copied next to its frame header: no view of it
+      for (const b of this.pending) for (let i = 0; i < b.length; i++) sb[at++] = b[i];
+      const src = this.spanBuf;
+      if (src) for (let i = this.spanStart; i < this.spanEnd; i++) sb[at++] = src[i];
+      this.spanBuf = undefined;
+      this.scratchAt = at;
+    } else {
+      // a long one: its header, then the pending views of the input (no copy here; a socket writes
+      // them with one writev; see `joinFrames` for one buffer)
+      this.scratchAt = at;
+      this.closeSpan();
+      this.closeScratch(out);
+      for (const b of this.pending) out.push(b);
+    }
+    this.s.literalBytes += len;
     this.s.literalFrames++;
-    this.pending = [];
+    this.pending.length = 0;
     this.pendingLen = 0;
   }
 }
