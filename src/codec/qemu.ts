@@ -37,29 +37,19 @@ import {
   type QemuItem,
   type SectionType,
 } from './qemuFormat.js';
-import { checkRamFlags, idstrAt, tryConfiguration, tryEarlySection, type EarlySection } from './qemuSections.js';
+import {
+  checkRamFlags,
+  describeState,
+  idstrAt,
+  tryConfiguration,
+  tryEarlySection,
+  type EarlySection,
+  type ParserState as State,
+} from './qemuSections.js';
+import { continueRecords, type ItemSink, type PageRecordSink } from './qemuRecords.js';
 
 export * from './qemuFormat.js';
-
-/**
- * Where the fast path hands a RAM record with CONTINUE: `len` bytes at `buf[at ..]`, a PAGE record
- * (8-byte header, then the page: len 4104) or a ZERO record (header and its fill byte: len 9).
- * `buf` is the caller's own input chunk.
- */
-export type PageRecordSink = (buf: Buffer, at: number, len: number) => void;
-
-/** Anything items can be pushed to: an array, or a consumer called in stream order. */
-export interface ItemSink {
-  push(item: QemuItem): unknown;
-}
-
-/** A PAGE record with CONTINUE: header (8) + page; a ZERO record: header + fill byte. */
-const CONTINUE_PAGE_RECORD = 8 + PAGE_SIZE;
-const CONTINUE_ZERO_RECORD = 9;
-const CONTINUE_PAGE_FLAGS = RAM_FLAG.PAGE | RAM_FLAG.CONTINUE;
-const CONTINUE_ZERO_FLAGS = RAM_FLAG.ZERO | RAM_FLAG.CONTINUE;
-
-type State = 'header' | 'config' | 'top' | 'ram' | 'ram-decl' | 'footer' | 'early' | 'tail';
+export type { PageRecordSink } from './qemuRecords.js';
 
 export class QemuStreamParser {
   private readonly q = new ByteQueue();
@@ -121,35 +111,15 @@ export class QemuStreamParser {
     if (this.failed) throw this.failed;
     const at = this.q.consumed + this.q.length;
     if (this.state !== 'tail') {
-      throw new CodecError(`stream truncated: it ends ${this.describeState()}`, at);
+      throw new CodecError(
+        `stream truncated: it ends ${describeState(this.state, this.q, this.currentSection, this.early)}`,
+        at,
+      );
     }
     if (this.q.consumed === this.deviceStateOffset) {
       throw new CodecError('stream truncated: it ends right after the RAM END section (no device state, no EOF)', at);
     }
     return [];
-  }
-
-  private describeState(): string {
-    switch (this.state) {
-      case 'header':
-        return 'inside the file header';
-      case 'config':
-        return 'inside the CONFIGURATION section';
-      case 'top':
-        return this.q.length
-          ? `inside a ${SECTION_NAMES[this.q.at(0)] ?? 'unknown'} section header`
-          : 'between sections, before the RAM END section';
-      case 'ram':
-        return `inside a RAM record of ${this.currentSection?.type.toUpperCase()} section ${this.currentSection?.id}`;
-      case 'ram-decl':
-        return 'inside the RAM block list of a MEM_SIZE record';
-      case 'footer':
-        return `after section ${this.currentSection?.id} (before its footer / the next section)`;
-      case 'early':
-        return `inside the early-setup device state "${this.early?.idstr}" (section ${this.early?.sectionId})`;
-      default:
-        return 'in device state';
-    }
   }
 
   private bad(msg: string, rel = 0): never {
@@ -355,34 +325,13 @@ export class QemuStreamParser {
     return true;
   }
 
-  /**
-   * The fast path: consecutive PAGE and ZERO records with CONTINUE lying whole in the head chunk,
-   * handed to `sink` as (chunk, offset, length). Stops at anything else (another record kind, a
-   * record split over chunks, an address out of range), which `readRamRecord` then parses or
-   * refuses. True: some consumed.
-   */
+  /** The fast path (`continueRecords`) over the head chunk; true: some records consumed. */
   private readContinuePages(sink: PageRecordSink): boolean {
-    const q = this.q;
-    const buf = q.headChunk;
+    const buf = this.q.headChunk;
     if (!buf || this.lastBlock === undefined) return false;
-    const start = q.headPos;
-    const end = buf.length;
-    const blockLen = this.lastBlockLen;
-    let p = start;
-    while (p + 8 <= end) {
-      const lo = ((buf[p + 4] << 24) | (buf[p + 5] << 16) | (buf[p + 6] << 8) | buf[p + 7]) >>> 0;
-      const flags = lo & RAM_FLAGS_MASK;
-      const len =
-        flags === CONTINUE_PAGE_FLAGS ? CONTINUE_PAGE_RECORD : flags === CONTINUE_ZERO_FLAGS ? CONTINUE_ZERO_RECORD : 0;
-      if (len === 0 || p + len > end) break;
-      const hi = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
-      if (hi >= 0x200000 || hi * 0x100000000 + (lo - flags) + PAGE_SIZE > blockLen) break;
-      sink(buf, p, len);
-      p += len;
-    }
-    if (p === start) return false;
-    q.skip(p - start);
-    return true;
+    const n = continueRecords(buf, this.q.headPos, this.lastBlockLen, sink);
+    if (n > 0) this.q.skip(n);
+    return n > 0;
   }
 
   /** One RAM block of a MEM_SIZE record's list: u8 len, idstr, u64 used length (+ u64 addr under x-ignore-shared). */

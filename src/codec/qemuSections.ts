@@ -11,6 +11,7 @@ import {
   MAX_MACHINE_NAME,
   RAM_FLAG,
   SECTION,
+  SECTION_NAMES,
   type QemuItem,
 } from './qemuFormat.js';
 
@@ -140,5 +141,37 @@ export function checkRamFlags(q: ByteQueue, flags: number): void {
   const kind = flags & ~RAM_FLAG.CONTINUE;
   if (kind !== RAM_FLAG.ZERO && kind !== RAM_FLAG.PAGE && kind !== RAM_FLAG.EOS && kind !== RAM_FLAG.MEM_SIZE) {
     bad(q, `unknown combination of RAM record flags ${hex(flags)}`);
+  }
+}
+
+/** Where the QEMU stream parser is. */
+export type ParserState = 'header' | 'config' | 'top' | 'ram' | 'ram-decl' | 'footer' | 'early' | 'tail';
+
+/** Where a stream that ends in `state` was cut off, for the "stream truncated" error. */
+export function describeState(
+  state: ParserState,
+  q: ByteQueue,
+  section: { type: string; id: number } | undefined,
+  early: EarlySection | undefined,
+): string {
+  switch (state) {
+    case 'header':
+      return 'inside the file header';
+    case 'config':
+      return 'inside the CONFIGURATION section';
+    case 'top':
+      return q.length
+        ? `inside a ${SECTION_NAMES[q.at(0)] ?? 'unknown'} section header`
+        : 'between sections, before the RAM END section';
+    case 'ram':
+      return `inside a RAM record of ${section?.type.toUpperCase()} section ${section?.id}`;
+    case 'ram-decl':
+      return 'inside the RAM block list of a MEM_SIZE record';
+    case 'footer':
+      return `after section ${section?.id} (before its footer / the next section)`;
+    case 'early':
+      return `inside the early-setup device state "${early?.idstr}" (section ${early?.sectionId})`;
+    default:
+      return 'in device state';
   }
 }
