@@ -26,12 +26,7 @@ export class RetentionRing {
     return this.nextSeq - this.acked;
   }
 
-  /** Keeps the page of the next ref (seq `nextSeq`). */
-  keep(page: Buffer): void {
-    this.keepAt(page, 0);
-  }
-
-  /** `keep` of the page at `buf[at .. at + 4096)`. */
+  /** Keeps the page of the next ref (seq `nextSeq`): the page at `buf[at .. at + 4096)`. */
   keepAt(buf: Buffer, at: number): void {
     if (this.nextSeq - this.acked >= this.slots)
       throw new Error(`retention window overflow: ${this.nextSeq - this.acked} unacknowledged refs`);

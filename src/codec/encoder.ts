@@ -15,19 +15,20 @@ import { crc32 } from './crc32.js';
 import { HASH_SIZE, PAGE_SIZE } from './bytes.js';
 import {
   DEFAULT_MAX_LITERAL,
-  FRAME,
   LITERAL_HEADER_SIZE,
   MAX_LITERAL,
   REF_FRAME_SIZE,
   encodeEnd,
   encodeHeader,
+  writeLiteralHeader,
+  writeRef,
 } from './format.js';
+import { QemuStreamParser, type QemuItem } from './qemu.js';
 
 /** Bytes of each scratch buffer the small frames are written into. */
 const SCRATCH_BYTES = 64 * 1024;
 /** A literal up to this long is copied next to its header in the scratch (a ref's record header: 8). */
 const SMALL_LITERAL = 64;
-import { QemuStreamParser, type QemuItem } from './qemu.js';
 
 /** An index hit: the NAS block holding a page's content, and the SHA-256 of that content. */
 export interface PageRef {
@@ -256,15 +257,9 @@ export class Encoder {
   }
 
   private writeRef(ref: PageRef, out: Buffer[]): void {
-    let at = this.reserve(REF_FRAME_SIZE, out);
-    const sb = this.scratch;
-    sb[at] = FRAME.REF;
-    sb.writeUInt32BE(Math.floor(ref.block / 0x100000000), at + 1);
-    sb.writeUInt32BE(ref.block >>> 0, at + 5);
-    at += 9;
-    const h = ref.hash;
-    for (let i = 0; i < HASH_SIZE; i++) sb[at + i] = h[i];
-    this.scratchAt = at + HASH_SIZE;
+    const at = this.reserve(REF_FRAME_SIZE, out);
+    writeRef(this.scratch, at, ref.block, ref.hash);
+    this.scratchAt = at + REF_FRAME_SIZE;
   }
 
   private checkRef(ref: PageRef): void {
@@ -314,8 +309,7 @@ export class Encoder {
     const small = len <= SMALL_LITERAL;
     let at = this.reserve(LITERAL_HEADER_SIZE + (small ? len : 0), out);
     const sb = this.scratch;
-    sb[at] = FRAME.LITERAL;
-    sb.writeUInt32BE(len, at + 1);
+    writeLiteralHeader(sb, at, len);
     at += LITERAL_HEADER_SIZE;
     if (small) {
       // a short literal (a ref's record header) is copied next to its frame header: no view of it

@@ -69,19 +69,17 @@ export function encodeHeader(imageBlocks: number): Buffer {
   return b;
 }
 
-export function encodeLiteralHeader(length: number): Buffer {
-  const b = Buffer.allocUnsafe(LITERAL_HEADER_SIZE);
-  b[0] = FRAME.LITERAL;
-  b.writeUInt32BE(length, 1);
-  return b;
+/** A literal frame's header (LITERAL_HEADER_SIZE bytes) written at `buf[at ..]`; its bytes follow it. */
+export function writeLiteralHeader(buf: Buffer, at: number, length: number): void {
+  buf[at] = FRAME.LITERAL;
+  buf.writeUInt32BE(length, at + 1);
 }
 
-export function encodeRef(block: number, hash: Buffer): Buffer {
-  const b = Buffer.allocUnsafe(REF_FRAME_SIZE);
-  b[0] = FRAME.REF;
-  writeU64(b, block, 1);
-  hash.copy(b, 9, 0, HASH_SIZE);
-  return b;
+/** A REF frame (REF_FRAME_SIZE bytes) written at `buf[at ..]`. */
+export function writeRef(buf: Buffer, at: number, block: number, hash: Buffer): void {
+  buf[at] = FRAME.REF;
+  writeU64(buf, block, at + 1);
+  buf.set(hash.subarray(0, HASH_SIZE), at + 9);
 }
 
 export interface EndCounts {

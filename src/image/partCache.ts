@@ -41,6 +41,23 @@ export async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
+/**
+ * A cached part of the image (`<name>-<key>.<ext>` with its metadata in `<name>-<key>.json`): its paths,
+ * and its metadata when the part is complete (same key, file of the recorded size) and not `force`d.
+ */
+async function cachedPart<M extends { key: string; bytes: number }>(
+  name: string,
+  ext: string,
+  key: string,
+  force: boolean,
+): Promise<{ path: string; metaPath: string; cached?: M }> {
+  const path = join(cacheDir(), `${name}-${key}.${ext}`);
+  const metaPath = join(cacheDir(), `${name}-${key}.json`);
+  const meta = await readJson<M>(metaPath);
+  const complete = !force && meta && meta.key === key && (await fileSize(path)) === meta.bytes;
+  return { path, metaPath, cached: complete ? meta : undefined };
+}
+
 /** Writes `data` to `path` atomically (temp file in the same directory, then rename). */
 async function writeAtomic(path: string, data: string): Promise<void> {
   const tmp = `${path}.${tmpName('w')}`;
@@ -97,10 +114,8 @@ export async function ensureInitrd(
   force: boolean,
   log: (l: string) => void,
 ): Promise<{ path: string; meta: InitrdMeta }> {
-  const path = join(cacheDir(), `initrd-${key}.img`);
-  const metaPath = join(cacheDir(), `initrd-${key}.json`);
-  const cached = await readJson<InitrdMeta>(metaPath);
-  if (!force && cached && cached.key === key && (await fileSize(path)) === cached.bytes) {
+  const { path, metaPath, cached } = await cachedPart<InitrdMeta>('initrd', 'img', key, force);
+  if (cached) {
     log(`initramfs: cached ${path} (${(cached.bytes / MiB).toFixed(1)} MiB)`);
     return { path, meta: cached };
   }
@@ -134,10 +149,8 @@ export async function ensureDataDisk(
   force: boolean,
   log: (l: string) => void,
 ): Promise<{ path: string; meta: DataMeta }> {
-  const path = join(cacheDir(), `data-${key}.raw`);
-  const metaPath = join(cacheDir(), `data-${key}.json`);
-  const cached = await readJson<DataMeta>(metaPath);
-  if (!force && cached && cached.key === key && (await fileSize(path)) === cached.bytes) {
+  const { path, metaPath, cached } = await cachedPart<DataMeta>('data', 'raw', key, force);
+  if (cached) {
     log(`data disk: cached ${path} (${(cached.bytes / MiB).toFixed(0)} MiB)`);
     return { path, meta: cached };
   }
