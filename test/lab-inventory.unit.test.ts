@@ -65,7 +65,7 @@ test('the example inventory gives one testbed per pair', () => {
   });
   assert.equal(a.vm.guestCidr, '10.23.0.100/24');
   assert.equal(tbs[1].vm.mac, '52:54:00:50:4f:47');
-  assert.deepEqual(a.hostPofbench, ['/usr/bin/node', '/opt/pofbench/app/dist/src/cli/main.js']);
+  assert.deepEqual(a.hostPofbench, ['/usr/bin/node', '--no-memory-reducer', '/opt/pofbench/app/dist/src/cli/main.js']);
   assert.ok(seen.includes('/etc/pofbench/known_hosts 10.20.0.20'), 'the NAS host key is looked up too');
 });
 

@@ -17,8 +17,13 @@ export function registerHostCommand(program: Command): void {
     .option('--pid <pid>', 'process whose CPU seconds to sample (repeatable)', collect, [])
     .option('--interval-ms <ms>', 'sampling interval', '50')
     .option('--max-seconds <s>', 'stop after this long even if stdin stays open', '3600')
-    .action((o: { nic: string[]; pid: string[]; intervalMs: string; maxSeconds: string }) => {
-      runHostSampler(o.nic, o.pid.map(Number), Number(o.intervalMs), Number(o.maxSeconds));
+    .option('--flush-ms <ms>', 'hold rows on the host and write them at most this often (0: every row)', '0')
+    .action((o: { nic: string[]; pid: string[]; intervalMs: string; maxSeconds: string; flushMs: string }) => {
+      const opts = { intervalMs: Number(o.intervalMs), maxSeconds: Number(o.maxSeconds), flushMs: Number(o.flushMs) };
+      if (!(opts.intervalMs > 0)) throw new UserError(`host sample: --interval-ms ${o.intervalMs}: expected ms > 0`);
+      if (!(opts.maxSeconds > 0)) throw new UserError(`host sample: --max-seconds ${o.maxSeconds}: expected s > 0`);
+      if (!(opts.flushMs >= 0)) throw new UserError(`host sample: --flush-ms ${o.flushMs}: expected ms >= 0`);
+      runHostSampler(o.nic, o.pid.map(Number), opts);
     });
   host
     .command('webload')

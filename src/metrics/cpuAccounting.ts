@@ -43,11 +43,17 @@ export function pidsByRole(
   return { src: pids('src'), dst: pids('dst'), nas: pids('nas') };
 }
 
-/** Reads every host's processes of interest (one exec each) and the controller's. */
+/**
+ * Reads every host's processes of interest (one exec each) and the controller's. The controller is
+ * read on the window's side of the reads (`edge`: 'open' last, 'close' first), so the runner's own
+ * work for the snapshot is not counted as the harness's load during the migration.
+ */
 export async function snapshotCpu(
   hosts: Record<HostRole, SshHost>,
   pids: Record<HostRole, number[]>,
+  edge: 'open' | 'close',
 ): Promise<CpuSnapshots> {
+  const closing = edge === 'close' ? localSnapshot() : undefined;
   const roles: HostRole[] = ['src', 'dst', 'nas'];
   const outs = await Promise.all(
     roles.map((r) => hosts[r].exec(procSnapshotCommand(pids[r]), { allowFail: true, timeoutMs: 10000 })),
@@ -56,7 +62,7 @@ export async function snapshotCpu(
     HostRole,
     ProcSnapshot
   >;
-  return { hosts: snaps, controller: localSnapshot() };
+  return { hosts: snaps, controller: closing ?? localSnapshot() };
 }
 
 export interface CpuComponents {

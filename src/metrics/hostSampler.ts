@@ -2,9 +2,20 @@ import type { ClientChannel } from 'ssh2';
 import { createInterface } from 'node:readline';
 import { sh, type SshHost } from '../hosts/ssh.js';
 
+/** How often the host sampler hands its held rows over (rows are still taken at 10 Hz). */
+export const SAMPLER_FLUSH_MS = 5000;
+
+/** A running host sampler: `stop()` ends it and resolves once its last rows were handed to `onRow`. */
+export interface HostSamplerHandle {
+  channel: ClientChannel;
+  stop(): Promise<void>;
+}
+
 /**
- * Streams `pofbench host sample` (NIC counters, QEMU CPU at 10 Hz) from a host, a row at a time,
- * until ended. `hostPofbench`: the command that runs pofbench on that host (the testbed's).
+ * Runs `pofbench host sample` (NIC counters, QEMU CPU at 10 Hz) on a host until stopped; its rows
+ * arrive in bursts every SAMPLER_FLUSH_MS (the first at once) and at the end, so the sampling adds
+ * no SSH traffic per tick during a migration. `hostPofbench`: the command that runs pofbench on
+ * that host (the testbed's).
  */
 export async function startHostSampler(
   host: SshHost,
@@ -12,7 +23,7 @@ export async function startHostSampler(
   nics: string[],
   pid: number,
   onRow: (row: unknown) => void,
-): Promise<ClientChannel> {
+): Promise<HostSamplerHandle> {
   const cmd = sh([
     ...hostPofbench,
     'host',
@@ -24,9 +35,13 @@ export async function startHostSampler(
     100,
     '--max-seconds',
     7200,
+    '--flush-ms',
+    SAMPLER_FLUSH_MS,
   ]);
   const ch = await host.spawn(cmd);
-  createInterface({ input: ch }).on('line', (line) => {
+  const lines = createInterface({ input: ch });
+  const ended = new Promise<void>((resolve) => lines.once('close', resolve));
+  lines.on('line', (line) => {
     try {
       onRow(JSON.parse(line));
     } catch {
@@ -34,5 +49,14 @@ export async function startHostSampler(
     }
   });
   ch.stderr.resume();
-  return ch;
+  return {
+    channel: ch,
+    // the sampler writes its held rows when its stdin closes; a host gone silent does not hold the run
+    stop: async () => {
+      ch.end();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+    },
+  };
 }

@@ -82,8 +82,8 @@ export interface MeasuredWindow {
   after?: WindowEdge & { at: number };
 }
 
-function snapCpu(run: RunState, watched: WatchedProcess[]): Promise<CpuSnapshots> {
-  return snapshotCpu(run.o.hosts, pidsByRole(watched, run.samplerPids));
+function snapCpu(run: RunState, watched: WatchedProcess[], edge: 'open' | 'close'): Promise<CpuSnapshots> {
+  return snapshotCpu(run.o.hosts, pidsByRole(watched, run.samplerPids), edge);
 }
 
 function readCounters(run: RunState, role: 'src' | 'dst'): Promise<HostCounters> {
@@ -101,7 +101,7 @@ export async function openWindow(run: RunState): Promise<MeasuredWindow> {
     async () => Boolean(run.samplerPids.src && run.samplerPids.dst),
     50,
   ).catch(() => undefined);
-  return { watched, before: { src, dst, cpu: await snapCpu(run, watched) } };
+  return { watched, before: { src, dst, cpu: await snapCpu(run, watched, 'open') } };
 }
 
 export interface Migrated {
@@ -168,10 +168,10 @@ export async function migrate(run: RunState, settings: QemuMigrationSettings): P
 export async function closeWindow(run: RunState, window: MeasuredWindow): Promise<void> {
   await awaitDestinationComplete(vms(run).dstVm.qmp);
   const at = Date.now();
-  const [src, dst, cpu] = await Promise.all([
+  const [cpu, src, dst] = await Promise.all([
+    snapCpu(run, window.watched, 'close'),
     readCounters(run, 'src'),
     readCounters(run, 'dst'),
-    snapCpu(run, window.watched),
   ]);
   window.after = { src, dst, cpu, at };
 }

@@ -2,7 +2,6 @@
  * The phases of a run before `migrate`: the NAS disk and link cap, QEMU on both hosts, the workload
  * and its warm-up, the controller load and the host samplers. Each registers its own undo step.
  */
-import type { ClientChannel } from 'ssh2';
 import { guestAddress } from '../testbed/spec.js';
 import { prepareNasDisk } from '../testbed/nasDisk.js';
 import { capMigrationLink } from '../testbed/linkCap.js';
@@ -12,7 +11,7 @@ import { GuestControl } from '../guest/control.js';
 import { guestKernelCmdline } from '../image/build.js';
 import { WebLoad } from '../metrics/webLoad.js';
 import { readHostCounters, sumBytes, type HostCounters } from '../metrics/hostCounters.js';
-import { startHostSampler } from '../metrics/hostSampler.js';
+import { type HostSamplerHandle, startHostSampler } from '../metrics/hostSampler.js';
 import { sleep, waitFor, FatalError } from '../util/exec.js';
 import { errorMessage } from '../util/errors.js';
 import type { RunState } from './runState.js';
@@ -158,9 +157,9 @@ export const hostNics = (n: { migration?: string; storage?: string }) => [n.migr
  */
 export async function startHostSamplers(run: RunState): Promise<void> {
   const { hosts, testbed } = run.o;
-  const samplers: ClientChannel[] = [];
+  const samplers: HostSamplerHandle[] = [];
   run.cleanups.push(async () => {
-    for (const s of samplers) s.end();
+    await Promise.all(samplers.map((s) => s.stop()));
   });
   for (const role of ['src', 'dst'] as const) {
     const vm = role === 'src' ? run.srcVm! : run.dstVm!;

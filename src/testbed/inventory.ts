@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve, posix } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { pofbenchCommand } from '../util/paths.js';
+import { POFBENCH_NODE_FLAGS, controllerHostCommand } from '../util/paths.js';
 import { hostKeyProblem, ifNameProblem, macProblem, type HostSpec, type TestbedSpec } from './spec.js';
 
 /**
@@ -205,9 +205,10 @@ function hostPofbenchCommand(
   hostCommand: 'controller' | string[] | undefined,
 ): string[] {
   return hostCommand === 'controller'
-    ? pofbenchCommand()
+    ? controllerHostCommand()
     : (hostCommand ?? [
         str(sv, 'pofbench_node', where, '/usr/bin/node'),
+        ...POFBENCH_NODE_FLAGS,
         posix.join(installDir, 'app', 'dist', 'src', 'cli', 'main.js'),
       ]);
 }

@@ -21,3 +21,16 @@ export const testbedStateDir = (): string => join(pofbenchHome(), 'testbed');
 export function pofbenchCommand(): string[] {
   return [process.execPath, join(projectRoot, 'dist', 'src', 'cli', 'main.js')];
 }
+
+/**
+ * Node flags of the pofbench processes that run through a migration (the runner via bin/pofbench,
+ * the host sampler and the agents via the testbed's host command): no V8 memory reducer, whose
+ * idle-time full collections otherwise land in the measured window (see bin/pofbench).
+ */
+export const POFBENCH_NODE_FLAGS: readonly string[] = ['--no-memory-reducer'];
+
+/** The host command of hosts that see the controller's filesystem (the local testbed). */
+export function controllerHostCommand(): string[] {
+  const [node, main] = pofbenchCommand();
+  return [node, ...POFBENCH_NODE_FLAGS, main];
+}

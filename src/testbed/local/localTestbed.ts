@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { imagesDir, pofbenchCommand } from '../../util/paths.js';
+import { controllerHostCommand, imagesDir } from '../../util/paths.js';
 import { requireCommands } from '../../util/exec.js';
 import type { TestbedSpec, HostSpec } from '../spec.js';
 import { knownHostsLine } from '../../hosts/knownHosts.js';
@@ -89,7 +89,7 @@ export async function localSpec(pair = 1, pairs = 1): Promise<TestbedSpec> {
     guestFilesDir: imagesDir(),
     hostRunDir: p.hostRunDir,
     controllerNetns: nsName('ctl'),
-    hostPofbench: pofbenchCommand(),
+    hostPofbench: controllerHostCommand(),
   };
 }
 
