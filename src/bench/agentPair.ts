@@ -4,7 +4,7 @@ import { createReadStream, readFileSync, existsSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { pofbenchCommand } from '../util/paths.js';
+import { controllerHostCommand } from '../util/paths.js';
 import { sleep } from '../util/exec.js';
 
 export interface AgentPairResult {
@@ -147,7 +147,8 @@ function killIfRunning(p: ResultPromise, signal: NodeJS.Signals): void {
  * unix server collecting what the target agent delivers). Both agents are killed by PID at the end.
  */
 export async function runAgentPair(dir: string, o: AgentPairOptions): Promise<AgentPairResult> {
-  const [node, main] = pofbenchCommand();
+  // the agents' command as the local testbed runs them (its node flags too)
+  const [node, ...cli] = controllerHostCommand();
   // as for the runner's agents: POFBENCH_AGENT_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR") go to both agents' node
   const nodeArgs = process.env.POFBENCH_AGENT_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const secret = randomBytes(32).toString('hex');
@@ -160,10 +161,10 @@ export async function runAgentPair(dir: string, o: AgentPairOptions): Promise<Ag
   const t0 = Date.now();
   const agentOpts = { reject: false, all: true, timeout: 120000 } as const;
   try {
-    const target = execa(node, [...nodeArgs, main, ...targetAgentArgs(dir, o, qemuSock)], agentOpts);
+    const target = execa(node, [...nodeArgs, ...cli, ...targetAgentArgs(dir, o, qemuSock)], agentOpts);
     procs.push(target);
     await sleep(400);
-    const source = execa(node, [...nodeArgs, main, ...sourceAgentArgs(dir, o, srcSock)], agentOpts);
+    const source = execa(node, [...nodeArgs, ...cli, ...sourceAgentArgs(dir, o, srcSock)], agentOpts);
     procs.push(source);
     const tWrite = await feedSourceAgent(srcSock, source, o);
     const s = await source;
