@@ -21,6 +21,7 @@ export interface NasReaderOptions {
  */
 export class NasReader {
   private inFlight = 0;
+  private readonly deadlines: ReadDeadlines;
   private readonly slots: (() => void)[] = [];
   private readonly pool: Buffer[] = [];
 
@@ -29,7 +30,9 @@ export class NasReader {
     private readonly source: SourcePages,
     private readonly stats: TargetStats,
     private readonly o: NasReaderOptions,
-  ) {}
+  ) {
+    this.deadlines = new ReadDeadlines(o.timeoutMs);
+  }
 
   /** Starts the reads of `refs`; each read's buffer goes to `runBuffers` (give them back with `release`). */
   readRefs(refs: RefPart[], runBuffers: Buffer[]): Promise<void>[] {
@@ -75,7 +78,7 @@ export class NasReader {
     let buf: Buffer;
     const slab = this.pool.pop() ?? Buffer.allocUnsafe(this.o.maxRun * BLOCK);
     try {
-      buf = await withDeadline(this.image.readBlocks(first, count, slab), this.o.timeoutMs, 'NAS read');
+      buf = await this.deadlines.within(this.image.readBlocks(first, count, slab));
     } catch (err) {
       this.pool.push(slab);
       this.source.markNasDown(err as Error);
@@ -93,11 +96,45 @@ export class NasReader {
   }
 }
 
-/** `p`, or an error once `ms` have passed (the operation itself may still finish later, unseen). */
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+/**
+ * The deadline of every NAS read in flight, checked by one interval timer while reads are pending
+ * (not a timer and a promise race per read: thousands of reads per second). A read fails within
+ * `ms` to 1.25 `ms` of its start; the read itself may still finish later, unseen.
+ */
+class ReadDeadlines {
+  private readonly pending = new Set<{ at: number; reject: (e: Error) => void }>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  within<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { at: Date.now() + this.ms, reject };
+      this.pending.add(entry);
+      this.timer ??= setInterval(this.check, Math.max(5, this.ms / 4));
+      p.then(
+        (v) => {
+          this.pending.delete(entry);
+          resolve(v);
+        },
+        (e) => {
+          this.pending.delete(entry);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private readonly check = (): void => {
+    const now = Date.now();
+    for (const e of this.pending) {
+      if (now < e.at) continue;
+      this.pending.delete(e);
+      e.reject(new Error(`NAS read took longer than ${this.ms} ms`));
+    }
+    if (this.pending.size === 0) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  };
 }
