@@ -32,6 +32,8 @@ export class SourceStream {
   private delivered = 0;
   private nasDown = false;
   private finished = false;
+  private qemuEnded = false;
+  private flushPending = false;
   private readonly tStream = Date.now();
   private resolve!: () => void;
   private reject!: (e: Error) => void;
@@ -89,6 +91,7 @@ export class SourceStream {
   private readonly fail = (e: Error): void => {
     if (this.finished) return;
     this.finished = true;
+    this.out.flush();
     this.peer.end(encodeFrame(FrameType.ERROR, Buffer.from(e.message)));
     this.qemu.destroy();
     this.reject(e);
@@ -114,8 +117,8 @@ export class SourceStream {
     const { stats, qemu, encoder } = this;
     stats.bytes_in += chunk.length;
     try {
-      // flush after every chunk: no bytes wait in the encoder while QEMU is quiet
-      const ok = this.send([...encoder.push(chunk), ...encoder.flush()]);
+      const ok = this.send(encoder.push(chunk));
+      this.flushSoon();
       // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
       stats.qemu_crc32 = encoder.qemuCrc32;
       const pending = this.inPipeline();
@@ -127,15 +130,46 @@ export class SourceStream {
     }
   }
 
+  /**
+   * The encoder's pending literal and the slab are written once the chunks QEMU's socket had ready
+   * are all encoded (setImmediate runs after this turn's I/O callbacks; libuv reads a socket up to
+   * 32 times per turn): one write per turn instead of one per 64 KiB chunk — a few hundred bytes of
+   * refs each in a page-cache pass, a TCP segment and a wake-up of the target apiece — and no byte
+   * waits for more input.
+   */
+  private flushSoon(): void {
+    if (this.flushPending) return;
+    this.flushPending = true;
+    setImmediate(this.flushNow);
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushPending = false;
+    if (this.finished || this.qemuEnded) return;
+    try {
+      const sent = this.send(this.encoder.flush());
+      if (!(this.out.flush() && sent)) this.qemu.pause();
+    } catch (err) {
+      this.fail(err as Error);
+    }
+  };
+
+  /** A frame written beside the DATA stream: whatever the slab holds (whole frames and the rest of one) goes first. */
+  private writeFrame(frame: Buffer, cb?: () => void): void {
+    this.out.flush();
+    this.peer.write(frame, cb);
+  }
+
   private onQemuEnd(): void {
     const { stats } = this;
+    this.qemuEnded = true;
     try {
       this.send(this.encoder.end());
       const s = this.encoder.stats();
       stats.full_pages = s.fullPages;
       stats.ref_pages = s.refPages;
       stats.zero_pages = s.zeroPages;
-      this.peer.write(encodeFrame(FrameType.END), () => {
+      this.writeFrame(encodeFrame(FrameType.END), () => {
         stats.last_byte_out_at = Date.now();
       });
       stats.end_sent = true;
@@ -148,7 +182,10 @@ export class SourceStream {
     }
   }
 
-  /** The encoder's output as DATA frames of at most MAX_DATA_FRAME bytes; false: wait for 'drain'. */
+  /**
+   * The encoder's output as DATA frames of at most MAX_DATA_FRAME bytes, into the slab writer (full
+   * slabs are written at once, the rest by `flushNow`); false: wait for 'drain'.
+   */
   private send(chunks: Buffer[]): boolean {
     const { out, header } = this;
     let total = 0;
@@ -156,23 +193,24 @@ export class SourceStream {
     if (total === 0) return true;
     let frameLeft = 0;
     let left = total;
+    let ok = true;
     for (let c of chunks) {
       while (c.length > 0) {
         if (frameLeft === 0) {
           frameLeft = Math.min(left, MAX_DATA_FRAME);
           header[0] = FrameType.DATA;
           header.writeUInt32BE(frameLeft, 1);
-          out.append(header);
+          ok = out.append(header) && ok;
         }
         const n = Math.min(c.length, frameLeft);
-        out.append(n === c.length ? c : c.subarray(0, n));
+        ok = out.append(n === c.length ? c : c.subarray(0, n)) && ok;
         frameLeft -= n;
         left -= n;
         c = c.subarray(n);
       }
     }
     this.stats.bytes_out += total;
-    return out.flush();
+    return ok;
   }
 
   private onTargetFrame(f: Frame): void {
@@ -223,7 +261,7 @@ export class SourceStream {
     if (this.served.has(seq)) throw new Error(`target asked for page #${seq} twice`);
     this.served.add(seq);
     this.stats.fallback_requests++;
-    this.peer.write(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), page])));
+    this.writeFrame(encodeFrame(FrameType.PAGE, Buffer.concat([u64(seq), page])));
   }
 
   /** The target's stats: the stream it handed on must be the one QEMU sent (length and CRC-32). */
