@@ -1,8 +1,10 @@
 import type { Socket } from 'node:net';
 import { FrameType, encodeFrame, u64 } from './channel.js';
+import { LazyReport } from './lazyReport.js';
 
-/** Acknowledge at least this many verified refs at once (or all of them once none is being verified). */
+/** Acknowledge at once when this many verified refs are unacknowledged; fewer wait up to ACK_DELAY_MS. */
 const ACK_EVERY = 256;
+const ACK_DELAY_MS = 5;
 
 /**
  * Refs per batch, in stream order, until verified. A ref is acknowledged (ACK) as soon as it and
@@ -15,6 +17,7 @@ export class AckWindow {
   private readonly verifying: { refs: number; verified: boolean }[] = [];
   private verifiedRefs = 0;
   private ackedRefs = 0;
+  private readonly report = new LazyReport(ACK_DELAY_MS, () => this.sendAck());
 
   constructor(private readonly peer: Socket) {}
 
@@ -34,12 +37,17 @@ export class AckWindow {
   private ackVerified(): void {
     const verifying = this.verifying;
     while (verifying.length > 0 && verifying[0].verified) this.verifiedRefs += verifying.shift()!.refs;
-    if (
-      this.verifiedRefs - this.ackedRefs >= ACK_EVERY ||
-      (verifying.length === 0 && this.verifiedRefs > this.ackedRefs)
-    ) {
-      this.ackedRefs = this.verifiedRefs;
-      this.peer.write(encodeFrame(FrameType.ACK, u64(this.verifiedRefs)));
-    }
+    if (this.verifiedRefs > this.ackedRefs) this.report.due(this.verifiedRefs - this.ackedRefs >= ACK_EVERY);
   }
+
+  /** No more acks (the stream ended or failed). */
+  stop(): void {
+    this.report.stop();
+  }
+
+  private readonly sendAck = (): void => {
+    if (this.verifiedRefs === this.ackedRefs) return;
+    this.ackedRefs = this.verifiedRefs;
+    this.peer.write(encodeFrame(FrameType.ACK, u64(this.verifiedRefs)));
+  };
 }

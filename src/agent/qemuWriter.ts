@@ -6,9 +6,11 @@ import type { TargetStats } from './protocol.js';
 import type { RefPart } from './sourcePages.js';
 import type { NasReader } from './nasReader.js';
 import { SlabWriter } from './slabWriter.js';
+import { LazyReport } from './lazyReport.js';
 import { checkStreamCrc } from './streamCrc.js';
 
 const DELIVERED_EVERY = 512 * 1024;
+const DELIVERED_DELAY_MS = 5;
 
 /** Decoded items of one gathered read, in stream order; written to QEMU in one write once every page is in. */
 export interface Batch {
@@ -32,6 +34,7 @@ export class QemuWriter {
   private written = 0;
   private reported = 0;
   private readonly out: SlabWriter;
+  private readonly delivered = new LazyReport(DELIVERED_DELAY_MS, () => this.sendDelivered());
   /** The stream is complete and checked: no more DELIVERED, and the sockets may close. */
   ended = false;
 
@@ -124,15 +127,26 @@ export class QemuWriter {
   }
 
   /**
-   * DELIVERED: the QEMU stream bytes the destination QEMU's socket has taken, reported back at least
-   * every DELIVERED_EVERY bytes and whenever nothing more is queued. The source reads QEMU only while
-   * less than its stream window is undelivered: that keeps QEMU's bandwidth estimate (and so its
-   * switchover decision) the pipeline's real rate, and the backlog at switchover one window.
+   * DELIVERED: the QEMU stream bytes the destination QEMU's socket has taken, reported back at once
+   * every DELIVERED_EVERY bytes and otherwise within DELIVERED_DELAY_MS. The source reads QEMU only
+   * while less than its stream window (8 MiB and more) is undelivered: that keeps QEMU's bandwidth
+   * estimate (and so its switchover decision) the pipeline's real rate, and the backlog at
+   * switchover one window.
    */
   private reportDelivered(): void {
     if (this.written === this.reported || this.ended) return;
-    if (this.written - this.reported < DELIVERED_EVERY && this.qemu.writableLength > 0) return;
+    this.delivered.due(this.written - this.reported >= DELIVERED_EVERY);
+  }
+
+  private readonly sendDelivered = (): void => {
+    if (this.written === this.reported || this.ended) return;
     this.reported = this.written;
     this.peer.write(encodeFrame(FrameType.DELIVERED, u64(this.written)));
+  };
+
+  /** The stream is complete (or failed): no more DELIVERED. */
+  stop(): void {
+    this.ended = true;
+    this.delivered.stop();
   }
 }

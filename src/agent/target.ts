@@ -184,11 +184,14 @@ class TargetPump {
     peer.resume();
     await Promise.race([writer.run(), this.failed]).catch(async (err) => {
       gatherer.stop();
+      writer.stop();
+      this.acks.stop();
       peer.end(encodeFrame(FrameType.ERROR, Buffer.from((err as Error).message)));
       qemu.destroy();
       throw err;
     });
-    writer.ended = true;
+    writer.stop();
+    this.acks.stop();
     stats.last_byte_to_qemu_at = Date.now();
     await new Promise<void>((resolve) => qemu.end(resolve));
     qemu.destroy();
