@@ -112,16 +112,24 @@ export class QemuWriter {
   }
 
   /**
-   * One batch to QEMU: its literals and verified pages copied into reused 1 MiB slabs (a memcpy
-   * costs less than a writev entry per 8-byte record header and per page), each slab's CRC-32 taken
-   * in one call and written with one write. The NAS read buffers go back to the pool at once.
+   * One batch to QEMU: its verified pages and short literals copied into reused 1 MiB slabs (a
+   * memcpy costs less than a writev entry per 8-byte record header and per page), long literals
+   * (views of the source's reads) written as they are; one writev per batch (corked), each piece's
+   * CRC-32 taken in one call. The NAS read buffers go back to the pool at once (their pages are
+   * copied).
    */
   private write(batch: Batch): Promise<void> {
     return new Promise<void>((resolve) => {
-      for (const p of batch.parts) this.out.append(Buffer.isBuffer(p) ? p : p.page!);
+      this.qemu.cork();
+      for (const p of batch.parts) {
+        if (Buffer.isBuffer(p)) this.out.appendView(p);
+        else this.out.append(p.page!);
+      }
       this.nas.release(batch.runBuffers);
       this.stats.bytes_out += batch.bytes;
-      if (this.out.flush()) resolve();
+      const ok = this.out.flush();
+      this.qemu.uncork();
+      if (ok && !this.qemu.writableNeedDrain) resolve();
       else this.qemu.once('drain', resolve);
     });
   }

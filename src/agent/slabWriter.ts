@@ -9,6 +9,8 @@ export interface SlabWriterOptions {
   slabBytes?: number;
   /** Slabs kept for reuse (default 64). */
   maxPooled?: number;
+  /** `appendView` writes pieces of at least this many bytes as they are (default 32 KiB). */
+  directBytes?: number;
 }
 
 /**
@@ -29,6 +31,7 @@ export class SlabWriter {
   private readonly onWritten?: (bytes: number) => void;
   private readonly slabBytes: number;
   private readonly maxPooled: number;
+  private readonly directBytes: number;
 
   constructor(
     private readonly socket: Socket,
@@ -38,6 +41,7 @@ export class SlabWriter {
     this.onWritten = o.onWritten;
     this.slabBytes = o.slabBytes ?? 1 << 20;
     this.maxPooled = o.maxPooled ?? 64;
+    this.directBytes = o.directBytes ?? 32 * 1024;
   }
 
   /**
@@ -54,6 +58,24 @@ export class SlabWriter {
       if (this.at === slab.length) ok = this.flush() && ok;
     }
     return ok;
+  }
+
+  /**
+   * As `append`, but a piece of at least `directBytes` is written as it is, after what the slab
+   * holds, without a copy (a literal run of a QEMU chunk: copying it costs more than a writev
+   * entry). The caller must not change `b` until it is written; callers that write several pieces
+   * in a row cork the socket, so they leave in one writev.
+   */
+  appendView(b: Buffer): boolean {
+    if (b.length < this.directBytes) return this.append(b);
+    const ok = this.flush();
+    this.onSlab?.(b);
+    const n = b.length;
+    return (
+      this.socket.write(b, (err) => {
+        if (!err) this.onWritten?.(n);
+      }) && ok
+    );
   }
 
   /** Writes what the current slab holds. Returns the socket's write result (false: wait for 'drain'). */

@@ -194,6 +194,8 @@ export class SourceStream {
     let frameLeft = 0;
     let left = total;
     let ok = true;
+    // the literal views written uncopied leave with the slab's bytes before them in one writev
+    this.peer.cork();
     for (let c of chunks) {
       while (c.length > 0) {
         if (frameLeft === 0) {
@@ -203,14 +205,16 @@ export class SourceStream {
           ok = out.append(header) && ok;
         }
         const n = Math.min(c.length, frameLeft);
-        ok = out.append(n === c.length ? c : c.subarray(0, n)) && ok;
+        // long literal runs (views of QEMU's chunks) leave uncopied; the rest gathers in the slab
+        ok = out.appendView(n === c.length ? c : c.subarray(0, n)) && ok;
         frameLeft -= n;
         left -= n;
         c = c.subarray(n);
       }
     }
     this.stats.bytes_out += total;
-    return ok;
+    this.peer.uncork();
+    return ok || !this.peer.writableNeedDrain;
   }
 
   private onTargetFrame(f: Frame): void {
