@@ -74,5 +74,5 @@ test('host sampler: --flush-ms 0 writes every row as it is taken; a bad value is
   });
   const code = await new Promise<number | null>((r) => bad.on('exit', (c) => r(c)));
   assert.notEqual(code, 0);
-  assert.match(err, /--flush-ms soon/);
+  assert.match(err, /--flush-ms must be a number ≥ 0, got "soon"/);
 });

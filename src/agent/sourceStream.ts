@@ -214,7 +214,7 @@ export class SourceStream {
     }
     this.stats.bytes_out += total;
     this.peer.uncork();
-    return ok || !this.peer.writableNeedDrain;
+    return ok;
   }
 
   private onTargetFrame(f: Frame): void {

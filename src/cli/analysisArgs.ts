@@ -1,4 +1,4 @@
-/** Option parsing shared by the analysis commands (compare, pareto, recommend). */
+/** Option parsing shared by the CLI's commands (compare, pareto, recommend, results, host sample). */
 import { UserError } from '../util/errors.js';
 
 /** Checks `value` is one of `allowed`; otherwise a UserError naming the option. */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { runHostSampler } from '../hosts/sampleHost.js';
 import { runWebLoadClient } from '../metrics/webLoadClient.js';
 import { UserError } from '../util/errors.js';
+import { parseInteger, parseNonNegativeNumber } from './analysisArgs.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -19,11 +20,11 @@ export function registerHostCommand(program: Command): void {
     .option('--max-seconds <s>', 'stop after this long even if stdin stays open', '3600')
     .option('--flush-ms <ms>', 'hold rows on the host and write them at most this often (0: every row)', '0')
     .action((o: { nic: string[]; pid: string[]; intervalMs: string; maxSeconds: string; flushMs: string }) => {
-      const opts = { intervalMs: Number(o.intervalMs), maxSeconds: Number(o.maxSeconds), flushMs: Number(o.flushMs) };
-      if (!(opts.intervalMs > 0)) throw new UserError(`host sample: --interval-ms ${o.intervalMs}: expected ms > 0`);
-      if (!(opts.maxSeconds > 0)) throw new UserError(`host sample: --max-seconds ${o.maxSeconds}: expected s > 0`);
-      if (!(opts.flushMs >= 0)) throw new UserError(`host sample: --flush-ms ${o.flushMs}: expected ms >= 0`);
-      runHostSampler(o.nic, o.pid.map(Number), opts);
+      runHostSampler(o.nic, o.pid.map(Number), {
+        intervalMs: parseInteger(o.intervalMs, '--interval-ms', 1),
+        maxSeconds: parseInteger(o.maxSeconds, '--max-seconds', 1),
+        flushMs: parseNonNegativeNumber(o.flushMs, '--flush-ms'),
+      });
     });
   host
     .command('webload')

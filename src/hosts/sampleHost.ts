@@ -40,7 +40,7 @@ class OpenFile {
 }
 
 /** The files one sampler reads: each NIC's rx/tx byte counters and each PID's stat. */
-export class SampleSources {
+class SampleSources {
   private readonly nics: [string, OpenFile, OpenFile][];
   private readonly pids: [number, OpenFile | undefined][];
 
@@ -76,7 +76,6 @@ export function runHostSampler(
   o: { intervalMs: number; maxSeconds: number; flushMs: number },
 ): void {
   const sources = new SampleSources(nics, pids);
-  sources.take(); // fail fast on a wrong NIC name
   let held = '';
   let flushedAt = Date.now();
   const flush = () => {
@@ -88,7 +87,7 @@ export function runHostSampler(
     held += `${JSON.stringify(sources.take())}\n`;
     if (Date.now() - flushedAt >= o.flushMs) flush();
   };
-  tick();
+  tick(); // the first row, at once: a wrong NIC name fails here
   flush();
   const timer = setInterval(tick, o.intervalMs);
   const stop = () => {

@@ -1,4 +1,3 @@
-import type { ClientChannel } from 'ssh2';
 import { createInterface } from 'node:readline';
 import { sh, type SshHost } from '../hosts/ssh.js';
 
@@ -7,7 +6,6 @@ export const SAMPLER_FLUSH_MS = 5000;
 
 /** A running host sampler: `stop()` ends it and resolves once its last rows were handed to `onRow`. */
 export interface HostSamplerHandle {
-  channel: ClientChannel;
   stop(): Promise<void>;
 }
 
@@ -50,7 +48,6 @@ export async function startHostSampler(
   });
   ch.stderr.resume();
   return {
-    channel: ch,
     // the sampler writes its held rows when its stdin closes; a host gone silent does not hold the run
     stop: async () => {
       ch.end();

@@ -6,13 +6,13 @@ import { writeFileAtomic } from '../util/atomicFile.js';
 
 export { writeFileAtomic } from '../util/atomicFile.js';
 
+/** Series rows are written to disk at most this often (a 100 Hz probe: one write, not 25). */
+export const SERIES_FLUSH_MS = 250;
+
 /**
  * One migration's directory under the results dir: `run.json` (the record), `series/*.jsonl`
  * (time series), logs. Local files are the source of truth for every report and sink.
  */
-/** Series rows are written to disk at most this often (a 100 Hz probe: one write, not 25). */
-export const SERIES_FLUSH_MS = 250;
-
 export class RunDir {
   private readonly streams = new Map<string, WriteStream>();
   /** Series corked since their first row after the last flush; uncorked by one timer. */
