@@ -85,6 +85,38 @@ test('components: watched roles, the NFS server, and the harness counted once pe
   assert.equal(c.harness_core_pct, 38.5);
 });
 
+test('components: a runner that brought the testbed up is not charged for its daemons or the watched processes', () => {
+  // the runner (900) started the hosts' sshd (10), the NFS server (30) with rpcbind (31) and a watched
+  // QEMU (60); the sshd session (20) serves the sampler (50); only ping (901) is the runner's own child
+  const lines = (t: number) => [
+    stat(900, 'node', 1, 1000 + 40 * t),
+    stat(901, 'ping', 900, 10 + 2 * t),
+    stat(10, 'sshd', 900, 0),
+    stat(20, 'sshd', 10, 100 + 30 * t),
+    stat(50, 'node', 20, 10 + 5 * t),
+    stat(30, 'ganesha.nfsd', 900, 500 + 80 * t),
+    stat(31, 'rpcbind', 30, 1 + t),
+    stat(60, 'qemu-system-x86', 900, 100 + 200 * t),
+  ];
+  const b = snap('box', lines(0));
+  const a = snap('box', lines(1));
+  assert.deepEqual(processTree(a, 900).sort(), [10, 20, 30, 31, 50, 60, 900, 901], 'without pruning: everything');
+  const c = cpuComponents(
+    { hosts: { src: b, dst: b, nas: b }, controller: b },
+    { hosts: { src: a, dst: a, nas: a }, controller: a },
+    {
+      watched: [{ host: 'src', role: 'src_qemu', pid: 60 }],
+      samplers: { src: 50 },
+      controllerPid: 900,
+      windowMs: 1000,
+    },
+  );
+  assert.equal(c.roles.src_qemu_cpu_s, 2);
+  assert.equal(c.nfs_server_cpu_s, 0.8);
+  assert.deepEqual([c.harness_runner_cpu_s, c.harness_sampler_cpu_s, c.harness_sshd_cpu_s], [0.42, 0.05, 0.3]);
+  assert.equal(c.harness_cpu_s, 0.77);
+});
+
 test('pof path cost: both agents and the NAS views per GB of QEMU stream', () => {
   assert.equal(
     pofPathCost({

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { largestGap, FPING_REPLY, PING_REPLY, type ProbeReply } from '../src/metrics/probe.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { largestGap, FPING_REPLY, PING_REPLY, GuestProbe, type ProbeReply } from '../src/metrics/probe.js';
 
 const at = (...ts: number[]): ProbeReply[] => ts.map((t, i) => ({ t, seq: i, rttMs: 0.1 }));
 
@@ -28,4 +30,31 @@ test('probe reply lines: fping -D -l (the default) and iputils ping -D (the fall
   const p = PING_REPLY.exec('[1796088253.678200] 64 bytes from 198.18.3.100: icmp_seq=18 ttl=64 time=0.120 ms');
   assert.deepEqual(p?.slice(1), ['1796088253.678200', '18', '0.120']);
   assert.equal(FPING_REPLY.exec('198.18.3.100 : xmt/rcv/%loss = 5/5/0%'), null);
+});
+
+const probeDirs = (): string[] => readdirSync(tmpdir()).filter((f) => f.startsWith('pofbench-probe-'));
+
+test('the probe pings a live address (loopback) and reads its replies from its file, which stop removes', async () => {
+  const before = new Set(probeDirs());
+  const probe = new GuestProbe('127.0.0.1', undefined, 50);
+  probe.start();
+  let mine: string[];
+  try {
+    const t0 = Date.now();
+    const first = await probe.waitForReply(t0 - 1000, 10_000);
+    assert.ok(first.rttMs >= 0 && first.t >= t0 - 1000);
+    mine = probeDirs().filter((d) => !before.has(d));
+    assert.equal(mine.length, 1, 'one reply file while running');
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    await probe.stop();
+  }
+  const replies = probe.replies;
+  assert.ok(replies.length >= 5, `replies in ~0.3 s at 50 Hz: ${replies.length}`);
+  for (let i = 1; i < replies.length; i++) {
+    assert.ok(replies[i].seq > replies[i - 1].seq, 'sequence numbers rise');
+    assert.ok(replies[i].t >= replies[i - 1].t, 'times rise');
+  }
+  assert.equal(existsSync(`${tmpdir()}/${mine[0]}`), false, 'the reply file is removed on stop');
+  assert.equal(probe.replies.length, replies.length, 'replies stay readable after stop');
 });

@@ -12,6 +12,8 @@ import {
   pidsNamed,
   procSnapshotCommand,
   processTree,
+  TESTBED_DAEMON_NAMES,
+  type ProcCpu,
   round2,
   sshdSessions,
   type ProcSnapshot,
@@ -110,8 +112,17 @@ export function cpuComponents(
     for (const p of fresh) counted.add(`${a.machine}/${p}`);
     return cpuBetween(b, a, fresh);
   };
+  // the runner's tree without the testbed's daemons and the watched processes (a runner that brought
+  // the local testbed up is their ancestor): those are counted as their roles and host parts
+  const machine = after.controller.machine;
+  const watchedHere = new Set(o.watched.filter((w) => after.hosts[w.host].machine === machine).map((w) => w.pid));
+  const prune = (p: ProcCpu): boolean =>
+    watchedHere.has(p.pid) || (TESTBED_DAEMON_NAMES as readonly string[]).includes(p.comm);
   const ctlPids = [
-    ...new Set([...processTree(before.controller, o.controllerPid), ...processTree(after.controller, o.controllerPid)]),
+    ...new Set([
+      ...processTree(before.controller, o.controllerPid, prune),
+      ...processTree(after.controller, o.controllerPid, prune),
+    ]),
   ];
   const runner = part(before.controller, after.controller, ctlPids);
   let samplers = 0;

@@ -1,6 +1,6 @@
 import { execa, type ResultPromise } from 'execa';
-import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** One echo reply seen by the probe: when it arrived (ms since epoch) and its sequence number. */
@@ -24,17 +24,35 @@ function hasCommand(name: string): boolean {
  * Application-observed reachability of the guest over the vm network: ICMP echo at `rateHz`
  * (default 100 Hz) from the controller side. The largest gap between consecutive replies inside
  * the migration window is the downtime a client of the guest would have seen.
+ *
+ * The pinger writes its reply lines to a file, read when the replies are asked for (not a pipe
+ * into the runner: 100 lines a second would wake the runner 100 times a second on the machine
+ * under test, the largest part of the harness's own load in a migration's window).
  */
 export class GuestProbe {
-  readonly replies: ProbeReply[] = [];
+  private readonly seen: ProbeReply[] = [];
   private proc?: ResultPromise;
-  sent = 0;
+  private dir?: string;
+  /** The pinger's output (execa creates it as the pinger starts); read through `fd` once it exists. */
+  private file?: string;
+  private fd?: number;
+  private readAt = 0;
+  /** The last line's bytes while it has no newline yet. */
+  private partial = '';
+  private readonly chunk = Buffer.allocUnsafe(64 * 1024);
+  private reply = FPING_REPLY;
 
   constructor(
     private readonly address: string,
     private readonly netns?: string,
     private readonly rateHz = 100,
   ) {}
+
+  /** The replies so far, oldest first (reads what the pinger has written since the last call). */
+  get replies(): ProbeReply[] {
+    this.readNew();
+    return this.seen;
+  }
 
   /**
    * fping, not iputils ping: at a 10 ms interval iputils ping spins (sched_yield + non-blocking
@@ -47,22 +65,14 @@ export class GuestProbe {
     const ping = fping
       ? ['fping', '-D', '-l', '-p', String(periodMs), '-t', '1000', this.address]
       : ['ping', '-n', '-D', '-i', (periodMs / 1000).toFixed(3), '-W', '1', this.address];
-    const reply = fping ? FPING_REPLY : PING_REPLY;
+    this.reply = fping ? FPING_REPLY : PING_REPLY;
+    this.dir = mkdtempSync(join(tmpdir(), 'pofbench-probe-'));
+    this.file = join(this.dir, 'replies.log');
     this.proc = execa(
       this.netns ? 'ip' : ping[0],
       this.netns ? ['netns', 'exec', this.netns, ...ping] : ping.slice(1),
-      {
-        reject: false,
-        buffer: false,
-        stderr: 'ignore',
-        cleanup: true,
-      },
+      { reject: false, stdin: 'ignore', stdout: { file: this.file }, stderr: 'ignore', cleanup: true },
     );
-    const rl = createInterface({ input: this.proc.stdout! });
-    rl.on('line', (line) => {
-      const m = reply.exec(line);
-      if (m) this.replies.push({ t: Number(m[1]) * 1000, seq: Number(m[2]), rttMs: Number(m[3]) });
-    });
   }
 
   /** Resolves when a reply arrives at or after `sinceMs`, or rejects after `timeoutMs`. */
@@ -77,11 +87,37 @@ export class GuestProbe {
     }
   }
 
+  /** Stops the pinger; the replies it wrote stay readable (`replies`), its file is removed. */
   async stop(): Promise<void> {
-    if (!this.proc) return;
-    this.proc.kill('SIGINT');
-    await this.proc;
-    this.proc = undefined;
+    if (this.proc) {
+      this.proc.kill('SIGINT');
+      await this.proc;
+      this.proc = undefined;
+    }
+    this.readNew();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = this.file = undefined;
+  }
+
+  /** Parses the complete lines the pinger wrote since the last read. */
+  private readNew(): void {
+    if (this.fd === undefined && this.file && existsSync(this.file)) this.fd = openSync(this.file, 'r');
+    if (this.fd === undefined) return;
+    let text = this.partial;
+    for (;;) {
+      const n = readSync(this.fd, this.chunk, 0, this.chunk.length, this.readAt);
+      if (n === 0) break;
+      this.readAt += n;
+      text += this.chunk.toString('latin1', 0, n);
+    }
+    const lines = text.split('\n');
+    this.partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = this.reply.exec(line);
+      if (m) this.seen.push({ t: Number(m[1]) * 1000, seq: Number(m[2]), rttMs: Number(m[3]) });
+    }
   }
 }
 

@@ -72,14 +72,20 @@ export function localSnapshot(): ProcSnapshot {
   return { machine, procs };
 }
 
-/** `root` and all its descendants in a snapshot. */
-export function processTree(s: ProcSnapshot, root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const p of s.procs.values()) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+/**
+ * Daemons a testbed starts to play a host's role (an sshd per host, the NAS's NFS server): when the
+ * runner brought the local testbed up itself they are its descendants, but not the harness.
+ */
+export const TESTBED_DAEMON_NAMES = ['sshd', 'ganesha.nfsd', 'nfsd', 'rpcbind'] as const;
+
+/** `root` and all its descendants in a snapshot, except the subtrees of processes `prune` picks. */
+export function processTree(s: ProcSnapshot, root: number, prune?: (p: ProcCpu) => boolean): number[] {
+  const children = new Map<number, ProcCpu[]>();
+  for (const p of s.procs.values()) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
   const out: number[] = [];
   const walk = (pid: number) => {
     out.push(pid);
-    for (const c of children.get(pid) ?? []) walk(c);
+    for (const c of children.get(pid) ?? []) if (!prune?.(c)) walk(c.pid);
   };
   if (s.procs.has(root)) walk(root);
   return out;
