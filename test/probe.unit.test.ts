@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { largestGap, FPING_REPLY, PING_REPLY, GuestProbe, type ProbeReply } from '../src/metrics/probe.js';
 
@@ -45,6 +45,13 @@ test('the probe pings a live address (loopback) and reads its replies from its f
     assert.ok(first.rttMs >= 0 && first.t >= t0 - 1000);
     mine = probeDirs().filter((d) => !before.has(d));
     assert.equal(mine.length, 1, 'one reply file while running');
+    const pinger = readdirSync('/proc').find(
+      (p) =>
+        /^\d+$/.test(p) &&
+        readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] === String(process.pid),
+    );
+    assert.ok(pinger, 'the pinger is a child of this process');
+    assert.equal(readlinkSync(`/proc/${pinger}/fd/1`), `${tmpdir()}/${mine[0]}/replies.log`, 'its stdout is the file');
     await new Promise((r) => setTimeout(r, 300));
   } finally {
     await probe.stop();

@@ -16,6 +16,12 @@ export const FPING_REPLY = /^\[(\d+\.\d+)\] \S+ : \[(\d+)\], \d+ bytes, ([\d.]+)
 /** A reply line of iputils `ping -D`. */
 export const PING_REPLY = /^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+) .*time=([\d.]+)/;
 
+/**
+ * An open file descriptor as a child's stdout: execa hands integers to spawn as they are (its types
+ * list only 3-9 for stdout).
+ */
+type FileDescriptor = 3;
+
 function hasCommand(name: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, name)));
 }
@@ -33,8 +39,7 @@ export class GuestProbe {
   private readonly seen: ProbeReply[] = [];
   private proc?: ResultPromise;
   private dir?: string;
-  /** The pinger's output (execa creates it as the pinger starts); read through `fd` once it exists. */
-  private file?: string;
+  /** The pinger's output file, open for reading. */
   private fd?: number;
   private readAt = 0;
   /** The last line's bytes while it has no newline yet. */
@@ -67,12 +72,20 @@ export class GuestProbe {
       : ['ping', '-n', '-D', '-i', (periodMs / 1000).toFixed(3), '-W', '1', this.address];
     this.reply = fping ? FPING_REPLY : PING_REPLY;
     this.dir = mkdtempSync(join(tmpdir(), 'pofbench-probe-'));
-    this.file = join(this.dir, 'replies.log');
-    this.proc = execa(
-      this.netns ? 'ip' : ping[0],
-      this.netns ? ['netns', 'exec', this.netns, ...ping] : ping.slice(1),
-      { reject: false, stdin: 'ignore', stdout: { file: this.file }, stderr: 'ignore', cleanup: true },
-    );
+    const file = join(this.dir, 'replies.log');
+    // the pinger's stdout is the file itself (an fd given to spawn), not a pipe the runner copies into
+    // it: execa's `{ file }` target would pass every line through the runner
+    const out = openSync(file, 'w');
+    try {
+      this.proc = execa(
+        this.netns ? 'ip' : ping[0],
+        this.netns ? ['netns', 'exec', this.netns, ...ping] : ping.slice(1),
+        { reject: false, stdin: 'ignore', stdout: out as FileDescriptor, stderr: 'ignore', cleanup: true },
+      );
+    } finally {
+      closeSync(out);
+    }
+    this.fd = openSync(file, 'r');
   }
 
   /** Resolves when a reply arrives at or after `sinceMs`, or rejects after `timeoutMs`. */
@@ -98,12 +111,11 @@ export class GuestProbe {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = this.file = undefined;
+    this.dir = undefined;
   }
 
   /** Parses the complete lines the pinger wrote since the last read. */
   private readNew(): void {
-    if (this.fd === undefined && this.file && existsSync(this.file)) this.fd = openSync(this.file, 'r');
     if (this.fd === undefined) return;
     let text = this.partial;
     for (;;) {
