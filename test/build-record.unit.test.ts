@@ -61,8 +61,8 @@ const completed = (): CompletedMeasurements => ({
     rttMs: 0.2,
   })),
   src: {
-    before: counters([100, 1000], [10, 20], T0, 5, 100),
-    after: counters([200, 51000], [30, 70], T0 + 4000, 7.5, 104),
+    before: { ...counters([100, 1000], [10, 20], T0, 5, 100), vcpuRunS: 10, vcpuWaitS: 1 },
+    after: { ...counters([200, 51000], [30, 70], T0 + 4000, 7.5, 104), vcpuRunS: 13, vcpuWaitS: 1.25 },
   },
   dst: { before: counters([0, 0], [1, 2], T0, 0.5, 50), after: counters([0, 0], [101, 202], T0 + 4000, 2, 52) },
   nics: { srcMigration: 'mig0', srcStorage: 'sto0', dstStorage: 'sto0' },
@@ -121,6 +121,9 @@ test('buildRecord: a completed migration: QMP times and counts, link bytes, CPU 
   assert.equal(r.switchover_dst_loaded_ms, 100);
   assert.equal(r.switchover_dst_running_ms, 200);
   assert.equal(r.switchover_first_reply_ms, 300);
+  assert.equal(r.app_switchover_gap_ms, 700, 'last reply before the stop (T0+3000) to the first after (T0+3700)');
+  assert.equal(r.app_live_gap_ms, 10, 'before the stop the guest answered every 10 ms');
+  assert.equal(r.src_vcpu_wait_ms, 250, "the source vCPUs' run-queue wait between the two reads");
   assert.equal(m.base.status, 'failed', 'the record as the run started is not changed');
 });
 

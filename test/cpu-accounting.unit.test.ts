@@ -147,6 +147,7 @@ test('switchover breakdown: each step in ms after the guest stopped on the sourc
     switchover_dst_loaded_ms: 290,
     switchover_dst_running_ms: 350,
     switchover_first_reply_ms: 420,
+    app_switchover_gap_ms: 430,
   });
   // stock: no agents; the destination's own completed event says when it had the last byte
   assert.deepEqual(switchoverBreakdown({ src, dst, replies }), {
@@ -154,8 +155,13 @@ test('switchover breakdown: each step in ms after the guest stopped on the sourc
     switchover_dst_loaded_ms: 300,
     switchover_dst_running_ms: 350,
     switchover_first_reply_ms: 420,
+    app_switchover_gap_ms: 430,
   });
   assert.deepEqual(switchoverBreakdown({ src: [], dst, replies }), {}, 'no STOP event: nothing to say');
+  // the live phase: from migrate (550) to the last reply before the stop; its largest gap is 600 -> 850
+  const live = switchoverBreakdown({ src, dst, replies: [500, 600, 850, 990, 1420], startedAt: 550 });
+  assert.equal(live.app_live_gap_ms, 250);
+  assert.equal(live.app_switchover_gap_ms, 430);
 });
 
 test('bench codec: the agent pair against the relay as ratios of time and CPU per GB', () => {

@@ -4,7 +4,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,5 +178,27 @@ test('readHostCounters quotes NIC names for the remote shell', async () => {
   await readHostCounters(localHost(dir), hostile).catch(() => undefined);
   for (const f of ['PWNED1', 'PWNED2', 'PWNED3', 'PWNED4']) {
     assert.ok(!existsSync(join(dir, f)), `${f}: the NIC name ran as a command`);
+  }
+});
+
+test("readHostCounters: the run-queue figures of a process's vCPU threads (named `CPU <n>/…`), none for others", async () => {
+  // a busy process whose thread is named like a QEMU vCPU thread
+  const vcpu = spawn('python3', [
+    '-c',
+    "import ctypes,time\nctypes.CDLL(None).prctl(15, b'CPU 0/TEST', 0, 0, 0)\nt=time.time()\nwhile time.time()-t<20: pass",
+  ]);
+  try {
+    await new Promise((r) => setTimeout(r, 400));
+    const a = await readHostCounters(localHost(dir), [], vcpu.pid);
+    await new Promise((r) => setTimeout(r, 300));
+    const b = await readHostCounters(localHost(dir), [], vcpu.pid);
+    assert.ok(a.vcpuRunS !== undefined && b.vcpuRunS !== undefined, 'the vCPU thread is found');
+    assert.ok(b.vcpuRunS! - a.vcpuRunS! > 0.05, `it ran between the reads: ${b.vcpuRunS! - a.vcpuRunS!} s`);
+    assert.ok(b.vcpuWaitS! >= a.vcpuWaitS!, 'waits only grow');
+    const plain = await readHostCounters(localHost(dir), [], process.pid);
+    assert.equal(plain.vcpuRunS, undefined, 'a process without vCPU threads has no such figures');
+    assert.ok(plain.cpuS !== undefined, 'its CPU seconds are still read');
+  } finally {
+    vcpu.kill();
   }
 });

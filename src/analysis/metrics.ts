@@ -54,6 +54,9 @@ export const KNOWN_METRICS: readonly string[] = [
   'switchover_dst_loaded_ms',
   'switchover_dst_running_ms',
   'switchover_first_reply_ms',
+  'app_switchover_gap_ms',
+  'app_live_gap_ms',
+  'src_vcpu_wait_ms',
 ];
 
 /** Derived: QEMU CPU on both hosts plus the POF agents' CPU when the record has it. */

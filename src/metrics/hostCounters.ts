@@ -10,6 +10,12 @@ export interface HostCounters {
   nic: Record<string, { rx: number; tx: number }>;
   /** CPU seconds of the QEMU process so far. */
   cpuS?: number;
+  /**
+   * The QEMU's vCPU threads (named `CPU <n>/TCG`, `CPU <n>/KVM`…) so far, summed: seconds on a CPU and
+   * seconds runnable but waiting for one (the scheduler's run-queue wait, /proc/<pid>/task/<tid>/schedstat).
+   */
+  vcpuRunS?: number;
+  vcpuWaitS?: number;
   /** The host's busy CPU seconds so far, all cores (/proc/stat: user, nice, system, irq, softirq, steal). */
   hostBusyS?: number;
   hostCores?: number;
@@ -21,7 +27,7 @@ export interface HostCounters {
 export async function readHostCounters(host: SshHost, nics: string[], pid?: number): Promise<HostCounters> {
   const parts = ['head -n 1 /proc/stat', 'nproc'];
   parts.push(...nics.map((n) => `cat ${sh(['rx', 'tx'].map((d) => `/sys/class/net/${n}/statistics/${d}_bytes`))}`));
-  if (pid) parts.push(`cat /proc/${pid}/stat 2>/dev/null || echo gone`);
+  if (pid) parts.push(`cat /proc/${pid}/stat 2>/dev/null || echo gone`, vcpuSchedCommand(pid));
   const out = (await host.exec(parts.join('; '))).stdout.trim().split('\n');
   const at = Date.now();
   const [statLine, nproc] = [out[0], out[1]];
@@ -35,7 +41,47 @@ export async function readHostCounters(host: SshHost, nics: string[], pid?: numb
   if (stat && stat !== 'gone') {
     cpuS = processCpuSeconds(stat);
   }
-  return { nic, cpuS, ...hostCpu(statLine, nproc), at };
+  const vcpu = pid ? parseVcpuSched(lines.slice(2 * nics.length + 1)) : undefined;
+  return {
+    nic,
+    cpuS,
+    ...(vcpu ? { vcpuRunS: vcpu.runS, vcpuWaitS: vcpu.waitS } : {}),
+    ...hostCpu(statLine, nproc),
+    at,
+  };
+}
+
+/** Prints `vcpu <schedstat>` for each of the process's vCPU threads (a QEMU names them `CPU <n>/<accel>`). */
+export function vcpuSchedCommand(pid: number): string {
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`vcpuSchedCommand: bad pid ${pid}`);
+  return (
+    `for t in /proc/${pid}/task/*; do case "$(cat $t/comm 2>/dev/null)" in "CPU "*) ` +
+    `echo "vcpu $(cat $t/schedstat 2>/dev/null)";; esac; done; true`
+  );
+}
+
+/** The `vcpu <run ns> <wait ns> <slices>` lines summed: seconds run and seconds waited (none: undefined). */
+export function parseVcpuSched(lines: string[]): { runS: number; waitS: number } | undefined {
+  let run = 0;
+  let wait = 0;
+  let seen = 0;
+  for (const l of lines) {
+    const f = l.trim().split(/\s+/);
+    if (f[0] !== 'vcpu' || f.length < 3) continue;
+    const [r, w] = [Number(f[1]), Number(f[2])];
+    if (!Number.isFinite(r) || !Number.isFinite(w)) continue;
+    run += r;
+    wait += w;
+    seen++;
+  }
+  return seen ? { runS: run / 1e9, waitS: wait / 1e9 } : undefined;
+}
+
+/** Run-queue wait of the vCPU threads between two reads (ms), undefined when either read missed them. */
+export function vcpuWaitMs(a: HostCounters, b: HostCounters): number | undefined {
+  return a.vcpuWaitS !== undefined && b.vcpuWaitS !== undefined
+    ? Math.round((b.vcpuWaitS - a.vcpuWaitS) * 1000)
+    : undefined;
 }
 
 /** Busy CPU seconds from the first line of /proc/stat (USER_HZ = 100), and the core count. */

@@ -16,6 +16,8 @@ export interface SwitchoverInput {
   qemuInAt?: number;
   /** probe replies (ms since epoch) */
   replies: number[];
+  /** when `migrate` was issued (ms since epoch): the live phase runs from it to the guest's stop */
+  startedAt?: number;
 }
 
 export interface SwitchoverFields {
@@ -24,6 +26,13 @@ export interface SwitchoverFields {
   switchover_dst_loaded_ms?: number;
   switchover_dst_running_ms?: number;
   switchover_first_reply_ms?: number;
+  /**
+   * The probe around the switchover: the gap from the last reply before the guest stopped to the first
+   * after; and the largest gap while the guest still ran on the source (a guest slowed by the migration,
+   * e.g. its vCPU starved of CPU). app_downtime_ms is the largest of all gaps in the migration.
+   */
+  app_switchover_gap_ms?: number;
+  app_live_gap_ms?: number;
 }
 
 const last = (events: TimelineEvent[], pick: (e: TimelineEvent) => boolean) => events.filter(pick).pop()?.t;
@@ -42,6 +51,30 @@ export function switchoverBreakdown(i: SwitchoverInput): SwitchoverFields {
     switchover_dst_loaded_ms: after(dstLoaded),
     switchover_dst_running_ms: after(running),
     switchover_first_reply_ms: after(reply),
+    ...probeGaps(i.replies, stop, reply, i.startedAt),
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
+}
+
+/** The switchover's probe gap and the largest gap of the live phase (replies sorted by time). */
+function probeGaps(
+  replies: number[],
+  stop: number,
+  firstAfter: number | undefined,
+  startedAt: number | undefined,
+): Pick<SwitchoverFields, 'app_switchover_gap_ms' | 'app_live_gap_ms'> {
+  const before = replies.filter((t) => t <= stop).pop();
+  const out: Pick<SwitchoverFields, 'app_switchover_gap_ms' | 'app_live_gap_ms'> = {};
+  if (before !== undefined && firstAfter !== undefined) out.app_switchover_gap_ms = Math.round(firstAfter - before);
+  if (startedAt !== undefined && before !== undefined) {
+    let prev: number | undefined;
+    let gap = 0;
+    for (const t of replies) {
+      if (t > before) break;
+      if (prev !== undefined && t > startedAt) gap = Math.max(gap, t - Math.max(prev, startedAt));
+      prev = t;
+    }
+    out.app_live_gap_ms = Math.round(gap);
+  }
+  return out;
 }

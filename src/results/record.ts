@@ -73,6 +73,11 @@ export type RunRecordBase = {
   /** The same as a share of the host's cores over that time (%): near 100 means the run was CPU-bound. */
   src_host_cpu_util_pct?: number;
   dst_host_cpu_util_pct?: number;
+  /**
+   * Run-queue wait of the source guest's vCPU threads from `migrate` to completion (ms): time the guest could have run
+   * but had no CPU (on a machine without spare cores the migration's own work takes it; after the stop it does not run).
+   */
+  src_vcpu_wait_ms?: number;
   /** CPU seconds from `migrate` until the destination holds the whole state, per component (pof: agents, NAS views). */
   source_agent_cpu_s?: number;
   target_agent_cpu_s?: number;
@@ -97,6 +102,9 @@ export type RunRecordBase = {
   switchover_dst_loaded_ms?: number;
   switchover_dst_running_ms?: number;
   switchover_first_reply_ms?: number;
+  /** probe gaps: across the switchover (last reply before the stop to the first after), and the largest before it */
+  app_switchover_gap_ms?: number;
+  app_live_gap_ms?: number;
   // workload / checks
   workload_ready_ms?: number;
   guest_on_dst?: boolean;

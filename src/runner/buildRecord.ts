@@ -6,7 +6,14 @@ import type { MigrateInfo } from '../qemu/qmp.js';
 import type { TimelineEvent } from '../qemu/vm.js';
 import { largestGap, type ProbeReply } from '../metrics/probe.js';
 import type { CpuComponents } from '../metrics/cpuAccounting.js';
-import { hostCpuUse, nicDelta, qemuCpuSeconds, sumBytes, type HostCounters } from '../metrics/hostCounters.js';
+import {
+  hostCpuUse,
+  nicDelta,
+  qemuCpuSeconds,
+  sumBytes,
+  vcpuWaitMs,
+  type HostCounters,
+} from '../metrics/hostCounters.js';
 import { pofPathCost } from '../metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../metrics/switchover.js';
 import type { RunRecord } from '../results/record.js';
@@ -83,6 +90,7 @@ function measuredFields(c: CompletedMeasurements): Partial<RunRecord> {
     src_host_cpu_util_pct: srcCpu.utilPct,
     dst_host_cpu_busy_s: dstCpu.busyS,
     dst_host_cpu_util_pct: dstCpu.utilPct,
+    src_vcpu_wait_ms: vcpuWaitMs(c.src.before, c.src.after),
     probe_rate_hz: c.backOnline ? 100 : undefined,
     ...c.cpu.roles,
     nfs_server_cpu_s: c.cpu.nfs_server_cpu_s,
@@ -118,6 +126,7 @@ export function buildRecord(m: RunMeasurements): RunRecord {
       dst: c.dstTimeline,
       ...c.switchoverTimes,
       replies: c.probeReplies.map((r) => r.t),
+      startedAt: c.startedAt,
     }),
   );
   if (record.ram_identical === false) {
