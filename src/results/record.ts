@@ -74,8 +74,8 @@ export type RunRecordBase = {
   src_host_cpu_util_pct?: number;
   dst_host_cpu_util_pct?: number;
   /**
-   * Run-queue wait of the source guest's vCPU threads from `migrate` to completion (ms): time the guest could have run
-   * but had no CPU (on a machine without spare cores the migration's own work takes it; after the stop it does not run).
+   * Run-queue wait of the source guest's vCPU threads from `migrate` to completion (ms): time the guest could have
+   * run but had no CPU (on a machine without spare cores the migration's own work takes it; stopped, it does not run).
    */
   src_vcpu_wait_ms?: number;
   /** CPU seconds from `migrate` until the destination holds the whole state, per component (pof: agents, NAS views). */
