@@ -181,7 +181,7 @@ test('readHostCounters quotes NIC names for the remote shell', async () => {
   }
 });
 
-test("readHostCounters: run-queue figures of a process's vCPU threads (named `CPU <n>/…`), none for others", async () => {
+test('readHostCounters: run-queue figures of vCPU threads (named `CPU <n>/…`), none for other processes', async () => {
   // a busy process whose thread is named like a QEMU vCPU thread
   const vcpu = spawn('python3', [
     '-c',
