@@ -1,7 +1,7 @@
 import { Client, type ClientChannel, type ServerHostKeyAlgorithm } from 'ssh2';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { quote } from 'shell-quote';
 import { UserError } from '../util/errors.js';
 import { sleep } from '../util/exec.js';
@@ -93,10 +93,7 @@ async function credentials(name: string, target: SshTarget) {
 
 /**
  * From the host machine the testbed's management network is only reachable inside the controller
- * namespace: the TCP connection is tunnelled through socat there (a ProxyCommand). The SSH client
- * reads and writes socat's stdio pipes as they are (`proxyStream`), not through execa's `duplex()`,
- * whose per-chunk transform generators cost the runner more CPU during a migration than everything
- * else it does then (QMP polls, sampler rows and agent logs all travel these connections).
+ * namespace: the TCP connection is tunnelled through socat there (a ProxyCommand).
  */
 function netnsProxy(target: SshTarget, netns: string | undefined) {
   if (!netns) return undefined;
@@ -104,12 +101,6 @@ function netnsProxy(target: SshTarget, netns: string | undefined) {
   const proxy = execa('ip', argv, { reject: false, buffer: false, stderr: 'ignore', cleanup: true });
   proxy.catch(() => undefined);
   return proxy;
-}
-
-/** socat's stdout and stdin as one duplex byte stream. */
-function proxyStream(proxy: NonNullable<ReturnType<typeof netnsProxy>>): Duplex {
-  if (!proxy.stdout || !proxy.stdin) throw new Error('ssh proxy: socat has no stdio pipes');
-  return Duplex.from({ readable: proxy.stdout, writable: proxy.stdin });
 }
 
 /** One connection attempt; a wrong host key or refused authentication are UserErrors (no retry). */
@@ -128,7 +119,7 @@ async function dialOnce(name: string, target: SshTarget, opts: ConnectOptions): 
         port: target.port,
         username: target.username,
         privateKey,
-        sock: proxy ? proxyStream(proxy) : undefined,
+        sock: proxy ? (proxy.duplex() as unknown as Duplex) : undefined,
         readyTimeout: 10000,
         keepaliveInterval: 5000,
         keepaliveCountMax: 6,
