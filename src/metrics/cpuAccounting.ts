@@ -116,8 +116,7 @@ export function cpuComponents(
   // the local testbed up is their ancestor): those are counted as their roles and host parts
   const machine = after.controller.machine;
   const watchedHere = new Set(o.watched.filter((w) => after.hosts[w.host].machine === machine).map((w) => w.pid));
-  const prune = (p: ProcCpu): boolean =>
-    watchedHere.has(p.pid) || (TESTBED_DAEMON_NAMES as readonly string[]).includes(p.comm);
+  const prune = (p: ProcCpu): boolean => watchedHere.has(p.pid) || TESTBED_DAEMON_NAMES.includes(p.comm);
   const ctlPids = [
     ...new Set([
       ...processTree(before.controller, o.controllerPid, prune),

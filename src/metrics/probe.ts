@@ -138,7 +138,15 @@ export class GuestProbe {
  * reply at all is measured up to `toMs` (the guest never came back within the window).
  */
 export function largestGap(replies: ProbeReply[], fromMs: number, toMs: number): { gapMs: number; startMs: number } {
-  const times = replies.map((r) => r.t).sort((a, b) => a - b);
+  return largestTimeGap(
+    replies.map((r) => r.t).sort((a, b) => a - b),
+    fromMs,
+    toMs,
+  );
+}
+
+/** `largestGap` of reply times sorted oldest first. */
+export function largestTimeGap(times: number[], fromMs: number, toMs: number): { gapMs: number; startMs: number } {
   let prev = times.filter((t) => t <= fromMs).pop() ?? fromMs;
   let best = { gapMs: 0, startMs: prev };
   for (const t of times) {

@@ -76,7 +76,7 @@ export function localSnapshot(): ProcSnapshot {
  * Daemons a testbed starts to play a host's role (an sshd per host, the NAS's NFS server): when the
  * runner brought the local testbed up itself they are its descendants, but not the harness.
  */
-export const TESTBED_DAEMON_NAMES = ['sshd', 'ganesha.nfsd', 'nfsd', 'rpcbind'] as const;
+export const TESTBED_DAEMON_NAMES: readonly string[] = [...WATCHED_NAMES, 'rpcbind'];
 
 /** `root` and all its descendants in a snapshot, except the subtrees of processes `prune` picks. */
 export function processTree(s: ProcSnapshot, root: number, prune?: (p: ProcCpu) => boolean): number[] {

@@ -5,6 +5,7 @@
  * QMP `downtime` hides where the time goes; these fields show it.
  */
 import type { TimelineEvent } from '../qemu/vm.js';
+import { largestTimeGap } from './probe.js';
 
 export interface SwitchoverInput {
   src: TimelineEvent[];
@@ -56,7 +57,10 @@ export function switchoverBreakdown(i: SwitchoverInput): SwitchoverFields {
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
-/** The switchover's probe gap and the largest gap of the live phase (replies sorted by time). */
+/**
+ * The switchover's probe gap, and the largest gap of the live phase measured as app_downtime_ms is
+ * (replies sorted by time).
+ */
 function probeGaps(
   replies: number[],
   stop: number,
@@ -66,15 +70,7 @@ function probeGaps(
   const before = replies.filter((t) => t <= stop).pop();
   const out: Pick<SwitchoverFields, 'app_switchover_gap_ms' | 'app_live_gap_ms'> = {};
   if (before !== undefined && firstAfter !== undefined) out.app_switchover_gap_ms = Math.round(firstAfter - before);
-  if (startedAt !== undefined && before !== undefined) {
-    let prev: number | undefined;
-    let gap = 0;
-    for (const t of replies) {
-      if (t > before) break;
-      if (prev !== undefined && t > startedAt) gap = Math.max(gap, t - Math.max(prev, startedAt));
-      prev = t;
-    }
-    out.app_live_gap_ms = Math.round(gap);
-  }
+  if (startedAt !== undefined && before !== undefined)
+    out.app_live_gap_ms = Math.round(largestTimeGap(replies, startedAt, before).gapMs);
   return out;
 }
