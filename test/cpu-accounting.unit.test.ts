@@ -14,7 +14,7 @@ import {
 import { cpuComponents, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
 import { pofPathCost } from '../src/metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../src/metrics/switchover.js';
-import { pairVsRelay } from '../src/bench/codecBench.js';
+import { dataPathFloor, pairVsRelay } from '../src/bench/codecBench.js';
 
 /** A /proc/<pid>/stat line with the given pid, name, parent and utime/stime ticks. */
 const stat = (pid: number, comm: string, ppid: number, utime: number, stime = 0) =>
@@ -181,4 +181,19 @@ test('bench codec: the agent pair against the relay as ratios of time and CPU pe
     relayCoreSPerGb: 0.5,
   });
   assert.equal(pairVsRelay(row(250), row(1000, 0.5)), undefined, 'no CPU figure, no ratio');
+});
+
+test("bench codec: the data path's floor is the relay plus SHA-256 of the referenced share and CRC-32, both ends", () => {
+  const row = (mbps: number) => ({ name: 'x', bytes: 1e9, mbps, min: mbps, max: mbps, note: '' });
+  const relay = { ...row(500), coreSPerGb: 1.2 };
+  // SHA-256 at 1000 MB/s: 1 core-s per GB hashed, 0.5 of the stream referenced, both ends: 1; CRC-32 at 4000 MB/s: 0.5
+  assert.deepEqual(dataPathFloor(relay, row(1000), row(4000), 0.5), {
+    relayCoreSPerGb: 1.2,
+    sha256CoreSPerGb: 1,
+    crc32CoreSPerGb: 0.5,
+    totalCoreSPerGb: 2.7,
+    referencedFraction: 0.5,
+  });
+  assert.equal(dataPathFloor(row(500), row(1000), row(4000), 0.5), undefined, 'no relay CPU figure, no floor');
+  assert.equal(dataPathFloor(relay, row(0), row(4000), 0.5), undefined, 'no hash rate, no floor');
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table } from 'table';
-import { benchCodec, pairVsRelay, type BenchRow, type PairVsRelay } from '../bench/codecBench.js';
+import { benchCodec, pairVsRelay, type BenchRow, type DataPathFloor, type PairVsRelay } from '../bench/codecBench.js';
 import { registerIndexBench } from './benchIndex.js';
 import { buildImage, firstDatasetFiles } from '../image/build.js';
 import { captureStream } from '../qemu/capture.js';
@@ -32,8 +32,8 @@ async function captureBenchStream(o: BenchCodecOptions, log: (l: string) => void
   });
 }
 
-/** The rows as a table, then the agent pair / relay ratio when both were measured. */
-function printBenchTable(rows: BenchRow[], ratio: PairVsRelay | undefined): void {
+/** The rows as a table, then the agent pair / relay ratio and the data path's floor when measured. */
+function printBenchTable(rows: BenchRow[], ratio: PairVsRelay | undefined, floor: DataPathFloor | undefined): void {
   console.log(
     table(
       [
@@ -56,6 +56,14 @@ function printBenchTable(rows: BenchRow[], ratio: PairVsRelay | undefined): void
         `(${ratio.agentsCoreSPerGb} vs ${ratio.relayCoreSPerGb} core-s per GB of QEMU stream)`,
     );
   }
+  if (floor) {
+    console.log(
+      `floor of the pof data path here: relay ${floor.relayCoreSPerGb} + SHA-256 of the referenced pages ` +
+        `(${(floor.referencedFraction * 100).toFixed(0)} % of the stream) on both ends ${floor.sha256CoreSPerGb} + ` +
+        `CRC-32 on both ends ${floor.crc32CoreSPerGb} = ${floor.totalCoreSPerGb} core-s per GB of QEMU stream ` +
+        '(before parsing, lookups and NAS reads)',
+    );
+  }
 }
 
 async function runBenchCodec(o: BenchCodecOptions): Promise<void> {
@@ -73,15 +81,15 @@ async function runBenchCodec(o: BenchCodecOptions): Promise<void> {
       stream = captured.stream;
       img = captured.disk;
     }
-    const rows = await benchCodec({ stream, image: img!, repeat, log });
+    const { rows, floor } = await benchCodec({ stream, image: img!, repeat, log });
     const pair = rows.find((r) => r.name.startsWith('live agent pair'));
     const relay = rows.find((r) => r.name.startsWith('plain TCP relay'));
     const ratio = pair && relay ? pairVsRelay(pair, relay) : undefined;
     if (o.json) {
-      console.log(JSON.stringify({ repeat, rows, agent_pair_vs_relay: ratio }, null, 2));
+      console.log(JSON.stringify({ repeat, rows, agent_pair_vs_relay: ratio, data_path_floor: floor }, null, 2));
       return;
     }
-    printBenchTable(rows, ratio);
+    printBenchTable(rows, ratio, floor);
   } finally {
     captured?.cleanup();
   }
