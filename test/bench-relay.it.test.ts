@@ -25,7 +25,7 @@ for (const [name, run, port] of [
   ['socat', runPlainRelay, 47810],
   ['Node', runNodeRelay, 47820],
 ] as const) {
-  test(`bench relay (${name}): every byte through the agents' hops, the relays' CPU counted, nothing left running`, async () => {
+  test(`bench relay (${name}): every byte through the agents' hops, its CPU counted, nothing left`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pofbench-relay-test-'));
     try {
       const stream = join(dir, 'stream.bin');

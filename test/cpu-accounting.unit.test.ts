@@ -183,7 +183,7 @@ test('bench codec: the agent pair against the relay as ratios of time and CPU pe
   assert.equal(pairVsRelay(row(250), row(1000, 0.5)), undefined, 'no CPU figure, no ratio');
 });
 
-test("bench codec: the data path's floor is the relay plus SHA-256 of the referenced share and CRC-32, both ends", () => {
+test("bench codec: the data path's floor: relay + SHA-256 of the referenced share + CRC-32, both ends", () => {
   const row = (mbps: number) => ({ name: 'x', bytes: 1e9, mbps, min: mbps, max: mbps, note: '' });
   const relay = { ...row(500), coreSPerGb: 1.2 };
   // SHA-256 at 1000 MB/s: 1 core-s per GB hashed, 0.5 of the stream referenced, both ends: 1; CRC-32 at 4000 MB/s: 0.5
