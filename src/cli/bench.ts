@@ -102,8 +102,9 @@ export function registerBenchCommand(program: Command): void {
   bench
     .command('codec')
     .description(
-      'encode/decode throughput on a real QEMU stream and of a live agent pair on loopback, next to a raw SHA-256 ' +
-        'loop and a plain TCP relay measured in the same run',
+      "encode/decode throughput on a real QEMU stream and of a live agent pair on loopback, next to the agents' " +
+        'SHA-256 and CRC-32 loops, a socat relay and a copy-only Node relay with the same hops, measured in the same ' +
+        "run, and the data path's floor from them",
     )
     .option(
       '--stream <FILE>',
