@@ -91,6 +91,7 @@ test('agent stats to record fields: renamed, summed, converted; absent stats lea
   });
   assert.equal(agentRecordFields({ native_sha256: true, stream_identical: true }, {}).pof_native_sha256, 0);
   assert.equal(agentRecordFields({ stream_identical: true }, {}).pof_stream_identical, 1);
+  assert.equal(agentRecordFields({ nice: 19 }, { nice: 19 }).pof_agent_nice, 19, 'the nice the agents ran at');
 });
 
 test('strategy names: the schema lists STRATEGY_NAMES, each makes a strategy of that name', () => {

@@ -62,6 +62,15 @@ test(
   },
 );
 
+test("pof_agent_nice: in the run's params when set (a different experiment), absent otherwise; 0-19", () => {
+  assert.equal(
+    migrationParams(parseScenario('migration: { pof_agent_nice: 5 }', 'n.yaml').migration).pof_agent_nice,
+    5,
+  );
+  assert.equal('pof_agent_nice' in migrationParams(parseScenario('{}', 'd.yaml').migration), false);
+  assert.throws(() => parseScenario('migration: { pof_agent_nice: 20 }', 'n.yaml'), /pof_agent_nice/);
+});
+
 test('defaults: multifd off, only events and the two source parameters', () => {
   const q = qemuMigrationSettings(parseScenario('{}', 'd.yaml').migration);
   assert.deepEqual(q.capabilities, [{ capability: 'events', state: true }]);

@@ -70,6 +70,7 @@ test('pagecache guest: stock, pof and the pof-scan oracle side by side, RAM byte
     "the agents checked end to end that the destination QEMU got exactly the source QEMU's stream",
   );
   assert.equal(typeof pof.index_wait_ms, 'number');
+  assert.equal(pof.pof_agent_nice, 19, 'the agents ran below the guest and QEMU (their own getPriority())');
   const oracle = records.find((r) => r.strategy === 'pof-scan')!;
   assert.ok(
     oracle.index_blocks! > pof.index_blocks!,

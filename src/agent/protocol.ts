@@ -299,6 +299,8 @@ export interface TargetStats {
   end_seen: boolean;
   /** SHA-256 through native/pofhot.c (false: Node's crypto, same hashes, ~2x the CPU). */
   native_sha256: boolean;
+  /** The agent's nice value, as it ran (os.getPriority()). */
+  nice: number;
   cpu_s: number;
   /** CPU seconds from the source agent's authentication (the migration's start) to the end of the stream. */
   migration_cpu_s?: number;
@@ -348,6 +350,8 @@ export interface SourceStats {
   warmup_ms: number;
   /** SHA-256 through native/pofhot.c (false: Node's crypto, same hashes, ~2x the CPU). */
   native_sha256: boolean;
+  /** The agent's nice value, as it ran (os.getPriority()). */
+  nice: number;
   cpu_s: number;
   /** CPU seconds from QEMU's connection (the migration's start) to the end of the stream. */
   migration_cpu_s?: number;
@@ -389,6 +393,7 @@ export function agentRecordFields(s: Partial<SourceStats>, t: Partial<TargetStat
     pof_stream_window_waits: s.stream_window_waits,
     // 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto
     pof_native_sha256: s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
+    pof_agent_nice: s.nice,
   };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as Record<string, number>;
 }

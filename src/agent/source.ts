@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { createServer, type Socket } from 'node:net';
 import { writeFile, rm } from 'node:fs/promises';
 import { writeFileSync, renameSync } from 'node:fs';
@@ -105,6 +106,7 @@ function newSourceStats(o: SourceAgentOptions): SourceStats {
     stream_window_peak_bytes: 0,
     warmup_ms: 0,
     native_sha256: sha256Native,
+    nice: getPriority(),
     cpu_s: 0,
     elapsed_ms: 0,
   };

@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { createServer, type Socket, type Server } from 'node:net';
 import { sha256Native } from '../codec/sha256.js';
 import { writeFile } from 'node:fs/promises';
@@ -81,6 +82,7 @@ function newTargetStats(): TargetStats {
     channel_bytes: 0,
     end_seen: false,
     native_sha256: sha256Native,
+    nice: getPriority(),
     cpu_s: 0,
     elapsed_ms: 0,
     socket_reads: 0,

@@ -74,6 +74,7 @@ export function migrationParams(m: MigrationSpec): Record<string, unknown> {
       ? { vcpu_dirty_limit_mbps: m.vcpu_dirty_limit_mbps, dirty_limit_period_ms: m.dirty_limit_period_ms }
       : {}),
     ...(m.postcopy_after_passes ? { postcopy_after_passes: m.postcopy_after_passes } : {}),
+    ...(m.pof_agent_nice !== undefined ? { pof_agent_nice: m.pof_agent_nice } : {}),
   };
 }
 

@@ -163,6 +163,8 @@ export type PofRunFields = {
   pof_stream_window_waits?: number;
   /** 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto. */
   pof_native_sha256?: number;
+  /** The nice value both agents ran at (migration.pof_agent_nice). */
+  pof_agent_nice?: number;
 };
 
 /** What the web workload's controller load adds (src/metrics/webSummary.ts). */

@@ -104,5 +104,7 @@ export interface Scenario {
     dirty_limit_period_ms?: number;
     /** Switch to post-copy once this many pre-copy passes have run (stock only). */
     postcopy_after_passes?: number;
+    /** The pof agents' nice value (absent: DEFAULT_AGENT_NICE, src/strategy/pof.ts). */
+    pof_agent_nice?: number;
   };
 }
