@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../src/util/paths.js';
+import { Cleanups } from '../src/runner/runState.js';
+import { sleep } from '../src/util/exec.js';
 
 /**
  * A process guarded by guardExits (src/runner/exitPaths.ts) with hooks that print what they do; the
@@ -64,4 +66,28 @@ test('an error nothing caught (a full disk) takes the same path, with the error 
     'last words: error: ENOSPC: no space left on device, write',
     'close',
   ]);
+});
+
+test('clean-up steps: callers at the same time share one pass and return only when every step is done', async () => {
+  const failures: string[] = [];
+  const c = new Cleanups((err) => failures.push(String((err as Error).message)));
+  const done: string[] = [];
+  const step =
+    (name: string, ms: number, fail = false) =>
+    async () => {
+      await sleep(ms);
+      if (fail) throw new Error(`${name} failed`);
+      done.push(name);
+    };
+  c.push(step('link cap', 30));
+  c.push(step('samplers', 5, true));
+  c.push(step('vms', 60));
+  // the interrupt's clean-up and the run's own teardown at once: neither returns before the link cap is off
+  const [first, second] = [c.runAll(), c.runAll()];
+  await Promise.race([first, second]);
+  assert.deepEqual(done, ['vms', 'link cap'], 'every step finished, last-in first-out, when the first caller returns');
+  await Promise.all([first, second]);
+  assert.deepEqual(failures, ['samplers failed'], 'a failed step is reported and does not stop the others');
+  await c.runAll();
+  assert.deepEqual(done, ['vms', 'link cap'], 'each step runs once');
 });

@@ -76,7 +76,7 @@ export async function openRun(o: MigrationRunOptions): Promise<RunState> {
     workload: createWorkload(scenario.workload),
     probe: new GuestProbe(guestAddress(testbed), testbed.controllerNetns),
     m: { base, along: {} },
-    cleanups: new Cleanups(),
+    cleanups: new Cleanups((err) => o.progress.phase(`[${runId}] clean-up step failed: ${errorMessage(err)}`)),
     samplerPids: {},
   };
   await writeEnvironment(run);

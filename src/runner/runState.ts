@@ -47,15 +47,28 @@ export interface MigratingContext {
   hostRunDir: string;
 }
 
-/** Undo steps, run last-in first-out; each one's failure is ignored. */
+/**
+ * Undo steps, run last-in first-out; a step's failure does not stop the others (it is reported to
+ * `onFailure`). Callers at the same time (the run's own teardown and an interrupt's clean-up) share
+ * one pass: each returns only once every step has finished, so no caller, and no exit after it,
+ * overtakes a step another one is still running (e.g. a link cap half removed).
+ */
 export class Cleanups {
   private readonly steps: (() => Promise<void>)[] = [];
+  private pass: Promise<void> | undefined;
+  constructor(private readonly onFailure: (err: unknown) => void = () => undefined) {}
   push(step: () => Promise<void>): void {
     this.steps.push(step);
   }
-  readonly runAll = async (): Promise<void> => {
-    while (this.steps.length) await this.steps.pop()!().catch(() => undefined);
+  readonly runAll = (): Promise<void> => {
+    this.pass ??= this.drain().finally(() => {
+      this.pass = undefined;
+    });
+    return this.pass;
   };
+  private async drain(): Promise<void> {
+    while (this.steps.length) await this.steps.pop()!().catch(this.onFailure);
+  }
 }
 
 export interface RunState {

@@ -242,7 +242,7 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
     await vm?.stop();
   } finally {
     for (const h of [o.hosts.src, o.hosts.dst]) await h.exec(`rm -rf ${sh([base])}`, { allowFail: true });
-    await uncap();
+    await uncap().catch((err: unknown) => soak.log(`clean-up: ${errorMessage(err)}`));
     await disk.remove();
     await dir.close();
   }

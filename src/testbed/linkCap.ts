@@ -1,4 +1,6 @@
 import { sh, type SshHost } from '../hosts/ssh.js';
+import { sleep } from '../util/exec.js';
+import { errorMessage } from '../util/errors.js';
 
 /**
  * Caps the migration link with `tc tbf` on each given host's migration NIC (0 = uncapped: removes a
@@ -10,8 +12,11 @@ export async function capMigrationLink(
   capMbit: number,
 ): Promise<() => Promise<void>> {
   const undo: (() => Promise<void>)[] = [];
+  // every host's cap is removed even when another host's removal failed; the first failure is reported
   const undoAll = async () => {
-    for (const u of undo) await u().catch(() => undefined);
+    const failed: unknown[] = [];
+    for (const u of undo) await u().catch((err) => failed.push(err));
+    if (failed.length) throw failed[0];
   };
   try {
     for (const [h, nic] of nics) {
@@ -38,13 +43,24 @@ export async function capMigrationLink(
       } else {
         await h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true });
       }
-      undo.push(() =>
-        h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true }).then(() => undefined),
-      );
+      undo.push(() => removeCap(h, nic));
     }
   } catch (err) {
-    await undoAll();
+    await undoAll().catch(() => undefined);
     throw err;
   }
   return undoAll;
+}
+
+/** Removes a cap (none there: fine); a failed command (e.g. the host's connection was being re-dialled) is tried again once. */
+async function removeCap(h: SshHost, nic: string): Promise<void> {
+  const del = () => h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true, timeoutMs: 15000 });
+  try {
+    await del();
+  } catch {
+    await sleep(500);
+    await del().catch((err: unknown) => {
+      throw new Error(`${h.name}: link cap on ${nic} not removed: ${errorMessage(err)}`);
+    });
+  }
 }
