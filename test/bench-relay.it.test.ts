@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -8,21 +8,11 @@ import { execa } from 'execa';
 import { runNodeRelay, runPlainRelay } from '../src/bench/relay.js';
 import { synthImageAndStream } from '../src/codec/synth.js';
 import { projectRoot } from '../src/util/paths.js';
+import { processes } from '../src/faults/leftovers.js';
 
 /** Processes whose command line names `dir` (relays and agents get their socket paths under it). */
-function processesMentioning(dir: string): string[] {
-  const found: string[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmd.includes(dir)) found.push(`${d}: ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return found;
-}
+const processesMentioning = (dir: string): string[] =>
+  processes(new RegExp(dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
 
 for (const [name, run, port] of [
   ['socat', runPlainRelay, 47810],

@@ -131,8 +131,6 @@ interface OfflineInput {
   imageBlocks: number;
   /** The stream in 1 MiB chunks, as the agents receive it. */
   input: Buffer[];
-  /** The stream's CRC-32 (kept, so the measured loop is not optimised away). */
-  crc?: number;
   repeat: number;
 }
 
@@ -163,7 +161,6 @@ function measureCrc32(d: OfflineInput): Promise<BenchRow> {
     () => {
       let c = 0;
       for (const chunk of d.input) c = crc32(chunk, c);
-      d.crc = c;
     },
   );
 }
@@ -279,6 +276,8 @@ async function measureLiveAgentPair(
 
 export interface CodecBenchResult {
   rows: BenchRow[];
+  /** The agent pair against the socat relay of the same run. */
+  ratio?: PairVsRelay;
   /** The least CPU this data path can cost on this machine, from rows of the same run. */
   floor?: DataPathFloor;
 }
@@ -313,6 +312,7 @@ export async function benchCodec(o: CodecBenchOptions): Promise<CodecBenchResult
   const dir = mkdtempSync(join(tmpdir(), 'pofbench-bench-'));
   const port = o.port ?? 47400;
   let relay: BenchRow;
+  let pair: BenchRow;
   try {
     log('plain TCP relay over loopback (socat, same hops as the agents)');
     relay = await measureRelay(dir, o, stream, port, 'socat');
@@ -320,10 +320,11 @@ export async function benchCodec(o: CodecBenchOptions): Promise<CodecBenchResult
     log('Node relay over loopback (same hops, Node processes that only copy)');
     rows.push(await measureRelay(dir, o, stream, port + 25, 'node'));
     log('live agent pair over loopback');
-    rows.push(await measureLiveAgentPair(dir, o, stream, port + 50));
+    pair = await measureLiveAgentPair(dir, o, stream, port + 50);
+    rows.push(pair);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const referenced = (encoded.refs * PAGE_SIZE) / stream.length;
-  return { rows, floor: dataPathFloor(relay, sha, crc, referenced) };
+  return { rows, ratio: pairVsRelay(pair, relay), floor: dataPathFloor(relay, sha, crc, referenced) };
 }

@@ -35,4 +35,4 @@ function relay(input: Socket, onward: End): void {
 const listen = parseEnd(process.argv[2]);
 const onward = parseEnd(process.argv[3]);
 if ('path' in listen) rmSync(listen.path, { force: true });
-createServer({ pauseOnConnect: false }, (s) => relay(s, onward)).listen(listen);
+createServer((s) => relay(s, onward)).listen(listen);

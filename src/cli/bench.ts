@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { table } from 'table';
-import { benchCodec, pairVsRelay, type BenchRow, type DataPathFloor, type PairVsRelay } from '../bench/codecBench.js';
+import { benchCodec, type BenchRow, type DataPathFloor, type PairVsRelay } from '../bench/codecBench.js';
 import { registerIndexBench } from './benchIndex.js';
 import { buildImage, firstDatasetFiles } from '../image/build.js';
 import { captureStream } from '../qemu/capture.js';
@@ -81,10 +81,7 @@ async function runBenchCodec(o: BenchCodecOptions): Promise<void> {
       stream = captured.stream;
       img = captured.disk;
     }
-    const { rows, floor } = await benchCodec({ stream, image: img!, repeat, log });
-    const pair = rows.find((r) => r.name.startsWith('live agent pair'));
-    const relay = rows.find((r) => r.name.startsWith('plain TCP relay'));
-    const ratio = pair && relay ? pairVsRelay(pair, relay) : undefined;
+    const { rows, ratio, floor } = await benchCodec({ stream, image: img!, repeat, log });
     if (o.json) {
       console.log(JSON.stringify({ repeat, rows, agent_pair_vs_relay: ratio, data_path_floor: floor }, null, 2));
       return;

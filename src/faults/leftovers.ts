@@ -21,7 +21,8 @@ const TESTBED = /ganesha\.nfsd|\/var\/lib\/pofbench\/testbed\/.*sshd_config|rpcb
 /** Where `--verify-ram` dumps guest RAM (src/runner/migrationRun.ts). */
 const RAM_DUMPS = { dir: '/var/tmp', prefix: 'pofbench-ram-' };
 
-function processes(re: RegExp): string[] {
+/** `PID command line` of every process whose command line matches `re`. */
+export function processes(re: RegExp): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     let cmd = '';

@@ -163,7 +163,7 @@ export type PofRunFields = {
   pof_stream_window_waits?: number;
   /** 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto. */
   pof_native_sha256?: number;
-  /** The nice value both agents ran at (migration.pof_agent_nice). */
+  /** The nice value the agents ran at (migration.pof_agent_nice), as the source agent read it itself. */
   pof_agent_nice?: number;
 };
 

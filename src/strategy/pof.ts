@@ -63,7 +63,6 @@ export function streamWindowMib(linkMbit: number | undefined): number {
  * agents: time 3280 ms (2473-3644) against 2878 ms.
  */
 export const DEFAULT_AGENT_NICE = 0;
-const agentNice = (m: { pof_agent_nice?: number }): number => m.pof_agent_nice ?? DEFAULT_AGENT_NICE;
 
 /**
  * POF-SVLM: the source QEMU migrates into a source agent (unix socket) that replaces pages found
@@ -285,7 +284,7 @@ export class PofStrategy implements MigrationStrategy {
     const cmd = sh([
       'nice',
       '-n',
-      String(agentNice(ctx.scenario.migration)),
+      String(ctx.scenario.migration.pof_agent_nice ?? DEFAULT_AGENT_NICE),
       node,
       ...nodeArgs,
       ...cli,

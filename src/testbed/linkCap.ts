@@ -41,7 +41,7 @@ export async function capMigrationLink(
           ]),
         );
       } else {
-        await h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true });
+        await h.exec(tcDel(nic), { allowFail: true });
       }
       undo.push(() => removeCap(h, nic));
     }
@@ -52,9 +52,12 @@ export async function capMigrationLink(
   return undoAll;
 }
 
+/** The command that removes a NIC's cap (exit non-zero when there is none). */
+const tcDel = (nic: string): string => sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']);
+
 /** Removes a cap (none there: fine); a failed command (e.g. the host's connection was being re-dialled) is tried again once. */
 async function removeCap(h: SshHost, nic: string): Promise<void> {
-  const del = () => h.exec(sh(['tc', 'qdisc', 'del', 'dev', nic, 'root']), { allowFail: true, timeoutMs: 15000 });
+  const del = () => h.exec(tcDel(nic), { allowFail: true, timeoutMs: 15000 });
   try {
     await del();
   } catch {
