@@ -202,6 +202,24 @@ async function exportSeries(match: string): Promise<Exported[]> {
     .map((l) => JSON.parse(l) as Exported);
 }
 
+/** victoria-metrics can show freshly written samples a moment after force_flush: poll (15 s at most) until `enough` */
+async function exportWhen(match: string, enough: (series: Exported[]) => boolean): Promise<Exported[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const series = await exportSeries(match);
+    if (enough(series) || Date.now() > deadline) return series;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const samples = (series: Exported[]) => series.reduce((n, s) => n + s.values.length, 0);
+
+/** the record's fields the sink stores as numbers */
+const numericFields = (record: RunRecord) =>
+  Object.entries(record).filter(
+    ([k, v]) => k !== 'repeat' && k !== 'warmup' && (typeof v === 'number' || typeof v === 'boolean'),
+  );
+
 const cfg = (url: string) => ({ url, org: 'pofbench', bucket: 'pofbench', token: 'unused' });
 
 test('a run arrives: every numeric field with its value, tags and started_at; progress and link series', async () => {
@@ -212,13 +230,15 @@ test('a run arrives: every numeric field with its value, tags and started_at; pr
   assert.equal(await sink.writeRun(record, dir), 'sent', logs.join('\n'));
   assert.equal(existsSync(join(dir, SPOOL_FILE)), false);
 
-  const runSeries = (await exportSeries('{__name__=~"migration_.+",scenario="it-sent"}')).filter(
-    (s) => !s.metric.__name__.startsWith('migration_progress_'),
-  );
+  const numeric = numericFields(record);
+  const isRunSeries = (s: Exported) => !s.metric.__name__.startsWith('migration_progress_');
+  const runSeries = (
+    await exportWhen(
+      '{__name__=~"migration_.+",scenario="it-sent"}',
+      (all) => all.filter(isRunSeries).length >= numeric.length,
+    )
+  ).filter(isRunSeries);
   const byName = new Map(runSeries.map((s) => [s.metric.__name__, s]));
-  const numeric = Object.entries(record).filter(
-    ([k, v]) => k !== 'repeat' && k !== 'warmup' && (typeof v === 'number' || typeof v === 'boolean'),
-  );
   assert.ok(numeric.length >= 20);
   for (const [k, v] of numeric) {
     const s = byName.get(`migration_${k}`);
@@ -316,7 +336,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; st
 }
 
 async function sampleCount(match: string): Promise<number> {
-  return (await exportSeries(match)).reduce((n, s) => n + s.values.length, 0);
+  return samples(await exportSeries(match));
 }
 
 test(
@@ -360,16 +380,18 @@ test(
     // 5 numeric fields per sample with ram (string fields are not stored)
     const progressSamples = qmp.filter((r) => r.ram).length * 5;
     const linkSamples = 2 * 2 * (src.length + dst.length); // 2 NICs × rx/tx
-    assert.equal(await sampleCount(match), progressSamples + linkSamples);
+    const seriesSamples = progressSamples + linkSamples;
+    assert.equal(samples(await exportWhen(match, (all) => samples(all) >= seriesSamples)), seriesSamples);
     // every field of the run point
     const runMatch = '{__name__=~"migration_[a-z_]+",__name__!~"migration_progress_.+",scenario="it-spool"}';
-    const runSamples = await sampleCount(runMatch);
-    assert.ok(runSamples >= 20);
+    const fields = numericFields(record).length;
+    const runSamples = samples(await exportWhen(runMatch, (all) => samples(all) >= fields));
+    assert.ok(fields >= 20 && runSamples >= fields, `${runSamples} run samples for ${fields} fields`);
 
     const second = await cli(['results', 'push', out, '--influx-url', base], { ...env, INFLUX_URL: deadUrl });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stdout, /nothing to push/);
-    assert.equal(await sampleCount(match), progressSamples + linkSamples, 'no duplicates');
+    assert.equal(await sampleCount(match), seriesSamples, 'no duplicates');
     assert.equal(await sampleCount(runMatch), runSamples, 'no duplicates');
   },
 );
