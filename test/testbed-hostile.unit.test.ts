@@ -188,11 +188,18 @@ test('readHostCounters: run-queue figures of vCPU threads (named `CPU <n>/…`),
     "import ctypes,time\nctypes.CDLL(None).prctl(15, b'CPU 0/TEST', 0, 0, 0)\nt=time.time()\nwhile time.time()-t<20: pass",
   ]);
   try {
-    await new Promise((r) => setTimeout(r, 400));
-    const a = await readHostCounters(localHost(dir), [], vcpu.pid);
-    await new Promise((r) => setTimeout(r, 300));
-    const b = await readHostCounters(localHost(dir), [], vcpu.pid);
-    assert.ok(a.vcpuRunS !== undefined && b.vcpuRunS !== undefined, 'the vCPU thread is found');
+    // python names its thread once it has started (slow on a loaded machine): read until it has
+    const deadline = Date.now() + 15_000;
+    const readUntil = async (done: (c: Awaited<ReturnType<typeof readHostCounters>>) => boolean) => {
+      for (;;) {
+        const c = await readHostCounters(localHost(dir), [], vcpu.pid);
+        if (done(c) || Date.now() > deadline) return c;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const a = await readUntil((c) => c.vcpuRunS !== undefined);
+    assert.ok(a.vcpuRunS !== undefined, 'the vCPU thread is found');
+    const b = await readUntil((c) => c.vcpuRunS! - a.vcpuRunS! > 0.05);
     assert.ok(b.vcpuRunS! - a.vcpuRunS! > 0.05, `it ran between the reads: ${b.vcpuRunS! - a.vcpuRunS!} s`);
     assert.ok(b.vcpuWaitS! >= a.vcpuWaitS!, 'waits only grow');
     const plain = await readHostCounters(localHost(dir), [], process.pid);
