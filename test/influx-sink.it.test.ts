@@ -12,6 +12,7 @@ import type { HostRow, QmpRow } from '../src/results/series.js';
 import { PUSHED_FILE, SPOOL_FILE, readSpool } from '../src/sinks/influxSpool.js';
 import type { WriteTuning } from '../src/sinks/influxWriter.js';
 import { projectRoot } from '../src/util/paths.js';
+import { waitFor } from '../src/util/exec.js';
 
 /**
  * The InfluxDB sink against a real server speaking the InfluxDB write protocol: Debian's
@@ -202,15 +203,18 @@ async function exportSeries(match: string): Promise<Exported[]> {
     .map((l) => JSON.parse(l) as Exported);
 }
 
-/** victoria-metrics can show freshly written samples a moment after force_flush: poll (15 s at most) until `enough` */
-async function exportWhen(match: string, enough: (series: Exported[]) => boolean): Promise<Exported[]> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const series = await exportSeries(match);
-    if (enough(series) || Date.now() > deadline) return series;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** victoria-metrics can show freshly written samples a moment after force_flush: the export once `enough` holds (15 s at most) */
+const exportWhen = (match: string, enough: (series: Exported[]) => boolean): Promise<Exported[]> =>
+  waitFor(
+    `${match} in victoria-metrics`,
+    15_000,
+    async () => {
+      const series = await exportSeries(match);
+      if (!enough(series)) throw new Error(`${series.length} series, ${samples(series)} samples so far`);
+      return series;
+    },
+    250,
+  );
 
 const samples = (series: Exported[]) => series.reduce((n, s) => n + s.values.length, 0);
 

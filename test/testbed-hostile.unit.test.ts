@@ -16,6 +16,7 @@ import { readHostCounters } from '../src/metrics/hostCounters.js';
 import type { TestbedSpec } from '../src/testbed/spec.js';
 import { projectRoot } from '../src/util/paths.js';
 import { UserError } from '../src/util/errors.js';
+import { waitFor } from '../src/util/exec.js';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1';
 const dir = mkdtempSync(join(tmpdir(), 'pofbench-tb-hostile-'));
@@ -189,17 +190,16 @@ test('readHostCounters: run-queue figures of vCPU threads (named `CPU <n>/…`),
   ]);
   try {
     // python names its thread once it has started (slow on a loaded machine): read until it has
-    const deadline = Date.now() + 15_000;
-    const readUntil = async (done: (c: Awaited<ReturnType<typeof readHostCounters>>) => boolean) => {
-      for (;;) {
-        const c = await readHostCounters(localHost(dir), [], vcpu.pid);
-        if (done(c) || Date.now() > deadline) return c;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
-    const a = await readUntil((c) => c.vcpuRunS !== undefined);
+    const counters = () => readHostCounters(localHost(dir), [], vcpu.pid);
+    const a = await waitFor('the vCPU thread named CPU 0/TEST', 15_000, async () => {
+      const c = await counters();
+      return c.vcpuRunS !== undefined && c;
+    });
     assert.ok(a.vcpuRunS !== undefined, 'the vCPU thread is found');
-    const b = await readUntil((c) => c.vcpuRunS! - a.vcpuRunS! > 0.05);
+    const b = await waitFor('the vCPU thread to run 50 ms', 15_000, async () => {
+      const c = await counters();
+      return c.vcpuRunS! - a.vcpuRunS! > 0.05 && c;
+    });
     assert.ok(b.vcpuRunS! - a.vcpuRunS! > 0.05, `it ran between the reads: ${b.vcpuRunS! - a.vcpuRunS!} s`);
     assert.ok(b.vcpuWaitS! >= a.vcpuWaitS!, 'waits only grow');
     const plain = await readHostCounters(localHost(dir), [], process.pid);
