@@ -62,7 +62,7 @@ const completed = (): CompletedMeasurements => ({
   })),
   src: {
     before: { ...counters([100, 1000], [10, 20], T0, 5, 100), vcpuRunS: 10, vcpuWaitS: 1 },
-    after: { ...counters([200, 51000], [30, 70], T0 + 4000, 7.5, 104), vcpuRunS: 13, vcpuWaitS: 1.25 },
+    after: { ...counters([200, 51000], [30, 70], T0 + 4000, 7.5, 104), vcpuRunS: 11.5, vcpuWaitS: 1.25 },
   },
   dst: { before: counters([0, 0], [1, 2], T0, 0.5, 50), after: counters([0, 0], [101, 202], T0 + 4000, 2, 52) },
   nics: { srcMigration: 'mig0', srcStorage: 'sto0', dstStorage: 'sto0' },
@@ -124,6 +124,9 @@ test('buildRecord: a completed migration: QMP times and counts, link bytes, CPU 
   assert.equal(r.app_switchover_gap_ms, 700, 'last reply before the stop (T0+3000) to the first after (T0+3700)');
   assert.equal(r.app_live_gap_ms, 10, 'before the stop the guest answered every 10 ms');
   assert.equal(r.src_vcpu_wait_ms, 250, "the source vCPUs' run-queue wait between the two reads");
+  assert.equal(r.src_vcpu_cpu_s, 1.5, "the source vCPUs' run time between the two reads");
+  assert.equal(r.src_qemu_non_vcpu_cpu_s, 1, 'the source QEMU (2.5 s) without its vCPUs (1.5 s)');
+  assert.equal(r.migration_cpu_s, 4.3, 'src QEMU without vCPUs 1 + dst QEMU 1.5 + agents 1.5 + NFS server 0.3');
   assert.equal(m.base.status, 'failed', 'the record as the run started is not changed');
 });
 
@@ -137,6 +140,9 @@ test('buildRecord: without a probe (--verify-ram) no application downtime; unrea
   assert.equal(r.probe_rate_hz, undefined);
   assert.equal(r.src_qemu_cpu_s, undefined, 'absent, never zero');
   assert.equal(r.dst_qemu_cpu_s, 1.5);
+  assert.equal(r.src_vcpu_cpu_s, 1.5);
+  assert.equal(r.migration_cpu_s, undefined, 'without the source QEMU there is no sum');
+  assert.equal(r.src_qemu_non_vcpu_cpu_s, undefined);
 });
 
 test('buildRecord: destination RAM that differs fails a completed migration, its measurements kept', () => {

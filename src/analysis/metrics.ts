@@ -57,6 +57,9 @@ export const KNOWN_METRICS: readonly string[] = [
   'app_switchover_gap_ms',
   'app_live_gap_ms',
   'src_vcpu_wait_ms',
+  'src_vcpu_cpu_s',
+  'src_qemu_non_vcpu_cpu_s',
+  'migration_cpu_s',
 ];
 
 /** Derived: QEMU CPU on both hosts plus the POF agents' CPU when the record has it. */
@@ -74,10 +77,12 @@ export const DEFAULT_COMPARE_FIELDS: readonly string[] = [
   'qmp_transferred_bytes',
   'passes',
   'src_qemu_cpu_s',
+  'src_vcpu_cpu_s',
   'dst_qemu_cpu_s',
   'source_agent_cpu_s',
   'target_agent_cpu_s',
   'nfs_server_cpu_s',
+  'migration_cpu_s',
   'harness_cpu_s',
   'pof_path_core_s_per_gb',
 ];

@@ -84,6 +84,13 @@ export function vcpuWaitMs(a: HostCounters, b: HostCounters): number | undefined
     : undefined;
 }
 
+/** CPU seconds the vCPU threads ran between two reads (the guest's own work), undefined when either read missed them. */
+export function vcpuCpuSeconds(a: HostCounters, b: HostCounters): number | undefined {
+  return a.vcpuRunS !== undefined && b.vcpuRunS !== undefined
+    ? Number((b.vcpuRunS - a.vcpuRunS).toFixed(2))
+    : undefined;
+}
+
 /** Busy CPU seconds from the first line of /proc/stat (USER_HZ = 100), and the core count. */
 export function hostCpu(
   statLine: string | undefined,

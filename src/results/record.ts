@@ -78,6 +78,15 @@ export type RunRecordBase = {
    * run but had no CPU (on a machine without spare cores the migration's own work takes it; stopped, it does not run).
    */
   src_vcpu_wait_ms?: number;
+  /** CPU seconds the source guest's vCPU threads ran in that window (the guest's work, not the migration's) */
+  src_vcpu_cpu_s?: number;
+  /** the source QEMU without its vCPU threads: migration thread, main loop, I/O (src_qemu_cpu_s − src_vcpu_cpu_s) */
+  src_qemu_non_vcpu_cpu_s?: number;
+  /**
+   * The migration's own CPU: src_qemu_non_vcpu_cpu_s + dst_qemu_cpu_s + the pof agents + the NAS views + the NFS
+   * server (src/metrics/migrationCpu.ts); the guest's vCPUs and the harness are not in it.
+   */
+  migration_cpu_s?: number;
   /** CPU seconds from `migrate` until the destination holds the whole state, per component (pof: agents, NAS views). */
   source_agent_cpu_s?: number;
   target_agent_cpu_s?: number;

@@ -11,9 +11,11 @@ import {
   nicDelta,
   qemuCpuSeconds,
   sumBytes,
+  vcpuCpuSeconds,
   vcpuWaitMs,
   type HostCounters,
 } from '../metrics/hostCounters.js';
+import { migrationCpu } from '../metrics/migrationCpu.js';
 import { pofPathCost } from '../metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../metrics/switchover.js';
 import type { RunRecord } from '../results/record.js';
@@ -91,6 +93,7 @@ function measuredFields(c: CompletedMeasurements): Partial<RunRecord> {
     dst_host_cpu_busy_s: dstCpu.busyS,
     dst_host_cpu_util_pct: dstCpu.utilPct,
     src_vcpu_wait_ms: vcpuWaitMs(c.src.before, c.src.after),
+    src_vcpu_cpu_s: vcpuCpuSeconds(c.src.before, c.src.after),
     probe_rate_hz: c.backOnline ? 100 : undefined,
     ...c.cpu.roles,
     nfs_server_cpu_s: c.cpu.nfs_server_cpu_s,
@@ -119,6 +122,7 @@ export function buildRecord(m: RunMeasurements): RunRecord {
     ...c.strategyFields,
   };
   record.pof_path_core_s_per_gb = pofPathCost(record);
+  Object.assign(record, migrationCpu(record));
   Object.assign(
     record,
     switchoverBreakdown({

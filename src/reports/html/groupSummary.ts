@@ -23,11 +23,13 @@ export const REPORT_FIELDS: readonly string[] = [
   'storage_link_bytes',
   'qmp_transferred_bytes',
   'src_qemu_cpu_s',
+  'src_vcpu_cpu_s',
   'dst_qemu_cpu_s',
   'source_agent_cpu_s',
   'target_agent_cpu_s',
   'agent_cpu_s',
   'nfs_server_cpu_s',
+  'migration_cpu_s',
   'harness_cpu_s',
 ];
 
