@@ -25,9 +25,20 @@ function checkCompleted(r: RunRecord) {
     'passes',
     'src_qemu_cpu_s',
     'dst_qemu_cpu_s',
+    'src_vcpu_cpu_s',
+    'migration_cpu_s',
   ] as const) {
     assert.equal(typeof r[f], 'number', `${f} measured`);
   }
+  // the guest's vCPUs are part of the source QEMU; the migration's CPU holds at least the destination QEMU
+  assert.ok(
+    r.src_vcpu_cpu_s! <= r.src_qemu_cpu_s! + 0.05,
+    `vCPUs ${r.src_vcpu_cpu_s} s within QEMU ${r.src_qemu_cpu_s} s`,
+  );
+  assert.ok(
+    r.migration_cpu_s! >= r.dst_qemu_cpu_s!,
+    `migration ${r.migration_cpu_s} s >= dst QEMU ${r.dst_qemu_cpu_s} s`,
+  );
   assert.ok(
     r.total_time_ms! > 0 && r.downtime_ms! > 0,
     `QMP times filled in: total ${r.total_time_ms}, downtime ${r.downtime_ms}`,
