@@ -130,3 +130,15 @@ test('relative change against a zero baseline median is undefined', () => {
   assert.equal(near.change, null, 'no percentage against a near-zero baseline');
   assert.equal(near.note, 'baseline near 0');
 });
+
+test('a bootstrap interval whose resamples hit a zero baseline ends at +Infinity, not NaN', () => {
+  // the bootstrap statistics are sorted ratios; two +Infinity at the upper quantile used to interpolate to NaN
+  assert.equal(quantileSorted([1, 2, Infinity, Infinity], 0.975), Infinity);
+  assert.equal(quantileSorted([1, 5, Infinity], 0.5), 5, 'exactly on a value');
+  assert.equal(quantileSorted([-Infinity, -Infinity, 3], 0.25), -Infinity);
+  // stock's NFS server: 0.01 s median, some runs 0 (a third of the resampled medians are 0); pof ~0.84 s
+  const r = relativeChange([0, 0.01, 0.01], [0.84, 0.8, 0.9]);
+  assert.ok(r.ci !== null);
+  assert.equal(r.ci[1], Infinity, `upper bound ${r.ci[1]}`);
+  assert.ok(Number.isFinite(r.ci[0]) && r.ci[0] > 0, `lower bound ${r.ci[0]}`);
+});

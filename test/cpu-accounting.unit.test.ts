@@ -11,7 +11,8 @@ import {
   localSnapshot,
   type ProcSnapshot,
 } from '../src/metrics/processCpu.js';
-import { cpuComponents, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
+import { cpuComponents, snapshotCpu, type CpuSnapshots } from '../src/metrics/cpuAccounting.js';
+import type { SshHost } from '../src/hosts/ssh.js';
 import { pofPathCost } from '../src/metrics/pofPathCost.js';
 import { switchoverBreakdown } from '../src/metrics/switchover.js';
 import { dataPathFloor, pairVsRelay } from '../src/bench/codecBench.js';
@@ -115,6 +116,50 @@ test('components: a runner that brought the testbed up is not charged for its da
   assert.equal(c.nfs_server_cpu_s, 0.8);
   assert.deepEqual([c.harness_runner_cpu_s, c.harness_sampler_cpu_s, c.harness_sshd_cpu_s], [0.42, 0.05, 0.3]);
   assert.equal(c.harness_cpu_s, 0.77);
+});
+
+test('components: a host whose snapshot could not be read costs its components, not zeros', () => {
+  const lines = (t: number) => [
+    stat(20, 'sshd', 1, 100 + 30 * t),
+    stat(30, 'ganesha.nfsd', 1, 500 + 80 * t),
+    stat(60, 'qemu-system-x86', 1, 100 + 200 * t),
+  ];
+  const b = snap('box', lines(0));
+  const a = snap('box', lines(1));
+  const lost: ProcSnapshot = { machine: '', procs: new Map(), unread: 'nas (close): timed out after 10000 ms' };
+  const c = cpuComponents(
+    { hosts: { src: b, dst: b, nas: b }, controller: b },
+    { hosts: { src: a, dst: a, nas: lost }, controller: a },
+    {
+      watched: [
+        { host: 'src', role: 'src_qemu', pid: 60 },
+        { host: 'nas', role: 'nas_thing', pid: 30 },
+      ],
+      samplers: {},
+      controllerPid: 900,
+      windowMs: 1000,
+    },
+  );
+  assert.equal(c.roles.src_qemu_cpu_s, 2, 'a host that was read keeps its components');
+  assert.equal(c.roles.nas_thing_cpu_s, undefined, 'a watched process on the unread host is left out');
+  assert.equal(c.nfs_server_cpu_s, undefined, 'the NFS server is on the unread host');
+  assert.equal(c.harness_cpu_s, undefined, "the harness's sshd there could not be counted: no low figure");
+  assert.equal(c.unread, 'nas (close): timed out after 10000 ms');
+});
+
+test('snapshotCpu: a host that does not answer gives an unread snapshot; the others are read', async () => {
+  const answering = { exec: async () => ({ code: 0, stdout: `box\n${stat(7, 'sshd', 1, 10)}`, stderr: '' }) };
+  const silent = {
+    exec: async () => {
+      throw new Error('nas: "cat /proc/sys/kernel/random/boot_id" timed out after 10000 ms');
+    },
+  };
+  const hosts = { src: answering, dst: answering, nas: silent } as unknown as Record<'src' | 'dst' | 'nas', SshHost>;
+  const s = await snapshotCpu(hosts, { src: [7], dst: [], nas: [] }, 'close');
+  assert.equal(s.hosts.src.procs.get(7)?.cpuS, 0.1);
+  assert.equal(s.hosts.src.unread, undefined);
+  assert.equal(s.hosts.nas.procs.size, 0);
+  assert.equal(s.hosts.nas.unread, 'nas (close): nas: "cat /proc/sys/kernel/random/boot_id" timed out after 10000 ms');
 });
 
 test('pof path cost: both agents and the NAS views per GB of QEMU stream', () => {

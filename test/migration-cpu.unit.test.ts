@@ -46,3 +46,15 @@ test('vcpuCpuSeconds: the vCPU threads run time between two reads, absent when a
   assert.equal(vcpuCpuSeconds(at(undefined), at(13.5)), undefined);
   assert.equal(vcpuCpuSeconds(at(1), at(undefined)), undefined);
 });
+
+test('migrationCpu: a host snapshot that could not be read leaves no sum (it would look low)', () => {
+  assert.deepEqual(
+    migrationCpu({
+      src_qemu_cpu_s: 3,
+      src_vcpu_cpu_s: 2,
+      dst_qemu_cpu_s: 1,
+      cpu_snapshot_error: 'nas (close): timed out',
+    }),
+    { src_qemu_non_vcpu_cpu_s: 1 },
+  );
+});

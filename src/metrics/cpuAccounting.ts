@@ -5,6 +5,7 @@
  * agents) report their own migration CPU in their stats instead.
  */
 import type { SshHost } from '../hosts/ssh.js';
+import { errorMessage } from '../util/errors.js';
 import {
   cpuBetween,
   localSnapshot,
@@ -57,28 +58,38 @@ export async function snapshotCpu(
 ): Promise<CpuSnapshots> {
   const closing = edge === 'close' ? localSnapshot() : undefined;
   const roles: HostRole[] = ['src', 'dst', 'nas'];
-  const outs = await Promise.all(
-    roles.map((r) => hosts[r].exec(procSnapshotCommand(pids[r]), { allowFail: true, timeoutMs: 10000 })),
+  // a host that does not answer in time (an overloaded machine) costs its CPU fields, never the run
+  const snaps = await Promise.all(
+    roles.map((r) =>
+      hosts[r].exec(procSnapshotCommand(pids[r]), { allowFail: true, timeoutMs: SNAPSHOT_TIMEOUT_MS }).then(
+        (out): ProcSnapshot => parseProcSnapshot(out.stdout),
+        (err): ProcSnapshot => ({ machine: '', procs: new Map(), unread: `${r} (${edge}): ${errorMessage(err)}` }),
+      ),
+    ),
   );
-  const snaps = Object.fromEntries(roles.map((r, i) => [r, parseProcSnapshot(outs[i].stdout)])) as Record<
-    HostRole,
-    ProcSnapshot
-  >;
-  return { hosts: snaps, controller: closing ?? localSnapshot() };
+  return {
+    hosts: Object.fromEntries(roles.map((r, i) => [r, snaps[i]])) as Record<HostRole, ProcSnapshot>,
+    controller: closing ?? localSnapshot(),
+  };
 }
+
+/** Longest wait for one host's CPU snapshot. */
+const SNAPSHOT_TIMEOUT_MS = 10000;
 
 export interface CpuComponents {
   /** per-role CPU seconds of the watched processes, e.g. `dst_nas_view_cpu_s` */
   roles: Record<string, number>;
   nfs_server_cpu_s?: number;
   /** the harness: the runner and its children, the host samplers, the SSH sessions serving it */
-  harness_cpu_s: number;
+  harness_cpu_s?: number;
   /** its parts: the runner process tree on the controller, the host samplers, the sshd sessions */
-  harness_runner_cpu_s: number;
-  harness_sampler_cpu_s: number;
-  harness_sshd_cpu_s: number;
+  harness_runner_cpu_s?: number;
+  harness_sampler_cpu_s?: number;
+  harness_sshd_cpu_s?: number;
   /** the harness as a share of one core over the window (%) */
   harness_core_pct?: number;
+  /** the host snapshots that could not be read, with why: the components that need them are left out */
+  unread?: string;
 }
 
 /**
@@ -95,15 +106,19 @@ export function cpuComponents(
     windowMs: number;
   },
 ): CpuComponents {
+  const unreadHosts = (['src', 'dst', 'nas'] as const).filter((h) => before.hosts[h].unread || after.hosts[h].unread);
+  const unread = unreadHosts.flatMap((h) => [before.hosts[h].unread, after.hosts[h].unread]).filter(Boolean);
+  const read = (h: HostRole): boolean => !unreadHosts.includes(h);
   const roles: Record<string, number> = {};
   for (const w of o.watched) {
+    if (!read(w.host)) continue;
     roles[`${w.role}_cpu_s`] = round2(
       (roles[`${w.role}_cpu_s`] ?? 0) + cpuBetween(before.hosts[w.host], after.hosts[w.host], [w.pid]),
     );
   }
   const nas = before.hosts.nas;
   const nfsPids = pidsNamed(nas, ['ganesha.nfsd', 'nfsd']);
-  const nfs = nfsPids.length ? round2(cpuBetween(nas, after.hosts.nas, nfsPids)) : undefined;
+  const nfs = nfsPids.length && read('nas') ? round2(cpuBetween(nas, after.hosts.nas, nfsPids)) : undefined;
 
   // harness: counted once per (machine, pid)
   const counted = new Set<string>();
@@ -132,6 +147,9 @@ export function cpuComponents(
     sshd += part(before.hosts[r], after.hosts[r], sshdSessions(after.hosts[r]));
   }
   const harness = runner + samplers + sshd;
+  // a host's samplers and sshd sessions could not be counted: no harness figure rather than a low one
+  if (unread.length)
+    return { roles, ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}), unread: unread.join('; ') };
   return {
     roles,
     ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}),

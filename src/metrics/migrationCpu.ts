@@ -17,6 +17,8 @@ export interface MigrationCpuInput {
   src_nas_view_cpu_s?: number;
   dst_nas_view_cpu_s?: number;
   nfs_server_cpu_s?: number;
+  /** a host's CPU snapshot could not be read: some components are missing, so there is no sum */
+  cpu_snapshot_error?: string;
 }
 
 export interface MigrationCpu {
@@ -29,13 +31,15 @@ export interface MigrationCpu {
 const round2 = (x: number): number => Number(x.toFixed(2));
 
 /**
- * Both fields, when the source QEMU's CPU, its vCPU threads' and the destination QEMU's are known.
+ * Both fields, when the source QEMU's CPU, its vCPU threads' and the destination QEMU's are known
+ * (`migration_cpu_s` only when every host's CPU snapshot was read: a partial sum would look low).
  * The vCPU figure (scheduler run time, ns) and the process's (clock ticks) differ in resolution: a
  * difference below zero is 0.
  */
 export function migrationCpu(r: MigrationCpuInput): MigrationCpu {
   if (r.src_qemu_cpu_s === undefined || r.src_vcpu_cpu_s === undefined || r.dst_qemu_cpu_s === undefined) return {};
   const srcRest = Math.max(0, r.src_qemu_cpu_s - r.src_vcpu_cpu_s);
+  if (r.cpu_snapshot_error) return { src_qemu_non_vcpu_cpu_s: round2(srcRest) };
   const others = [
     r.dst_qemu_cpu_s,
     r.source_agent_cpu_s,

@@ -17,6 +17,8 @@ export interface ProcCpu {
 export interface ProcSnapshot {
   machine: string;
   procs: Map<number, ProcCpu>;
+  /** why the host could not be read (its components are then left out, never counted as 0) */
+  unread?: string;
 }
 
 /** Process names whose CPU is read on every host: NFS servers and sshd (the harness's sessions). */

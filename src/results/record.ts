@@ -102,6 +102,11 @@ export type RunRecordBase = {
   harness_sshd_cpu_s?: number;
   /** harness_cpu_s as a share of one core over the same window (%) */
   harness_core_pct?: number;
+  /**
+   * Hosts whose CPU snapshot could not be read (e.g. `nas (close): … timed out after 10000 ms`): the components
+   * that need them, the harness and migration_cpu_s are left out of the record; the run itself stands.
+   */
+  cpu_snapshot_error?: string;
   /** the switchover, ms after the guest stopped on src (QEMU's STOP event): src QEMU sent its last byte, the
    * source agent's last byte left (pof), dst QEMU had the last byte, dst ran the guest, the probe saw it again */
   switchover_src_sent_ms?: number;

@@ -102,6 +102,7 @@ function measuredFields(c: CompletedMeasurements): Partial<RunRecord> {
     harness_runner_cpu_s: c.cpu.harness_runner_cpu_s,
     harness_sampler_cpu_s: c.cpu.harness_sampler_cpu_s,
     harness_sshd_cpu_s: c.cpu.harness_sshd_cpu_s,
+    cpu_snapshot_error: c.cpu.unread,
   };
 }
 

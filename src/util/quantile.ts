@@ -19,6 +19,9 @@ export function quantileSorted(sorted: ArrayLike<number>, p: number): number {
   const h = (sorted.length - 1) * p;
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, sorted.length - 1);
+  // exactly on a value, or between equal ones: that value (Infinity - Infinity would make NaN of a bootstrap
+  // interval whose resamples hit a zero baseline)
+  if (h === lo || sorted[lo] === sorted[hi]) return sorted[lo];
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }
 
