@@ -21,6 +21,7 @@ import {
 } from './processCpu.js';
 
 export type HostRole = 'src' | 'dst' | 'nas';
+const HOST_ROLES: readonly HostRole[] = ['src', 'dst', 'nas'];
 
 /** A process a run started whose CPU is a component of its own (a NAS view, an agent). */
 export interface WatchedProcess {
@@ -57,7 +58,7 @@ export async function snapshotCpu(
   edge: 'open' | 'close',
 ): Promise<CpuSnapshots> {
   const closing = edge === 'close' ? localSnapshot() : undefined;
-  const roles: HostRole[] = ['src', 'dst', 'nas'];
+  const roles = HOST_ROLES;
   // a host that does not answer in time (an overloaded machine) costs its CPU fields, never the run
   const snaps = await Promise.all(
     roles.map((r) =>
@@ -106,9 +107,8 @@ export function cpuComponents(
     windowMs: number;
   },
 ): CpuComponents {
-  const unreadHosts = (['src', 'dst', 'nas'] as const).filter((h) => before.hosts[h].unread || after.hosts[h].unread);
-  const unread = unreadHosts.flatMap((h) => [before.hosts[h].unread, after.hosts[h].unread]).filter(Boolean);
-  const read = (h: HostRole): boolean => !unreadHosts.includes(h);
+  const read = (h: HostRole): boolean => !before.hosts[h].unread && !after.hosts[h].unread;
+  const unread = HOST_ROLES.flatMap((h) => [before.hosts[h].unread, after.hosts[h].unread]).filter(Boolean);
   const roles: Record<string, number> = {};
   for (const w of o.watched) {
     if (!read(w.host)) continue;
@@ -119,6 +119,9 @@ export function cpuComponents(
   const nas = before.hosts.nas;
   const nfsPids = pidsNamed(nas, ['ganesha.nfsd', 'nfsd']);
   const nfs = nfsPids.length && read('nas') ? round2(cpuBetween(nas, after.hosts.nas, nfsPids)) : undefined;
+  const measured = { roles, ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}) };
+  // a host's samplers and sshd sessions cannot be counted: no harness figure rather than a low one
+  if (unread.length) return { ...measured, unread: unread.join('; ') };
 
   // harness: counted once per (machine, pid)
   const counted = new Set<string>();
@@ -141,18 +144,14 @@ export function cpuComponents(
   const runner = part(before.controller, after.controller, ctlPids);
   let samplers = 0;
   let sshd = 0;
-  for (const r of ['src', 'dst', 'nas'] as const) {
+  for (const r of HOST_ROLES) {
     const sampler = o.samplers[r];
     if (sampler) samplers += part(before.hosts[r], after.hosts[r], [sampler]);
     sshd += part(before.hosts[r], after.hosts[r], sshdSessions(after.hosts[r]));
   }
   const harness = runner + samplers + sshd;
-  // a host's samplers and sshd sessions could not be counted: no harness figure rather than a low one
-  if (unread.length)
-    return { roles, ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}), unread: unread.join('; ') };
   return {
-    roles,
-    ...(nfs !== undefined ? { nfs_server_cpu_s: nfs } : {}),
+    ...measured,
     harness_cpu_s: round2(harness),
     harness_runner_cpu_s: round2(runner),
     harness_sampler_cpu_s: round2(samplers),

@@ -86,9 +86,7 @@ export function vcpuWaitMs(a: HostCounters, b: HostCounters): number | undefined
 
 /** CPU seconds the vCPU threads ran between two reads (the guest's own work), undefined when either read missed them. */
 export function vcpuCpuSeconds(a: HostCounters, b: HostCounters): number | undefined {
-  return a.vcpuRunS !== undefined && b.vcpuRunS !== undefined
-    ? Number((b.vcpuRunS - a.vcpuRunS).toFixed(2))
-    : undefined;
+  return secondsBetween(a.vcpuRunS, b.vcpuRunS);
 }
 
 /** Busy CPU seconds from the first line of /proc/stat (USER_HZ = 100), and the core count. */
@@ -126,5 +124,10 @@ export const sumBytes = (c: { rx: number; tx: number }) => c.rx + c.tx;
 
 /** CPU seconds the QEMU process used between two reads (undefined when either read missed it). */
 export function qemuCpuSeconds(a: HostCounters, b: HostCounters): number | undefined {
-  return b.cpuS !== undefined && a.cpuS !== undefined ? Number((b.cpuS - a.cpuS).toFixed(2)) : undefined;
+  return secondsBetween(a.cpuS, b.cpuS);
+}
+
+/** later − earlier, to 0.01 s; undefined when either read is missing. */
+function secondsBetween(earlier: number | undefined, later: number | undefined): number | undefined {
+  return earlier !== undefined && later !== undefined ? Number((later - earlier).toFixed(2)) : undefined;
 }

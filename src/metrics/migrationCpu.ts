@@ -8,6 +8,8 @@
  * destination QEMU (its guest does not run before the switchover), the pof agents, the hosts' NAS
  * views and the NAS host's NFS server (which also serves the guests' disks). The harness is not in it.
  */
+import { round2 } from './processCpu.js';
+
 export interface MigrationCpuInput {
   src_qemu_cpu_s?: number;
   src_vcpu_cpu_s?: number;
@@ -27,8 +29,6 @@ export interface MigrationCpu {
   /** every component's CPU for the migration's work, the guest's vCPUs and the harness left out */
   migration_cpu_s?: number;
 }
-
-const round2 = (x: number): number => Number(x.toFixed(2));
 
 /**
  * Both fields, when the source QEMU's CPU, its vCPU threads' and the destination QEMU's are known
