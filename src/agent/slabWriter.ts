@@ -26,6 +26,10 @@ export class SlabWriter {
   private at = 0;
   /** Slabs allocated (the pool grows to what is in flight at once). */
   slabsAllocated = 0;
+  /** Writes the socket has not handed to the kernel yet (slabs and views). */
+  writesPending = 0;
+  /** Called when `writesPending` drops to 0 (the caller's views are written: it may reuse their memory). */
+  onIdle: (() => void) | undefined;
 
   private readonly onSlab?: (bytes: Buffer) => void;
   private readonly onWritten?: (bytes: number) => void;
@@ -71,9 +75,11 @@ export class SlabWriter {
     const ok = this.flush();
     this.onSlab?.(b);
     const n = b.length;
+    this.writesPending++;
     return (
       this.socket.write(b, (err) => {
         if (!err) this.onWritten?.(n);
+        this.written();
       }) && ok
     );
   }
@@ -86,10 +92,16 @@ export class SlabWriter {
     this.slab = undefined;
     this.at = 0;
     this.onSlab?.(bytes);
+    this.writesPending++;
     return this.socket.write(bytes, (err) => {
       if (this.pool.length < this.maxPooled) this.pool.push(slab);
       if (!err) this.onWritten?.(bytes.length);
+      this.written();
     });
+  }
+
+  private written(): void {
+    if (--this.writesPending === 0) this.onIdle?.();
   }
 
   private take(): Buffer {

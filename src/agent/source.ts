@@ -171,7 +171,8 @@ async function openIndex(
 /** Listens until the source QEMU connects (one connection; the listener closes then). */
 function acceptQemu(listen: Endpoint, log: (l: string) => void): Promise<Socket> {
   return new Promise<Socket>((resolve, reject) => {
-    const server = createServer((s) => {
+    // paused: the stream reads it into one reused buffer (readIntoReusedBuffer), nothing before
+    const server = createServer({ pauseOnConnect: true }, (s) => {
       server.close();
       resolve(s);
     });

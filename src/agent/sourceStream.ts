@@ -6,6 +6,7 @@ import type { BlockIndex } from '../codec/blockindex.js';
 import type { SourceStats, TargetStats } from './protocol.js';
 import type { RetentionRing } from './retentionRing.js';
 import { SlabWriter } from './slabWriter.js';
+import { readIntoReusedBuffer } from './reusedInput.js';
 
 const MAX_DATA_FRAME = 1024 * 1024;
 
@@ -33,13 +34,12 @@ export class SourceStream {
   private nasDown = false;
   private finished = false;
   private qemuEnded = false;
-  private flushPending = false;
   private readonly tStream = Date.now();
   private resolve!: () => void;
   private reject!: (e: Error) => void;
 
   constructor(
-    private readonly qemu: Socket,
+    private qemu: Socket,
     private readonly peer: Socket,
     private readonly ring: RetentionRing,
     index: BlockIndex,
@@ -68,16 +68,19 @@ export class SourceStream {
 
   /** Resolves once the target confirmed the whole stream (DONE) and it matches what QEMU sent. */
   run(): Promise<void> {
-    const { qemu, peer, fail } = this;
+    const { peer, fail } = this;
     return new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
       peer.on('drain', this.maybeResume);
+      this.out.onIdle = this.maybeResume;
       const tee = process.env.POFBENCH_AGENT_TEE;
-      qemu.on('data', (chunk: Buffer) => {
+      const input = readIntoReusedBuffer(this.qemu, (chunk: Buffer) => {
         if (tee) appendFileSync(`${tee}/source-in.bin`, chunk);
         this.onQemuData(chunk);
       });
+      const qemu = (this.qemu = input.socket);
+      this.log(`reading QEMU ${input.reused ? 'into one reused buffer' : "through 'data' events"}`);
       qemu.on('end', () => this.onQemuEnd());
       qemu.on('error', (e) => fail(new Error(`source QEMU socket: ${e.message}`)));
       peer.on('error', (e) => fail(new Error(`target agent connection: ${e.message}`)));
@@ -101,11 +104,15 @@ export class SourceStream {
     return this.stats.bytes_in - this.delivered;
   }
 
-  /** QEMU is read only while the link drains, the retention window has room and the stream window too. */
+  /**
+   * QEMU is read only while the link drains, the retention window has room and the stream window too,
+   * and once the views of the read buffer written uncopied are in the kernel (the next read reuses it).
+   */
   private readonly maybeResume = (): void => {
     const { qemu } = this;
     if (
       !this.peer.writableNeedDrain &&
+      this.out.writesPending === 0 &&
       this.ring.unacked < this.o.retentionLimit &&
       this.inPipeline() < this.o.windowBytes &&
       qemu.isPaused()
@@ -117,42 +124,27 @@ export class SourceStream {
     const { stats, qemu, encoder } = this;
     stats.bytes_in += chunk.length;
     try {
-      const ok = this.send(encoder.push(chunk));
-      this.flushSoon();
+      // the chunk is a view of the reused read buffer: the encoder lets go of it (its pending literal
+      // written, the record the chunk cut copied) and QEMU is read again once the views are written
+      let ok = this.send(encoder.push(chunk));
+      ok = this.send(encoder.release()) && ok;
+      ok = this.out.flush() && ok;
       // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
       stats.qemu_crc32 = encoder.qemuCrc32;
       const pending = this.inPipeline();
       if (pending > stats.stream_window_peak_bytes) stats.stream_window_peak_bytes = pending;
       if (pending >= this.o.windowBytes && !qemu.isPaused()) stats.stream_window_waits++;
-      if (!ok || this.ring.unacked >= this.o.retentionLimit || pending >= this.o.windowBytes) qemu.pause();
+      if (
+        !ok ||
+        this.out.writesPending > 0 ||
+        this.ring.unacked >= this.o.retentionLimit ||
+        pending >= this.o.windowBytes
+      )
+        qemu.pause();
     } catch (err) {
       this.fail(err as Error);
     }
   }
-
-  /**
-   * The encoder's pending literal and the slab are written once the chunks QEMU's socket had ready
-   * are all encoded (setImmediate runs after this turn's I/O callbacks; libuv reads a socket up to
-   * 32 times per turn): one write per turn instead of one per 64 KiB chunk — a few hundred bytes of
-   * refs each in a page-cache pass, a TCP segment and a wake-up of the target apiece — and no byte
-   * waits for more input.
-   */
-  private flushSoon(): void {
-    if (this.flushPending) return;
-    this.flushPending = true;
-    setImmediate(this.flushNow);
-  }
-
-  private readonly flushNow = (): void => {
-    this.flushPending = false;
-    if (this.finished || this.qemuEnded) return;
-    try {
-      const sent = this.send(this.encoder.flush());
-      if (!(this.out.flush() && sent)) this.qemu.pause();
-    } catch (err) {
-      this.fail(err as Error);
-    }
-  };
 
   /** A frame written beside the DATA stream: whatever the slab holds (whole frames and the rest of one) goes first. */
   private writeFrame(frame: Buffer, cb?: () => void): void {
@@ -184,7 +176,7 @@ export class SourceStream {
 
   /**
    * The encoder's output as DATA frames of at most MAX_DATA_FRAME bytes, into the slab writer (full
-   * slabs are written at once, the rest by `flushNow`); false: wait for 'drain'.
+   * slabs are written at once, the rest by the caller's `out.flush()`); false: wait for 'drain'.
    */
   private send(chunks: Buffer[]): boolean {
     const { out, header } = this;

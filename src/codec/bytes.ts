@@ -132,6 +132,19 @@ export class ByteQueue {
     return this.pos;
   }
 
+  /**
+   * Copies the bytes not consumed yet into one buffer of the queue's own, so the chunks pushed so far
+   * are no longer referenced: their owner may then reuse them (a socket read into one reused buffer).
+   */
+  detach(): void {
+    const rest = this.avail > 0 ? Buffer.allocUnsafe(this.avail) : EMPTY;
+    let o = 0;
+    for (let c = this.head, p = this.pos; o < rest.length; c++, p = 0) o += this.chunks[c].copy(rest, o, p);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.head = 0;
+    this.pos = 0;
+  }
+
   /** Consumes up to n bytes as a list of views (no copy). */
   takeViews(n: number): Buffer[] {
     const out: Buffer[] = [];

@@ -4,7 +4,8 @@
  * Memory bound: the parser's (≈66 KiB + the last input chunk, see qemu.ts) plus the pending literal
  * run, at most `maxLiteral` bytes (default 256 KiB), held as views of input chunks until flushed.
  * Output is returned per `push` as a list of buffers: a long literal frame is its 5-byte header followed
- * by views of the input chunks (callers must not reuse input buffers); small frames (literal headers,
+ * by views of the input chunks (callers must not reuse an input buffer before `release()` and the
+ * writing of the views it returned); small frames (literal headers,
  * REF frames, literals of <= 64 bytes) are written one after another into a scratch buffer and leave as
  * one view per run of them.
  *
@@ -156,6 +157,17 @@ export class Encoder {
     this.start(out);
     this.flushLiteral(out);
     return this.count(out);
+  }
+
+  /**
+   * `flush()`, and the parser copies the record the last chunk cut: past the returned output, nothing
+   * refers to the chunks pushed so far. A caller that reads into one reused buffer calls it before the
+   * next read, once the output views are written.
+   */
+  release(): Buffer[] {
+    const out = this.flush();
+    this.parser.detachInput();
+    return out;
   }
 
   /** Ends the stream: checks the QEMU stream is complete, flushes and writes the END frame. */

@@ -106,6 +106,11 @@ export class QemuStreamParser {
     }
   }
 
+  /** Copies the bytes it still waits on (a record cut by the chunk's end): the chunks pushed may be reused. */
+  detachInput(): void {
+    this.q.detach();
+  }
+
   /** Signals the end of the input; throws if the stream is incomplete. */
   end(): QemuItem[] {
     if (this.failed) throw this.failed;
