@@ -107,6 +107,12 @@ export class FrameReader {
     return frames;
   }
 
+  /** Copies the bytes of a frame not complete yet: the chunks pushed so far are no longer referenced. */
+  detach(): void {
+    if (this.buffered === 0) this.chunks = [];
+    else this.chunks = [Buffer.from(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks))];
+  }
+
   get pendingBytes(): number {
     return this.buffered;
   }

@@ -19,6 +19,8 @@ export interface Batch {
   ready: Promise<void>;
   /** The NAS read buffers the batch's pages are views of. */
   runBuffers: Buffer[];
+  /** Called once the batch's bytes are copied out (its literals are views of read slabs to reuse then). */
+  afterCopied?: (() => void)[];
 }
 
 /**
@@ -77,6 +79,16 @@ export class QemuWriter {
     this.poke();
   }
 
+  /**
+   * Calls `cb` once every batch queued so far is copied out (at once when none is waiting): the
+   * memory their literals are views of may be reused then.
+   */
+  afterQueued(cb: () => void): void {
+    const last = this.batches.at(-1);
+    if (last) (last.afterCopied ??= []).push(cb);
+    else cb();
+  }
+
   /** The END frame was decoded: once the queue is written, the stream is checked against `crc`. */
   endOfStream(crc: number | undefined): void {
     this.streamEnd = { crc };
@@ -112,20 +124,17 @@ export class QemuWriter {
   }
 
   /**
-   * One batch to QEMU: its verified pages and short literals copied into reused 1 MiB slabs (a
-   * memcpy costs less than a writev entry per 8-byte record header and per page), long literals
-   * (views of the source's reads) written as they are; one writev per batch (corked), each piece's
-   * CRC-32 taken in one call. The NAS read buffers go back to the pool at once (their pages are
-   * copied).
+   * One batch to QEMU: its verified pages and literals (views of the read slabs) copied into reused
+   * 1 MiB slabs (a memcpy of warm memory costs less than a writev entry per 8-byte record header and
+   * per page, and frees the read slabs at once), each slab's CRC-32 taken in one call. The NAS read
+   * buffers and the read slabs go back to their pools at once.
    */
   private write(batch: Batch): Promise<void> {
     return new Promise<void>((resolve) => {
       this.qemu.cork();
-      for (const p of batch.parts) {
-        if (Buffer.isBuffer(p)) this.out.appendView(p);
-        else this.out.append(p.page!);
-      }
+      for (const p of batch.parts) this.out.append(Buffer.isBuffer(p) ? p : p.page!);
       this.nas.release(batch.runBuffers);
+      if (batch.afterCopied) for (const cb of batch.afterCopied) cb();
       this.stats.bytes_out += batch.bytes;
       const ok = this.out.flush();
       this.qemu.uncork();

@@ -33,7 +33,6 @@ export class SourceStream {
   private delivered = 0;
   private nasDown = false;
   private finished = false;
-  private qemuEnded = false;
   private readonly tStream = Date.now();
   private resolve!: () => void;
   private reject!: (e: Error) => void;
@@ -154,7 +153,6 @@ export class SourceStream {
 
   private onQemuEnd(): void {
     const { stats } = this;
-    this.qemuEnded = true;
     try {
       this.send(this.encoder.end());
       const s = this.encoder.stats();

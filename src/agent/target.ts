@@ -141,13 +141,16 @@ class TargetPump {
   private readonly nas: NasReader;
   private readonly acks: AckWindow;
   private readonly writer: QemuWriter;
+  private readonly gatherer: ReadGatherer;
+  /** The source agent's connection (the accepted socket's handle, re-wrapped by the gatherer). */
+  private readonly peer: Socket;
   private refSeq = 0;
   private sawEnd = false;
   private readonly failed: Promise<never>;
   private readonly fail: (e: Error) => void;
 
   constructor(
-    private readonly peer: Socket,
+    accepted: Socket,
     private readonly qemu: Socket,
     private readonly image: BlockImage,
     o: TargetAgentOptions,
@@ -160,6 +163,15 @@ class TargetPump {
     });
     this.failed.catch(() => undefined);
     this.fail = fail;
+    // reads land in reused slabs; a full one is reused once the batches that refer to it are written
+    this.gatherer = new ReadGatherer(
+      accepted,
+      stats,
+      (chunks) => this.decodeBatch(chunks),
+      fail,
+      (slab) => this.writer.afterQueued(() => this.gatherer.release(slab)),
+    );
+    const peer = (this.peer = this.gatherer.socket);
     const concurrency = o.concurrency ?? 64;
     this.decoder = new Decoder({ imageBlocks: image.blocks });
     this.source = new SourcePages(peer, stats, log);
@@ -182,8 +194,7 @@ class TargetPump {
     peer.on('close', () => {
       if (!writer.ended) fail(new Error('source agent connection closed before the end of the stream'));
     });
-    const gatherer = new ReadGatherer(peer, stats, (chunks) => this.decodeBatch(chunks), fail);
-    peer.resume();
+    const { gatherer } = this;
     await Promise.race([writer.run(), this.failed]).catch(async (err) => {
       gatherer.stop();
       writer.stop();
@@ -215,6 +226,9 @@ class TargetPump {
       for (const d of chunks) for (const f of this.frames.push(d)) this.onFrame(f, items);
       this.addBatch(items);
       if (this.sawEnd) this.writer.endOfStream(this.decoder.trailer?.crc);
+      // an unfinished frame is copied: the slab the batch came from is reused once its batches are written
+      this.frames.detach();
+      this.decoder.detachInput();
     } finally {
       this.stats.channel_bytes = this.frames.offset;
     }

@@ -70,6 +70,14 @@ export class Decoder {
     return { ...this.s };
   }
 
+  /**
+   * Copies the bytes of a frame the last chunk cut: the chunks pushed so far are no longer referenced
+   * past the items already returned (a caller reading into reused buffers).
+   */
+  detachInput(): void {
+    this.q.detach();
+  }
+
   push(chunk: Buffer): DecodedItem[] {
     if (this.failed) throw this.failed;
     this.s.bytesIn += chunk.length;
