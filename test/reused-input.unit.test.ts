@@ -27,7 +27,7 @@ test('ByteQueue.detach: the bytes not consumed survive the caller overwriting th
   assert.equal(q.length, 0);
 });
 
-test('FrameReader.detach: a frame cut by the end of a reused chunk comes out whole after the chunk is overwritten', () => {
+test('FrameReader.detach: a frame a reused chunk cut comes out whole after the chunk is overwritten', () => {
   const r = new FrameReader();
   const page = randomBytes(4104);
   const wire = Buffer.concat([encodeFrame(FrameType.PAGE, page), encodeFrame(FrameType.END)]);
@@ -70,7 +70,7 @@ async function send(client: Socket, data: Buffer): Promise<void> {
   await new Promise<void>((r) => client.end(r));
 }
 
-test('readIntoReusedBuffer: every read lands in one reused buffer; a consumer that pauses keeps its view intact until it resumes', async () => {
+test('readIntoReusedBuffer: reads land in one reused buffer; a paused consumer keeps its view until it resumes', async () => {
   const data = randomBytes(6 << 20);
   const got: Buffer[] = [];
   const buffers = new Set<ArrayBufferLike>();
@@ -112,7 +112,7 @@ test('readIntoReusedBuffer: every read lands in one reused buffer; a consumer th
   }
 });
 
-test('readIntoReusedBuffer: bytes the accepted socket read before the handover come first, then the rest in order', async () => {
+test('readIntoReusedBuffer: bytes read before the handover come first, then the rest in order', async () => {
   const first = randomBytes(20_000);
   const rest = randomBytes(3 << 20);
   const got: Buffer[] = [];
@@ -146,7 +146,7 @@ test('readIntoReusedBuffer: bytes the accepted socket read before the handover c
   }
 });
 
-test('ReadGatherer: reads gather in reused slabs, batches are views of them, a slab released is read into again', async () => {
+test('ReadGatherer: reads gather in reused slabs, batches are views of them, a released slab is read again', async () => {
   const data = randomBytes(12 << 20);
   const got: Buffer[] = [];
   const retired: Buffer[] = [];
