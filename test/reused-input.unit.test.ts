@@ -70,7 +70,7 @@ async function send(client: Socket, data: Buffer): Promise<void> {
   await new Promise<void>((r) => client.end(r));
 }
 
-test('readIntoReusedBuffer: reads land in one reused buffer; a paused consumer keeps its view until it resumes', async () => {
+test('readIntoReusedBuffer: one reused buffer; a paused consumer keeps its view until it resumes', async () => {
   const data = randomBytes(6 << 20);
   const got: Buffer[] = [];
   const buffers = new Set<ArrayBufferLike>();
@@ -146,7 +146,7 @@ test('readIntoReusedBuffer: bytes read before the handover come first, then the 
   }
 });
 
-test('ReadGatherer: reads gather in reused slabs, batches are views of them, a released slab is read again', async () => {
+test('ReadGatherer: reads gather in reused slabs, batches are views, a released slab is read again', async () => {
   const data = randomBytes(12 << 20);
   const got: Buffer[] = [];
   const retired: Buffer[] = [];
