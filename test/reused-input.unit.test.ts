@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ByteQueue } from '../src/codec/bytes.js';
 import { FrameReader, FrameType, encodeFrame } from '../src/agent/channel.js';
-import { readIntoReusedBuffer } from '../src/agent/reusedInput.js';
+import { readIntoReusedBuffer } from '../src/util/reusedInput.js';
 import { ReadGatherer } from '../src/agent/readGatherer.js';
 import type { TargetStats } from '../src/agent/protocol.js';
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { TargetStats } from './protocol.js';
-import { readIntoReusedBuffer } from './reusedInput.js';
+import { readIntoReusedBuffer } from '../util/reusedInput.js';
 
 /** Reads from the source are decoded together when they arrive within this long, or add up to this much. */
 const COALESCE_MS = 1;

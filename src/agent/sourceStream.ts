@@ -6,7 +6,7 @@ import type { BlockIndex } from '../codec/blockindex.js';
 import type { SourceStats, TargetStats } from './protocol.js';
 import type { RetentionRing } from './retentionRing.js';
 import { SlabWriter } from './slabWriter.js';
-import { readIntoReusedBuffer } from './reusedInput.js';
+import { readIntoReusedBuffer } from '../util/reusedInput.js';
 
 const MAX_DATA_FRAME = 1024 * 1024;
 

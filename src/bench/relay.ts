@@ -57,7 +57,7 @@ export function runPlainRelay(dir: string, stream: string, port: number): Promis
   return runRelay(dir, stream, port, socatHop);
 }
 
-/** The same hops through two Node processes that only copy (net sockets, 'data' → write): Node's I/O floor. */
+/** The same hops through two Node processes that only copy (reads into one reused buffer, written on as views). */
 export function runNodeRelay(dir: string, stream: string, port: number): Promise<RelayResult> {
   return runRelay(dir, stream, port, nodeHop);
 }
