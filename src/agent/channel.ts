@@ -109,8 +109,8 @@ export class FrameReader {
 
   /** Copies the bytes of a frame not complete yet: the chunks pushed so far are no longer referenced. */
   detach(): void {
-    if (this.buffered === 0) this.chunks = [];
-    else this.chunks = [Buffer.from(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks))];
+    // Buffer.concat copies, a single chunk too
+    this.chunks = this.buffered === 0 ? [] : [Buffer.concat(this.chunks, this.buffered)];
   }
 
   get pendingBytes(): number {

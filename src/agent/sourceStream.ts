@@ -125,9 +125,10 @@ export class SourceStream {
     try {
       // the chunk is a view of the reused read buffer: the encoder lets go of it (its pending literal
       // written, the record the chunk cut copied) and QEMU is read again once the views are written
-      let ok = this.send(encoder.push(chunk));
-      ok = this.send(encoder.release()) && ok;
-      ok = this.out.flush() && ok;
+      const encoded = encoder.push(chunk);
+      for (const b of encoder.release()) encoded.push(b);
+      const sent = this.send(encoded);
+      const ok = this.out.flush() && sent;
       // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
       stats.qemu_crc32 = encoder.qemuCrc32;
       const pending = this.inPipeline();
