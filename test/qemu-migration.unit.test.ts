@@ -108,4 +108,10 @@ test('QEMU command line: a testbed VM daemonizes with a pid file and log; a loca
   assert.ok(local.includes('256M,maxmem=384M'));
   assert.ok(local.includes('file=/tmp/d.raw,if=virtio,format=raw,cache=none'));
   assert.ok(local.includes('-nic') && local.includes('none'), 'no NIC without one configured');
+  assert.equal(vm[vm.indexOf('-machine') + 1], 'pc', 'RAM on demand: the default backend');
+  // preallocated: a backend of the default's id (pc.ram), so a `-m` source's RAM block migrates into it
+  const pre = qemuArgv({ ...cfg, incoming: true, preallocRam: true }, '/run/d');
+  assert.equal(pre[pre.indexOf('-machine') + 1], 'pc,memory-backend=pc.ram');
+  assert.equal(pre[pre.indexOf('-object') + 1], 'memory-backend-ram,id=pc.ram,size=256M,prealloc=on');
+  assert.equal(pre[pre.indexOf('-m') + 1], '256M');
 });

@@ -154,14 +154,22 @@ test('an unreadable run.json is named, never skipped silently; a duplicate run c
 test('--resume with changed parameters is refused naming the field; the same parameters pass', () => {
   const [s1000] = parseScenarios('name: q\nguest: { memory_mib: 256 }\nmigration: { link_cap_mbit: 1000 }\n', 'q.yaml');
   const [s500] = parseScenarios('name: q\nguest: { memory_mib: 256 }\nmigration: { link_cap_mbit: 500 }\n', 'q.yaml');
-  const p = runParams(s1000, 'tcg', 'img1');
+  const p = runParams(s1000, { accel: 'tcg' }, 'img1');
   const done = [{ scenario: 'q', strategy: 'stock', repeat: 0, params: p, params_hash: paramsHash(p) }];
-  assert.doesNotThrow(() => assertSameParams(done, [s1000], 'tcg', 'img1'));
+  assert.doesNotThrow(() => assertSameParams(done, [s1000], { accel: 'tcg' }, 'img1'));
   assert.throws(
-    () => assertSameParams(done, [s500], 'tcg', 'img1'),
+    () => assertSameParams(done, [s500], { accel: 'tcg' }, 'img1'),
     /--resume: scenario q was run in this session with other parameters: link_cap_mbit 1000 \(session\) vs 500 \(now\)/,
   );
-  assert.throws(() => assertSameParams(done, [s1000], 'tcg', 'img2'), /image_id "img1" \(session\) vs "img2" \(now\)/);
+  assert.throws(() => assertSameParams(done, [s1000], { accel: 'tcg' }, 'img2'), /image_id "img1" \(session\) vs "img2" \(now\)/);
+  // RAM the destination backs on demand is what runs before the setting had: same hash; prealloc differs
+  const onDemand = { accel: 'tcg', destinationRam: 'on-demand' } as const;
+  assert.equal(paramsHash(runParams(s1000, onDemand, 'img1')), paramsHash(p));
+  assert.doesNotThrow(() => assertSameParams(done, [s1000], onDemand, 'img1'));
+  assert.throws(
+    () => assertSameParams(done, [s1000], { accel: 'tcg', destinationRam: 'prealloc' }, 'img1'),
+    /destination_ram \(absent\) \(session\) vs "prealloc" \(now\)/,
+  );
 });
 
 test('sessions: a directory per session with its manifest; results list counts its runs', async () => {

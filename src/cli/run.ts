@@ -1,10 +1,10 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { runSession } from '../runner/session.js';
 import { renderRunTable } from '../reports/runTable.js';
 import { localUpPairs } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
-import type { TestbedSpec } from '../testbed/spec.js';
+import { DESTINATION_RAM_MODES, type DestinationRam, type TestbedSpec } from '../testbed/spec.js';
 import { loadTestbedFile } from '../testbed/testbedFile.js';
 import { assertPreflight } from '../testbed/preflight.js';
 import { planSession } from '../plan/plan.js';
@@ -66,6 +66,7 @@ type RunFlags = InfluxFlags &
     verifyRam?: boolean;
     parallelPairs?: boolean;
     skipPreflight?: boolean;
+    destinationRam?: DestinationRam;
   };
 
 /** Everything a session needs that is checked or built before it starts: inputs, sink, image, host pairs. */
@@ -88,8 +89,11 @@ async function prepareSession(files: string[], o: RunFlags, log: (l: string) => 
   // one session per testbed at a time: a second one is refused, naming the holder (src/testbed/lock.ts)
   acquireTestbedLock(o.testbed);
   const image = await buildImage({ datasetMib: parseDatasetMib(o.datasetMib), log });
-  const all = await resolveTestbeds(o.testbed, log);
+  const all = (await resolveTestbeds(o.testbed, log)).map((t) =>
+    o.destinationRam ? { ...t, destinationRam: o.destinationRam } : t,
+  );
   const pairs = o.parallelPairs ? all : all.slice(0, 1);
+  log(`testbed: destination QEMU backs guest RAM ${pairs[0].destinationRam ?? 'on-demand'}`);
   assertAccelSupports(scenarios, pairs[0].accel);
   if (all.length > 1 && !o.parallelPairs)
     log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
@@ -115,6 +119,7 @@ async function startManifest(p: PreparedSession, session: { id: string }, starte
     testbed: {
       kind: testbed.kind,
       accel: testbed.accel,
+      destination_ram: testbed.destinationRam ?? 'on-demand',
       pairs: pairs.map((p) => ({
         ...(p.pair !== undefined ? { pair: p.pair } : {}),
         src: p.hosts.src.name,
@@ -124,7 +129,7 @@ async function startManifest(p: PreparedSession, session: { id: string }, starte
     },
     qemu_versions: { ...earlier?.qemu_versions },
     scenarios: inputs.scenarios.map((sc) => {
-      const params = runParams(sc, testbed.accel, image.id);
+      const params = runParams(sc, testbed, image.id);
       return {
         name: sc.name,
         file: sc.file,
@@ -278,6 +283,13 @@ export function registerRunCommand(program: Command): void {
       .option(
         '--skip-preflight',
         'do not check the testbed before the run (ssh, QEMU, /dev/kvm, NAS mount and image, clocks, memory)',
+      )
+      .addOption(
+        new Option(
+          '--destination-ram <mode>',
+          "how the destination QEMU backs guest RAM: on demand (first touch, in the migration) or preallocated " +
+            "before it (default: the testbed's; local: prealloc)",
+        ).choices(DESTINATION_RAM_MODES),
       )
       .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
       .option(

@@ -2,7 +2,14 @@ import { stat } from 'node:fs/promises';
 import { readRecords } from '../results/runReader.js';
 import { UserError } from '../util/errors.js';
 import type { Scenario } from '../scenario/types.js';
-import { describeDiffs, paramsDiff, paramsHash, recordParamsHash, runParams } from '../results/params.js';
+import {
+  describeDiffs,
+  paramsDiff,
+  paramsHash,
+  recordParamsHash,
+  runParams,
+  type TestbedParams,
+} from '../results/params.js';
 
 /** What identifies a run across sessions (never the run id: it holds a timestamp). */
 export interface RunIdentity {
@@ -56,11 +63,11 @@ export async function completedRuns(dir: string): Promise<CompletedRun[]> {
 export function assertSameParams(
   completed: readonly CompletedRun[],
   scenarios: readonly Scenario[],
-  accel: string,
+  testbed: TestbedParams,
   imageId: string,
 ): void {
   for (const s of scenarios) {
-    const planned = runParams(s, accel, imageId);
+    const planned = runParams(s, testbed, imageId);
     const hash = paramsHash(planned);
     const configId = s.config_id ?? '';
     const earlier = completed.find(

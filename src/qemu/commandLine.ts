@@ -23,16 +23,28 @@ export interface VmConfig {
   localDisk?: string;
   /** A virtio-mem device of this size, none of it plugged (QEMU then saves an early-setup device section). */
   virtioMemMib?: number;
+  /**
+   * Back all of the guest's RAM when QEMU starts (its memory backend's `prealloc=on`), not on first
+   * touch. The backend keeps the default's id (`pc.ram`), so a `-m` source migrates into it.
+   */
+  preallocRam?: boolean;
   /** Log every guest block read/write (QEMU trace events) to this file: the POF source agent's I/O monitor. */
   traceLog?: string;
 }
 
-/** `-m`: the guest's RAM, with room for a virtio-mem device when there is one. */
+/** The id of the machine's default RAM backend on `-machine pc`: RAM blocks migrate by this name. */
+const PC_RAM_ID = 'pc.ram';
+
+/** `-m`: the guest's RAM (a preallocated backend of the default's id), room for a virtio-mem device if any. */
 function memoryArgs(cfg: VmConfig): string[] {
-  if (!cfg.virtioMemMib) return ['-m', `${cfg.memoryMib}M`];
+  const ram = cfg.preallocRam
+    ? ['-object', `memory-backend-ram,id=${PC_RAM_ID},size=${cfg.memoryMib}M,prealloc=on`]
+    : [];
+  if (!cfg.virtioMemMib) return ['-m', `${cfg.memoryMib}M`, ...ram];
   return [
     '-m',
     `${cfg.memoryMib}M,maxmem=${cfg.memoryMib + cfg.virtioMemMib}M`,
+    ...ram,
     '-object',
     `memory-backend-ram,id=vmem0,size=${cfg.virtioMemMib}M`,
     '-device',
@@ -71,7 +83,7 @@ export function qemuArgv(cfg: VmConfig, dir: string, { daemonize = true } = {}):
     '-name',
     `pofbench-${cfg.id},debug-threads=on`,
     '-machine',
-    'pc',
+    cfg.preallocRam ? `pc,memory-backend=${PC_RAM_ID}` : 'pc',
     '-accel',
     cfg.accel === 'kvm' && cfg.dirtyRing ? 'kvm,dirty-ring-size=4096' : cfg.accel,
     ...(cfg.accel === 'kvm' ? ['-cpu', 'host'] : []),

@@ -6,13 +6,21 @@
 import { createHash } from 'node:crypto';
 import type { Scenario } from '../scenario/types.js';
 import { migrationParams } from '../qemu/migrationSettings.js';
+import type { TestbedSpec } from '../testbed/spec.js';
 
-/** The `params` of a run of `scenario` on a testbed with `accel`, booting image `imageId`. */
-export function runParams(scenario: Scenario, accel: string, imageId: string): Record<string, unknown> {
+/** What of a testbed shapes a run's numbers: its accelerator and how the destination backs guest RAM. */
+export type TestbedParams = Pick<TestbedSpec, 'accel' | 'destinationRam'>;
+
+/**
+ * The `params` of a run of `scenario` on `testbed`, booting image `imageId`. `destination_ram` is
+ * there only when preallocated: runs from before the setting (on demand) keep their hash.
+ */
+export function runParams(scenario: Scenario, testbed: TestbedParams, imageId: string): Record<string, unknown> {
   return {
     memory_mib: scenario.guest.memory_mib,
     vcpus: scenario.guest.vcpus,
-    accel,
+    accel: testbed.accel,
+    ...(testbed.destinationRam === 'prealloc' ? { destination_ram: 'prealloc' } : {}),
     ...migrationParams(scenario.migration),
     workload: scenario.workload,
     image_id: imageId,

@@ -35,8 +35,13 @@ export interface SessionManifest {
   /** `pofbench run …` as typed (argv after node). */
   command_line: string[];
   pofbench_rev: string;
-  /** The testbed kind (local, file) and accelerator; each host pair used. */
-  testbed: { kind: string; accel: string; pairs: { pair?: string; src: string; dst: string; nas: string }[] };
+  /** The testbed kind (local, file), accelerator and destination RAM backing; each host pair used. */
+  testbed: {
+    kind: string;
+    accel: string;
+    destination_ram?: string;
+    pairs: { pair?: string; src: string; dst: string; nas: string }[];
+  };
   /** QEMU version per source host, as the runs' QMP reported it (preflight refuses mismatched pairs). */
   qemu_versions: Record<string, string>;
   scenarios: SessionScenario[];

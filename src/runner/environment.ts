@@ -9,6 +9,8 @@ export interface RunEnvironment {
   kernel: { controller: string; src?: string; dst?: string };
   testbed: string;
   accel: string;
+  /** How the destination QEMU backed the guest's RAM (TestbedSpec.destinationRam). */
+  destination_ram: string;
   src_host: string;
   dst_host: string;
   pofbench_rev: string;
@@ -35,6 +37,7 @@ export async function collectEnvironment(
     kernel: { controller: release(), src, dst },
     testbed: testbed.kind,
     accel: testbed.accel,
+    destination_ram: testbed.destinationRam ?? 'on-demand',
     src_host: testbed.hosts.src.name,
     dst_host: testbed.hosts.dst.name,
     pofbench_rev: pofbenchRev,

@@ -37,7 +37,7 @@ function startRecord(o: MigrationRunOptions, runId: string): RunRecord {
     src_host: testbed.hosts.src.name,
     dst_host: testbed.hosts.dst.name,
     pofbench_rev: o.pofbenchRev,
-    params: runParams(scenario, testbed.accel, image.id),
+    params: runParams(scenario, testbed, image.id),
   };
   record.params_hash = paramsHash(record.params);
   return record;

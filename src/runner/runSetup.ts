@@ -100,7 +100,13 @@ export async function startDestination(run: RunState): Promise<void> {
   const { strategy } = run.o;
   run.path = await strategy.prepare(run.ctx);
   run.cleanups.push(() => strategy.cleanup(run.ctx));
-  run.dstVm = await startVm(run, 'dst', { ...vmBase(run), id: 'dst', incoming: true, startPaused: run.o.verifyRam });
+  run.dstVm = await startVm(run, 'dst', {
+    ...vmBase(run),
+    id: 'dst',
+    incoming: true,
+    startPaused: run.o.verifyRam,
+    preallocRam: run.o.testbed.destinationRam === 'prealloc',
+  });
 }
 
 /**

@@ -187,7 +187,7 @@ async function sinkRecord(s: SessionRun, record: RunRecord): Promise<void> {
 export async function runSession(o: SessionOptions): Promise<RunRecord[]> {
   const seed = o.seed ?? defaultSeed();
   const completed = o.resume ? await completedRuns(o.outDir) : [];
-  assertSameParams(completed, o.scenarios, o.testbed.accel, o.image.id);
+  assertSameParams(completed, o.scenarios, o.testbed, o.image.id);
   const plan = planSession(o.scenarios, {
     strategies: o.strategies,
     repeat: o.repeat,

@@ -226,6 +226,8 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
   );
   const vmBase: Omit<VmConfig, 'id'> = {
     accel: o.testbed.accel,
+    // every soak VM but the first is a destination
+    preallocRam: o.testbed.destinationRam === 'prealloc',
     memoryMib: o.memoryMib,
     vcpus: 1,
     kernel: o.image.kernel,

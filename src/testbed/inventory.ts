@@ -2,7 +2,15 @@ import { homedir } from 'node:os';
 import { isAbsolute, resolve, posix } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { POFBENCH_NODE_FLAGS, controllerHostCommand } from '../util/paths.js';
-import { hostKeyProblem, ifNameProblem, macProblem, type HostSpec, type TestbedSpec } from './spec.js';
+import {
+  destinationRamProblem,
+  hostKeyProblem,
+  ifNameProblem,
+  macProblem,
+  type DestinationRam,
+  type HostSpec,
+  type TestbedSpec,
+} from './spec.js';
 
 /**
  * Reads an Ansible YAML inventory (already parsed) as testbeds: one TestbedSpec per host pair.
@@ -226,10 +234,12 @@ function pairTestbed(
   const sv = src[1];
   const where = `host ${src[0]}`;
   const { accel, kind, installDir, hostCommand } = pairSettings(sv, where);
+  const ram = str(sv, 'pofbench_destination_ram', where, 'on-demand');
   return {
     kind,
     pair,
     accel,
+    destinationRam: checked(ram, destinationRamProblem, 'pofbench_destination_ram', where) as DestinationRam,
     hosts: {
       src: sshHost(src[0], 'src', sv, o),
       dst: sshHost(dst[0], 'dst', dst[1], o),

@@ -7,6 +7,15 @@ import type { SshTarget } from '../hosts/ssh.js';
 
 export type HostRole = 'src' | 'dst' | 'nas';
 
+export const DESTINATION_RAM_MODES = ['on-demand', 'prealloc'] as const;
+export type DestinationRam = (typeof DESTINATION_RAM_MODES)[number];
+
+/** Why `v` is not a destination RAM mode. */
+export function destinationRamProblem(v: unknown): string | undefined {
+  if ((DESTINATION_RAM_MODES as readonly unknown[]).includes(v)) return undefined;
+  return `${JSON.stringify(v)} is not one of ${DESTINATION_RAM_MODES.join(', ')}`;
+}
+
 export interface HostSpec {
   name: string;
   role: HostRole;
@@ -23,6 +32,13 @@ export interface TestbedSpec {
   pair?: string;
   /** `tcg` locally (no usable KVM), `kvm` in a lab. */
   accel: 'tcg' | 'kvm';
+  /**
+   * How the destination QEMU gets the guest's RAM: `on-demand` (the default: the kernel backs each
+   * page when the incoming stream first writes it, as a stock libvirt guest does), or `prealloc`
+   * (every page backed when QEMU starts, before the migration). The local testbed preallocates: this
+   * VM backs memory lazily, so a first touch costs ~10 µs per page, ten times a bare-metal host's.
+   */
+  destinationRam?: DestinationRam;
   hosts: Record<HostRole, HostSpec>;
   nas: {
     /** NFS server address on the storage network. */

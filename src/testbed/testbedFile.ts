@@ -5,7 +5,15 @@ import { parse } from 'yaml';
 import { knownHostKeys } from '../hosts/knownHosts.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { inventoryTestbeds, isInventory } from './inventory.js';
-import { hostKeyProblem, ifNameProblem, macProblem, type HostRole, type HostSpec, type TestbedSpec } from './spec.js';
+import {
+  destinationRamProblem,
+  hostKeyProblem,
+  ifNameProblem,
+  macProblem,
+  type HostRole,
+  type HostSpec,
+  type TestbedSpec,
+} from './spec.js';
 
 /** known_hosts → keys; a missing file is an empty list (the connect then names the file). */
 function readKnownHosts(file: string, host: string, port: number): string[] {
@@ -90,4 +98,6 @@ export function checkSpecFile(spec: TestbedSpec, file: string): void {
   if (tap) fail('vm', 'tap', tap);
   const mac = macProblem(spec.vm.mac);
   if (mac) fail('vm', 'mac', mac);
+  const ram = spec.destinationRam === undefined ? undefined : destinationRamProblem(spec.destinationRam);
+  if (ram) fail('testbed', 'destinationRam', ram);
 }

@@ -79,6 +79,8 @@ export async function localSpec(pair = 1, pairs = 1): Promise<TestbedSpec> {
     kind: 'local',
     ...(pairs > 1 ? { pair: pairLabel(pair) } : {}),
     accel: 'tcg',
+    // this VM backs memory lazily (first touch ~10 µs a page): see TestbedSpec.destinationRam
+    destinationRam: 'prealloc',
     hosts: {
       src: await hostSpec(pairHost('src', pair), 'src'),
       dst: await hostSpec(pairHost('dst', pair), 'dst'),
