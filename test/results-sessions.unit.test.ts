@@ -161,7 +161,10 @@ test('--resume with changed parameters is refused naming the field; the same par
     () => assertSameParams(done, [s500], { accel: 'tcg' }, 'img1'),
     /--resume: scenario q was run in this session with other parameters: link_cap_mbit 1000 \(session\) vs 500 \(now\)/,
   );
-  assert.throws(() => assertSameParams(done, [s1000], { accel: 'tcg' }, 'img2'), /image_id "img1" \(session\) vs "img2" \(now\)/);
+  assert.throws(
+    () => assertSameParams(done, [s1000], { accel: 'tcg' }, 'img2'),
+    /image_id "img1" \(session\) vs "img2" \(now\)/,
+  );
   // RAM the destination backs on demand is what runs before the setting had: same hash; prealloc differs
   const onDemand = { accel: 'tcg', destinationRam: 'on-demand' } as const;
   assert.equal(paramsHash(runParams(s1000, onDemand, 'img1')), paramsHash(p));

@@ -287,7 +287,7 @@ export function registerRunCommand(program: Command): void {
       .addOption(
         new Option(
           '--destination-ram <mode>',
-          "how the destination QEMU backs guest RAM: on demand (first touch, in the migration) or preallocated " +
+          'how the destination QEMU backs guest RAM: on demand (first touch, in the migration) or preallocated ' +
             "before it (default: the testbed's; local: prealloc)",
         ).choices(DESTINATION_RAM_MODES),
       )
