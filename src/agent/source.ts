@@ -1,4 +1,3 @@
-import { getPriority } from 'node:os';
 import { createServer, type Socket } from 'node:net';
 import { writeFile, rm } from 'node:fs/promises';
 import { writeFileSync, renameSync } from 'node:fs';
@@ -6,9 +5,9 @@ import { readSecret } from './channel.js';
 import { openNasImage, type BlockImage } from './nasImage.js';
 import type { BlockIndex } from '../codec/blockindex.js';
 import { scanImageIndex } from './scanIndex.js';
-import { sha256Native } from '../codec/sha256.js';
 import { TraceIndexer } from './indexer.js';
-import { warmUpCodec } from './warmup.js';
+import { warmUpPipeline } from './pipelineWarmup.js';
+import { newSourceStats } from './agentStats.js';
 import { listenOn, describe, type Endpoint } from './endpoint.js';
 import { cpuSecondsSince } from './cpu.js';
 import type { IndexStatus, SourceAgentFlags, SourceStats } from './protocol.js';
@@ -19,7 +18,7 @@ import { SourceStream } from './sourceStream.js';
 export interface SourceAgentOptions extends SourceAgentFlags {
   /** Deadline of one NAS read (nfs:// images); a NAS slower than this counts as unreachable. */
   nasTimeoutMs?: number;
-  /** Run the hot paths over a synthetic stream before QEMU connects (default true; off for fuzzing). */
+  /** Run a synthetic migration through the pipeline before QEMU connects (default true; off for fuzzing). */
   warmUp?: boolean;
   log?: (line: string) => void;
 }
@@ -36,11 +35,13 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   const cpu0 = process.cpuUsage();
   const secret = await readSecret(o.secretFile);
   const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
-  const stats = newSourceStats(o);
+  const stats = newSourceStats(streamWindowBytes(o));
   const ix = await openIndex(o, image, stats, log);
   // QEMU is paused at `retentionPages` unacknowledged refs
   const ring = new RetentionRing(retentionPages(o));
-  if (o.warmUp !== false) stats.warmup_ms = Math.round(warmUpCodec());
+  if (o.warmUp !== false) {
+    stats.warmup_ms = Math.round(await warmUpPipeline({ stream: { windowBytes: streamWindowBytes(o) } }));
+  }
   if (o.listen.kind === 'unix') await rm(o.listen.path, { force: true });
   let qemu: Socket | undefined;
   let peer: Socket | undefined;
@@ -82,35 +83,6 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
 
 const retentionPages = (o: SourceAgentOptions): number => o.retentionPages ?? 16384;
 const streamWindowBytes = (o: SourceAgentOptions): number => o.streamWindowBytes ?? 8 * 1024 * 1024;
-
-function newSourceStats(o: SourceAgentOptions): SourceStats {
-  return {
-    role: 'source',
-    status: 'failed',
-    bytes_in: 0,
-    bytes_out: 0,
-    qemu_crc32: 0,
-    full_pages: 0,
-    ref_pages: 0,
-    zero_pages: 0,
-    hashed_pages: 0,
-    index_blocks: 0,
-    index_build_ms: 0,
-    index_nas_read_bytes: 0,
-    fallback_requests: 0,
-    backchannel_frames: 0,
-    end_sent: false,
-    retention_peak_pages: 0,
-    stream_window_bytes: streamWindowBytes(o),
-    stream_window_waits: 0,
-    stream_window_peak_bytes: 0,
-    warmup_ms: 0,
-    native_sha256: sha256Native,
-    nice: getPriority(),
-    cpu_s: 0,
-    elapsed_ms: 0,
-  };
-}
 
 /** The source agent's index, and what keeps it current (the trace indexer) or built it (the scan). */
 interface OpenIndex {

@@ -1,25 +1,19 @@
-import { getPriority } from 'node:os';
 import { createServer, type Socket, type Server } from 'node:net';
-import { sha256Native } from '../codec/sha256.js';
 import { writeFile } from 'node:fs/promises';
-import { FrameType, FrameReader, encodeFrame, readSecret, frameName, type Frame } from './channel.js';
+import { readSecret } from './channel.js';
 import { admitSource, type Gate, type Refusal } from './gate.js';
-import { openNasImage, BLOCK, type BlockImage } from './nasImage.js';
-import { Decoder, type DecodedItem } from '../codec/decoder.js';
+import { openNasImage } from './nasImage.js';
 import { connectTo, describe, listenOn } from './endpoint.js';
-import { warmUpCodec } from './warmup.js';
+import { warmUpPipeline } from './pipelineWarmup.js';
 import { cpuSecondsSince } from './cpu.js';
 import type { TargetAgentFlags, TargetStats } from './protocol.js';
-import { SourcePages, type RefPart } from './sourcePages.js';
-import { NasReader } from './nasReader.js';
-import { AckWindow } from './ackWindow.js';
-import { ReadGatherer } from './readGatherer.js';
-import { QemuWriter } from './qemuWriter.js';
+import { newTargetStats } from './agentStats.js';
+import { TargetPump } from './targetPump.js';
 
 export interface TargetAgentOptions extends TargetAgentFlags {
   /** Bytes of decoded-but-unwritten stream held before the agent stops reading from the source. */
   maxBufferedBytes?: number;
-  /** Run the hot paths over a synthetic stream before listening (default true; off for fuzzing). */
+  /** Run a synthetic migration through the pipeline before listening (default true; off for fuzzing). */
   warmUp?: boolean;
   /** Each connection refused before authentication, and how far it got. */
   onRefused?: (r: Refusal) => void;
@@ -42,7 +36,7 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
   const secret = await readSecret(o.secretFile);
   const image = await openNasImage(o.nasImage, { timeoutMs: o.nasTimeoutMs });
   const stats = newTargetStats();
-  if (o.warmUp !== false) stats.warmup_ms = Math.round(warmUpCodec());
+  if (o.warmUp !== false) stats.warmup_ms = Math.round(await warmUpPipeline({ pump: o }));
   try {
     const peer = await authenticatedSource(o, secret, stats, log);
     log('source agent authenticated; connecting to the destination QEMU');
@@ -63,32 +57,6 @@ export async function runTargetAgent(o: TargetAgentOptions): Promise<TargetStats
     if (o.statsJson) await writeFile(o.statsJson, `${JSON.stringify(stats, null, 2)}\n`).catch(() => undefined);
   }
   return stats;
-}
-
-function newTargetStats(): TargetStats {
-  return {
-    role: 'target',
-    status: 'failed',
-    bytes_in: 0,
-    bytes_out: 0,
-    qemu_crc32: 0,
-    ref_pages: 0,
-    nas_read_bytes: 0,
-    nas_reads: 0,
-    verify_mismatches: 0,
-    fallback_pages: 0,
-    nas_unavailable_pages: 0,
-    refused_peers: 0,
-    channel_bytes: 0,
-    end_seen: false,
-    native_sha256: sha256Native,
-    nice: getPriority(),
-    cpu_s: 0,
-    elapsed_ms: 0,
-    socket_reads: 0,
-    batches: 0,
-    warmup_ms: 0,
-  };
 }
 
 /** Listens until one peer has authenticated; everyone else is refused before any byte reaches QEMU. */
@@ -125,159 +93,5 @@ async function authenticatedSource(
   } finally {
     server?.close();
     gate?.close();
-  }
-}
-
-/**
- * One migration's stream, source agent to destination QEMU: gathered reads (ReadGatherer) are
- * decoded into batches; each batch's refs are read from the NAS (NasReader) or the source
- * (SourcePages), acknowledged once verified (AckWindow), and the batches written to QEMU in order
- * (QemuWriter), which checks the stream's CRC-32 at the end.
- */
-class TargetPump {
-  private readonly decoder: Decoder;
-  private readonly frames = new FrameReader();
-  private readonly source: SourcePages;
-  private readonly nas: NasReader;
-  private readonly acks: AckWindow;
-  private readonly writer: QemuWriter;
-  private readonly gatherer: ReadGatherer;
-  /** The source agent's connection (the accepted socket's handle, re-wrapped by the gatherer). */
-  private readonly peer: Socket;
-  private refSeq = 0;
-  private sawEnd = false;
-  private readonly failed: Promise<never>;
-  private readonly fail: (e: Error) => void;
-
-  constructor(
-    accepted: Socket,
-    private readonly qemu: Socket,
-    private readonly image: BlockImage,
-    o: TargetAgentOptions,
-    private readonly stats: TargetStats,
-    private readonly log: (l: string) => void,
-  ) {
-    let fail!: (e: Error) => void;
-    this.failed = new Promise<never>((_, reject) => {
-      fail = reject;
-    });
-    this.failed.catch(() => undefined);
-    this.fail = fail;
-    // reads land in reused slabs; a full one is reused once the batches that refer to it are written
-    this.gatherer = new ReadGatherer(
-      accepted,
-      stats,
-      (chunks) => this.decodeBatch(chunks),
-      fail,
-      (slab) => this.writer.afterQueued(() => this.gatherer.release(slab)),
-    );
-    const peer = (this.peer = this.gatherer.socket);
-    const concurrency = o.concurrency ?? 64;
-    this.decoder = new Decoder({ imageBlocks: image.blocks });
-    this.source = new SourcePages(peer, stats, log);
-    this.nas = new NasReader(image, this.source, stats, {
-      concurrency,
-      maxRun: Math.max(1, o.maxReadBlocks ?? 64),
-      timeoutMs: o.nasTimeoutMs ?? 2000,
-    });
-    this.acks = new AckWindow(peer);
-    this.writer = new QemuWriter(qemu, peer, this.nas, stats, o.maxBufferedBytes ?? 32 * 1024 * 1024, fail);
-  }
-
-  async run(onStreamDone: () => void): Promise<void> {
-    const { peer, qemu, stats, fail, writer } = this;
-    qemu.on('error', (e) => fail(new Error(`destination QEMU socket: ${e.message}`)));
-    qemu.on('close', () => {
-      if (!writer.ended) fail(new Error('destination QEMU closed the migration socket early'));
-    });
-    peer.on('error', (e) => fail(new Error(`source agent connection: ${e.message}`)));
-    peer.on('close', () => {
-      if (!writer.ended) fail(new Error('source agent connection closed before the end of the stream'));
-    });
-    const { gatherer } = this;
-    await Promise.race([writer.run(), this.failed]).catch(async (err) => {
-      gatherer.stop();
-      writer.stop();
-      this.acks.stop();
-      peer.end(encodeFrame(FrameType.ERROR, Buffer.from((err as Error).message)));
-      qemu.destroy();
-      throw err;
-    });
-    writer.stop();
-    this.acks.stop();
-    stats.last_byte_to_qemu_at = Date.now();
-    await new Promise<void>((resolve) => qemu.end(resolve));
-    qemu.destroy();
-    this.log(
-      `stream complete: ${stats.bytes_in} bytes in, ${stats.bytes_out} bytes to QEMU, ${stats.ref_pages} pages from ` +
-        `the NAS, ${stats.fallback_pages} from the source`,
-    );
-    stats.nas_read_bytes = this.image.bytesRead;
-    onStreamDone();
-    await new Promise<void>((resolve) =>
-      peer.end(encodeFrame(FrameType.DONE, Buffer.from(JSON.stringify({ ...stats, status: 'completed' }))), resolve),
-    );
-  }
-
-  /** One gathered batch of reads: its frames decoded, the items queued for QEMU. */
-  private decodeBatch(chunks: Buffer[]): void {
-    try {
-      const items: DecodedItem[] = [];
-      for (const d of chunks) for (const f of this.frames.push(d)) this.onFrame(f, items);
-      this.addBatch(items);
-      if (this.sawEnd) this.writer.endOfStream(this.decoder.trailer?.crc);
-      // an unfinished frame is copied: the slab the batch came from is reused once its batches are written
-      this.frames.detach();
-      this.decoder.detachInput();
-    } finally {
-      this.stats.channel_bytes = this.frames.offset;
-    }
-  }
-
-  private onFrame(f: Frame, items: DecodedItem[]): void {
-    switch (f.type) {
-      case FrameType.DATA:
-        this.stats.bytes_in += f.payload.length;
-        for (const it of this.decoder.push(f.payload)) items.push(it);
-        break;
-      case FrameType.END:
-        for (const it of this.decoder.end()) items.push(it);
-        this.sawEnd = true;
-        this.stats.end_seen = true;
-        break;
-      case FrameType.PAGE:
-        this.source.receive(f.payload);
-        break;
-      case FrameType.ERROR:
-        throw new Error(`source agent: ${f.payload.toString('utf8')}`);
-      default:
-        throw new Error(`unexpected ${frameName(f.type)} frame from the source agent`);
-    }
-  }
-
-  /** The items of one batch: literals as they are, refs read from the NAS; queued for QEMU in stream order. */
-  private addBatch(items: DecodedItem[]): void {
-    if (items.length === 0) return;
-    const parts: (Buffer | RefPart)[] = [];
-    const refs: RefPart[] = [];
-    let bytes = 0;
-    for (const it of items) {
-      if (it.kind === 'bytes') {
-        parts.push(it.data);
-        bytes += it.data.length;
-      } else {
-        const r: RefPart = { block: it.block, hash: it.hash, seq: this.refSeq++ };
-        parts.push(r);
-        refs.push(r);
-        bytes += BLOCK;
-      }
-    }
-    const runBuffers: Buffer[] = [];
-    const reads = this.nas.readRefs(refs, runBuffers);
-    const ready = Promise.all(reads).then(() => undefined);
-    ready.catch((e: Error) => this.fail(e));
-    if (refs.length) this.acks.track(refs.length, ready);
-    this.stats.ref_pages += refs.length;
-    this.writer.enqueue({ parts, bytes, ready, runBuffers }, this.source.awaited > 0);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Builds QEMU pre-copy migration streams (the 7.2-10.x format) byte by byte (DESIGN.md §3): exact control for the
- * codec tests, and a realistic load for warming up the agents' hot paths (see agent/warmup.ts).
+ * codec tests, and a realistic load for warming up the agents' hot paths (see agent/pipelineWarmup.ts).
  */
 import { mulberry32 } from '../util/prng.js';
 

@@ -6,10 +6,14 @@
 import { createHash } from 'node:crypto';
 import type { Scenario } from '../scenario/types.js';
 import { migrationParams } from '../qemu/migrationSettings.js';
-import type { TestbedSpec } from '../testbed/spec.js';
-
-/** What of a testbed shapes a run's numbers: its accelerator and how the destination backs guest RAM. */
-export type TestbedParams = Pick<TestbedSpec, 'accel' | 'destinationRam'>;
+/**
+ * What of a testbed shapes a run's numbers: its accelerator and how the destination backs guest RAM
+ * (TestbedSpec's fields of these names).
+ */
+export interface TestbedParams {
+  accel: string;
+  destinationRam?: string;
+}
 
 /**
  * The `params` of a run of `scenario` on `testbed`, booting image `imageId`. `destination_ram` is
