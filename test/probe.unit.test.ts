@@ -52,6 +52,10 @@ test('the probe pings a live address (loopback) and reads its replies from its f
     );
     assert.ok(pinger, 'the pinger is a child of this process');
     assert.equal(readlinkSync(`/proc/${pinger}/fd/1`), `${tmpdir()}/${mine[0]}/replies.log`, 'its stdout is the file');
+    // as root it runs at real-time priority (policy 1: SCHED_FIFO), so the load it measures cannot delay it
+    const policy = readFileSync(`/proc/${pinger}/stat`, 'utf8').split(') ')[1].split(' ')[38];
+    if (process.getuid?.() === 0) assert.ok(probe.realtime && policy === '1', `policy ${policy}`);
+    else assert.equal(probe.realtime, policy === '1');
     await new Promise((r) => setTimeout(r, 300));
   } finally {
     await probe.stop();

@@ -66,7 +66,7 @@ export const KNOWN_METRICS: readonly string[] = [
 export const CPU_S = 'cpu_s';
 
 /** Fields that look numeric in a record but are not measurements. */
-const NOT_METRICS = new Set(['repeat', 'qmp_sample_hz', 'probe_rate_hz']);
+const NOT_METRICS = new Set(['repeat', 'qmp_sample_hz', 'probe_rate_hz', 'probe_realtime']);
 
 export const DEFAULT_COMPARE_FIELDS: readonly string[] = [
   'total_time_ms',

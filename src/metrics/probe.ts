@@ -1,4 +1,4 @@
-import { execa, type ResultPromise } from 'execa';
+import { execa, execaSync, type ResultPromise } from 'execa';
 import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,8 @@ export class GuestProbe {
   private partial = '';
   private readonly chunk = Buffer.allocUnsafe(64 * 1024);
   private reply = FPING_REPLY;
+  /** Whether the pinger runs at real-time priority (false: the kernel refused, e.g. not root). */
+  realtime = false;
 
   constructor(
     private readonly address: string,
@@ -86,6 +88,7 @@ export class GuestProbe {
       closeSync(out);
     }
     this.fd = openSync(file, 'r');
+    this.realtime = this.proc.pid !== undefined && raisePriority(this.proc.pid);
   }
 
   /** Resolves when a reply arrives at or after `sinceMs`, or rejects after `timeoutMs`. */
@@ -130,6 +133,20 @@ export class GuestProbe {
       const m = this.reply.exec(line);
       if (m) this.seen.push({ t: Number(m[1]) * 1000, seq: Number(m[2]), rttMs: Number(m[3]) });
     }
+  }
+}
+
+/**
+ * Puts the pinger at real-time priority (SCHED_FIFO 10; it sleeps between packets, ~no CPU): a
+ * probe on the machine under test that waits its turn behind the load would record its own
+ * scheduling delay as the guest's downtime (seen here: fping runnable, not run, for 200 ms while
+ * the guest answered). In a lab the probe's controller is a machine of its own. Best effort.
+ */
+function raisePriority(pid: number): boolean {
+  try {
+    return execaSync('chrt', ['-f', '-p', '10', String(pid)], { reject: false, stdio: 'ignore' }).exitCode === 0;
+  } catch {
+    return false;
   }
 }
 

@@ -135,6 +135,8 @@ export type RunRecordBase = {
   /** Fault injection (pofbench faults): what went wrong injecting, if anything. */
   fault_error?: string;
   probe_rate_hz?: number;
+  /** The probe (fping) ran at real-time priority, so its own scheduling did not add to app downtime. */
+  probe_realtime?: boolean;
   qmp_sample_hz?: number;
   /** From starting the VMs until the guest answered on the source. */
   boot_ms?: number;

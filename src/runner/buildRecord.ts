@@ -36,6 +36,8 @@ export interface CompletedMeasurements {
   /** the guest's first probe reply on the destination (absent without a probe, e.g. --verify-ram) */
   backOnline?: { t: number };
   probeReplies: ProbeReply[];
+  /** the probe ran at real-time priority */
+  probeRealtime?: boolean;
   src: CounterWindow;
   dst: CounterWindow;
   /** the NICs the byte counts come from */
@@ -95,6 +97,7 @@ function measuredFields(c: CompletedMeasurements): Partial<RunRecord> {
     src_vcpu_wait_ms: vcpuWaitMs(c.src.before, c.src.after),
     src_vcpu_cpu_s: vcpuCpuSeconds(c.src.before, c.src.after),
     probe_rate_hz: c.backOnline ? 100 : undefined,
+    probe_realtime: c.backOnline ? c.probeRealtime : undefined,
     ...c.cpu.roles,
     nfs_server_cpu_s: c.cpu.nfs_server_cpu_s,
     harness_cpu_s: c.cpu.harness_cpu_s,

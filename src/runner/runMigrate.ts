@@ -251,6 +251,7 @@ export async function completedMeasurements(
     dstCompleteAt: after.at,
     backOnline,
     probeReplies: [...run.probe.replies],
+    probeRealtime: run.probe.realtime,
     src: { before: before.src, after: after.src },
     dst: { before: before.dst, after: after.dst },
     nics: {
