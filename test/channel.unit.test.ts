@@ -71,4 +71,11 @@ test('stream window: 64 ms of the link rate, at least 8 MiB, 8 MiB when the rate
   assert.equal(streamWindowMib(100), 8);
   assert.equal(streamWindowMib(1000), 8);
   assert.equal(streamWindowMib(10000), 77);
+  // QEMU's switchover rate: the link's less the window's share of the downtime limit, at least half of it
+  const { switchoverBandwidth } = await import('../src/strategy/pof.js');
+  const link = 125_000_000;
+  const backlogMs = ((8 << 20) / link) * 1000; // 67 ms of a 300 ms limit
+  assert.equal(switchoverBandwidth(1000, 300), Math.round(link * (1 - backlogMs / 300)));
+  assert.equal(switchoverBandwidth(1000, 50), link / 2, 'a window longer than the limit: half the link');
+  assert.equal(switchoverBandwidth(300, 300), 300e6 / 16, '8 MiB at 300 Mbit/s is 224 ms: half the link');
 });

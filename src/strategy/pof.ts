@@ -53,6 +53,22 @@ export function streamWindowMib(linkMbit: number | undefined): number {
 }
 
 /**
+ * The rate QEMU is told for its switchover decision (avail-switchover-bandwidth, bytes/s): the
+ * link's, less the share of the downtime limit the stream window's backlog takes. When the guest
+ * stops, up to one window is still between the source agent and the destination QEMU; it drains
+ * in the downtime before the rest QEMU sends, which QEMU does not know of. Told the link's own
+ * rate, QEMU stopped the guest with as much left as the limit allows and the window came on top
+ * (1 GiB page-cache guest, 1 Gbit/s, limit 300 ms: ~45 MiB sent after the stop against stock's
+ * ~32). At least half the link's rate, so that a window long against the limit (8 MiB at 300
+ * Mbit/s is 224 ms) does not keep the migration from converging.
+ */
+export function switchoverBandwidth(linkMbit: number, downtimeLimitMs: number): number {
+  const linkBytesPerS = (linkMbit * 1e6) / 8;
+  const backlogMs = ((streamWindowMib(linkMbit) * (1 << 20)) / linkBytesPerS) * 1000;
+  return Math.round(linkBytesPerS * Math.max(0.5, 1 - backlogMs / downtimeLimitMs));
+}
+
+/**
  * The agents' nice value (`migration.pof_agent_nice`; default 0, the priority QEMU and the guest's
  * vCPUs run at, as stock's migration thread does). Higher values make the agents yield to the guest:
  * a trade-off, measured on the 2-core testbed. At 19, 1 GiB page-cache guest: 6 alternating pairs
@@ -98,14 +114,15 @@ export class PofStrategy implements MigrationStrategy {
    * reads when the guest stops (without it the target buffered up to 32 MiB of references whose NAS
    * reads then ran in the downtime: +150-430 ms on the quick scenario). And the switchover rate:
    * references make the delivery rate far higher than the link's, while the final pass is mostly
-   * recently dirtied pages that go in full, so QEMU is told the link's own rate
-   * (avail-switchover-bandwidth: the link cap, or the migration NIC's speed). A scenario's own
-   * `avail_switchover_bandwidth_mbit` wins.
+   * recently dirtied pages that go in full, so QEMU is told the link's rate less the window's
+   * backlog (`switchoverBandwidth`; the link: its cap, or the migration NIC's speed). A scenario's
+   * own `avail_switchover_bandwidth_mbit` wins.
    */
   async migrationParameters(ctx: StrategyContext): Promise<Record<string, number>> {
     if (ctx.scenario.migration.avail_switchover_bandwidth_mbit) return {};
     const mbit = await this.linkMbit(ctx);
-    return mbit ? { 'avail-switchover-bandwidth': Math.round((mbit * 1e6) / 8) } : {};
+    if (!mbit) return {};
+    return { 'avail-switchover-bandwidth': switchoverBandwidth(mbit, ctx.scenario.migration.downtime_limit_ms) };
   }
 
   /** The migration link's rate (Mbit/s): the scenario's cap, else the source NIC's speed, if known. */
