@@ -98,8 +98,9 @@ export async function bootSource(run: RunState): Promise<void> {
 /** The strategy's migration path, then QEMU on dst waiting for the stream (paused after it under --verify-ram). */
 export async function startDestination(run: RunState): Promise<void> {
   const { strategy } = run.o;
-  run.path = await strategy.prepare(run.ctx);
+  // registered first: a prepare that fails half-way (one agent started, the other not) is cleaned up too
   run.cleanups.push(() => strategy.cleanup(run.ctx));
+  run.path = await strategy.prepare(run.ctx);
   run.dstVm = await startVm(run, 'dst', {
     ...vmBase(run),
     id: 'dst',

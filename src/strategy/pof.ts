@@ -313,13 +313,18 @@ export class PofStrategy implements MigrationStrategy {
     // debugging pass-through: POFBENCH_AGENT_TEE=DIR (copies of the streams in and out)
     const env = ['UV_THREADPOOL_SIZE=32'];
     if (process.env.POFBENCH_AGENT_TEE) env.push(`POFBENCH_AGENT_TEE=${process.env.POFBENCH_AGENT_TEE}`);
-    const r = await host.exec(`setsid env ${sh(env)} ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & echo $!`);
-    const pid = Number(r.stdout.trim());
+    // an agent that cannot start (bad flag, port in use) exits at once: looked for 300 ms later, in the
+    // same command (a second exec under load could fail on its own and read as a dead agent)
+    const r = await host.exec(
+      `setsid env ${sh(env)} ${cmd} > ${sh([logPath])} 2>&1 < /dev/null & pid=$!; sleep 0.3; ` +
+        `if kill -0 $pid 2>/dev/null; then echo "$pid alive"; else echo "$pid exited"; fi`,
+    );
+    const started = /^(\d+) (alive|exited)$/m.exec(r.stdout);
+    if (!started)
+      throw new Error(`${role} agent on ${host.name}: its start printed no pid (${JSON.stringify(r.stdout)})`);
+    const pid = Number(started[1]);
     this.agents.push({ host, pid, statsPath, logPath, role });
-    // an agent that cannot start (bad flag, port in use) exits at once: say why
-    await sleep(300);
-    const alive = (await host.exec(`kill -0 ${pid}`, { allowFail: true })).code === 0;
-    if (!alive)
+    if (started[2] === 'exited')
       throw new Error(`${role} agent on ${host.name} exited at start: ${(await this.logTail(host, logPath)).trim()}`);
   }
 
