@@ -29,7 +29,8 @@ function fakeHost(name: string, firstPid: number) {
   let nextPid = firstPid;
   const exec = async (cmd: string) => {
     commands.push(cmd);
-    return { code: 0, stdout: cmd.includes('& echo $!') ? `${nextPid++}\n` : '', stderr: '' };
+    // an agent start prints its pid and whether it still runs 300 ms later
+    return { code: 0, stdout: cmd.includes('& pid=$!;') ? `${nextPid++} alive\n` : '', stderr: '' };
   };
   return { host: { name, exec } as unknown as SshHost, commands };
 }
