@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { pofStreamRows } from '../src/agent/streamTimeline.js';
 import {
   SOURCE_FLAGS,
   TARGET_FLAGS,
@@ -115,4 +116,28 @@ test('a refused setting is a typed value: the dotted field, the reason, the fix'
       'scenario x.yaml: field "migration.capabilities.xbzrle" is not supported by the pof strategy (it changes ' +
       'the RAM stream format)',
   });
+});
+
+test('the source agent stream timeline becomes pof-stream series rows, naming what held QEMU back', () => {
+  const rows = pofStreamRows({
+    stream_timeline: [
+      [1000, 10, 8, 0, 0, 0],
+      [1100, 4096, 900, 10, 2, 1],
+      [1200, 8192, 950, 4096, 3, 2],
+      [1300, 8192, 950, 8192, 3, 3],
+    ],
+  });
+  assert.deepEqual(
+    rows.map((r) => r.held_by),
+    ['', 'link', 'stream_window', 'retention_window'],
+  );
+  assert.deepEqual(rows[1], {
+    t: 1100,
+    qemu_bytes: 4096,
+    pof_bytes: 900,
+    delivered_bytes: 10,
+    ref_pages: 2,
+    held_by: 'link',
+  });
+  assert.deepEqual(pofStreamRows({}), [], 'an agent that wrote no timeline gives no rows');
 });

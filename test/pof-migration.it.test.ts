@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { parseScenario } from '../src/scenario/load.js';
 import { runSession } from '../src/runner/session.js';
 import { useLocalTestbed } from './helpers/localTestbed.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const MiB = 1024 * 1024;
 const tb = useLocalTestbed('pof', { verbose: true });
@@ -71,6 +73,7 @@ test('pagecache guest: stock, pof and the pof-scan oracle side by side, RAM byte
   );
   assert.equal(typeof pof.index_wait_ms, 'number');
   assert.equal(pof.pof_agent_nice, 5, "the agents ran at the scenario's nice value (their own getPriority())");
+  checkStreamSeries(pof);
   const oracle = records.find((r) => r.strategy === 'pof-scan')!;
   assert.ok(
     oracle.index_blocks! > pof.index_blocks!,
@@ -162,3 +165,24 @@ test('many pre-copy passes: stock and pof both byte-identical at >= 4 passes', {
     assert.equal(r.ram_identical, true, `${r.strategy}: destination RAM equals source RAM after ${r.passes} passes`);
   }
 });
+
+/** The source agent's stream timeline is the run's `pof-stream` series, ending where the stream did. */
+function checkStreamSeries(r: { run_id: string; [k: string]: unknown }): void {
+  const file = readdirSync(out, { recursive: true, encoding: 'utf8' }).find((p) =>
+    p.endsWith(join(r.run_id, 'series', 'pof-stream.jsonl')),
+  );
+  assert.ok(file, `series pof-stream of ${r.run_id}`);
+  const rows = readFileSync(join(out, file), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  for (let i = 1; i < rows.length; i++) {
+    assert.ok(rows[i].t >= rows[i - 1].t && rows[i].qemu_bytes >= rows[i - 1].qemu_bytes, `row ${i} goes forward`);
+    assert.ok(rows[i].delivered_bytes <= rows[i].qemu_bytes, `row ${i}: no more delivered than read`);
+  }
+  const last = rows.at(-1);
+  assert.equal(last.qemu_bytes, r.pof_qemu_stream_bytes, 'the last sample is the whole stream');
+  assert.equal(last.delivered_bytes, r.pof_qemu_stream_bytes, 'all of it delivered');
+  assert.equal(last.ref_pages, r.pof_ref_pages);
+  assert.ok(rows.every((x) => ['', 'link', 'stream_window', 'retention_window'].includes(x.held_by)));
+}

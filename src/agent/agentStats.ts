@@ -24,6 +24,7 @@ export function newSourceStats(streamWindowBytes: number): SourceStats {
     stream_window_bytes: streamWindowBytes,
     stream_window_waits: 0,
     stream_window_peak_bytes: 0,
+    stream_timeline: [],
     warmup_ms: 0,
     native_sha256: sha256Native,
     nice: getPriority(),

@@ -346,6 +346,8 @@ export interface SourceStats {
   stream_window_waits: number;
   /** Most QEMU stream bytes in the pipeline at once (read from QEMU, not yet handed to the destination QEMU). */
   stream_window_peak_bytes: number;
+  /** Every 100 ms: [epoch ms, QEMU bytes read, POF bytes sent, QEMU bytes delivered, refs, held] (pofStreamRows). */
+  stream_timeline: number[][];
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
   warmup_ms: number;
   /** SHA-256 through native/pofhot.c (false: Node's crypto, same hashes, ~2x the CPU). */
@@ -363,10 +365,7 @@ export interface SourceStats {
   target?: TargetStats;
 }
 
-/**
- * The run-record fields of one pof migration, from the stats both agents wrote (either may be
- * missing fields, e.g. an agent that failed early): fields whose stats are absent are left out.
- */
+/** A pof migration's run-record fields from both agents' stats (fields an agent did not write are left out). */
 export function agentRecordFields(s: Partial<SourceStats>, t: Partial<TargetStats>): Record<string, number> {
   const out: Record<string, number | undefined> = {
     pof_full_pages: s.full_pages,

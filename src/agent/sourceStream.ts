@@ -9,6 +9,9 @@ import { SlabWriter } from './slabWriter.js';
 import { readIntoReusedBuffer } from '../util/reusedInput.js';
 
 const MAX_DATA_FRAME = 1024 * 1024;
+/** The stream is sampled this often while it runs (stats.stream_timeline), at most TIMELINE_ROWS times. */
+const TIMELINE_MS = 100;
+const TIMELINE_ROWS = 6000;
 
 export interface SourceStreamOptions {
   /** Unacknowledged refs at which QEMU is paused. */
@@ -34,6 +37,7 @@ export class SourceStream {
   private nasDown = false;
   private finished = false;
   private readonly tStream = Date.now();
+  private sampler: NodeJS.Timeout | undefined;
   private resolve!: () => void;
   private reject!: (e: Error) => void;
 
@@ -71,6 +75,7 @@ export class SourceStream {
     return new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
+      this.sampler = setInterval(this.sample, TIMELINE_MS);
       peer.on('drain', this.maybeResume);
       this.out.onIdle = this.maybeResume;
       const tee = process.env.POFBENCH_AGENT_TEE;
@@ -93,10 +98,28 @@ export class SourceStream {
   private readonly fail = (e: Error): void => {
     if (this.finished) return;
     this.finished = true;
+    clearInterval(this.sampler);
     this.out.flush();
     this.peer.end(encodeFrame(FrameType.ERROR, Buffer.from(e.message)));
     this.qemu.destroy();
     this.reject(e);
+  };
+
+  /**
+   * One row of the stream's timeline: when, QEMU bytes read, POF bytes sent, QEMU bytes delivered,
+   * refs so far, and what holds QEMU back (0 nothing, 1 the link, 2 the stream window, 3 the
+   * retention window).
+   */
+  private readonly sample = (): void => {
+    const { stats, ring, o } = this;
+    if (stats.stream_timeline.length >= TIMELINE_ROWS) return;
+    let held = 0;
+    if (this.qemu.isPaused()) {
+      if (ring.unacked >= o.retentionLimit) held = 3;
+      else if (this.inPipeline() >= o.windowBytes) held = 2;
+      else held = 1;
+    }
+    stats.stream_timeline.push([Date.now(), stats.bytes_in, stats.bytes_out, this.delivered, ring.nextSeq, held]);
   };
 
   private inPipeline(): number {
@@ -270,6 +293,9 @@ export class SourceStream {
           `(CRC-32 ${stats.qemu_crc32})`,
       );
     this.finished = true;
+    clearInterval(this.sampler);
+    this.delivered = t.bytes_out;
+    this.sample();
     this.peer.end();
     this.resolve();
   }

@@ -245,6 +245,7 @@ export async function completedMeasurements(
   const { before, after } = window;
   if (!after) throw new Error('runner: the measured window was not closed');
   const strategyFields = await strategy.collect(run.ctx);
+  for (const [name, rows] of Object.entries(strategy.series?.() ?? {})) for (const r of rows) run.dir.series(name, r);
   return {
     info: migrated.info,
     startedAt: migrated.startedAt,

@@ -21,6 +21,7 @@ import {
   type TargetStats,
 } from '../agent/protocol.js';
 import { sleep } from '../util/exec.js';
+import { pofStreamRows } from '../agent/streamTimeline.js';
 
 export const POF_AGENT_PORT = 4445;
 
@@ -100,6 +101,11 @@ export class PofStrategy implements MigrationStrategy {
   }
 
   private lastTimes: { agentOutAt?: number; qemuInAt?: number } = {};
+  private lastSeries: Record<string, object[]> = {};
+
+  series(): Record<string, object[]> {
+    return this.lastSeries;
+  }
 
   switchoverTimes(): { agentOutAt?: number; qemuInAt?: number } {
     return this.lastTimes;
@@ -337,6 +343,7 @@ export class PofStrategy implements MigrationStrategy {
 
   /** Waits for both agents to exit and reads their stats; fields follow the run.json naming. */
   async collect(): Promise<Record<string, number>> {
+    this.lastSeries = {};
     const stats: { source?: Partial<SourceStats>; target?: Partial<TargetStats> } = {};
     for (const a of this.agents) {
       const r = await a.host.exec(
@@ -350,6 +357,7 @@ export class PofStrategy implements MigrationStrategy {
     const s = stats.source ?? {};
     const t = stats.target ?? {};
     this.lastTimes = { agentOutAt: s.last_byte_out_at, qemuInAt: t.last_byte_to_qemu_at };
+    this.lastSeries = { 'pof-stream': pofStreamRows(s) };
     // every run checks the agents end to end: what the destination QEMU got is what the source QEMU sent
     if (s.stream_identical === false) {
       throw new Error(

@@ -69,6 +69,8 @@ export interface MigrationStrategy {
   /** Extra words on why a migration failed (e.g. agent logs). */
   failureDetail?(ctx: StrategyContext): Promise<string>;
   collect(ctx: StrategyContext): Promise<Record<string, number | string>>;
+  /** Series of the run the strategy's own processes recorded (pof: `pof-stream`), read after collect(). */
+  series?(): Record<string, object[]>;
   /** QEMU migration parameters the strategy needs on the source (beyond the scenario's), set before `migrate`. */
   migrationParameters?(ctx: StrategyContext): Promise<Record<string, number>>;
   /** When its own data path finished the switchover (pof: the agents' last bytes), read by collect(). */
