@@ -29,6 +29,7 @@ test(
       kernel: { controller: release(), src: '6.1.0-18-amd64', dst: undefined },
       testbed: 'lab',
       accel: 'kvm',
+      source_ram: 'on-demand',
       destination_ram: 'on-demand',
       src_host: 'kvm1',
       dst_host: 'kvm2',

@@ -50,6 +50,7 @@ test('the example inventory gives one testbed per pair', () => {
   const a = tbs[0];
   assert.equal(a.kind, 'lab');
   assert.equal(a.accel, 'kvm');
+  assert.equal(a.sourceRam, 'on-demand', 'a lab backs source RAM on first touch unless told');
   assert.equal(a.destinationRam, 'on-demand', 'a lab backs destination RAM on first touch unless told');
   assert.deepEqual(a.hosts.src.nics, { migration: 'enp65s0f0', storage: 'enp65s0f1', vm: 'enp1s0' });
   assert.equal(a.hosts.dst.migrationAddress, '10.21.0.12');
@@ -88,6 +89,12 @@ test('inventory errors name the host and the variable', () => {
     () => inventoryTestbeds(ram, opts),
     /pofbench_destination_ram of host kvm-a1: "eager" is not one of on-demand, prealloc/,
   );
+  const srcRam = base();
+  srcRam.all.children.kvm_hosts.hosts['kvm-b1'].pofbench_source_ram = 'lazy'; // a host var: that host named
+  assert.throws(
+    () => inventoryTestbeds(srcRam, opts),
+    /pofbench_source_ram of host kvm-b1: "lazy" is not one of on-demand, prealloc/,
+  );
 });
 
 test('testbed/local-inventory.yaml is what "pofbench testbed inventory" generates', {
@@ -98,6 +105,7 @@ test('testbed/local-inventory.yaml is what "pofbench testbed inventory" generate
   assert.equal(tbs.length, 1);
   assert.equal(tbs[0].kind, 'local');
   assert.equal(tbs[0].controllerNetns, 'pofb-ctl');
+  assert.equal(tbs[0].sourceRam, 'prealloc', 'local: as the namespace testbed (this VM backs RAM lazily)');
   assert.equal(tbs[0].destinationRam, 'prealloc', 'local: as the namespace testbed (this VM backs RAM lazily)');
   assert.equal(tbs[0].nas.hostMountPath, undefined, 'local: QEMU reaches the NAS with libnfs, no kernel mount');
 });

@@ -173,6 +173,27 @@ test('--resume with changed parameters is refused naming the field; the same par
     () => assertSameParams(done, [s1000], { accel: 'tcg', destinationRam: 'prealloc' }, 'img1'),
     /destination_ram \(absent\) \(session\) vs "prealloc" \(now\)/,
   );
+  // the same for the source's RAM, each setting its own field
+  const bothOnDemand = { ...onDemand, sourceRam: 'on-demand' } as const;
+  assert.equal(paramsHash(runParams(s1000, bothOnDemand, 'img1')), paramsHash(p));
+  const srcPre = runParams(s1000, { ...bothOnDemand, sourceRam: 'prealloc' }, 'img1');
+  assert.equal(srcPre.source_ram, 'prealloc');
+  assert.equal(srcPre.destination_ram, undefined);
+  assert.notEqual(paramsHash(srcPre), paramsHash(p));
+  assert.notEqual(
+    paramsHash(srcPre),
+    paramsHash(runParams(s1000, { accel: 'tcg', destinationRam: 'prealloc' }, 'img1')),
+  );
+  assert.throws(
+    () => assertSameParams(done, [s1000], { accel: 'tcg', sourceRam: 'prealloc' }, 'img1'),
+    /source_ram \(absent\) \(session\) vs "prealloc" \(now\)/,
+  );
+  const preDone = [{ ...done[0], params: srcPre, params_hash: paramsHash(srcPre) }];
+  assert.doesNotThrow(() => assertSameParams(preDone, [s1000], { accel: 'tcg', sourceRam: 'prealloc' }, 'img1'));
+  assert.throws(
+    () => assertSameParams(preDone, [s1000], bothOnDemand, 'img1'),
+    /source_ram "prealloc" \(session\) vs \(absent\) \(now\)/,
+  );
 });
 
 test('sessions: a directory per session with its manifest; results list counts its runs', async () => {

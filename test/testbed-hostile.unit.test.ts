@@ -108,8 +108,12 @@ function specFile(name: string, edit: (s: TestbedSpec) => void): string {
   return file;
 }
 
-test('testbed file: an empty or missing host key, or a bad NIC name, is an error naming host and field', async () => {
+test('testbed file: an empty or missing host key, a bad NIC name or RAM mode: errors name host and field', async () => {
   assert.equal((await loadTestbedFile(specFile('ok.yaml', () => undefined)))[0].hosts.dst.name, 'h-dst');
+  const pre = (s: TestbedSpec) => {
+    s.sourceRam = 'prealloc';
+  };
+  assert.equal((await loadTestbedFile(specFile('prealloc.yaml', pre)))[0].sourceRam, 'prealloc');
   const bad: [string, (s: TestbedSpec) => void, RegExp][] = [
     [
       'empty.yaml',
@@ -145,6 +149,20 @@ test('testbed file: an empty or missing host key, or a bad NIC name, is an error
         s.vm.tap = 'tap0,script=/tmp/x';
       },
       /vm: tap "tap0,script=\/tmp\/x" is not an interface name/,
+    ],
+    [
+      'source-ram.yaml',
+      (s) => {
+        (s as { sourceRam?: string }).sourceRam = 'eager';
+      },
+      /testbed: sourceRam "eager" is not one of on-demand, prealloc/,
+    ],
+    [
+      'destination-ram.yaml',
+      (s) => {
+        (s as { destinationRam?: string }).destinationRam = 'lazy';
+      },
+      /testbed: destinationRam "lazy" is not one of on-demand, prealloc/,
     ],
   ];
   for (const [name, edit, re] of bad) {

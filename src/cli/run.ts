@@ -4,7 +4,13 @@ import { runSession } from '../runner/session.js';
 import { renderRunTable } from '../reports/runTable.js';
 import { localUpPairs } from '../testbed/local/localTestbed.js';
 import { buildImage } from '../image/build.js';
-import { DESTINATION_RAM_MODES, type DestinationRam, type TestbedSpec } from '../testbed/spec.js';
+import {
+  GUEST_RAM_MODES,
+  destinationRamOf,
+  sourceRamOf,
+  type GuestRamMode,
+  type TestbedSpec,
+} from '../testbed/spec.js';
 import { loadTestbedFile } from '../testbed/testbedFile.js';
 import { assertPreflight } from '../testbed/preflight.js';
 import { planSession } from '../plan/plan.js';
@@ -66,7 +72,8 @@ type RunFlags = InfluxFlags &
     verifyRam?: boolean;
     parallelPairs?: boolean;
     skipPreflight?: boolean;
-    destinationRam?: DestinationRam;
+    sourceRam?: GuestRamMode;
+    destinationRam?: GuestRamMode;
   };
 
 /** Everything a session needs that is checked or built before it starts: inputs, sink, image, host pairs. */
@@ -89,11 +96,16 @@ async function prepareSession(files: string[], o: RunFlags, log: (l: string) => 
   // one session per testbed at a time: a second one is refused, naming the holder (src/testbed/lock.ts)
   acquireTestbedLock(o.testbed);
   const image = await buildImage({ datasetMib: parseDatasetMib(o.datasetMib), log });
-  const all = (await resolveTestbeds(o.testbed, log)).map((t) =>
-    o.destinationRam ? { ...t, destinationRam: o.destinationRam } : t,
-  );
+  const all = (await resolveTestbeds(o.testbed, log)).map((t) => ({
+    ...t,
+    ...(o.sourceRam ? { sourceRam: o.sourceRam } : {}),
+    ...(o.destinationRam ? { destinationRam: o.destinationRam } : {}),
+  }));
   const pairs = o.parallelPairs ? all : all.slice(0, 1);
-  log(`testbed: destination QEMU backs guest RAM ${pairs[0].destinationRam ?? 'on-demand'}`);
+  log(
+    `testbed: source QEMU backs guest RAM ${sourceRamOf(pairs[0])}, destination QEMU ` +
+      `${destinationRamOf(pairs[0])}`,
+  );
   assertAccelSupports(scenarios, pairs[0].accel);
   if (all.length > 1 && !o.parallelPairs)
     log(`testbed: ${all.length} host pairs; using pair ${all[0].pair} only (--parallel-pairs uses all)`);
@@ -119,7 +131,8 @@ async function startManifest(p: PreparedSession, session: { id: string }, starte
     testbed: {
       kind: testbed.kind,
       accel: testbed.accel,
-      destination_ram: testbed.destinationRam ?? 'on-demand',
+      source_ram: sourceRamOf(testbed),
+      destination_ram: destinationRamOf(testbed),
       pairs: pairs.map((p) => ({
         ...(p.pair !== undefined ? { pair: p.pair } : {}),
         src: p.hosts.src.name,
@@ -286,10 +299,17 @@ export function registerRunCommand(program: Command): void {
       )
       .addOption(
         new Option(
+          '--source-ram <mode>',
+          'how the source QEMU backs guest RAM: on demand (first touch; pass 1 of the migration faults in the pages ' +
+            "the guest never touched) or preallocated when it starts (default: the testbed's; local: prealloc)",
+        ).choices(GUEST_RAM_MODES),
+      )
+      .addOption(
+        new Option(
           '--destination-ram <mode>',
           'how the destination QEMU backs guest RAM: on demand (first touch, in the migration) or preallocated ' +
             "before it (default: the testbed's; local: prealloc)",
-        ).choices(DESTINATION_RAM_MODES),
+        ).choices(GUEST_RAM_MODES),
       )
       .option('--dataset-mib <n>', 'dataset size of the guest image', '640')
       .option(

@@ -7,23 +7,26 @@ import { createHash } from 'node:crypto';
 import type { Scenario } from '../scenario/types.js';
 import { migrationParams } from '../qemu/migrationSettings.js';
 /**
- * What of a testbed shapes a run's numbers: its accelerator and how the destination backs guest RAM
- * (TestbedSpec's fields of these names).
+ * What of a testbed shapes a run's numbers: its accelerator and how the source and the destination
+ * back guest RAM (TestbedSpec's fields of these names).
  */
 export interface TestbedParams {
   accel: string;
+  sourceRam?: string;
   destinationRam?: string;
 }
 
 /**
- * The `params` of a run of `scenario` on `testbed`, booting image `imageId`. `destination_ram` is
- * there only when preallocated: runs from before the setting (on demand) keep their hash.
+ * The `params` of a run of `scenario` on `testbed`, booting image `imageId`. `source_ram` and
+ * `destination_ram` are there only when preallocated: runs from before the settings (on demand)
+ * keep their hash.
  */
 export function runParams(scenario: Scenario, testbed: TestbedParams, imageId: string): Record<string, unknown> {
   return {
     memory_mib: scenario.guest.memory_mib,
     vcpus: scenario.guest.vcpus,
     accel: testbed.accel,
+    ...(testbed.sourceRam === 'prealloc' ? { source_ram: 'prealloc' } : {}),
     ...(testbed.destinationRam === 'prealloc' ? { destination_ram: 'prealloc' } : {}),
     ...migrationParams(scenario.migration),
     workload: scenario.workload,

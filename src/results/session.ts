@@ -35,10 +35,11 @@ export interface SessionManifest {
   /** `pofbench run …` as typed (argv after node). */
   command_line: string[];
   pofbench_rev: string;
-  /** The testbed kind (local, file), accelerator and destination RAM backing; each host pair used. */
+  /** The testbed kind (local, file), accelerator, source and destination RAM backing; each host pair used. */
   testbed: {
     kind: string;
     accel: string;
+    source_ram?: string;
     destination_ram?: string;
     pairs: { pair?: string; src: string; dst: string; nas: string }[];
   };

@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import type { TestbedSpec } from '../testbed/spec.js';
+import { destinationRamOf, sourceRamOf, type TestbedSpec } from '../testbed/spec.js';
 import type { SshHost } from '../hosts/ssh.js';
 
 /** `environment.json` of a run directory: what the run ran on, next to the exact scenario. */
@@ -9,6 +9,8 @@ export interface RunEnvironment {
   kernel: { controller: string; src?: string; dst?: string };
   testbed: string;
   accel: string;
+  /** How the source QEMU backed the guest's RAM (TestbedSpec.sourceRam). */
+  source_ram: string;
   /** How the destination QEMU backed the guest's RAM (TestbedSpec.destinationRam). */
   destination_ram: string;
   src_host: string;
@@ -37,7 +39,8 @@ export async function collectEnvironment(
     kernel: { controller: release(), src, dst },
     testbed: testbed.kind,
     accel: testbed.accel,
-    destination_ram: testbed.destinationRam ?? 'on-demand',
+    source_ram: sourceRamOf(testbed),
+    destination_ram: destinationRamOf(testbed),
     src_host: testbed.hosts.src.name,
     dst_host: testbed.hosts.dst.name,
     pofbench_rev: pofbenchRev,

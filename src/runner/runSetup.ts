@@ -2,7 +2,7 @@
  * The phases of a run before `migrate`: the NAS disk and link cap, QEMU on both hosts, the workload
  * and its warm-up, the controller load and the host samplers. Each registers its own undo step.
  */
-import { guestAddress } from '../testbed/spec.js';
+import { destinationRamOf, guestAddress, sourceRamOf } from '../testbed/spec.js';
 import { prepareNasDisk } from '../testbed/nasDisk.js';
 import { capMigrationLink } from '../testbed/linkCap.js';
 import { RemoteVm, type VmConfig } from '../qemu/vm.js';
@@ -71,7 +71,12 @@ export async function bootSource(run: RunState): Promise<void> {
     `[${run.runId}] booting guest on ${hosts.src.name} (${scenario.guest.memory_mib} MiB, ${testbed.accel})`,
   );
   const bootT0 = Date.now();
-  const srcVm = await startVm(run, 'src', { ...vmBase(run), ...strategy.srcVmExtras?.(run.ctx), id: 'src' });
+  const srcVm = await startVm(run, 'src', {
+    ...vmBase(run),
+    ...strategy.srcVmExtras?.(run.ctx),
+    id: 'src',
+    preallocRam: sourceRamOf(testbed) === 'prealloc',
+  });
   run.srcVm = srcVm;
   run.m.along.qemu_version = srcVm.qmp.versionString;
   const srcCtl = new GuestControl(await srcVm.openControl());
@@ -106,7 +111,7 @@ export async function startDestination(run: RunState): Promise<void> {
     id: 'dst',
     incoming: true,
     startPaused: run.o.verifyRam,
-    preallocRam: run.o.testbed.destinationRam === 'prealloc',
+    preallocRam: destinationRamOf(run.o.testbed) === 'prealloc',
   });
 }
 

@@ -5,7 +5,7 @@
  * open files, free memory) — leaks show up as drift there.
  */
 import { posix } from 'node:path';
-import type { TestbedSpec } from '../testbed/spec.js';
+import { destinationRamOf, sourceRamOf, type TestbedSpec } from '../testbed/spec.js';
 import type { TestbedHosts } from '../testbed/hosts.js';
 import { prepareNasDisk } from '../testbed/nasDisk.js';
 import { capMigrationLink } from '../testbed/linkCap.js';
@@ -172,7 +172,12 @@ async function pingPong(s: Soak, hops: Hop[]): Promise<RemoteVm | undefined> {
   const t0 = Date.now();
   let vm = await RemoteVm.start(
     o.hosts.src,
-    { ...s.vmBase, ...strategy.srcVmExtras?.(ctxFor(s, 0)), id: 'vm' },
+    {
+      ...s.vmBase,
+      ...strategy.srcVmExtras?.(ctxFor(s, 0)),
+      id: 'vm',
+      preallocRam: sourceRamOf(o.testbed) === 'prealloc',
+    },
     hopDir(s, 0),
   );
   try {
@@ -226,8 +231,9 @@ export async function runSoak(o: SoakOptions): Promise<{ hops: Hop[]; summary: S
   );
   const vmBase: Omit<VmConfig, 'id'> = {
     accel: o.testbed.accel,
-    // every soak VM but the first is a destination
-    preallocRam: o.testbed.destinationRam === 'prealloc',
+    // every soak VM but the first is a destination, then (all but the last) the next hop's source:
+    // preallocated if either setting says so; the first VM, a source only, follows sourceRam (pingPong)
+    preallocRam: sourceRamOf(o.testbed) === 'prealloc' || destinationRamOf(o.testbed) === 'prealloc',
     memoryMib: o.memoryMib,
     vcpus: 1,
     kernel: o.image.kernel,

@@ -3,11 +3,11 @@ import { isAbsolute, resolve, posix } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { POFBENCH_NODE_FLAGS, controllerHostCommand } from '../util/paths.js';
 import {
-  destinationRamProblem,
+  guestRamProblem,
   hostKeyProblem,
   ifNameProblem,
   macProblem,
-  type DestinationRam,
+  type GuestRamMode,
   type HostSpec,
   type TestbedSpec,
 } from './spec.js';
@@ -87,6 +87,11 @@ function checked(value: string, problem: (v: unknown) => string | undefined, key
   const why = problem(value);
   if (why) throw new UserError(`inventory: ${key} of ${where}: ${why}`);
   return value;
+}
+
+/** A guest RAM mode variable (`pofbench_source_ram`, `pofbench_destination_ram`): `on-demand` unless set. */
+function ramMode(vars: Vars, key: string, where: string): GuestRamMode {
+  return checked(str(vars, key, where, 'on-demand'), guestRamProblem, key, where) as GuestRamMode;
 }
 
 /** A NIC name variable (it reaches host commands): a Linux interface name. */
@@ -234,12 +239,12 @@ function pairTestbed(
   const sv = src[1];
   const where = `host ${src[0]}`;
   const { accel, kind, installDir, hostCommand } = pairSettings(sv, where);
-  const ram = str(sv, 'pofbench_destination_ram', where, 'on-demand');
   return {
     kind,
     pair,
     accel,
-    destinationRam: checked(ram, destinationRamProblem, 'pofbench_destination_ram', where) as DestinationRam,
+    sourceRam: ramMode(sv, 'pofbench_source_ram', where),
+    destinationRam: ramMode(sv, 'pofbench_destination_ram', where),
     hosts: {
       src: sshHost(src[0], 'src', sv, o),
       dst: sshHost(dst[0], 'dst', dst[1], o),

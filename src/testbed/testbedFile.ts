@@ -6,7 +6,7 @@ import { knownHostKeys } from '../hosts/knownHosts.js';
 import { UserError, errorMessage } from '../util/errors.js';
 import { inventoryTestbeds, isInventory } from './inventory.js';
 import {
-  destinationRamProblem,
+  guestRamProblem,
   hostKeyProblem,
   ifNameProblem,
   macProblem,
@@ -74,7 +74,7 @@ export async function loadTestbedFile(file: string): Promise<TestbedSpec[]> {
 /**
  * What a testbed spec file says about each host, before anything connects: a pinned host key
  * (`ssh.hostPublicKey`, or `ssh.knownHostKeys`), NIC names and the guest's tap and MAC (they reach
- * host commands and QEMU options). Errors name the file, the host and the field.
+ * host commands and QEMU options), and the guest RAM modes. Errors name the file, the host and the field.
  */
 export function checkSpecFile(spec: TestbedSpec, file: string): void {
   const fail = (where: string, field: string, why: string, hint?: string): never => {
@@ -98,6 +98,8 @@ export function checkSpecFile(spec: TestbedSpec, file: string): void {
   if (tap) fail('vm', 'tap', tap);
   const mac = macProblem(spec.vm.mac);
   if (mac) fail('vm', 'mac', mac);
-  const ram = spec.destinationRam === undefined ? undefined : destinationRamProblem(spec.destinationRam);
-  if (ram) fail('testbed', 'destinationRam', ram);
+  for (const field of ['sourceRam', 'destinationRam'] as const) {
+    const ram = spec[field] === undefined ? undefined : guestRamProblem(spec[field]);
+    if (ram) fail('testbed', field, ram);
+  }
 }

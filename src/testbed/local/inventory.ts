@@ -56,6 +56,7 @@ export function localInventory(pairs = 1): Record<string, unknown> {
         pofbench_known_hosts: knownHosts,
         pofbench_testbed_kind: 'local',
         pofbench_accel: 'tcg',
+        pofbench_source_ram: 'prealloc',
         pofbench_destination_ram: 'prealloc',
         pofbench_controller_netns: nsName('ctl'),
         pofbench_images_dir: imagesDir(),

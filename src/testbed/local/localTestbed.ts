@@ -79,7 +79,8 @@ export async function localSpec(pair = 1, pairs = 1): Promise<TestbedSpec> {
     kind: 'local',
     ...(pairs > 1 ? { pair: pairLabel(pair) } : {}),
     accel: 'tcg',
-    // this VM backs memory lazily (first touch ~10 µs a page): see TestbedSpec.destinationRam
+    // this VM backs memory lazily (first touch ~10-16 µs a page): see TestbedSpec.sourceRam, destinationRam
+    sourceRam: 'prealloc',
     destinationRam: 'prealloc',
     hosts: {
       src: await hostSpec(pairHost('src', pair), 'src'),
