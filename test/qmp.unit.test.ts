@@ -61,3 +61,23 @@ test('pending commands fail when the connection closes', async () => {
   client.destroy();
   await assert.rejects(p, /fake: .*closed|fake: .*error/);
 });
+
+test("pending commands fail when QEMU's side ends, though the stream stays open for writing", async () => {
+  // an SSH-forwarded unix socket: QEMU died, sshd sent EOF, and closes the channel only once a write fails
+  const toClient = new PassThrough();
+  const fromClient = new PassThrough();
+  const client = Duplex.from({ readable: toClient, writable: fromClient });
+  toClient.write(`${JSON.stringify({ QMP: { version: { qemu: { major: 10, minor: 0, micro: 2 } } } })}\n`);
+  // answers qmp_capabilities only; whatever comes next stays unanswered
+  fromClient.once('data', (d: Buffer) =>
+    toClient.write(`${JSON.stringify({ return: {}, id: JSON.parse(d.toString()).id })}\n`),
+  );
+  const qmp = await QmpClient.open(client, 'fake');
+  const t0 = Date.now();
+  const p = qmp.execute('query-migrate', undefined, 5000);
+  toClient.end();
+  await assert.rejects(p, /fake: QMP connection closed \(during query-migrate\)/);
+  assert.ok(Date.now() - t0 < 1000, 'at once, not at the command timeout');
+  await assert.rejects(qmp.execute('query-status'), /QMP connection closed/);
+  client.destroy();
+});

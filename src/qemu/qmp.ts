@@ -30,6 +30,10 @@ export class QmpClient extends EventEmitter {
     stream.setEncoding('utf8');
     stream.on('data', (d: string) => this.onData(d));
     stream.on('close', () => this.fail('QMP connection closed'));
+    // QEMU never half-closes: its end of the stream is QEMU gone. Over SSH the channel itself may stay
+    // open until the next write fails (sshd forwards the socket's EOF and waits for our side), and a
+    // command already sent would wait for its timeout (a killed source QEMU: 30 s).
+    stream.on('end', () => this.fail('QMP connection closed'));
     stream.on('error', (e: Error) => this.fail(`QMP connection error: ${e.message}`));
   }
 
