@@ -65,7 +65,7 @@ export function judgeRun(
     observed = `failed: ${(r.error ?? '').slice(0, 90)}`;
     if (f.expect === 'complete') problems.push('expected the run to complete, it failed');
     if (f.reason && !f.reason.test(r.error ?? ''))
-      problems.push(`the error does not give the expected reason /${f.reason.source}/`);
+      problems.push(`the error does not give the expected reason /${f.reason.source}/: ${r.error ?? '(none)'}`);
     const src = r.src_vm_status_after ?? '?';
     const want = f.srcAfter ?? 'running';
     if (want === 'running' && src !== 'running') problems.push(`source VM ${src} after the failure (expected running)`);

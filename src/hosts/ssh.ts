@@ -188,6 +188,8 @@ export class SshHost {
   reconnects = 0;
   private dropped = false;
   private closed = false;
+  /** Why the connection last closed under us (its last error, if it gave one), for the errors of what ran on it. */
+  private dropReason?: string;
   private redial?: Promise<void>;
 
   private constructor(
@@ -206,8 +208,14 @@ export class SshHost {
   }
 
   private watch(client: Client): void {
+    let lastError: string | undefined;
+    client.on('error', (e: Error) => {
+      lastError = e.message;
+    });
     client.on('close', () => {
-      if (client === this.client) this.dropped = true;
+      if (client !== this.client) return;
+      this.dropped = true;
+      if (!this.closed) this.dropReason = `${new Date().toISOString()}${lastError ? `: ${lastError}` : ''}`;
     });
   }
 
@@ -248,25 +256,33 @@ export class SshHost {
         : undefined;
       ch.on('data', (d: Buffer) => out.push(d));
       ch.stderr.on('data', (d: Buffer) => err.push(d));
-      let code = -1;
-      ch.on('exit', (c: number | null) => {
-        code = c ?? -1;
+      let exit: { code: number | null; signal?: string } | undefined;
+      ch.on('exit', (code: number | null, signal?: string) => {
+        exit = { code, signal };
       });
       ch.on('close', () => {
         if (timer) clearTimeout(timer);
+        const code = exit?.code ?? -1;
         const r = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };
         if (code !== 0 && !opts.allowFail) {
-          reject(
-            new Error(
-              `${this.name}: "${command.slice(0, 160)}" failed (exit ${code}): ` +
-                `${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`,
-            ),
-          );
+          const said = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+          reject(new Error(`${this.name}: "${command.slice(0, 160)}" failed (${this.exitText(exit)}): ${said}`));
         } else resolve(r);
       });
       if (opts.input !== undefined) ch.end(opts.input);
       else ch.end();
     });
+  }
+
+  /**
+   * How a command ended, in words: its exit code, the signal that killed it, or the connection closing before
+   * sshd sent either (with why, when the connection said).
+   */
+  private exitText(exit: { code: number | null; signal?: string } | undefined): string {
+    if (exit?.code !== null && exit?.code !== undefined) return `exit ${exit.code}`;
+    if (exit?.signal) return `exit -1: killed by ${exit.signal}`;
+    const why = this.dropped || this.dropReason ? `the SSH connection closed ${this.dropReason ?? ''}`.trim() : '';
+    return `exit -1: no exit status came${why ? `; ${why}` : ' though the connection stayed up'}`;
   }
 
   /** Starts a long-running command; its stdout/stderr stream back. Close stdin to tell it to stop. */

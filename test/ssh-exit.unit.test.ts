@@ -1,0 +1,70 @@
+/**
+ * How SshHost.exec reports the way a command ended, against an ssh2 server on loopback: an exit code, a
+ * signal, and a connection that closes before any exit status (the next command dials again).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import ssh2 from 'ssh2';
+import { SshHost } from '../src/hosts/ssh.js';
+
+const { Server, utils } = ssh2;
+
+/** Runs `exit N`, `signal`, `drop` and `echo X` the way a shell would end them; anything else exits 0. */
+function fakeSshd(hostKey: string): Promise<{ port: number; close(): void }> {
+  const server = new Server({ hostKeys: [hostKey] }, (conn) => {
+    conn.on('error', () => undefined);
+    conn.on('authentication', (ctx) => ctx.accept());
+    conn.on('ready', () =>
+      conn.on('session', (accept) =>
+        accept().on('exec', (acceptExec, _reject, info) => {
+          const ch = acceptExec();
+          const [cmd, arg] = info.command.split(' ');
+          if (cmd === 'drop') return conn.end();
+          if (cmd === 'signal') ch.exit('KILL', false, 'killed');
+          else if (cmd === 'echo') {
+            ch.write(`${arg}\n`);
+            ch.exit(0);
+          } else ch.exit(cmd === 'exit' ? Number(arg) : 0);
+          ch.end();
+        }),
+      ),
+    );
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() }),
+    ),
+  );
+}
+
+test('ssh exec: exit code, signal, and a connection gone before the exit status are each said; the next command redials', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pofbench-ssh-exit-'));
+  const hostKey = utils.generateKeyPairSync('ed25519');
+  const clientKey = utils.generateKeyPairSync('ed25519');
+  const keyFile = join(dir, 'id_ed25519');
+  writeFileSync(keyFile, clientKey.private);
+  const sshd = await fakeSshd(hostKey.private);
+  const host = await SshHost.connect('h-src', {
+    host: '127.0.0.1',
+    port: sshd.port,
+    username: 'root',
+    privateKeyPath: keyFile,
+    hostPublicKey: hostKey.public,
+  });
+  try {
+    assert.equal((await host.exec('echo hi')).stdout, 'hi\n');
+    await assert.rejects(host.exec('exit 3'), /^Error: h-src: "exit 3" failed \(exit 3\)/);
+    assert.equal((await host.exec('exit 3', { allowFail: true })).code, 3);
+    await assert.rejects(host.exec('signal'), /h-src: "signal" failed \(exit -1: killed by SIGKILL\)/);
+    await assert.rejects(host.exec('drop'), /h-src: "drop" failed \(exit -1: no exit status came; the SSH connection closed/);
+    assert.equal((await host.exec('echo again')).stdout, 'again\n', 'the next command dials again');
+    assert.equal(host.reconnects, 1);
+  } finally {
+    host.close();
+    sshd.close();
+  }
+});
