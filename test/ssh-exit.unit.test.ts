@@ -60,7 +60,10 @@ test('ssh exec: exit code, signal, and a connection gone before the exit status 
     await assert.rejects(host.exec('exit 3'), /^Error: h-src: "exit 3" failed \(exit 3\)/);
     assert.equal((await host.exec('exit 3', { allowFail: true })).code, 3);
     await assert.rejects(host.exec('signal'), /h-src: "signal" failed \(exit -1: killed by SIGKILL\)/);
-    await assert.rejects(host.exec('drop'), /h-src: "drop" failed \(exit -1: no exit status came; the SSH connection closed/);
+    await assert.rejects(
+      host.exec('drop'),
+      /h-src: "drop" failed \(exit -1: no exit status came; the SSH connection closed/,
+    );
     assert.equal((await host.exec('echo again')).stdout, 'again\n', 'the next command dials again');
     assert.equal(host.reconnects, 1);
   } finally {
