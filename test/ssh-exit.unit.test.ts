@@ -41,33 +41,36 @@ function fakeSshd(hostKey: string): Promise<{ port: number; close(): void }> {
   );
 }
 
-test('ssh exec: exit code, signal, and a connection gone before the exit status are each said; the next command redials', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'pofbench-ssh-exit-'));
-  const hostKey = utils.generateKeyPairSync('ed25519');
-  const clientKey = utils.generateKeyPairSync('ed25519');
-  const keyFile = join(dir, 'id_ed25519');
-  writeFileSync(keyFile, clientKey.private);
-  const sshd = await fakeSshd(hostKey.private);
-  const host = await SshHost.connect('h-src', {
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: 'root',
-    privateKeyPath: keyFile,
-    hostPublicKey: hostKey.public,
-  });
-  try {
-    assert.equal((await host.exec('echo hi')).stdout, 'hi\n');
-    await assert.rejects(host.exec('exit 3'), /^Error: h-src: "exit 3" failed \(exit 3\)/);
-    assert.equal((await host.exec('exit 3', { allowFail: true })).code, 3);
-    await assert.rejects(host.exec('signal'), /h-src: "signal" failed \(exit -1: killed by SIGKILL\)/);
-    await assert.rejects(
-      host.exec('drop'),
-      /h-src: "drop" failed \(exit -1: no exit status came; the SSH connection closed/,
-    );
-    assert.equal((await host.exec('echo again')).stdout, 'again\n', 'the next command dials again');
-    assert.equal(host.reconnects, 1);
-  } finally {
-    host.close();
-    sshd.close();
-  }
-});
+test(
+  'ssh exec: exit code, signal, a connection gone before the exit status are each said; the next command ' + 'redials',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pofbench-ssh-exit-'));
+    const hostKey = utils.generateKeyPairSync('ed25519');
+    const clientKey = utils.generateKeyPairSync('ed25519');
+    const keyFile = join(dir, 'id_ed25519');
+    writeFileSync(keyFile, clientKey.private);
+    const sshd = await fakeSshd(hostKey.private);
+    const host = await SshHost.connect('h-src', {
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: 'root',
+      privateKeyPath: keyFile,
+      hostPublicKey: hostKey.public,
+    });
+    try {
+      assert.equal((await host.exec('echo hi')).stdout, 'hi\n');
+      await assert.rejects(host.exec('exit 3'), /^Error: h-src: "exit 3" failed \(exit 3\)/);
+      assert.equal((await host.exec('exit 3', { allowFail: true })).code, 3);
+      await assert.rejects(host.exec('signal'), /h-src: "signal" failed \(exit -1: killed by SIGKILL\)/);
+      await assert.rejects(
+        host.exec('drop'),
+        /h-src: "drop" failed \(exit -1: no exit status came; the SSH connection closed/,
+      );
+      assert.equal((await host.exec('echo again')).stdout, 'again\n', 'the next command dials again');
+      assert.equal(host.reconnects, 1);
+    } finally {
+      host.close();
+      sshd.close();
+    }
+  },
+);
