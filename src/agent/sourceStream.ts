@@ -13,6 +13,10 @@ const MAX_DATA_FRAME = 1024 * 1024;
 const TIMELINE_MS = 100;
 const TIMELINE_ROWS = 6000;
 
+/** What holds QEMU back (the `held` of a stream_timeline row: streamTimeline.ts names them). */
+const Hold = { None: 0, Link: 1, StreamWindow: 2, RetentionWindow: 3 } as const;
+type Hold = (typeof Hold)[keyof typeof Hold];
+
 export interface SourceStreamOptions {
   /** Unacknowledged refs at which QEMU is paused. */
   retentionLimit: number;
@@ -107,39 +111,34 @@ export class SourceStream {
 
   /**
    * One row of the stream's timeline: when, QEMU bytes read, POF bytes sent, QEMU bytes delivered,
-   * refs so far, and what holds QEMU back (0 nothing, 1 the link, 2 the stream window, 3 the
-   * retention window).
+   * refs so far, and what holds QEMU back (a `Hold`; `Hold.None` while it is read).
    */
-  private readonly sample = (): void => {
-    const { stats, ring, o } = this;
+  private readonly sample = (delivered = this.delivered): void => {
+    const { stats, ring } = this;
     if (stats.stream_timeline.length >= TIMELINE_ROWS) return;
-    let held = 0;
-    if (this.qemu.isPaused()) {
-      if (ring.unacked >= o.retentionLimit) held = 3;
-      else if (this.inPipeline() >= o.windowBytes) held = 2;
-      else held = 1;
-    }
-    stats.stream_timeline.push([Date.now(), stats.bytes_in, stats.bytes_out, this.delivered, ring.nextSeq, held]);
+    const held = this.qemu.isPaused() ? this.holdReason() : Hold.None;
+    stats.stream_timeline.push([Date.now(), stats.bytes_in, stats.bytes_out, delivered, ring.nextSeq, held]);
   };
+
+  /**
+   * What holds QEMU back now, first match: the retention window full, the stream window full, or the link
+   * (the socket wants a drain, or views of the read buffer written uncopied are not in the kernel yet: the
+   * next read reuses it).
+   */
+  private holdReason(): Hold {
+    if (this.ring.unacked >= this.o.retentionLimit) return Hold.RetentionWindow;
+    if (this.inPipeline() >= this.o.windowBytes) return Hold.StreamWindow;
+    if (this.peer.writableNeedDrain || this.out.writesPending > 0) return Hold.Link;
+    return Hold.None;
+  }
 
   private inPipeline(): number {
     return this.stats.bytes_in - this.delivered;
   }
 
-  /**
-   * QEMU is read only while the link drains, the retention window has room and the stream window too,
-   * and once the views of the read buffer written uncopied are in the kernel (the next read reuses it).
-   */
+  /** QEMU is read again once nothing holds it back. */
   private readonly maybeResume = (): void => {
-    const { qemu } = this;
-    if (
-      !this.peer.writableNeedDrain &&
-      this.out.writesPending === 0 &&
-      this.ring.unacked < this.o.retentionLimit &&
-      this.inPipeline() < this.o.windowBytes &&
-      qemu.isPaused()
-    )
-      qemu.resume();
+    if (this.qemu.isPaused() && this.holdReason() === Hold.None) this.qemu.resume();
   };
 
   private onQemuData(chunk: Buffer): void {
@@ -150,20 +149,15 @@ export class SourceStream {
       // written, the record the chunk cut copied) and QEMU is read again once the views are written
       const encoded = encoder.push(chunk);
       for (const b of encoder.release()) encoded.push(b);
-      const sent = this.send(encoded);
-      const ok = this.out.flush() && sent;
+      this.send(encoded);
+      this.out.flush();
       // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
       stats.qemu_crc32 = encoder.qemuCrc32;
       const pending = this.inPipeline();
       if (pending > stats.stream_window_peak_bytes) stats.stream_window_peak_bytes = pending;
+      const hold = this.holdReason();
       if (pending >= this.o.windowBytes && !qemu.isPaused()) stats.stream_window_waits++;
-      if (
-        !ok ||
-        this.out.writesPending > 0 ||
-        this.ring.unacked >= this.o.retentionLimit ||
-        pending >= this.o.windowBytes
-      )
-        qemu.pause();
+      if (hold !== Hold.None) qemu.pause();
     } catch (err) {
       this.fail(err as Error);
     }
@@ -294,8 +288,7 @@ export class SourceStream {
       );
     this.finished = true;
     clearInterval(this.sampler);
-    this.delivered = t.bytes_out;
-    this.sample();
+    this.sample(t.bytes_out);
     this.peer.end();
     this.resolve();
   }
