@@ -256,11 +256,14 @@ export class SshHost {
         : undefined;
       ch.on('data', (d: Buffer) => out.push(d));
       ch.stderr.on('data', (d: Buffer) => err.push(d));
+      // the exit status comes with 'close' too (ssh2 repeats it there): a fast command's status can arrive in the same
+      // read as the exec's reply, and then 'exit' was emitted before this code (after an await) could listen for it
       let exit: { code: number | null; signal?: string } | undefined;
       ch.on('exit', (code: number | null, signal?: string) => {
         exit = { code, signal };
       });
-      ch.on('close', () => {
+      ch.on('close', (closeCode?: number | null, closeSignal?: string) => {
+        if (!exit && closeCode !== undefined) exit = { code: closeCode, signal: closeSignal };
         if (timer) clearTimeout(timer);
         const code = exit?.code ?? -1;
         const r = { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code };

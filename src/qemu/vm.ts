@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import type { SshHost } from '../hosts/ssh.js';
 import { sh } from '../hosts/ssh.js';
+import { killOwnCommand } from '../hosts/killOwn.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 import { qemuArgv, type VmConfig } from './commandLine.js';
 import { sleep } from '../util/exec.js';
@@ -69,7 +70,7 @@ export class RemoteVm {
         qmp = await QmpClient.open(await host.openUnix(`${dir}/qmp.sock`), `${host.name} QEMU`);
       } catch (err) {
         if (i >= 20) {
-          await host.exec(`kill ${pid}`, { allowFail: true });
+          await host.exec(killOwnCommand(pid, `${dir}/qmp.sock`), { allowFail: true });
           throw err;
         }
         await sleep(100);
@@ -139,9 +140,7 @@ export class RemoteVm {
     this.qmp.close();
     await this.host
       .exec(
-        `for i in $(seq 30); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; done; ` +
-          `kill ${this.pid} 2>/dev/null; for i in $(seq 20); do kill -0 ${this.pid} 2>/dev/null || break; sleep 0.1; ` +
-          `done; kill -9 ${this.pid} 2>/dev/null; ` +
+        `${killOwnCommand(this.pid, `${this.dir}/qmp.sock`, { waitFirstMs: 3000, graceMs: 2000 })}; ` +
           `rm -rf ${sh([this.dir])}`,
         { allowFail: true, timeoutMs: 15000 },
       )

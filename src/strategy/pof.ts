@@ -10,6 +10,7 @@ import {
 } from './types.js';
 import type { Scenario, StrategyName } from '../scenario/types.js';
 import { sh, type SshHost } from '../hosts/ssh.js';
+import { killOwnCommand } from '../hosts/killOwn.js';
 import { nasImageSpec } from '../testbed/nasView.js';
 import {
   agentRecordFields,
@@ -381,13 +382,7 @@ export class PofStrategy implements MigrationStrategy {
   async cleanup(ctx?: StrategyContext): Promise<void> {
     if (ctx && this.owner !== undefined && ctx.runId !== this.owner) return; // not this run's agents
     for (const a of this.agents) {
-      await a.host
-        .exec(
-          `kill ${a.pid} 2>/dev/null; for i in $(seq 30); do kill -0 ${a.pid} 2>/dev/null || break; sleep 0.1; done; ` +
-            `kill -9 ${a.pid} 2>/dev/null; true`,
-          { allowFail: true },
-        )
-        .catch(() => undefined);
+      await a.host.exec(killOwnCommand(a.pid, a.statsPath), { allowFail: true }).catch(() => undefined);
     }
     this.agents = [];
     this.owner = undefined;
