@@ -112,13 +112,6 @@ export type RunRecordBase = {
   switchover_src_sent_ms?: number;
   /** the avail-switchover-bandwidth in effect (the scenario's, or pof's: the link's rate); absent: QEMU's estimate */
   switchover_bandwidth_mbit?: number;
-  /**
-   * a strategy's switchover rate follows QEMU's own estimate down (never above it, as stock's rule): how often it
-   * changed, the lowest it went, and the rate in effect at the last live sample (what the stop was decided with)
-   */
-  switchover_bandwidth_updates?: number;
-  switchover_bandwidth_lowest_mbit?: number;
-  switchover_bandwidth_at_stop_mbit?: number;
   switchover_agent_out_ms?: number;
   switchover_dst_loaded_ms?: number;
   switchover_dst_running_ms?: number;

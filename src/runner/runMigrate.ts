@@ -16,7 +16,6 @@ import {
   startPostcopy,
 } from '../qemu/migration.js';
 import { compareRam } from '../qemu/ramCompare.js';
-import { SwitchoverRate } from '../qemu/switchoverRate.js';
 import { readHostCounters, type HostCounters } from '../metrics/hostCounters.js';
 import {
   cpuComponents,
@@ -34,7 +33,6 @@ import { hostNics } from './runSetup.js';
 import { vms, type RunState } from './runState.js';
 
 const MiB = 1024 * 1024;
-const toMbit = (bytesPerS: number) => Math.round((bytesPerS * 8) / 1e6);
 /** How long a workload with its own metrics keeps running on dst before they are fetched. */
 const WORKLOAD_AFTER_MS = 3000;
 /** Controller load (web): at least this long before `migrate`, and this long after the guest answers on dst. */
@@ -51,11 +49,9 @@ export async function configureSides(run: RunState): Promise<QemuMigrationSettin
     ...settings,
     sourceParameters: { ...settings.sourceParameters, ...strategyParameters },
   });
-  const strategyBw = strategyParameters['avail-switchover-bandwidth'];
-  const switchoverBw = strategyBw ?? settings.sourceParameters['avail-switchover-bandwidth'];
-  if (typeof switchoverBw === 'number') run.m.along.switchover_bandwidth_mbit = toMbit(switchoverBw);
-  // a scenario's own rate is kept as it is; a strategy's follows QEMU's estimate down
-  if (typeof strategyBw === 'number') run.switchoverRate = new SwitchoverRate(srcVm.qmp, strategyBw);
+  const switchoverBw =
+    strategyParameters['avail-switchover-bandwidth'] ?? settings.sourceParameters['avail-switchover-bandwidth'];
+  if (typeof switchoverBw === 'number') run.m.along.switchover_bandwidth_mbit = Math.round((switchoverBw * 8) / 1e6);
   await run.dir.writeText('qemu-migration-settings.json', `${JSON.stringify(await appliedSettings(run), null, 2)}\n`);
   await startIncoming(dstVm.qmp, run.path!.incomingUri);
   return settings;
@@ -134,7 +130,6 @@ export async function migrate(run: RunState, settings: QemuMigrationSettings): P
   }
   const onSample = async (info: MigrateInfo, tq: number) => {
     run.dir.series('qmp', { t: tq, ...info });
-    await run.switchoverRate?.onSample(info);
     const ram = info.ram;
     if (ram) {
       progress.status(
@@ -162,12 +157,6 @@ export async function migrate(run: RunState, settings: QemuMigrationSettings): P
   const sampled = await sampleUntilEnded(srcVm.qmp, { onSample, deadline });
   progress.clearStatus();
   run.m.along.qmp_sample_hz = Number((sampled.samples / Math.max(0.001, (sampled.endedAt - t0) / 1000)).toFixed(1));
-  const followed = run.switchoverRate;
-  if (followed) {
-    run.m.along.switchover_bandwidth_updates = followed.updates;
-    run.m.along.switchover_bandwidth_lowest_mbit = toMbit(followed.lowest);
-    run.m.along.switchover_bandwidth_at_stop_mbit = toMbit(followed.atLastActive);
-  }
   assertCompleted(sampled.info);
   return { info: await awaitMigrationTimes(srcVm.qmp), startedAt: t0, endedAt: sampled.endedAt };
 }

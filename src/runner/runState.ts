@@ -1,5 +1,4 @@
 /** What one migration run holds while its phases run (src/runner/migrationRun.ts is the table of contents). */
-import type { SwitchoverRate } from '../qemu/switchoverRate.js';
 import type { Scenario } from '../scenario/types.js';
 import type { TestbedSpec } from '../testbed/spec.js';
 import type { TestbedHosts } from '../testbed/hosts.js';
@@ -95,8 +94,6 @@ export interface RunState {
   samplerPids: Partial<Record<'src' | 'dst', number>>;
   /** a fault injector at work (it finishes before teardown) */
   injected?: Promise<void>;
-  /** The strategy's switchover rate, kept no higher than QEMU's own estimate while it migrates. */
-  switchoverRate?: SwitchoverRate;
 }
 
 /** The VMs once both are started (phases after startDestination). */
