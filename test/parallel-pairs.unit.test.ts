@@ -54,10 +54,11 @@ function pairRun(pair: number, runId: string) {
   return { ctx, src, dst, commands: () => [...src.commands, ...dst.commands] };
 }
 
-const killsOf = (commands: string[]) => commands.filter((c) => /^kill \d+/.test(c));
+/** The clean-up commands (killOwnCommand: SIGTERM while the PID still runs the agent's command). */
+const killsOf = (commands: string[]) => commands.filter((c) => /own && kill \d+/.test(c));
 const killedPids = (commands: string[]) =>
   killsOf(commands)
-    .map((c) => Number(c.split(' ')[1]))
+    .map((c) => Number(/own && kill (\d+)/.exec(c)![1]))
     .sort();
 const pids = (s: MigrationStrategy) => (s as PofStrategy).agentProcesses().map((a) => a.pid);
 
