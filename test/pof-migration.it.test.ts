@@ -138,11 +138,15 @@ test('anon and rewrite (O_DIRECT and buffered) guests: pof delivers byte-identic
 });
 
 // QEMU 7.2 under TCG lost pages from the 4th pre-copy pass on (stock too); QEMU >= 8.2 must not:
-// many passes (a dirtying guest, a 60 ms downtime limit, auto-converge) end byte-identical.
+// many passes (a guest dirtying 32 MiB faster than any pass sends it, auto-converge) end byte-identical.
+// Only auto-converge's throttle ends them: ~80-100 passes in 20-27 s here, either limit. The limit is 120 ms,
+// not 60: pof tells QEMU half the link's rate at limits that short (switchoverBandwidth), so at 60 ms it
+// stops only with < 3.75 MB dirty, near what the vCPU's 10 ms slices at 99 % throttle dirty; twice
+// (a CI run and a rerun of this file) pof then had not converged in 240 s. At 120 ms its bar is stock's at 60.
 test('many pre-copy passes: stock and pof both byte-identical at >= 4 passes', { timeout: 900_000 }, async () => {
   const scenario = parseScenario(
     'name: it-many-passes\nguest: { memory_mib: 256 }\nworkload: { type: anon, size_mib: 32, warmup_s: 1 }\n' +
-      'migration: { link_cap_mbit: 1000, downtime_limit_ms: 60, timeout_s: 240, capabilities: { auto-converge: ' +
+      'migration: { link_cap_mbit: 1000, downtime_limit_ms: 120, timeout_s: 240, capabilities: { auto-converge: ' +
       'true } }\n',
     'it-many-passes.yaml',
   );
@@ -160,7 +164,7 @@ test('many pre-copy passes: stock and pof both byte-identical at >= 4 passes', {
     console.log(
       `${r.strategy}: ${r.status} total ${r.total_time_ms} ms, passes ${r.passes}, RAM identical ${r.ram_identical}`,
     );
-    assert.equal(r.status, 'completed', `${r.strategy}: ${r.error}`);
+    assert.equal(r.status, 'completed', `${r.strategy} (${r.passes} passes, ${r.total_time_ms} ms): ${r.error}`);
     assert.ok(r.passes! >= 4, `${r.strategy}: ${r.passes} pre-copy passes (the test needs >= 4)`);
     assert.equal(r.ram_identical, true, `${r.strategy}: destination RAM equals source RAM after ${r.passes} passes`);
   }

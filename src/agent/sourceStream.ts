@@ -155,9 +155,8 @@ export class SourceStream {
       stats.qemu_crc32 = encoder.qemuCrc32;
       const pending = this.inPipeline();
       if (pending > stats.stream_window_peak_bytes) stats.stream_window_peak_bytes = pending;
-      const hold = this.holdReason();
       if (pending >= this.o.windowBytes && !qemu.isPaused()) stats.stream_window_waits++;
-      if (hold !== Hold.None) qemu.pause();
+      if (this.holdReason() !== Hold.None) qemu.pause();
     } catch (err) {
       this.fail(err as Error);
     }
@@ -192,16 +191,15 @@ export class SourceStream {
 
   /**
    * The encoder's output as DATA frames of at most MAX_DATA_FRAME bytes, into the slab writer (full
-   * slabs are written at once, the rest by the caller's `out.flush()`); false: wait for 'drain'.
+   * slabs are written at once, the rest by the caller's `out.flush()`); holdReason() says whether to wait.
    */
-  private send(chunks: Buffer[]): boolean {
+  private send(chunks: Buffer[]): void {
     const { out, header } = this;
     let total = 0;
     for (const c of chunks) total += c.length;
-    if (total === 0) return true;
+    if (total === 0) return;
     let frameLeft = 0;
     let left = total;
-    let ok = true;
     // the literal views written uncopied leave with the slab's bytes before them in one writev
     this.peer.cork();
     for (let c of chunks) {
@@ -210,11 +208,11 @@ export class SourceStream {
           frameLeft = Math.min(left, MAX_DATA_FRAME);
           header[0] = FrameType.DATA;
           header.writeUInt32BE(frameLeft, 1);
-          ok = out.append(header) && ok;
+          out.append(header);
         }
         const n = Math.min(c.length, frameLeft);
         // long literal runs (views of QEMU's chunks) leave uncopied; the rest gathers in the slab
-        ok = out.appendView(n === c.length ? c : c.subarray(0, n)) && ok;
+        out.appendView(n === c.length ? c : c.subarray(0, n));
         frameLeft -= n;
         left -= n;
         c = c.subarray(n);
@@ -222,7 +220,6 @@ export class SourceStream {
     }
     this.stats.bytes_out += total;
     this.peer.uncork();
-    return ok;
   }
 
   private onTargetFrame(f: Frame): void {

@@ -284,8 +284,9 @@ export class SshHost {
   private exitText(exit: { code: number | null; signal?: string } | undefined): string {
     if (exit?.code !== null && exit?.code !== undefined) return `exit ${exit.code}`;
     if (exit?.signal) return `exit -1: killed by ${exit.signal}`;
-    const why = this.dropped || this.dropReason ? `the SSH connection closed ${this.dropReason ?? ''}`.trim() : '';
-    return `exit -1: no exit status came${why ? `; ${why}` : ' though the connection stayed up'}`;
+    // a dropped connection closes its channels at once, before any redial: an earlier drop's reason is not this one's
+    if (!this.dropped) return 'exit -1: no exit status came though the connection stayed up';
+    return `exit -1: no exit status came; the SSH connection closed ${this.dropReason ?? ''}`.trimEnd();
   }
 
   /** Starts a long-running command; its stdout/stderr stream back. Close stdin to tell it to stop. */
