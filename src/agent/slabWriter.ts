@@ -49,19 +49,18 @@ export class SlabWriter {
   }
 
   /**
-   * Copies `b` into the current slab, writing every slab it fills. Returns false once a write reported a full queue.
+   * Copies `b` into the current slab, writing every slab it fills. Whether to wait for the socket is the
+   * caller's to ask (`flush()`'s result, or the socket's `writableNeedDrain`).
    */
-  append(b: Buffer): boolean {
-    let ok = true;
+  append(b: Buffer): void {
     while (b.length > 0) {
       const slab = (this.slab ??= this.take());
       const n = Math.min(b.length, slab.length - this.at);
       slab.set(n === b.length ? b : b.subarray(0, n), this.at);
       this.at += n;
       b = b.subarray(n);
-      if (this.at === slab.length) ok = this.flush() && ok;
+      if (this.at === slab.length) this.flush();
     }
-    return ok;
   }
 
   /**
@@ -70,18 +69,19 @@ export class SlabWriter {
    * entry). The caller must not change `b` until it is written; callers that write several pieces
    * in a row cork the socket, so they leave in one writev.
    */
-  appendView(b: Buffer): boolean {
-    if (b.length < this.directBytes) return this.append(b);
-    const ok = this.flush();
+  appendView(b: Buffer): void {
+    if (b.length < this.directBytes) {
+      this.append(b);
+      return;
+    }
+    this.flush();
     this.onSlab?.(b);
     const n = b.length;
     this.writesPending++;
-    return (
-      this.socket.write(b, (err) => {
-        if (!err) this.onWritten?.(n);
-        this.written();
-      }) && ok
-    );
+    this.socket.write(b, (err) => {
+      if (!err) this.onWritten?.(n);
+      this.written();
+    });
   }
 
   /** Writes what the current slab holds. Returns the socket's write result (false: wait for 'drain'). */
