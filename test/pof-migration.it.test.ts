@@ -139,7 +139,7 @@ test('anon and rewrite (O_DIRECT and buffered) guests: pof delivers byte-identic
 
 // QEMU 7.2 under TCG lost pages from the 4th pre-copy pass on (stock too); QEMU >= 8.2 must not:
 // many passes (a guest dirtying 32 MiB faster than any pass sends it, auto-converge) end byte-identical.
-// Only auto-converge's throttle ends them: ~80-100 passes in 20-27 s here, either limit. The limit is 120 ms,
+// Only auto-converge's throttle ends them: ~80-120 passes in 20-29 s here, either limit. The limit is 120 ms,
 // not 60: pof tells QEMU half the link's rate at limits that short (switchoverBandwidth), so at 60 ms it
 // stops only with < 3.75 MB dirty, near what the vCPU's 10 ms slices at 99 % throttle dirty; twice
 // (a CI run and a rerun of this file) pof then had not converged in 240 s. At 120 ms its bar is stock's at 60.
