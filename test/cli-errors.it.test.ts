@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../src/util/paths.js';
@@ -43,8 +43,9 @@ test('--help works on every command', async () => {
   assert.notEqual(r.code, 0);
 });
 
-test('an invalid scenario fails before anything starts, naming file, line and field', async () => {
+test('an invalid scenario fails before anything starts, naming file, line and field', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pofbench-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'broken.yaml');
   writeFileSync(file, 'guest:\n  memory_mib: 512\nworkload:\n  type: pagecache\n  dataset_mib: -5\n');
   const before = pofbenchProcesses().length;
@@ -72,8 +73,9 @@ test('a missing package gives one line saying what to install', async () => {
   assert.match(line, /missing: .*\(package [a-z0-9 -]+\).* — run "apt-get install -y .*" or "bash scripts\/setup.sh"/);
 });
 
-test('a workload the guest cannot hold fails before the image build, the testbed and the preflight', async () => {
+test('a workload the guest cannot hold fails before the image build, the testbed and the preflight', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pofbench-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'big.yaml');
   writeFileSync(file, 'guest: { memory_mib: 256 }\nworkload: { type: pagecache, dataset_mib: 400 }\n');
   const before = pofbenchProcesses().length;

@@ -1,5 +1,5 @@
 /** Synthetic run records for the analysis unit tests. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunRecord } from '../../src/results/record.js';
@@ -45,9 +45,16 @@ export function recs(o: RecOpts, field: string, values: number[], shared: Record
   return values.map((v) => rec(o, { ...shared, [field]: v }));
 }
 
-/** A fresh temp dir. */
+const tempDirs: string[] = [];
+process.once('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temp dir, removed when the test process exits. */
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'pofb-analysis-test-'));
+  const d = mkdtempSync(join(tmpdir(), 'pofb-analysis-test-'));
+  tempDirs.push(d);
+  return d;
 }
 
 /** Writes records as `<dir>/<run-id>/run.json`. */
