@@ -59,7 +59,9 @@ export class QemuStreamParser {
   private currentSection: { type: SectionType; id: number } | undefined;
   private memSizeRemaining = 0;
   private ignoreShared = false;
-  private lastBlock: string | undefined;
+  /** The RAM block of the last RAM record, and that record's byte offset in it (read-only outside). */
+  lastBlock: string | undefined;
+  readonly last = { addr: 0 };
   /** Used length of `lastBlock`. */
   private lastBlockLen = 0;
   private failed: CodecError | undefined;
@@ -321,6 +323,7 @@ export class QemuStreamParser {
     }
     this.lastBlock = block;
     this.lastBlockLen = blockLen;
+    this.last.addr = addrNum;
     if (kind === RAM_FLAG.PAGE) {
       const raw = q.take(headerLen);
       out.push({ kind: 'ram', offset, raw, record: 'page', flags, addr: addrNum, block, page: q.take(PAGE_SIZE) });
@@ -334,7 +337,7 @@ export class QemuStreamParser {
   private readContinuePages(sink: PageRecordSink): boolean {
     const buf = this.q.headChunk;
     if (!buf || this.lastBlock === undefined) return false;
-    const n = continueRecords(buf, this.q.headPos, this.lastBlockLen, sink);
+    const n = continueRecords(buf, this.q.headPos, this.lastBlockLen, sink, this.last);
     if (n > 0) this.q.skip(n);
     return n > 0;
   }
