@@ -19,7 +19,7 @@ import type { Socket } from 'node:net';
  *   NAS block failed verification, or could not be read), NAS_DOWN (the NAS is unreachable or too slow:
  *   the source sends pages in full from then on), DELIVERED u64 (QEMU stream bytes handed to the
  *   destination QEMU so far, cumulative: the source's stream window); source → PAGE u64 seq | page[4096]
- *   (from its retention window), HINT (refs of stream still queued at the source: refHints.ts).
+ *   (from its retention window).
  * Close:   target → DONE (JSON stats) after the destination QEMU has every byte; ERROR utf8 either way.
  */
 export const FrameType = {
@@ -33,15 +33,14 @@ export const FrameType = {
   PAGE: 0x22,
   NAS_DOWN: 0x23,
   DELIVERED: 0x24,
-  HINT: 0x25,
   DONE: 0x30,
   ERROR: 0x7f,
 } as const;
 export type FrameTypeName = keyof typeof FrameType;
 const NAMES = new Map<number, FrameTypeName>(Object.entries(FrameType).map(([k, v]) => [v, k as FrameTypeName]));
 
-/** 2: DELIVERED (the stream window); 3: HINT (refs ahead of the source's link queue). */
-export const PROTOCOL_VERSION = 3;
+/** 2: DELIVERED (the stream window). */
+export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME = 1024 * 1024 + 64;
 
 export interface Frame {

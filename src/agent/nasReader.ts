@@ -1,5 +1,4 @@
-import { sha256Into, sha256Matches } from '../codec/sha256.js';
-import type { Hint } from './refHints.js';
+import { sha256Matches } from '../codec/sha256.js';
 import { BLOCK, type BlockImage } from './nasImage.js';
 import type { TargetStats } from './protocol.js';
 import type { RefPart, SourcePages } from './sourcePages.js';
@@ -11,15 +10,6 @@ export interface NasReaderOptions {
   maxRun: number;
   /** Deadline of one NAS read; past it the NAS counts as down. */
   timeoutMs: number;
-}
-
-/** A hinted block read ahead of its ref: its page and the page's SHA-256 once `ready` (none: the read failed). */
-export interface Prefetched {
-  seq: number;
-  block: number;
-  page?: Buffer;
-  digest?: Buffer;
-  ready: Promise<void>;
 }
 
 /**
@@ -46,58 +36,9 @@ export class NasReader {
 
   /** Starts the reads of `refs`; each read's buffer goes to `runBuffers` (give them back with `release`). */
   readRefs(refs: RefPart[], runBuffers: Buffer[]): Promise<void>[] {
-    const reads = this.runs(refs).map((run) =>
-      this.readRun(run).then((buf) => {
-        if (buf) runBuffers.push(buf);
-      }),
-    );
-    this.stats.nas_reads += reads.length;
-    return reads;
-  }
-
-  /**
-   * Starts reading hinted blocks ahead of their refs, in runs as `readRefs` does, and hashes each
-   * page once read; verification against the ref's hash is the caller's, when the ref arrives. A
-   * failed read marks the NAS down and leaves the page out. The buffers are not pooled: their pages
-   * wait for refs that come later.
-   */
-  prefetch(hints: Hint[]): Prefetched[] {
-    const all = hints.map((h): Prefetched => ({ seq: h.seq, block: h.block, ready: Promise.resolve() }));
-    for (const run of this.runs(all)) {
-      const ready = this.prefetchRun(run);
-      for (const p of run) p.ready = ready;
-      this.stats.nas_reads++;
-    }
-    return all;
-  }
-
-  private async prefetchRun(run: Prefetched[]): Promise<void> {
-    if (this.source.nasDown) return;
-    const first = run[0].block;
-    const count = run[run.length - 1].block - first + 1;
-    let buf: Buffer;
-    try {
-      buf = await this.read(first, count, Buffer.allocUnsafe(count * BLOCK));
-    } catch (err) {
-      this.source.markNasDown(err as Error);
-      return;
-    }
-    const digests = Buffer.allocUnsafe(run.length * 32);
-    for (let i = 0; i < run.length; i++) {
-      const p = run[i];
-      const at = (p.block - first) * BLOCK;
-      p.page = buf.subarray(at, at + BLOCK);
-      sha256Into(p.page, digests, i * 32);
-      p.digest = digests.subarray(i * 32, i * 32 + 32);
-    }
-    this.stats.prefetched_pages += run.length;
-  }
-
-  /** `items` sorted by block, cut into runs of adjacent (or equal) blocks of at most `maxRun` blocks. */
-  private runs<T extends { block: number }>(items: T[]): T[][] {
     const maxRun = this.o.maxRun;
-    const sorted = items.length > 1 ? [...items].sort((a, b) => a.block - b.block) : items;
-    const runs: T[][] = [];
+    const sorted = refs.length > 1 ? [...refs].sort((a, b) => a.block - b.block) : refs;
+    const reads: Promise<void>[] = [];
     for (let i = 0; i < sorted.length; ) {
       let j = i + 1;
       while (
@@ -106,22 +47,15 @@ export class NasReader {
         sorted[j].block - sorted[j - 1].block <= 1
       )
         j++;
-      runs.push(sorted.slice(i, j));
+      reads.push(
+        this.readRun(sorted.slice(i, j)).then((buf) => {
+          if (buf) runBuffers.push(buf);
+        }),
+      );
       i = j;
     }
-    return runs;
-  }
-
-  /** Reads `count` blocks from `first` into `into`, within the concurrency bound and the read deadline. */
-  private async read(first: number, count: number, into: Buffer): Promise<Buffer> {
-    while (this.inFlight >= this.o.concurrency) await new Promise<void>((r) => this.slots.push(r));
-    this.inFlight++;
-    try {
-      return await this.deadlines.within(this.image.readBlocks(first, count, into));
-    } finally {
-      this.inFlight--;
-      this.slots.shift()?.();
-    }
+    this.stats.nas_reads += reads.length;
+    return reads;
   }
 
   /** Read buffers whose pages have been copied out: back to the pool. */
@@ -139,14 +73,19 @@ export class NasReader {
     if (this.source.nasDown) return void (await this.source.unavailable(run));
     const first = run[0].block;
     const count = run[run.length - 1].block - first + 1;
+    while (this.inFlight >= this.o.concurrency) await new Promise<void>((r) => this.slots.push(r));
+    this.inFlight++;
     let buf: Buffer;
     const slab = this.pool.pop() ?? Buffer.allocUnsafe(this.o.maxRun * BLOCK);
     try {
-      buf = await this.read(first, count, slab);
+      buf = await this.deadlines.within(this.image.readBlocks(first, count, slab));
     } catch (err) {
       this.pool.push(slab);
       this.source.markNasDown(err as Error);
       return void (await this.source.unavailable(run));
+    } finally {
+      this.inFlight--;
+      this.slots.shift()?.();
     }
     for (const r of run) {
       const at = (r.block - first) * BLOCK;

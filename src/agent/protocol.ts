@@ -158,7 +158,7 @@ export const SOURCE_FLAGS = {
     flag: '--retention-pages',
     value: '<n>',
     help: 'pages sent by reference kept until the target confirms them (4 KiB each)',
-    default: '65536',
+    default: '16384',
   },
   streamWindowMib: {
     flag: '--stream-window-mib',
@@ -290,9 +290,6 @@ export interface TargetStats {
   fallback_pages: number;
   /** Referenced pages fetched from the source because the NAS could not be read in time (graceful degradation). */
   nas_unavailable_pages: number;
-  /** Hinted blocks read from the NAS ahead of their refs / of them, used by their ref (hash equal). */
-  prefetched_pages: number;
-  prefetch_used_pages: number;
   /** The first NAS failure, when there was one (the source then sent every page in full). */
   nas_error?: string;
   refused_peers: number;
@@ -349,11 +346,6 @@ export interface SourceStats {
   stream_window_waits: number;
   /** Most QEMU stream bytes in the pipeline at once (read from QEMU, not yet handed to the destination QEMU). */
   stream_window_peak_bytes: number;
-  /** QEMU stream bytes read ahead of the link in the first pass (ReadAhead; 0: none). */
-  read_ahead_bytes: number;
-  /** Refs whose blocks were sent ahead of the link's queue (HINT) / most bytes in that queue. */
-  hinted_refs: number;
-  link_backlog_peak_bytes: number;
   /** Every 100 ms: [epoch ms, QEMU bytes read, POF bytes sent, QEMU bytes delivered, refs, held] (pofStreamRows). */
   stream_timeline: number[][];
   /** Start-up run of the hot paths over a synthetic stream (agent/warmup.ts), before QEMU connects. */
@@ -398,12 +390,6 @@ export function agentRecordFields(s: Partial<SourceStats>, t: Partial<TargetStat
     pof_nas_reads: t.nas_reads,
     pof_stream_window_mib: s.stream_window_bytes === undefined ? undefined : s.stream_window_bytes / MiB,
     pof_stream_window_waits: s.stream_window_waits,
-    pof_read_ahead_mib: s.read_ahead_bytes === undefined ? undefined : Number((s.read_ahead_bytes / MiB).toFixed(1)),
-    pof_link_backlog_peak_mib:
-      s.link_backlog_peak_bytes === undefined ? undefined : Number((s.link_backlog_peak_bytes / MiB).toFixed(1)),
-    pof_hinted_refs: s.hinted_refs,
-    pof_prefetched_pages: t.prefetched_pages,
-    pof_prefetch_used_pages: t.prefetch_used_pages,
     // 1: both agents hashed with the native SHA-256 (native/pofhot.c); 0: one fell back to Node's crypto
     pof_native_sha256: s.native_sha256 === undefined ? undefined : Number(s.native_sha256 && t.native_sha256 === true),
     pof_agent_nice: s.nice,

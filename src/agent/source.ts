@@ -55,7 +55,6 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
     const streamOptions = {
       retentionLimit: retentionPages(o),
       windowBytes: streamWindowBytes(o),
-      readAhead: { windowBytes: 256 << 20, linkBytes: 64 << 20, tailPages: 65536 },
       imageBlocks: image.blocks,
     };
     await new SourceStream(qemu, peer, ring, ix.index, streamOptions, stats, log).run();
@@ -82,7 +81,7 @@ export async function runSourceAgent(o: SourceAgentOptions): Promise<SourceStats
   return stats;
 }
 
-const retentionPages = (o: SourceAgentOptions): number => o.retentionPages ?? 65536;
+const retentionPages = (o: SourceAgentOptions): number => o.retentionPages ?? 16384;
 const streamWindowBytes = (o: SourceAgentOptions): number => o.streamWindowBytes ?? 8 * 1024 * 1024;
 
 /** The source agent's index, and what keeps it current (the trace indexer) or built it (the scan). */

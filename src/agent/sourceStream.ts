@@ -7,9 +7,6 @@ import type { SourceStats, TargetStats } from './protocol.js';
 import type { RetentionRing } from './retentionRing.js';
 import { SlabWriter } from './slabWriter.js';
 import { readIntoReusedBuffer } from '../util/reusedInput.js';
-import { ReadAhead, type ReadAheadLimits } from './readAhead.js';
-import { LinkBacklog } from './linkBacklog.js';
-import { HintCollector } from './refHints.js';
 
 const MAX_DATA_FRAME = 1024 * 1024;
 /** The stream is sampled this often while it runs (stats.stream_timeline), at most TIMELINE_ROWS times. */
@@ -26,8 +23,6 @@ export interface SourceStreamOptions {
   /** QEMU stream bytes in the pipeline (read, not yet delivered) at which QEMU is paused. */
   windowBytes: number;
   imageBlocks: number;
-  /** Reading ahead of the link in the first pass (ReadAhead); absent: never. */
-  readAhead?: ReadAheadLimits;
 }
 
 /**
@@ -40,12 +35,6 @@ export class SourceStream {
   private readonly encoder: Encoder;
   private readonly out: SlabWriter;
   private readonly header = Buffer.alloc(5);
-  private readonly readAhead: ReadAhead;
-  /** The link's queue while reading ahead (and until it drains). */
-  private readonly backlog: LinkBacklog;
-  private readonly hints = new HintCollector();
-  /** The chunk being encoded is hinted (its stream goes to the backlog). */
-  private hinting = false;
   /** A NEED per page at most: a target asking again and again would make us queue pages without end. */
   private readonly served = new Set<number>();
   private delivered = 0;
@@ -70,7 +59,6 @@ export class SourceStream {
       const ref = index.lookupAt(buf, at);
       if (ref) {
         ring.keepAt(buf, at);
-        if (this.hinting) this.hints.add(ref.block);
         if (ring.unacked > stats.retention_peak_pages) stats.retention_peak_pages = ring.unacked;
       }
       return ref;
@@ -83,9 +71,6 @@ export class SourceStream {
      * page faults or garbage collection.
      */
     this.out = new SlabWriter(peer);
-    this.readAhead = new ReadAhead(o.readAhead);
-    // while reading ahead, QEMU is read again as the link's queue shrinks (not only once it is empty)
-    this.backlog = new LinkBacklog(peer, () => this.maybeResume());
   }
 
   /** Resolves once the target confirmed the whole stream (DONE) and it matches what QEMU sent. */
@@ -141,12 +126,9 @@ export class SourceStream {
    * next read reuses it).
    */
   private holdReason(): Hold {
-    const ahead = this.readAhead;
     if (this.ring.unacked >= this.o.retentionLimit) return Hold.RetentionWindow;
-    if (this.inPipeline() >= (ahead.on ? ahead.windowBytes : this.o.windowBytes)) return Hold.StreamWindow;
-    if (this.out.writesPending > 0) return Hold.Link;
-    if (ahead.on ? this.backlog.bytes >= ahead.linkBytes : !this.backlog.empty || this.peer.writableNeedDrain)
-      return Hold.Link;
+    if (this.inPipeline() >= this.o.windowBytes) return Hold.StreamWindow;
+    if (this.peer.writableNeedDrain || this.out.writesPending > 0) return Hold.Link;
     return Hold.None;
   }
 
@@ -165,18 +147,9 @@ export class SourceStream {
     try {
       // the chunk is a view of the reused read buffer: the encoder lets go of it (its pending literal
       // written, the record the chunk cut copied) and QEMU is read again once the views are written
-      // QEMU's stream goes to the link's queue (and its refs are hinted) while the link is behind
-      this.hinting = this.readAhead.on || !this.backlog.empty;
-      if (this.hinting) this.hints.start(this.ring.nextSeq);
       const encoded = encoder.push(chunk);
       for (const b of encoder.release()) encoded.push(b);
-      const ahead = this.readAhead.on && this.readAhead.update(encoder.qemu, chunk.length);
-      if (!ahead && this.readAhead.bytesRead > 0 && stats.read_ahead_bytes === 0)
-        stats.read_ahead_bytes = this.readAhead.bytesRead;
-      // the hints first: they overtake the queued stream, their refs' stream follows
-      if (this.hinting) for (const f of this.hints.frames()) this.writeFrame(f);
-      stats.hinted_refs = this.hints.hinted;
-      this.send(encoded, this.hinting);
+      this.send(encoded);
       this.out.flush();
       // the encoder's CRC of QEMU's bytes (what END carries): no second pass over the stream
       stats.qemu_crc32 = encoder.qemuCrc32;
@@ -198,17 +171,14 @@ export class SourceStream {
   private onQemuEnd(): void {
     const { stats } = this;
     try {
-      this.send(this.encoder.end(), !this.backlog.empty);
+      this.send(this.encoder.end());
       const s = this.encoder.stats();
       stats.full_pages = s.fullPages;
       stats.ref_pages = s.refPages;
       stats.zero_pages = s.zeroPages;
-      const end = encodeFrame(FrameType.END);
-      const sent = () => {
+      this.writeFrame(encodeFrame(FrameType.END), () => {
         stats.last_byte_out_at = Date.now();
-      };
-      if (this.backlog.empty) this.writeFrame(end, sent);
-      else this.backlog.push(end, sent);
+      });
       stats.end_sent = true;
       this.log(
         `QEMU stream ended: ${stats.bytes_in} bytes in, ${stats.bytes_out} out, ${s.refPages} pages by reference, ` +
@@ -223,17 +193,11 @@ export class SourceStream {
    * The encoder's output as DATA frames of at most MAX_DATA_FRAME bytes, into the slab writer (full
    * slabs are written at once, the rest by the caller's `out.flush()`); holdReason() says whether to wait.
    */
-  private send(chunks: Buffer[], queued: boolean): void {
+  private send(chunks: Buffer[]): void {
     const { out, header } = this;
     let total = 0;
     for (const c of chunks) total += c.length;
     if (total === 0) return;
-    if (queued) {
-      this.backlog.push(dataFrames(chunks, total));
-      if (this.backlog.bytes > this.stats.link_backlog_peak_bytes) this.stats.link_backlog_peak_bytes = this.backlog.bytes;
-      this.stats.bytes_out += total;
-      return;
-    }
     let frameLeft = 0;
     let left = total;
     // the literal views written uncopied leave with the slab's bytes before them in one writev
@@ -325,30 +289,4 @@ export class SourceStream {
     this.peer.end();
     this.resolve();
   }
-}
-
-/** `chunks` (`total` bytes) as DATA frames of at most MAX_DATA_FRAME bytes, copied into one buffer. */
-function dataFrames(chunks: Buffer[], total: number): Buffer {
-  const frames = Math.ceil(total / MAX_DATA_FRAME);
-  const buf = Buffer.allocUnsafe(total + 5 * frames);
-  let at = 0;
-  let frameLeft = 0;
-  let left = total;
-  for (let c of chunks) {
-    while (c.length > 0) {
-      if (frameLeft === 0) {
-        frameLeft = Math.min(left, MAX_DATA_FRAME);
-        buf[at] = FrameType.DATA;
-        buf.writeUInt32BE(frameLeft, at + 1);
-        at += 5;
-      }
-      const n = Math.min(c.length, frameLeft);
-      c.copy(buf, at, 0, n);
-      at += n;
-      frameLeft -= n;
-      left -= n;
-      c = c.subarray(n);
-    }
-  }
-  return buf;
 }

@@ -4,14 +4,10 @@ import { BLOCK, type BlockImage } from './nasImage.js';
 import { Decoder, type DecodedItem } from '../codec/decoder.js';
 import type { TargetAgentFlags, TargetStats } from './protocol.js';
 import { SourcePages, type RefPart } from './sourcePages.js';
-import { NasReader, type Prefetched } from './nasReader.js';
-import { parseHints } from './refHints.js';
+import { NasReader } from './nasReader.js';
 import { AckWindow } from './ackWindow.js';
 import { ReadGatherer } from './readGatherer.js';
 import { QemuWriter } from './qemuWriter.js';
-
-/** Hinted pages held at most before their refs arrive (further hints are ignored): 512 MiB. */
-const MAX_PREFETCH = 1 << 17;
 
 /** What a pump takes from the target agent's options. */
 export type TargetPumpOptions = Pick<TargetAgentFlags, 'concurrency' | 'maxReadBlocks' | 'nasTimeoutMs'> & {
@@ -36,8 +32,6 @@ export class TargetPump {
   /** The source agent's connection (the accepted socket's handle, re-wrapped by the gatherer). */
   private readonly peer: Socket;
   private refSeq = 0;
-  /** Hinted blocks read ahead, by ref seq, until their ref arrives. */
-  private readonly prefetched = new Map<number, Prefetched>();
   private sawEnd = false;
   private readonly failed: Promise<never>;
   private readonly fail: (e: Error) => void;
@@ -141,9 +135,6 @@ export class TargetPump {
       case FrameType.PAGE:
         this.source.receive(f.payload);
         break;
-      case FrameType.HINT:
-        this.onHints(f.payload);
-        break;
       case FrameType.ERROR:
         throw new Error(`source agent: ${f.payload.toString('utf8')}`);
       default:
@@ -151,51 +142,29 @@ export class TargetPump {
     }
   }
 
-  /** A HINT frame: its blocks read from the NAS ahead of their refs (at most MAX_PREFETCH pages held). */
-  private onHints(payload: Buffer): void {
-    const room = MAX_PREFETCH - this.prefetched.size;
-    if (room <= 0) return;
-    const hints = parseHints(payload, this.image.blocks).filter((h) => h.seq >= this.refSeq && !this.prefetched.has(h.seq));
-    for (const p of this.nas.prefetch(hints.slice(0, room))) this.prefetched.set(p.seq, p);
-  }
-
-  /** Ref `r`'s page from its prefetched block when the block's hash is the ref's; else as without a hint. */
-  private async fromPrefetch(r: RefPart, pre: Prefetched): Promise<void> {
-    if (pre.page && pre.digest?.equals(r.hash)) {
-      r.page = pre.page;
-      this.stats.prefetch_used_pages++;
-    } else if (pre.page) r.page = await this.source.mismatch(r);
-    else await Promise.all(this.nas.readRefs([r], []));
-  }
-
   /** The items of one batch: literals as they are, refs read from the NAS; queued for QEMU in stream order. */
   private addBatch(items: DecodedItem[]): void {
     if (items.length === 0) return;
     const parts: (Buffer | RefPart)[] = [];
     const refs: RefPart[] = [];
-    const hinted: Promise<void>[] = [];
     let bytes = 0;
     for (const it of items) {
       if (it.kind === 'bytes') {
         parts.push(it.data);
         bytes += it.data.length;
-        continue;
+      } else {
+        const r: RefPart = { block: it.block, hash: it.hash, seq: this.refSeq++ };
+        parts.push(r);
+        refs.push(r);
+        bytes += BLOCK;
       }
-      const r: RefPart = { block: it.block, hash: it.hash, seq: this.refSeq++ };
-      parts.push(r);
-      bytes += BLOCK;
-      const pre = this.prefetched.get(r.seq);
-      if (pre) this.prefetched.delete(r.seq);
-      if (pre?.block === r.block) hinted.push(pre.ready.then(() => this.fromPrefetch(r, pre)));
-      else refs.push(r);
     }
     const runBuffers: Buffer[] = [];
     const reads = this.nas.readRefs(refs, runBuffers);
-    const ready = Promise.all(hinted.length ? [...reads, ...hinted] : reads).then(() => undefined);
+    const ready = Promise.all(reads).then(() => undefined);
     ready.catch((e: Error) => this.fail(e));
-    const refCount = refs.length + hinted.length;
-    if (refCount) this.acks.track(refCount, ready);
-    this.stats.ref_pages += refCount;
+    if (refs.length) this.acks.track(refs.length, ready);
+    this.stats.ref_pages += refs.length;
     this.writer.enqueue({ parts, bytes, ready, runBuffers }, this.source.awaited > 0);
   }
 }

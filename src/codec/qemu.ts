@@ -59,9 +59,7 @@ export class QemuStreamParser {
   private currentSection: { type: SectionType; id: number } | undefined;
   private memSizeRemaining = 0;
   private ignoreShared = false;
-  /** The RAM block of the last RAM record, and that record's byte offset in it (read-only outside). */
-  lastBlock: string | undefined;
-  readonly last = { addr: 0 };
+  private lastBlock: string | undefined;
   /** Used length of `lastBlock`. */
   private lastBlockLen = 0;
   private failed: CodecError | undefined;
@@ -323,7 +321,6 @@ export class QemuStreamParser {
     }
     this.lastBlock = block;
     this.lastBlockLen = blockLen;
-    this.last.addr = addrNum;
     if (kind === RAM_FLAG.PAGE) {
       const raw = q.take(headerLen);
       out.push({ kind: 'ram', offset, raw, record: 'page', flags, addr: addrNum, block, page: q.take(PAGE_SIZE) });
@@ -337,7 +334,7 @@ export class QemuStreamParser {
   private readContinuePages(sink: PageRecordSink): boolean {
     const buf = this.q.headChunk;
     if (!buf || this.lastBlock === undefined) return false;
-    const n = continueRecords(buf, this.q.headPos, this.lastBlockLen, sink, this.last);
+    const n = continueRecords(buf, this.q.headPos, this.lastBlockLen, sink);
     if (n > 0) this.q.skip(n);
     return n > 0;
   }

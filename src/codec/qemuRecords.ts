@@ -28,15 +28,9 @@ const CONTINUE_ZERO_FLAGS = RAM_FLAG.ZERO | RAM_FLAG.CONTINUE;
  * Hands `sink` the PAGE and ZERO records with CONTINUE from `buf[start ..]` on, as (buf, offset,
  * length), for a RAM block of `blockLen` bytes. Stops at anything else (another record kind, a record
  * that does not end in `buf`, an address out of the block), which the parser's record reader then
- * parses or refuses. Returns the bytes handed on; `last.addr` is then the last record's offset in the block.
+ * parses or refuses. Returns the bytes handed on.
  */
-export function continueRecords(
-  buf: Buffer,
-  start: number,
-  blockLen: number,
-  sink: PageRecordSink,
-  last?: { addr: number },
-): number {
+export function continueRecords(buf: Buffer, start: number, blockLen: number, sink: PageRecordSink): number {
   const end = buf.length;
   let p = start;
   while (p + 8 <= end) {
@@ -48,7 +42,6 @@ export function continueRecords(
     const hi = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3]) >>> 0;
     if (hi >= 0x200000 || hi * 0x100000000 + (lo - flags) + PAGE_SIZE > blockLen) break;
     sink(buf, p, len);
-    if (last) last.addr = hi * 0x100000000 + (lo - flags);
     p += len;
   }
   return p - start;

@@ -154,13 +154,6 @@ export type PofRunFields = {
   /** Bytes the target agent read from the NAS, and in how many reads. */
   nas_read_bytes?: number;
   pof_nas_reads?: number;
-  /** QEMU stream read ahead of the link in the first pass, and the most queued for the link at once (MiB). */
-  pof_read_ahead_mib?: number;
-  pof_link_backlog_peak_mib?: number;
-  /** Refs whose NAS blocks were hinted ahead of the link's queue; of them read ahead / used by the target. */
-  pof_hinted_refs?: number;
-  pof_prefetched_pages?: number;
-  pof_prefetch_used_pages?: number;
   /** Referenced blocks whose NAS content did not match, and pages the target then fetched from the source. */
   pof_verify_mismatches?: number;
   pof_fallback_pages?: number;
